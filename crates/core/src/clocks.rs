@@ -1,0 +1,155 @@
+//! The clocks of one application, derived from its history and its profile (G-CLOCKS): when each
+//! started, how long it was paused, when it is due and why, and whether it has run out.
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::deadline::{self, Budget, Due, Pause};
+use crate::lifecycle::State;
+use crate::policy::{ClockDef, Expiry, Profile};
+
+/// One state change in an application's history, as the clocks need it.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition {
+    pub from: State,
+    pub to: State,
+    pub on: Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStatus {
+    /// Counting, not yet due.
+    Running,
+    /// Stopped for a while (LAW-SUSPEND).
+    Paused,
+    /// Past its last day and still running: overdue (agency limit) or about to fire.
+    Overdue,
+    /// The step ended on or before the due date.
+    Met,
+    /// The step ended after the due date.
+    MetLate,
+}
+
+impl ClockStatus {
+    pub fn zh(self) -> &'static str {
+        match self {
+            ClockStatus::Running => "计时中",
+            ClockStatus::Paused => "暂停计时",
+            ClockStatus::Overdue => "已超期",
+            ClockStatus::Met => "已按期完成",
+            ClockStatus::MetLate => "逾期完成",
+        }
+    }
+}
+
+/// A clock as shown to people and used to schedule automatic consequences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockView {
+    pub id: String,
+    pub rule: String,
+    pub name: String,
+    pub budget: Budget,
+    pub started_on: Date,
+    pub pauses: Vec<Pause>,
+    pub ended_on: Option<Date>,
+    pub status: ClockStatus,
+    pub on_expiry: Option<Expiry>,
+    #[serde(flatten)]
+    pub due: Due,
+}
+
+/// Every clock that has started in this history, latest run of each.
+pub fn clocks(
+    profile: &Profile,
+    history: &[Transition],
+    cal: &Calendar,
+    today: Date,
+) -> Vec<ClockView> {
+    profile
+        .clocks
+        .iter()
+        .filter_map(|def| latest_run(def, history, cal, today))
+        .collect()
+}
+
+/// The earliest automatic consequence still pending: (last day, what fires after it).
+pub fn next_expiry(views: &[ClockView]) -> Option<(Date, Expiry)> {
+    views
+        .iter()
+        .filter(|c| c.ended_on.is_none())
+        .filter_map(|c| Some((c.due.due?, c.on_expiry?)))
+        .min_by_key(|(d, _)| *d)
+}
+
+fn latest_run(
+    def: &ClockDef,
+    history: &[Transition],
+    cal: &Calendar,
+    today: Date,
+) -> Option<ClockView> {
+    struct Run {
+        start: Date,
+        pauses: Vec<Pause>,
+        paused_since: Option<Date>,
+        ended: Option<Date>,
+    }
+    let runs = |s: State| def.runs_in.contains(&s);
+    let pauses = |s: State| def.pauses_in.contains(&s);
+    let mut run: Option<Run> = None;
+    for t in history.iter().filter(|t| t.from != t.to) {
+        if !runs(t.from) && runs(t.to) {
+            run = Some(Run {
+                start: t.on,
+                pauses: Vec::new(),
+                paused_since: pauses(t.to).then_some(t.on),
+                ended: None,
+            });
+            continue;
+        }
+        let Some(r) = run.as_mut().filter(|r| r.ended.is_none()) else {
+            continue;
+        };
+        if let Some(since) = r.paused_since.filter(|_| !pauses(t.to)) {
+            r.pauses.push(Pause {
+                from: since,
+                to: t.on,
+            });
+            r.paused_since = None;
+        } else if r.paused_since.is_none() && pauses(t.to) {
+            r.paused_since = Some(t.on);
+        }
+        if runs(t.from) && !runs(t.to) {
+            r.ended = Some(t.on);
+        }
+    }
+    let r = run?;
+    let mut all_pauses = r.pauses.clone();
+    if let Some(since) = r.paused_since {
+        all_pauses.push(Pause {
+            from: since,
+            to: today,
+        });
+    }
+    let due = deadline::compute(r.start, def.budget, &all_pauses, cal);
+    let status = match (r.ended, due.due) {
+        (Some(end), Some(d)) if end > d => ClockStatus::MetLate,
+        (Some(_), _) => ClockStatus::Met,
+        (None, _) if r.paused_since.is_some() => ClockStatus::Paused,
+        (None, Some(d)) if today > d => ClockStatus::Overdue,
+        (None, _) => ClockStatus::Running,
+    };
+    Some(ClockView {
+        id: def.id.clone(),
+        rule: def.rule.clone(),
+        name: def.name.clone(),
+        budget: def.budget,
+        started_on: r.start,
+        pauses: all_pauses,
+        ended_on: r.ended,
+        status,
+        on_expiry: def.on_expiry,
+        due,
+    })
+}

@@ -1,0 +1,1261 @@
+//! The application state machine: commands → events → state. `decide` checks who may do what,
+//! where and when, and returns the events a command produces; `AppState::apply` folds events into
+//! the current state. No I/O and no clock: today's date comes in through `Ctx`.
+//!
+//! States follow DESIGN.md; a profile enables the states its steps own, and `Profile::next_after`
+//! gives each forward move its target, so a profile enables exactly the transitions its steps imply.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Calendar;
+use crate::deadline::{self, Due};
+use crate::policy::{BanTrigger, Expiry, InstitutionKind, Profile, Step};
+
+/// Lifecycle states (DESIGN.md). The last six are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Draft,
+    Submitted,
+    AwaitingSupplement,
+    Accepted,
+    InitialReview,
+    InfoVerification,
+    EvaluatorDraw,
+    OnSiteEvaluation,
+    ExpertReview,
+    CollectiveDecision,
+    FailedRectifying,
+    Passed,
+    PublicNotice,
+    PresignPreparation,
+    ReadyToSign,
+    Signed,
+    Withdrawn,
+    Rejected,
+    Terminated,
+    NotSigned,
+    GivenUp,
+    FailedFinal,
+}
+
+pub const ALL_STATES: &[State] = &[
+    State::Draft,
+    State::Submitted,
+    State::AwaitingSupplement,
+    State::Accepted,
+    State::InitialReview,
+    State::InfoVerification,
+    State::EvaluatorDraw,
+    State::OnSiteEvaluation,
+    State::ExpertReview,
+    State::CollectiveDecision,
+    State::FailedRectifying,
+    State::Passed,
+    State::PublicNotice,
+    State::PresignPreparation,
+    State::ReadyToSign,
+    State::Signed,
+    State::Withdrawn,
+    State::Rejected,
+    State::Terminated,
+    State::NotSigned,
+    State::GivenUp,
+    State::FailedFinal,
+];
+
+impl State {
+    /// No command moves an application out of a terminal state (`signed` included).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            State::Signed
+                | State::Withdrawn
+                | State::Rejected
+                | State::Terminated
+                | State::NotSigned
+                | State::GivenUp
+                | State::FailedFinal
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Submitted => "submitted",
+            State::AwaitingSupplement => "awaiting_supplement",
+            State::Accepted => "accepted",
+            State::InitialReview => "initial_review",
+            State::InfoVerification => "info_verification",
+            State::EvaluatorDraw => "evaluator_draw",
+            State::OnSiteEvaluation => "on_site_evaluation",
+            State::ExpertReview => "expert_review",
+            State::CollectiveDecision => "collective_decision",
+            State::FailedRectifying => "failed_rectifying",
+            State::Passed => "passed",
+            State::PublicNotice => "public_notice",
+            State::PresignPreparation => "presign_preparation",
+            State::ReadyToSign => "ready_to_sign",
+            State::Signed => "signed",
+            State::Withdrawn => "withdrawn",
+            State::Rejected => "rejected",
+            State::Terminated => "terminated",
+            State::NotSigned => "not_signed",
+            State::GivenUp => "given_up",
+            State::FailedFinal => "failed_final",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        ALL_STATES.iter().copied().find(|st| st.as_str() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            State::Draft => "草稿",
+            State::Submitted => "已提交，待受理",
+            State::AwaitingSupplement => "待补正材料",
+            State::Accepted => "已受理",
+            State::InitialReview => "初审中",
+            State::InfoVerification => "信息核查中",
+            State::EvaluatorDraw => "待抽取评估人员",
+            State::OnSiteEvaluation => "现场评估中",
+            State::ExpertReview => "专家评估中",
+            State::CollectiveDecision => "待集体研究决定",
+            State::FailedRectifying => "评估未通过，整改中",
+            State::Passed => "评估通过",
+            State::PublicNotice => "公示中",
+            State::PresignPreparation => "签约前准备",
+            State::ReadyToSign => "待签订协议",
+            State::Signed => "已签订协议",
+            State::Withdrawn => "已撤回",
+            State::Rejected => "不予受理",
+            State::Terminated => "已终止",
+            State::NotSigned => "不予签约",
+            State::GivenUp => "视为放弃",
+            State::FailedFinal => "评估未通过（终结）",
+        }
+    }
+}
+
+/// The roles of SPEC §1, plus the `system` actor that fires time-driven transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Institution,
+    BranchReviewer,
+    Agency,
+    Evaluator,
+    Expert,
+    Supervisor,
+    Admin,
+    System,
+}
+
+pub const ALL_ROLES: &[Role] = &[
+    Role::Institution,
+    Role::BranchReviewer,
+    Role::Agency,
+    Role::Evaluator,
+    Role::Expert,
+    Role::Supervisor,
+    Role::Admin,
+    Role::System,
+];
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Institution => "institution",
+            Role::BranchReviewer => "branch_reviewer",
+            Role::Agency => "agency",
+            Role::Evaluator => "evaluator",
+            Role::Expert => "expert",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+            Role::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        ALL_ROLES.iter().copied().find(|r| r.as_str() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Institution => "申请机构",
+            Role::BranchReviewer => "区（县）医保分中心",
+            Role::Agency => "医保经办机构",
+            Role::Evaluator => "评估人员",
+            Role::Expert => "评估专家",
+            Role::Supervisor => "医保纪检监察",
+            Role::Admin => "医疗保障行政部门",
+            Role::System => "系统",
+        }
+    }
+}
+
+/// Who is acting, with the scope their account carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// 0 for the system actor.
+    pub user_id: i64,
+    pub role: Role,
+    /// The profile (city) the account belongs to.
+    pub city: String,
+    /// District code, for branch reviewers.
+    pub district: Option<String>,
+    /// The institution, for institution accounts.
+    pub institution_id: Option<i64>,
+}
+
+impl Actor {
+    pub fn system(city: &str) -> Actor {
+        Actor {
+            user_id: 0,
+            role: Role::System,
+            city: city.to_owned(),
+            district: None,
+            institution_id: None,
+        }
+    }
+}
+
+/// The parts of an application that decide who may see and touch it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    pub institution_id: i64,
+    pub city: String,
+    pub district: String,
+}
+
+/// May `actor` read an application with this scope? Institutions see only their own;
+/// branch reviewers their district; everyone else their city.
+pub fn can_read(actor: &Actor, scope: &Scope) -> Result<(), Refusal> {
+    match actor.role {
+        Role::System => Ok(()),
+        Role::Institution if actor.institution_id == Some(scope.institution_id) => Ok(()),
+        Role::Institution => Err(Refusal::NotYourInstitution),
+        _ if actor.city != scope.city => Err(Refusal::NotYourRegion),
+        Role::BranchReviewer if actor.district.as_deref() != Some(scope.district.as_str()) => {
+            Err(Refusal::NotYourRegion)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One item of a supplement notice (HRB-ACC-1, G-ONE-NOTICE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementItem {
+    /// A material slot id of the profile.
+    pub slot: String,
+    pub problem: Problem,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Missing,
+    Defective,
+}
+
+/// A reason for a refusal or rejection, citing the rule where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    #[serde(default)]
+    pub rule: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+/// Everything anyone can ask an application to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Institution: save declared facts on a draft.
+    UpdateDraft {
+        facts: serde_json::Map<String, serde_json::Value>,
+    },
+    /// HRB-APPLY / URC-APPLY.
+    Submit,
+    Withdraw {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// HRB-ACC-1: one notice listing everything to supplement.
+    IssueSupplementNotice {
+        items: Vec<SupplementItem>,
+    },
+    /// HRB-ACC-2.
+    Supplement {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Accept,
+    /// 不予受理, with reasons (HRB-ACC-1, URC-REV-1).
+    Reject {
+        reasons: Vec<Reason>,
+    },
+    /// HRB-EVAL-1: organise the inspection.
+    ScheduleEvaluation {
+        #[serde(default)]
+        date: Option<Date>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// URC-REV-1.
+    PassInitialReview,
+    /// URC-REV-2.
+    PassVerification,
+    /// URC-REV-2: mismatch or serious violation.
+    Terminate {
+        reason: String,
+    },
+    /// URC-EVAL-1: put the application into an evaluation round (当期).
+    JoinRound {
+        round_id: i64,
+    },
+    /// URC-EVAL-1: the round's evaluators are drawn and grouped; site evaluation begins.
+    StartSiteEvaluation {
+        round_id: i64,
+    },
+    /// HRB-EVAL-1 / URC-EVAL-2.
+    RecordSiteEvaluation {
+        score: u16,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    /// URC-EVAL-2: the institution signs the score sheet.
+    ConfirmScoreSheet,
+    /// HRB-EVAL-2 / URC-EVAL-3.
+    RecordExpertReview {
+        recommendation: Outcome,
+        #[serde(default)]
+        reasons: Vec<String>,
+        #[serde(default)]
+        rectification: Option<String>,
+    },
+    /// URC-EVAL-4.
+    Decide {
+        outcome: Outcome,
+        #[serde(default)]
+        reasons: Vec<String>,
+        #[serde(default)]
+        rectification: Option<String>,
+    },
+    /// HRB-EVAL-3 / URC-RES-1.
+    RequestReevaluation,
+    /// HRB-NOTICE / URC-RES-2.
+    PublishNotice,
+    /// A complaint received during the notice (recorded by the agency).
+    RecordComplaint {
+        summary: String,
+    },
+    ResolveComplaint {
+        number: u32,
+        founded: bool,
+        finding: String,
+    },
+    /// HRB-PRE-1…3 all done.
+    CompletePreparation,
+    /// HRB-PRE-4.
+    FailPreparation {
+        reason: String,
+    },
+    /// HRB-SIGN / URC-SIGN: the institution signs first…
+    Sign,
+    /// …then the agency.
+    Countersign,
+    /// System: notice period over (HRB-NOTICE / URC-RES-2).
+    EndNotice,
+    /// System: HRB-ACC-2 supplement overdue.
+    DeemWithdrawn,
+    /// System: HRB-SIGN / URC-SIGN window missed.
+    DeemGivenUp,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::UpdateDraft { .. } => "update_draft",
+            Command::Submit => "submit",
+            Command::Withdraw { .. } => "withdraw",
+            Command::IssueSupplementNotice { .. } => "issue_supplement_notice",
+            Command::Supplement { .. } => "supplement",
+            Command::Accept => "accept",
+            Command::Reject { .. } => "reject",
+            Command::ScheduleEvaluation { .. } => "schedule_evaluation",
+            Command::PassInitialReview => "pass_initial_review",
+            Command::PassVerification => "pass_verification",
+            Command::Terminate { .. } => "terminate",
+            Command::JoinRound { .. } => "join_round",
+            Command::StartSiteEvaluation { .. } => "start_site_evaluation",
+            Command::RecordSiteEvaluation { .. } => "record_site_evaluation",
+            Command::ConfirmScoreSheet => "confirm_score_sheet",
+            Command::RecordExpertReview { .. } => "record_expert_review",
+            Command::Decide { .. } => "decide",
+            Command::RequestReevaluation => "request_reevaluation",
+            Command::PublishNotice => "publish_notice",
+            Command::RecordComplaint { .. } => "record_complaint",
+            Command::ResolveComplaint { .. } => "resolve_complaint",
+            Command::CompletePreparation => "complete_preparation",
+            Command::FailPreparation { .. } => "fail_preparation",
+            Command::Sign => "sign",
+            Command::Countersign => "countersign",
+            Command::EndNotice => "end_notice",
+            Command::DeemWithdrawn => "deem_withdrawn",
+            Command::DeemGivenUp => "deem_given_up",
+        }
+    }
+
+    /// Who may send this command: a fixed role, or the actor of a profile step.
+    fn who(&self) -> Who {
+        use Command::*;
+        match self {
+            UpdateDraft { .. }
+            | Submit
+            | Withdraw { .. }
+            | Supplement { .. }
+            | ConfirmScoreSheet
+            | RequestReevaluation
+            | Sign => Who::Role(Role::Institution),
+            EndNotice | DeemWithdrawn | DeemGivenUp => Who::Role(Role::System),
+            IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
+            Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
+            Reject { .. } => Who::StateStep,
+            PassInitialReview => Who::Step(Step::InitialReview),
+            PassVerification | Terminate { .. } => Who::Step(Step::InfoVerification),
+            JoinRound { .. } | StartSiteEvaluation { .. } => Who::Step(Step::EvaluatorDraw),
+            RecordSiteEvaluation { .. } => Who::Step(Step::SiteEvaluation),
+            RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
+            Decide { .. } => Who::Step(Step::CollectiveDecision),
+            PublishNotice | RecordComplaint { .. } | ResolveComplaint { .. } => {
+                Who::Step(Step::PublicNotice)
+            }
+            CompletePreparation | FailPreparation { .. } => Who::Step(Step::PresignPreparation),
+            Countersign => Who::Step(Step::Signing),
+        }
+    }
+}
+
+enum Who {
+    Role(Role),
+    Step(Step),
+    /// The actor of the step that owns the current state.
+    StateStep,
+}
+
+/// Facts recorded on an application. Each variant is one thing that happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    DraftUpdated {
+        facts: serde_json::Map<String, serde_json::Value>,
+    },
+    Submitted {
+        profile_id: String,
+        profile_version: String,
+    },
+    Withdrawn {
+        reason: Option<String>,
+        deemed: bool,
+    },
+    SupplementNoticeIssued {
+        items: Vec<SupplementItem>,
+        due: Option<Date>,
+    },
+    Supplemented {
+        note: Option<String>,
+    },
+    Accepted,
+    Rejected {
+        reasons: Vec<Reason>,
+    },
+    EvaluationScheduled {
+        date: Option<Date>,
+        note: Option<String>,
+    },
+    InitialReviewPassed,
+    VerificationPassed,
+    Terminated {
+        reason: String,
+    },
+    JoinedRound {
+        round_id: i64,
+    },
+    SiteEvaluationStarted {
+        round_id: i64,
+    },
+    SiteEvaluationRecorded {
+        score: u16,
+        notes: Option<String>,
+    },
+    ScoreSheetConfirmed,
+    ExpertReviewRecorded {
+        recommendation: Outcome,
+        reasons: Vec<String>,
+        rectification: Option<String>,
+    },
+    ResultDecided {
+        outcome: Outcome,
+        reasons: Vec<String>,
+        rectification: Option<String>,
+        attempt: u32,
+    },
+    ReevaluationRequested,
+    NoticePublished {
+        ends_on: Option<Date>,
+    },
+    ComplaintRecorded {
+        number: u32,
+        summary: String,
+    },
+    ComplaintResolved {
+        number: u32,
+        founded: bool,
+        finding: String,
+    },
+    NoticeEnded,
+    PreparationCompleted,
+    PreparationFailed {
+        reason: String,
+    },
+    InstitutionSigned,
+    Countersigned,
+    GivenUp {
+        reason: String,
+        deemed: bool,
+    },
+    BanImposed {
+        rule: String,
+        until: Date,
+        reason: String,
+    },
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::DraftUpdated { .. } => "draft_updated",
+            Event::Submitted { .. } => "submitted",
+            Event::Withdrawn { .. } => "withdrawn",
+            Event::SupplementNoticeIssued { .. } => "supplement_notice_issued",
+            Event::Supplemented { .. } => "supplemented",
+            Event::Accepted => "accepted",
+            Event::Rejected { .. } => "rejected",
+            Event::EvaluationScheduled { .. } => "evaluation_scheduled",
+            Event::InitialReviewPassed => "initial_review_passed",
+            Event::VerificationPassed => "verification_passed",
+            Event::Terminated { .. } => "terminated",
+            Event::JoinedRound { .. } => "joined_round",
+            Event::SiteEvaluationStarted { .. } => "site_evaluation_started",
+            Event::SiteEvaluationRecorded { .. } => "site_evaluation_recorded",
+            Event::ScoreSheetConfirmed => "score_sheet_confirmed",
+            Event::ExpertReviewRecorded { .. } => "expert_review_recorded",
+            Event::ResultDecided { .. } => "result_decided",
+            Event::ReevaluationRequested => "reevaluation_requested",
+            Event::NoticePublished { .. } => "notice_published",
+            Event::ComplaintRecorded { .. } => "complaint_recorded",
+            Event::ComplaintResolved { .. } => "complaint_resolved",
+            Event::NoticeEnded => "notice_ended",
+            Event::PreparationCompleted => "preparation_completed",
+            Event::PreparationFailed { .. } => "preparation_failed",
+            Event::InstitutionSigned => "institution_signed",
+            Event::Countersigned => "countersigned",
+            Event::GivenUp { .. } => "given_up",
+            Event::BanImposed { .. } => "ban_imposed",
+        }
+    }
+
+    pub fn zh(&self) -> &'static str {
+        match self {
+            Event::DraftUpdated { .. } => "保存申请信息",
+            Event::Submitted { .. } => "提交申请",
+            Event::Withdrawn { deemed: true, .. } => "逾期未补正，视为自动撤回",
+            Event::Withdrawn { .. } => "申请撤回",
+            Event::SupplementNoticeIssued { .. } => "一次性告知补正材料",
+            Event::Supplemented { .. } => "补正材料",
+            Event::Accepted => "受理",
+            Event::Rejected { .. } => "不予受理",
+            Event::EvaluationScheduled { .. } => "安排现场踏查",
+            Event::InitialReviewPassed => "初审通过",
+            Event::VerificationPassed => "信息核查通过",
+            Event::Terminated { .. } => "信息核查不符，终止申请",
+            Event::JoinedRound { .. } => "纳入当期评估",
+            Event::SiteEvaluationStarted { .. } => "评估人员已抽取，开始现场评估",
+            Event::SiteEvaluationRecorded { .. } => "记录现场评估结果",
+            Event::ScoreSheetConfirmed => "机构确认评分表",
+            Event::ExpertReviewRecorded { .. } => "专家评估",
+            Event::ResultDecided {
+                outcome: Outcome::Pass,
+                ..
+            } => "评估通过",
+            Event::ResultDecided { .. } => "评估未通过",
+            Event::ReevaluationRequested => "申请再次评估",
+            Event::NoticePublished { .. } => "发布公示",
+            Event::ComplaintRecorded { .. } => "收到投诉举报",
+            Event::ComplaintResolved { .. } => "投诉举报调查完毕",
+            Event::NoticeEnded => "公示期满",
+            Event::PreparationCompleted => "签约前准备完成",
+            Event::PreparationFailed { .. } => "签约前准备未完成，视为放弃",
+            Event::InstitutionSigned => "机构签订协议",
+            Event::Countersigned => "经办机构签订协议",
+            Event::GivenUp { deemed: true, .. } => "逾期未签订协议，视为放弃",
+            Event::GivenUp { .. } => "放弃",
+            Event::BanImposed { .. } => "记录限制申请期限",
+        }
+    }
+}
+
+/// A complaint's status in the projection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Complaint {
+    pub number: u32,
+    pub open: bool,
+    pub founded: Option<bool>,
+}
+
+/// The current state of one application: the fold of its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppState {
+    pub state: State,
+    /// The date the current state was entered.
+    pub entered_on: Option<Date>,
+    pub submitted_on: Option<Date>,
+    pub facts: serde_json::Map<String, serde_json::Value>,
+    /// G-ONE-NOTICE: supplement notices issued in this acceptance round.
+    pub supplement_notices: u32,
+    pub site_recorded: bool,
+    pub score_confirmed: bool,
+    pub expert_recommendation: Option<Outcome>,
+    pub failures: u32,
+    pub result_served_on: Option<Date>,
+    pub round_id: Option<i64>,
+    pub notice_ends_on: Option<Date>,
+    pub complaints: Vec<Complaint>,
+    pub institution_signed: bool,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            state: State::Draft,
+            entered_on: None,
+            submitted_on: None,
+            facts: serde_json::Map::new(),
+            supplement_notices: 0,
+            site_recorded: false,
+            score_confirmed: false,
+            expert_recommendation: None,
+            failures: 0,
+            result_served_on: None,
+            round_id: None,
+            notice_ends_on: None,
+            complaints: Vec::new(),
+            institution_signed: false,
+        }
+    }
+}
+
+impl AppState {
+    /// Folds one event (that moved the application to `to` on date `on`) into the state.
+    pub fn apply(&mut self, event: &Event, to: State, on: Date) {
+        match event {
+            Event::DraftUpdated { facts } => self.facts.extend(facts.clone()),
+            Event::Submitted { .. } => self.submitted_on = Some(self.submitted_on.unwrap_or(on)),
+            Event::SupplementNoticeIssued { .. } => self.supplement_notices += 1,
+            Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => {
+                self.round_id = Some(*round_id)
+            }
+            Event::SiteEvaluationRecorded { .. } => self.site_recorded = true,
+            Event::ScoreSheetConfirmed => self.score_confirmed = true,
+            Event::ExpertReviewRecorded { recommendation, .. } => {
+                self.expert_recommendation = Some(*recommendation)
+            }
+            Event::ResultDecided { outcome, .. } => {
+                self.result_served_on = Some(on);
+                if *outcome == Outcome::Fail {
+                    self.failures += 1;
+                }
+            }
+            Event::ReevaluationRequested => {
+                self.site_recorded = false;
+                self.score_confirmed = false;
+                self.expert_recommendation = None;
+                self.round_id = None;
+            }
+            Event::NoticePublished { ends_on } => self.notice_ends_on = *ends_on,
+            Event::ComplaintRecorded { number, .. } => self.complaints.push(Complaint {
+                number: *number,
+                open: true,
+                founded: None,
+            }),
+            Event::ComplaintResolved {
+                number, founded, ..
+            } => {
+                if let Some(c) = self.complaints.iter_mut().find(|c| c.number == *number) {
+                    c.open = false;
+                    c.founded = Some(*founded);
+                }
+            }
+            Event::InstitutionSigned => self.institution_signed = true,
+            _ => {}
+        }
+        if to != self.state || self.entered_on.is_none() {
+            self.entered_on = Some(on);
+        }
+        self.state = to;
+    }
+
+    pub fn open_complaints(&self) -> usize {
+        self.complaints.iter().filter(|c| c.open).count()
+    }
+}
+
+/// An active ban on the applying institution or its people (G-BANS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveBan {
+    pub rule: String,
+    pub until: Date,
+    pub reason: String,
+}
+
+/// What a decision may look at besides the application.
+pub struct Ctx<'a> {
+    pub profile: &'a Profile,
+    pub calendar: &'a Calendar,
+    pub today: Date,
+    /// Bans in force against the institution (checked on submission).
+    pub bans: &'a [ActiveBan],
+}
+
+/// The events a command produces and the state it leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub events: Vec<Event>,
+    pub to: State,
+}
+
+/// Why a command was refused. Each variant has a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("command {command} is not allowed in state {state:?}")]
+    NotAllowedInState { state: State, command: &'static str },
+    #[error("this command belongs to role {required:?}")]
+    NotYourRole { required: Role },
+    #[error("the application is outside your region")]
+    NotYourRegion,
+    #[error("the application belongs to another institution")]
+    NotYourInstitution,
+    #[error("stale version: expected {expected}, current {actual}")]
+    StaleVersion { expected: i64, actual: i64 },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("a supplement notice was already issued (G-ONE-NOTICE)")]
+    SecondSupplementNotice,
+    #[error("banned until {until} ({rule})")]
+    Banned { until: Date, rule: String },
+    #[error("not before {earliest} ({rule})")]
+    TooEarly { earliest: Date, rule: String },
+    #[error("the time limit has not run out yet")]
+    NotYetDue { due: Option<Date> },
+    #[error("complaints are still open")]
+    OpenComplaints,
+    #[error("the {0} calendar is not loaded")]
+    MissingCalendar(i16),
+    #[error("profile {profile} does not serve {kind:?}")]
+    KindNotServed {
+        profile: String,
+        kind: InstitutionKind,
+    },
+}
+
+impl Refusal {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotAllowedInState { .. } => "not_allowed_in_state",
+            Refusal::NotYourRole { .. } => "not_your_role",
+            Refusal::NotYourRegion => "not_your_region",
+            Refusal::NotYourInstitution => "not_your_institution",
+            Refusal::StaleVersion { .. } => "stale_version",
+            Refusal::Invalid { .. } => "invalid_input",
+            Refusal::SecondSupplementNotice => "second_supplement_notice",
+            Refusal::Banned { .. } => "banned",
+            Refusal::TooEarly { .. } => "too_early",
+            Refusal::NotYetDue { .. } => "not_yet_due",
+            Refusal::OpenComplaints => "open_complaints",
+            Refusal::MissingCalendar(_) => "calendar_missing",
+            Refusal::KindNotServed { .. } => "kind_not_served",
+        }
+    }
+
+    /// Plain Chinese for people.
+    pub fn message_zh(&self) -> String {
+        match self {
+            Refusal::NotAllowedInState { state, .. } => {
+                format!("申请当前处于“{}”状态，不能进行此操作。", state.zh())
+            }
+            Refusal::NotYourRole { required } => {
+                format!("此操作应由{}办理，您的账号无权进行。", required.zh())
+            }
+            Refusal::NotYourRegion => "该申请不属于您所在的地区，无权查看或办理。".into(),
+            Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
+            Refusal::StaleVersion { .. } => "该申请已被他人更新，请刷新页面后重试。".into(),
+            Refusal::Invalid { reason, .. } => format!("填写有误：{reason}"),
+            Refusal::SecondSupplementNotice => {
+                "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into()
+            }
+            Refusal::Banned { until, rule } => format!("该机构在 {until} 之前不得申请（{rule}）。"),
+            Refusal::TooEarly { earliest, rule } => format!("{earliest} 起方可办理（{rule}）。"),
+            Refusal::NotYetDue { due: Some(d) } => format!("期限至 {d} 24:00 届满，尚未到期。"),
+            Refusal::NotYetDue { due: None } => "期限尚未届满。".into(),
+            Refusal::OpenComplaints => "公示期间的投诉举报尚未调查完毕，请先处理投诉。".into(),
+            Refusal::MissingCalendar(y) => {
+                format!("{y} 年节假日安排未载入，无法计算期限，请联系管理员载入。")
+            }
+            Refusal::KindNotServed { kind, .. } => format!("本地区不受理{}的定点申请。", kind.zh()),
+        }
+    }
+}
+
+/// HRB-SCOPE / URC-SCOPE: may this profile take an application from this kind of institution?
+pub fn check_kind(profile: &Profile, kind: InstitutionKind) -> Result<(), Refusal> {
+    if profile.kinds.contains(&kind) {
+        Ok(())
+    } else {
+        Err(Refusal::KindNotServed {
+            profile: profile.id.clone(),
+            kind,
+        })
+    }
+}
+
+/// Decides a command: checks scope, role and state, and returns the events it produces.
+pub fn decide(
+    ctx: &Ctx<'_>,
+    scope: &Scope,
+    st: &AppState,
+    actor: &Actor,
+    cmd: &Command,
+) -> Result<Decision, Refusal> {
+    can_read(actor, scope)?;
+    let p = ctx.profile;
+    let required = match cmd.who() {
+        Who::Role(r) => Some(r),
+        Who::Step(step) => p.step(step).map(|s| s.actor),
+        Who::StateStep => Step::owning(st.state)
+            .and_then(|s| p.step(s))
+            .map(|s| s.actor),
+    };
+    let not_here = || Refusal::NotAllowedInState {
+        state: st.state,
+        command: cmd.name(),
+    };
+    match required {
+        Some(r) if r != actor.role => return Err(Refusal::NotYourRole { required: r }),
+        Some(_) => {}
+        // The command's step is not part of this profile.
+        None => return Err(not_here()),
+    }
+    let s = st.state;
+    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
+    let advance = |event: Event| {
+        Ok(Decision {
+            events: vec![event],
+            to: p.next_after(s),
+        })
+    };
+    match cmd {
+        Command::UpdateDraft { facts } if s == State::Draft => go(
+            vec![Event::DraftUpdated {
+                facts: facts.clone(),
+            }],
+            s,
+        ),
+        Command::Submit if s == State::Draft => {
+            if let Some(ban) = ctx
+                .bans
+                .iter()
+                .filter(|b| b.until > ctx.today)
+                .max_by_key(|b| b.until)
+            {
+                return Err(Refusal::Banned {
+                    until: ban.until,
+                    rule: ban.rule.clone(),
+                });
+            }
+            go(
+                vec![Event::Submitted {
+                    profile_id: p.id.clone(),
+                    profile_version: p.version.clone(),
+                }],
+                p.next_after(State::Draft),
+            )
+        }
+        Command::Withdraw { reason } if !s.is_terminal() => go(
+            vec![Event::Withdrawn {
+                reason: non_empty(reason),
+                deemed: false,
+            }],
+            State::Withdrawn,
+        ),
+        Command::IssueSupplementNotice { items } if s == State::Submitted => {
+            if st.supplement_notices > 0 {
+                return Err(Refusal::SecondSupplementNotice);
+            }
+            validate_items(p, items)?;
+            let due = expiry_due(ctx, Expiry::DeemWithdrawn, ctx.today)?;
+            go(
+                vec![Event::SupplementNoticeIssued {
+                    items: items.clone(),
+                    due: Some(due),
+                }],
+                State::AwaitingSupplement,
+            )
+        }
+        Command::Supplement { note } if s == State::AwaitingSupplement => go(
+            vec![Event::Supplemented {
+                note: non_empty(note),
+            }],
+            State::Submitted,
+        ),
+        Command::Accept if s == State::Submitted => advance(Event::Accepted),
+        Command::Reject { reasons } if matches!(s, State::Submitted | State::InitialReview) => {
+            if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
+                return Err(invalid("reasons", "不予受理须逐条说明理由。"));
+            }
+            go(
+                vec![Event::Rejected {
+                    reasons: reasons.clone(),
+                }],
+                State::Rejected,
+            )
+        }
+        Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
+            advance(Event::EvaluationScheduled {
+                date: *date,
+                note: non_empty(note),
+            })
+        }
+        Command::PassInitialReview if s == State::InitialReview => {
+            advance(Event::InitialReviewPassed)
+        }
+        Command::PassVerification if s == State::InfoVerification => {
+            advance(Event::VerificationPassed)
+        }
+        Command::Terminate { reason } if s == State::InfoVerification => go(
+            vec![Event::Terminated {
+                reason: required_text("reason", reason)?,
+            }],
+            State::Terminated,
+        ),
+        Command::JoinRound { round_id } if s == State::EvaluatorDraw && st.round_id.is_none() => {
+            go(
+                vec![Event::JoinedRound {
+                    round_id: *round_id,
+                }],
+                s,
+            )
+        }
+        Command::StartSiteEvaluation { round_id } if s == State::EvaluatorDraw => {
+            if st.round_id != Some(*round_id) {
+                return Err(invalid("round_id", "该申请未纳入此评估批次。"));
+            }
+            advance(Event::SiteEvaluationStarted {
+                round_id: *round_id,
+            })
+        }
+        Command::RecordSiteEvaluation { score, notes }
+            if s == State::OnSiteEvaluation && !st.site_recorded =>
+        {
+            if *score > 100 {
+                return Err(invalid("score", "评分应在 0 至 100 之间。"));
+            }
+            let event = Event::SiteEvaluationRecorded {
+                score: *score,
+                notes: non_empty(notes),
+            };
+            let confirm = p
+                .step(Step::SiteEvaluation)
+                .is_some_and(|c| c.score_sheet_confirmation);
+            if confirm {
+                go(vec![event], s)
+            } else {
+                advance(event)
+            }
+        }
+        Command::ConfirmScoreSheet if s == State::OnSiteEvaluation && !st.score_confirmed => {
+            if !st.site_recorded {
+                return Err(invalid("score_sheet", "评估人员尚未录入评分，暂不能确认。"));
+            }
+            advance(Event::ScoreSheetConfirmed)
+        }
+        Command::RecordExpertReview {
+            recommendation,
+            reasons,
+            rectification,
+        } if s == State::ExpertReview => {
+            let review = Event::ExpertReviewRecorded {
+                recommendation: *recommendation,
+                reasons: reasons.clone(),
+                rectification: rectification.clone(),
+            };
+            if p.has(Step::CollectiveDecision) {
+                return advance(review);
+            }
+            let mut d = result(ctx, st, *recommendation, reasons, rectification)?;
+            d.events.insert(0, review);
+            Ok(d)
+        }
+        Command::Decide {
+            outcome,
+            reasons,
+            rectification,
+        } if s == State::CollectiveDecision => result(ctx, st, *outcome, reasons, rectification),
+        Command::RequestReevaluation if s == State::FailedRectifying => {
+            let re = p.reevaluation.as_ref().ok_or_else(not_here)?;
+            let served = st.result_served_on.unwrap_or(ctx.today);
+            let earliest = deadline::earliest(served, re.wait);
+            if ctx.today < earliest {
+                return Err(Refusal::TooEarly {
+                    earliest,
+                    rule: re.rule.clone(),
+                });
+            }
+            go(vec![Event::ReevaluationRequested], re.reenter)
+        }
+        Command::PublishNotice if s == State::Passed => {
+            let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today)?;
+            go(
+                vec![Event::NoticePublished {
+                    ends_on: Some(ends_on),
+                }],
+                State::PublicNotice,
+            )
+        }
+        Command::RecordComplaint { summary } if s == State::PublicNotice => {
+            let number = st.complaints.len() as u32 + 1;
+            go(
+                vec![Event::ComplaintRecorded {
+                    number,
+                    summary: required_text("summary", summary)?,
+                }],
+                s,
+            )
+        }
+        Command::ResolveComplaint {
+            number,
+            founded,
+            finding,
+        } if s == State::PublicNotice => {
+            if !st.complaints.iter().any(|c| c.number == *number && c.open) {
+                return Err(invalid("number", "没有该编号的待处理投诉。"));
+            }
+            let resolved = Event::ComplaintResolved {
+                number: *number,
+                founded: *founded,
+                finding: required_text("finding", finding)?,
+            };
+            if *founded {
+                return go(vec![resolved], State::NotSigned);
+            }
+            let over = st.notice_ends_on.is_some_and(|end| ctx.today > end);
+            if over && st.open_complaints() == 1 {
+                go(vec![resolved, Event::NoticeEnded], p.next_after(s))
+            } else {
+                go(vec![resolved], s)
+            }
+        }
+        Command::EndNotice if s == State::PublicNotice => {
+            expired(ctx, st, Expiry::EndNotice)?;
+            if st.open_complaints() > 0 {
+                return Err(Refusal::OpenComplaints);
+            }
+            advance(Event::NoticeEnded)
+        }
+        Command::CompletePreparation if s == State::PresignPreparation => {
+            advance(Event::PreparationCompleted)
+        }
+        Command::FailPreparation { reason } if s == State::PresignPreparation => {
+            let reason = required_text("reason", reason)?;
+            let mut events = vec![Event::PreparationFailed {
+                reason: reason.clone(),
+            }];
+            events.extend(ban(ctx, BanTrigger::PresignGiveUp, &reason));
+            go(events, State::GivenUp)
+        }
+        Command::Sign if s == State::ReadyToSign && !st.institution_signed => {
+            go(vec![Event::InstitutionSigned], s)
+        }
+        Command::Countersign if s == State::ReadyToSign => {
+            if !st.institution_signed {
+                return Err(invalid(
+                    "signature",
+                    "机构尚未签订协议，经办机构暂不能签订。",
+                ));
+            }
+            go(vec![Event::Countersigned], State::Signed)
+        }
+        Command::DeemWithdrawn if s == State::AwaitingSupplement => {
+            expired(ctx, st, Expiry::DeemWithdrawn)?;
+            go(
+                vec![Event::Withdrawn {
+                    reason: Some("逾期未补正材料（HRB-ACC-2）".into()),
+                    deemed: true,
+                }],
+                State::Withdrawn,
+            )
+        }
+        Command::DeemGivenUp if s == State::ReadyToSign => {
+            expired(ctx, st, Expiry::DeemGivenUp)?;
+            let rule = p
+                .clock_with_expiry(Expiry::DeemGivenUp)
+                .map(|c| c.rule.clone())
+                .unwrap_or_default();
+            let reason = format!("逾期未签订协议（{rule}）");
+            let mut events = vec![Event::GivenUp {
+                reason: reason.clone(),
+                deemed: true,
+            }];
+            events.extend(ban(ctx, BanTrigger::SigningGiveUp, &reason));
+            go(events, State::GivenUp)
+        }
+        _ => Err(not_here()),
+    }
+}
+
+/// HRB-EVAL-3 / URC-RES-1: a pass, a first failure (rectify, may be re-evaluated), or a second
+/// failure (final, with a ban).
+fn result(
+    ctx: &Ctx<'_>,
+    st: &AppState,
+    outcome: Outcome,
+    reasons: &[String],
+    rectification: &Option<String>,
+) -> Result<Decision, Refusal> {
+    let attempt = st.failures + 1;
+    let decided = Event::ResultDecided {
+        outcome,
+        reasons: reasons.to_vec(),
+        rectification: rectification.clone(),
+        attempt,
+    };
+    if outcome == Outcome::Pass {
+        return Ok(Decision {
+            events: vec![decided],
+            to: State::Passed,
+        });
+    }
+    if reasons.iter().all(|r| r.trim().is_empty()) {
+        return Err(invalid("reasons", "评估未通过须说明理由。"));
+    }
+    if st.failures == 0 && ctx.profile.reevaluation.is_some() {
+        if rectification.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(invalid(
+                "rectification",
+                "评估未通过须提出整改意见（HRB-EVAL-3）。",
+            ));
+        }
+        return Ok(Decision {
+            events: vec![decided],
+            to: State::FailedRectifying,
+        });
+    }
+    let mut events = vec![decided];
+    events.extend(ban(ctx, BanTrigger::SecondFailure, "再次评估未通过"));
+    Ok(Decision {
+        events,
+        to: State::FailedFinal,
+    })
+}
+
+fn ban(ctx: &Ctx<'_>, on: BanTrigger, reason: &str) -> Option<Event> {
+    ctx.profile.ban(on).map(|b| Event::BanImposed {
+        rule: b.rule.clone(),
+        until: deadline::earliest(ctx.today, b.length),
+        reason: reason.to_owned(),
+    })
+}
+
+/// The due date of the clock with this consequence, counted from `start`.
+fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, Refusal> {
+    let clock = ctx
+        .profile
+        .clock_with_expiry(e)
+        .ok_or(Refusal::NotYetDue { due: None })?;
+    let due: Due = deadline::compute(start, clock.budget, &[], ctx.calendar);
+    match (due.due, due.missing_year) {
+        (Some(d), _) => Ok(d),
+        (None, y) => Err(Refusal::MissingCalendar(y.unwrap_or(start.year()))),
+    }
+}
+
+/// For system commands: the clock must have run out (today is past its last day).
+fn expired(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
+    let due = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today))?;
+    if ctx.today > due {
+        Ok(())
+    } else {
+        Err(Refusal::NotYetDue { due: Some(due) })
+    }
+}
+
+fn validate_items(p: &Profile, items: &[SupplementItem]) -> Result<(), Refusal> {
+    if items.is_empty() {
+        return Err(invalid(
+            "items",
+            "一次性告知须列明全部需补正的材料，至少一项。",
+        ));
+    }
+    for it in items {
+        if p.material(&it.slot).is_none() {
+            return Err(invalid("items", format!("材料项“{}”不存在。", it.slot)));
+        }
+        if it.reason.trim().is_empty() {
+            return Err(invalid(
+                "items",
+                format!("材料项“{}”须说明补正理由。", it.slot),
+            ));
+        }
+    }
+    let mut slots: Vec<&str> = items.iter().map(|i| i.slot.as_str()).collect();
+    slots.sort_unstable();
+    if slots.windows(2).any(|w| w[0] == w[1]) {
+        return Err(invalid("items", "同一材料项只能列出一次。"));
+    }
+    Ok(())
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Refusal {
+    Refusal::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn required_text(field: &'static str, s: &str) -> Result<String, Refusal> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err(invalid(field, "此项不能为空。"))
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}

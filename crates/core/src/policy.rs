@@ -1,0 +1,760 @@
+//! Policy profiles: a city's rules as data (`policies/*.toml`). A profile says which steps run
+//! and who acts in each, which clocks run in which states and what happens when they expire,
+//! which material slots exist, the re-evaluation wait and the bans. Loading validates everything
+//! and reports each problem with file, line and what is wrong; a loaded `Profile` is valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::deadline::Budget;
+use crate::lifecycle::{Role, State};
+use crate::spanned::{LoadError, line_of};
+
+/// The profiles that ship with the product.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "policies/harbin.toml",
+        include_str!("../../../policies/harbin.toml"),
+    ),
+    (
+        "policies/urumqi.toml",
+        include_str!("../../../policies/urumqi.toml"),
+    ),
+];
+
+/// A step of the process (SPEC §4). Each step owns one or more lifecycle states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Apply,
+    Acceptance,
+    CompletenessCheck,
+    InitialReview,
+    InfoVerification,
+    EvaluatorDraw,
+    SiteEvaluation,
+    ExpertReview,
+    CollectiveDecision,
+    PublicNotice,
+    PresignPreparation,
+    Signing,
+}
+
+impl Step {
+    /// The states this step owns; they exist in a profile only when the step is enabled.
+    pub fn states(self) -> &'static [State] {
+        match self {
+            Step::Apply => &[],
+            Step::Acceptance => &[State::Submitted, State::Accepted],
+            Step::CompletenessCheck => &[State::AwaitingSupplement],
+            Step::InitialReview => &[State::InitialReview],
+            Step::InfoVerification => &[State::InfoVerification],
+            Step::EvaluatorDraw => &[State::EvaluatorDraw],
+            Step::SiteEvaluation => &[State::OnSiteEvaluation],
+            Step::ExpertReview => &[State::ExpertReview],
+            Step::CollectiveDecision => &[State::CollectiveDecision],
+            Step::PublicNotice => &[State::PublicNotice],
+            Step::PresignPreparation => &[State::PresignPreparation],
+            Step::Signing => &[State::ReadyToSign],
+        }
+    }
+
+    /// The step that owns a state, if any (states like `draft` or `passed` belong to none).
+    pub fn owning(state: State) -> Option<Step> {
+        ALL_STEPS
+            .iter()
+            .copied()
+            .find(|s| s.states().contains(&state))
+    }
+}
+
+const ALL_STEPS: &[Step] = &[
+    Step::Apply,
+    Step::Acceptance,
+    Step::CompletenessCheck,
+    Step::InitialReview,
+    Step::InfoVerification,
+    Step::EvaluatorDraw,
+    Step::SiteEvaluation,
+    Step::ExpertReview,
+    Step::CollectiveDecision,
+    Step::PublicNotice,
+    Step::PresignPreparation,
+    Step::Signing,
+];
+
+/// Which kinds of institution a profile serves (HRB-SCOPE, URC-SCOPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstitutionKind {
+    Medical,
+    Pharmacy,
+}
+
+impl InstitutionKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            InstitutionKind::Medical => "医疗机构",
+            InstitutionKind::Pharmacy => "零售药店",
+        }
+    }
+}
+
+/// How a step runs in this profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepConfig {
+    pub rule: String,
+    /// The role that acts in this step.
+    pub actor: Role,
+    /// Site evaluation only: the institution must confirm the score sheet (URC-EVAL-2).
+    pub score_sheet_confirmation: bool,
+}
+
+/// The automatic consequence of a clock running out; fired as a `system` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    /// HRB-ACC-2: the application is deemed withdrawn.
+    DeemWithdrawn,
+    /// HRB-NOTICE / URC-RES-2: the notice period is over; the application moves on.
+    EndNotice,
+    /// HRB-SIGN / URC-SIGN: deemed to give up.
+    DeemGivenUp,
+}
+
+impl Expiry {
+    /// The state the clock must run in for this consequence to make sense.
+    pub fn state(self) -> &'static [State] {
+        match self {
+            Expiry::DeemWithdrawn => &[State::AwaitingSupplement],
+            Expiry::EndNotice => &[State::PublicNotice],
+            Expiry::DeemGivenUp => &[State::ReadyToSign],
+        }
+    }
+}
+
+/// A clock: runs from entering any of `runs_in` until leaving them all, paused in `pauses_in`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockDef {
+    pub id: String,
+    pub rule: String,
+    pub name: String,
+    pub budget: Budget,
+    pub runs_in: Vec<State>,
+    pub pauses_in: Vec<State>,
+    /// `None`: a time limit on the agency, shown as due / overdue.
+    pub on_expiry: Option<Expiry>,
+}
+
+/// A file type a material slot accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileType {
+    Pdf,
+    Jpeg,
+    Png,
+    Mp4,
+    Zip,
+}
+
+/// A named material slot taking one or more files (HRB-MAT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaterialSlot {
+    pub id: String,
+    pub rule: String,
+    pub name: String,
+    pub applies_to: Vec<InstitutionKind>,
+    pub types: Vec<FileType>,
+    pub max_mb: u32,
+    pub multiple: bool,
+}
+
+/// Re-evaluation after a failure (HRB-EVAL-3 / URC-RES-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reevaluation {
+    pub rule: String,
+    /// How long after the result is served the institution must wait.
+    pub wait: Budget,
+    /// The state a re-evaluation starts in.
+    pub reenter: State,
+}
+
+/// What earns a ban.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BanTrigger {
+    /// Failing the evaluation a second time (HRB-EVAL-3 / URC-RES-1).
+    SecondFailure,
+    /// Failing pre-signing preparation (HRB-PRE-4).
+    PresignGiveUp,
+    /// Missing the signing window (HRB-SIGN / URC-SIGN), when a profile chooses to ban for it.
+    SigningGiveUp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BanRule {
+    pub rule: String,
+    pub on: BanTrigger,
+    pub length: Budget,
+}
+
+/// A validated city profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    /// The city's administrative-division code (GB/T 2260), e.g. 230100.
+    pub division: String,
+    pub kinds: Vec<InstitutionKind>,
+    pub steps: BTreeMap<Step, StepConfig>,
+    pub clocks: Vec<ClockDef>,
+    pub materials: Vec<MaterialSlot>,
+    pub reevaluation: Option<Reevaluation>,
+    pub bans: Vec<BanRule>,
+    /// SHA-256 of the source text: the identity of this exact version.
+    pub sha256: String,
+    /// The source text, kept so an application's rules can be shown and reloaded forever.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// The lifecycle's main path, in order. A profile uses the states its steps enable.
+pub const MAIN_PATH: &[State] = &[
+    State::Submitted,
+    State::Accepted,
+    State::InitialReview,
+    State::InfoVerification,
+    State::EvaluatorDraw,
+    State::OnSiteEvaluation,
+    State::ExpertReview,
+    State::CollectiveDecision,
+    State::Passed,
+    State::PublicNotice,
+    State::PresignPreparation,
+    State::ReadyToSign,
+    State::Signed,
+];
+
+impl Profile {
+    pub fn step(&self, step: Step) -> Option<&StepConfig> {
+        self.steps.get(&step)
+    }
+
+    pub fn has(&self, step: Step) -> bool {
+        self.steps.contains_key(&step)
+    }
+
+    /// True when the profile uses this state.
+    pub fn uses(&self, state: State) -> bool {
+        match Step::owning(state) {
+            Some(step) => self.has(step),
+            None => true,
+        }
+    }
+
+    /// The next state on the main path after `state` that this profile uses.
+    pub fn next_after(&self, state: State) -> State {
+        let start = MAIN_PATH
+            .iter()
+            .position(|s| *s == state)
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        MAIN_PATH[start..]
+            .iter()
+            .copied()
+            .find(|s| self.uses(*s))
+            .unwrap_or(State::Signed)
+    }
+
+    pub fn clock(&self, id: &str) -> Option<&ClockDef> {
+        self.clocks.iter().find(|c| c.id == id)
+    }
+
+    /// The clock whose expiry has the given consequence.
+    pub fn clock_with_expiry(&self, e: Expiry) -> Option<&ClockDef> {
+        self.clocks.iter().find(|c| c.on_expiry == Some(e))
+    }
+
+    pub fn ban(&self, on: BanTrigger) -> Option<&BanRule> {
+        self.bans.iter().find(|b| b.on == on)
+    }
+
+    pub fn material(&self, id: &str) -> Option<&MaterialSlot> {
+        self.materials.iter().find(|m| m.id == id)
+    }
+
+    /// The shipped profiles, parsed. Panics if a shipped file is invalid (a test guards this).
+    pub fn shipped() -> Vec<Profile> {
+        SHIPPED
+            .iter()
+            .map(|(file, text)| {
+                Profile::parse(file, text)
+                    .unwrap_or_else(|e| panic!("shipped profile {file} is invalid: {e:?}"))
+            })
+            .collect()
+    }
+
+    /// Parses and validates a profile. Every problem found is returned, each with its line.
+    pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<LoadError>> {
+        let raw: RawProfile =
+            toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
+        Validator {
+            file,
+            text,
+            errors: Vec::new(),
+        }
+        .build(raw)
+    }
+}
+
+type Sp<T> = toml::Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    profile: RawMeta,
+    steps: Sp<BTreeMap<Sp<Step>, RawStep>>,
+    #[serde(default)]
+    clocks: Vec<RawClock>,
+    #[serde(default)]
+    materials: Vec<RawMaterial>,
+    reevaluation: Option<RawReevaluation>,
+    #[serde(default)]
+    bans: Vec<RawBan>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    id: Sp<String>,
+    version: Sp<String>,
+    name: String,
+    division: Sp<String>,
+    kinds: Sp<Vec<InstitutionKind>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    rule: Sp<String>,
+    actor: Sp<Role>,
+    #[serde(default)]
+    score_sheet_confirmation: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    id: Sp<String>,
+    rule: Sp<String>,
+    name: String,
+    amount: Sp<u16>,
+    unit: crate::deadline::Unit,
+    runs_in: Sp<Vec<State>>,
+    #[serde(default)]
+    pauses_in: Option<Sp<Vec<State>>>,
+    on_expiry: Option<Sp<Expiry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMaterial {
+    id: Sp<String>,
+    rule: Sp<String>,
+    name: String,
+    applies_to: Option<Vec<InstitutionKind>>,
+    types: Sp<Vec<FileType>>,
+    max_mb: Sp<u32>,
+    #[serde(default)]
+    multiple: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReevaluation {
+    rule: Sp<String>,
+    wait_amount: Sp<u16>,
+    wait_unit: crate::deadline::Unit,
+    reenter: Sp<State>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBan {
+    rule: Sp<String>,
+    on: Sp<BanTrigger>,
+    amount: Sp<u16>,
+    unit: crate::deadline::Unit,
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<LoadError>,
+}
+
+impl Validator<'_> {
+    fn err<T>(&mut self, at: &Sp<T>, msg: impl Into<String>) {
+        self.errors.push(LoadError::new(
+            self.file,
+            line_of(self.text, at.span().start),
+            msg,
+        ));
+    }
+
+    fn rule(&mut self, r: &Sp<String>) -> String {
+        let ok = r.get_ref().split_once('-').is_some_and(|(p, rest)| {
+            matches!(p, "HRB" | "URC" | "LAW" | "G")
+                && !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        });
+        if !ok {
+            self.err(
+                r,
+                format!(
+                    "rule {:?} is not a rule ID like HRB-ACC-2 (HRB-, URC-, LAW- or G-)",
+                    r.get_ref()
+                ),
+            );
+        }
+        r.get_ref().clone()
+    }
+
+    fn nonzero(&mut self, n: &Sp<u16>, what: &str) -> u16 {
+        if *n.get_ref() == 0 {
+            self.err(n, format!("{what} must be at least 1"));
+        }
+        *n.get_ref()
+    }
+
+    fn build(mut self, raw: RawProfile) -> Result<Profile, Vec<LoadError>> {
+        let m = &raw.profile;
+        let id_ok = !m.id.get_ref().is_empty()
+            && m.id
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !id_ok {
+            self.err(&m.id, "profile id must be lowercase letters, digits or _");
+        }
+        if m.version.get_ref().trim().is_empty() {
+            self.err(&m.version, "version must not be empty");
+        }
+        let div = m.division.get_ref();
+        if div.len() != 6 || !div.chars().all(|c| c.is_ascii_digit()) || !div.ends_with("00") {
+            self.err(&m.division, format!("division {div:?} must be a 6-digit city code ending in 00 (GB/T 2260), e.g. 230100"));
+        }
+        if m.kinds.get_ref().is_empty() {
+            self.err(
+                &m.kinds,
+                "kinds must name at least one of medical, pharmacy",
+            );
+        }
+
+        let mut steps = BTreeMap::new();
+        for (step, cfg) in raw.steps.get_ref() {
+            let rule = self.rule(&cfg.rule);
+            let actor = *cfg.actor.get_ref();
+            let step_id = *step.get_ref();
+            let needs_institution = step_id == Step::Apply;
+            if needs_institution != (actor == Role::Institution) {
+                let want = if needs_institution {
+                    "institution"
+                } else {
+                    "a reviewing role (agency, branch_reviewer, evaluator, expert)"
+                };
+                self.err(
+                    &cfg.actor,
+                    format!("the actor of step {step_id:?} must be {want}"),
+                );
+            } else if matches!(actor, Role::System | Role::Supervisor | Role::Admin) {
+                self.err(&cfg.actor, format!("role {actor:?} cannot act in a step"));
+            }
+            if cfg.score_sheet_confirmation && step_id != Step::SiteEvaluation {
+                self.err(
+                    &cfg.actor,
+                    "score_sheet_confirmation is only valid on site_evaluation",
+                );
+            }
+            steps.insert(
+                step_id,
+                StepConfig {
+                    rule,
+                    actor,
+                    score_sheet_confirmation: cfg.score_sheet_confirmation,
+                },
+            );
+        }
+        for required in [Step::Apply, Step::PublicNotice, Step::Signing] {
+            if !steps.contains_key(&required) {
+                self.err(
+                    &raw.steps,
+                    format!("step {required:?} is required in every profile"),
+                );
+            }
+        }
+        if !(steps.contains_key(&Step::Acceptance) || steps.contains_key(&Step::InitialReview)) {
+            self.err(
+                &raw.steps,
+                "a profile needs an acceptance or an initial_review step to receive applications",
+            );
+        }
+        if steps.contains_key(&Step::CompletenessCheck) && !steps.contains_key(&Step::Acceptance) {
+            self.err(&raw.steps, "completeness_check needs the acceptance step");
+        }
+        if !steps.contains_key(&Step::SiteEvaluation) && !steps.contains_key(&Step::ExpertReview) {
+            self.err(
+                &raw.steps,
+                "a profile needs site_evaluation or expert_review to reach a result",
+            );
+        }
+        let uses = |s: State| Step::owning(s).is_none_or(|st| steps.contains_key(&st));
+
+        let mut clocks: Vec<ClockDef> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for c in &raw.clocks {
+            if !seen.insert(c.id.get_ref().clone()) {
+                self.err(
+                    &c.id,
+                    format!("clock id {:?} is used twice", c.id.get_ref()),
+                );
+            }
+            let rule = self.rule(&c.rule);
+            let amount = self.nonzero(&c.amount, "amount");
+            for s in c.runs_in.get_ref() {
+                if !uses(*s) || s.is_terminal() {
+                    self.err(
+                        &c.runs_in,
+                        format!(
+                            "clock {} runs in state {s:?}, which this profile does not use",
+                            c.id.get_ref()
+                        ),
+                    );
+                }
+            }
+            if c.runs_in.get_ref().is_empty() {
+                self.err(&c.runs_in, "runs_in must name at least one state");
+            }
+            let pauses_in = c
+                .pauses_in
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+                .unwrap_or_default();
+            if let Some(p) = &c.pauses_in {
+                for s in p.get_ref() {
+                    if !c.runs_in.get_ref().contains(s) {
+                        self.err(
+                            p,
+                            format!(
+                                "clock {} pauses in {s:?}, which is not in runs_in",
+                                c.id.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(e) = &c.on_expiry {
+                let want = e.get_ref().state();
+                if c.runs_in.get_ref().as_slice() != want {
+                    self.err(
+                        e,
+                        format!("on_expiry = {:?} needs runs_in = {want:?}", e.get_ref()),
+                    );
+                }
+                if clocks.iter().any(|o| o.on_expiry == Some(*e.get_ref())) {
+                    self.err(e, format!("two clocks have on_expiry = {:?}", e.get_ref()));
+                }
+            }
+            clocks.push(ClockDef {
+                id: c.id.get_ref().clone(),
+                rule,
+                name: c.name.clone(),
+                budget: Budget {
+                    amount,
+                    unit: c.unit,
+                },
+                runs_in: c.runs_in.get_ref().clone(),
+                pauses_in,
+                on_expiry: c.on_expiry.as_ref().map(|e| *e.get_ref()),
+            });
+        }
+        let needs = [
+            (Step::CompletenessCheck, Expiry::DeemWithdrawn),
+            (Step::PublicNotice, Expiry::EndNotice),
+            (Step::Signing, Expiry::DeemGivenUp),
+        ];
+        for (step, e) in needs {
+            if steps.contains_key(&step) && !clocks.iter().any(|c| c.on_expiry == Some(e)) {
+                self.err(
+                    &raw.steps,
+                    format!("step {step:?} needs a clock with on_expiry = {e:?}"),
+                );
+            }
+        }
+
+        let mut materials: Vec<MaterialSlot> = Vec::new();
+        for mat in &raw.materials {
+            if materials.iter().any(|o| &o.id == mat.id.get_ref()) {
+                self.err(
+                    &mat.id,
+                    format!("material id {:?} is used twice", mat.id.get_ref()),
+                );
+            }
+            let rule = self.rule(&mat.rule);
+            if mat.types.get_ref().is_empty() {
+                self.err(&mat.types, "types must name at least one file type");
+            }
+            if *mat.max_mb.get_ref() == 0 {
+                self.err(&mat.max_mb, "max_mb must be at least 1");
+            }
+            let applies_to = mat
+                .applies_to
+                .clone()
+                .unwrap_or_else(|| m.kinds.get_ref().clone());
+            materials.push(MaterialSlot {
+                id: mat.id.get_ref().clone(),
+                rule,
+                name: mat.name.clone(),
+                applies_to,
+                types: mat.types.get_ref().clone(),
+                max_mb: *mat.max_mb.get_ref(),
+                multiple: mat.multiple,
+            });
+        }
+
+        let reevaluation = raw.reevaluation.as_ref().map(|r| {
+            let rule = self.rule(&r.rule);
+            let amount = self.nonzero(&r.wait_amount, "wait_amount");
+            let reenter = *r.reenter.get_ref();
+            if !matches!(
+                reenter,
+                State::EvaluatorDraw | State::OnSiteEvaluation | State::ExpertReview
+            ) || !uses(reenter)
+            {
+                self.err(
+                    &r.reenter,
+                    format!("reenter = {reenter:?} must be an evaluation state this profile uses"),
+                );
+            }
+            Reevaluation {
+                rule,
+                wait: Budget {
+                    amount,
+                    unit: r.wait_unit,
+                },
+                reenter,
+            }
+        });
+
+        let mut bans: Vec<BanRule> = Vec::new();
+        for b in &raw.bans {
+            let rule = self.rule(&b.rule);
+            let amount = self.nonzero(&b.amount, "amount");
+            if bans.iter().any(|o| o.on == *b.on.get_ref()) {
+                self.err(&b.on, format!("two bans for {:?}", b.on.get_ref()));
+            }
+            bans.push(BanRule {
+                rule,
+                on: *b.on.get_ref(),
+                length: Budget {
+                    amount,
+                    unit: b.unit,
+                },
+            });
+        }
+
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| e.line);
+            return Err(self.errors);
+        }
+        Ok(Profile {
+            id: m.id.get_ref().clone(),
+            version: m.version.get_ref().clone(),
+            name: m.name.clone(),
+            division: div.clone(),
+            kinds: m.kinds.get_ref().clone(),
+            steps,
+            clocks,
+            materials,
+            reevaluation,
+            bans,
+            sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
+            source: self.text.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_profiles_are_valid() {
+        let ps = Profile::shipped();
+        assert_eq!(ps.len(), 2);
+        let hrb = &ps[0];
+        assert_eq!(hrb.kinds, vec![InstitutionKind::Medical], "HRB-SCOPE");
+        assert_eq!(hrb.materials.len(), 8, "HRB-MAT has eight items");
+        assert_eq!(hrb.next_after(State::Draft), State::Submitted);
+        assert_eq!(hrb.next_after(State::Accepted), State::OnSiteEvaluation);
+        assert_eq!(hrb.next_after(State::ExpertReview), State::Passed);
+        assert_eq!(
+            hrb.next_after(State::PublicNotice),
+            State::PresignPreparation
+        );
+        let urc = &ps[1];
+        assert_eq!(
+            urc.kinds,
+            vec![InstitutionKind::Medical, InstitutionKind::Pharmacy],
+            "URC-SCOPE"
+        );
+        assert_eq!(urc.next_after(State::Draft), State::InitialReview);
+        assert_eq!(
+            urc.next_after(State::ExpertReview),
+            State::CollectiveDecision
+        );
+        assert_eq!(urc.next_after(State::PublicNotice), State::ReadyToSign);
+    }
+
+    #[test]
+    fn broken_profile_reports_lines() {
+        let text = SHIPPED[0]
+            .1
+            .replacen("amount = 5", "amount = 0", 1)
+            .replacen("rule = \"HRB-ACC-2\"", "rule = \"ACC2\"", 1);
+        let errs = Profile::parse("broken.toml", &text).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.message.contains("amount must be at least 1") && e.line > 0),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.message.contains("not a rule ID")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let text = "[profile]\nid = \"x\"\nversion = 1\n";
+        let errs = Profile::parse("x.toml", text).unwrap_err();
+        assert_eq!(errs[0].line, 3, "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_unit_has_line() {
+        let text = SHIPPED[1]
+            .1
+            .replacen("unit = \"calendar_days\"", "unit = \"weeks\"", 1);
+        let errs = Profile::parse("u.toml", &text).unwrap_err();
+        assert!(
+            errs[0].line > 1 && errs[0].message.contains("weeks"),
+            "{errs:?}"
+        );
+    }
+}
