@@ -1,1 +1,231 @@
+//! dingdian-store: persistence. One `Store` over SQLite (embedded, the default) or PostgreSQL
+//! (when given a `postgres://` URL); callers never know which. Events are appended and the
+//! current-state projection updated in one transaction, guarded by the application's version
+//! (optimistic concurrency). Also accounts, sessions, institutions, rounds and bans.
+//!
+//! Not responsible for deciding anything: every decision is `dingdian_core`'s.
 
+mod accounts;
+mod applications;
+pub mod clock;
+pub mod testing;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dingdian_core::calendar::Calendar;
+use dingdian_core::lifecycle::Refusal;
+use dingdian_core::policy::Profile;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use accounts::{NewInstitution, NewUser, User};
+pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
+
+/// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
+/// it may use anything both drivers support (SQL with `$n` placeholders, i64, String, Option).
+macro_rules! with_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Errors of the storage layer. Domain refusals travel inside `Refused`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: the application changed meanwhile (now version {actual})")]
+    Conflict { actual: i64 },
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("{code}: {message}")]
+    Rejected { code: &'static str, message: String },
+    #[error("profile {id} version {version} changed without a new version number")]
+    ProfileChanged { id: String, version: String },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The loaded profiles, every version ever registered, and the current one per city.
+#[derive(Default)]
+struct Profiles {
+    versions: BTreeMap<(String, String), Arc<Profile>>,
+    current: BTreeMap<String, Arc<Profile>>,
+}
+
+/// The database plus the rules in force.
+pub struct Store {
+    pool: Pool,
+    profiles: RwLock<Profiles>,
+    calendar: RwLock<Arc<Calendar>>,
+}
+
+impl Store {
+    /// Opens `database`: a `postgres://` URL, or else the path of a SQLite file (created with its
+    /// directory on first use). Runs migrations.
+    pub async fn open(database: &str) -> Result<Store> {
+        let pool = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(database).await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            let path = Path::new(database);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{database}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // Full: an acknowledged commit survives power loss, not only a process crash.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Pool::Sqlite(pool)
+        };
+        let store = Store { pool, profiles: RwLock::default(), calendar: RwLock::new(Arc::new(Calendar::shipped())) };
+        store.load_stored_profiles().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    /// The working-day calendar in force.
+    pub fn calendar(&self) -> Arc<Calendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    /// Registers a profile as the current one for its city. A version seen before must have the
+    /// same text; a changed text needs a new version number, so submitted applications keep
+    /// their rules.
+    pub async fn register_profile(&self, profile: Profile, now: jiff::Timestamp) -> Result<()> {
+        let existing: Option<(String,)> = with_pool!(self, p => {
+            sqlx::query_as("select sha256 from profiles where profile_id = $1 and version = $2")
+                .bind(&profile.id)
+                .bind(&profile.version)
+                .fetch_optional(p)
+                .await?
+        });
+        match existing {
+            Some((sha,)) if sha != profile.sha256 => {
+                return Err(StoreError::ProfileChanged { id: profile.id.clone(), version: profile.version.clone() });
+            }
+            Some(_) => {}
+            None => with_pool!(self, p => {
+                sqlx::query("insert into profiles (profile_id, version, sha256, source, created_at) values ($1, $2, $3, $4, $5) on conflict do nothing")
+                    .bind(&profile.id)
+                    .bind(&profile.version)
+                    .bind(&profile.sha256)
+                    .bind(&profile.source)
+                    .bind(now.to_string())
+                    .execute(p)
+                    .await?;
+            }),
+        }
+        let profile = Arc::new(profile);
+        let mut ps = self.profiles.write().expect("profiles lock");
+        ps.versions.insert((profile.id.clone(), profile.version.clone()), profile.clone());
+        ps.current.insert(profile.id.clone(), profile);
+        Ok(())
+    }
+
+    async fn load_stored_profiles(&self) -> Result<()> {
+        let rows: Vec<(String, String)> = with_pool!(self, p => {
+            sqlx::query_as("select profile_id, source from profiles order by created_at").fetch_all(p).await?
+        });
+        let mut ps = self.profiles.write().expect("profiles lock");
+        for (id, source) in rows {
+            let profile = Profile::parse(&format!("<stored profile {id}>"), &source)
+                .map_err(|e| StoreError::Corrupt(format!("stored profile {id} no longer parses: {e:?}")))?;
+            ps.versions.insert((profile.id.clone(), profile.version.clone()), Arc::new(profile));
+        }
+        Ok(())
+    }
+
+    /// The current profile of a city.
+    pub fn current_profile(&self, id: &str) -> Option<Arc<Profile>> {
+        self.profiles.read().expect("profiles lock").current.get(id).cloned()
+    }
+
+    /// A specific version, as an application was submitted under it.
+    pub fn profile_version(&self, id: &str, version: &str) -> Option<Arc<Profile>> {
+        self.profiles.read().expect("profiles lock").versions.get(&(id.to_owned(), version.to_owned())).cloned()
+    }
+
+    pub fn current_profiles(&self) -> Vec<Arc<Profile>> {
+        self.profiles.read().expect("profiles lock").current.values().cloned().collect()
+    }
+
+    /// Reads a metadata value.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = with_pool!(self, p => {
+            sqlx::query_as("select value from meta where key = $1").bind(key).fetch_optional(p).await?
+        });
+        Ok(row.map(|r| r.0))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        with_pool!(self, p => {
+            sqlx::query("insert into meta (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A fingerprint of everything stored, for tests asserting that bad input changed nothing.
+    pub async fn fingerprint(&self) -> Result<String> {
+        let mut parts = Vec::new();
+        for table in ["applications", "events", "users", "institutions", "rounds", "bans", "profiles"] {
+            let (n, v): (i64, Option<i64>) = with_pool!(self, p => {
+                let sql = if table == "applications" {
+                    "select count(*), sum(version) from applications".to_owned()
+                } else {
+                    format!("select count(*), cast(null as bigint) from {table}")
+                };
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_one(p).await?
+            });
+            parts.push(format!("{table}={n}/{}", v.unwrap_or(0)));
+        }
+        let states: Vec<(i64, String, i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, state, version, data from applications order by id").fetch_all(p).await?
+        });
+        for (id, state, version, data) in states {
+            parts.push(format!("{id}:{state}:{version}:{}", data.len()));
+        }
+        Ok(parts.join(";"))
+    }
+}

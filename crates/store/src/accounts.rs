@@ -1,0 +1,262 @@
+//! Accounts, sessions and institutions. Passwords are stored as Argon2id hashes and tokens as
+//! SHA-256 digests; neither a password nor a token is ever logged or stored in the clear.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use dingdian_core::ids::Uscc;
+use dingdian_core::lifecycle::{Actor, Role};
+use dingdian_core::policy::InstitutionKind;
+use jiff::Timestamp;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// A user account.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub city: String,
+    pub district: Option<String>,
+    pub institution_id: Option<i64>,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Supervisor)
+    }
+
+    /// The actor this account acts as.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            role: self.role(),
+            city: self.city.clone(),
+            district: self.district.clone(),
+            institution_id: self.institution_id,
+        }
+    }
+}
+
+/// A new account.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub city: &'a str,
+    pub district: Option<&'a str>,
+    pub institution_id: Option<i64>,
+}
+
+/// A new institution in the registry, keyed by its 统一社会信用代码.
+pub struct NewInstitution<'a> {
+    pub uscc: &'a Uscc,
+    pub name: &'a str,
+    pub kind: InstitutionKind,
+    /// Category of HRB-ELIG-TYPE, or 零售药店.
+    pub category: &'a str,
+    pub city: &'a str,
+    pub district: &'a str,
+    pub national_code: Option<&'a str>,
+    pub address: &'a str,
+    pub beds: i64,
+}
+
+/// An institution as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Institution {
+    pub id: i64,
+    pub uscc: String,
+    pub name: String,
+    pub kind: String,
+    pub category: String,
+    pub city: String,
+    pub district: String,
+    pub national_code: Option<String>,
+    pub address: String,
+    pub beds: i64,
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id";
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        Argon2::default()
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| StoreError::Internal(e.to_string()))?
+}
+
+async fn verify_password(hash: String, password: &str) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(hash.as_str()).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl Store {
+    /// Creates an account, or returns the existing one with that username unchanged.
+    pub async fn ensure_user(&self, u: NewUser<'_>, now: Timestamp) -> Result<i64> {
+        if let Some(existing) = self.user_by_username(u.username).await? {
+            return Ok(existing.id);
+        }
+        if u.password.chars().count() < 8 {
+            return Err(StoreError::Rejected { code: "weak_password", message: "密码至少 8 位。".into() });
+        }
+        let hash = hash_password(u.password).await?;
+        let now = now.to_string();
+        let id: (i64,) = with_pool!(self, p => {
+            sqlx::query_as(
+                "insert into users (username, display_name, password_hash, role, city, district, institution_id, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning id",
+            )
+            .bind(u.username)
+            .bind(u.display_name)
+            .bind(hash)
+            .bind(u.role.as_str())
+            .bind(u.city)
+            .bind(u.district)
+            .bind(u.institution_id)
+            .bind(now)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(id.0)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let sql = format!("select {USER_COLUMNS} from users where username = $1");
+        Ok(with_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).bind(username).fetch_optional(p).await?))
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("select {USER_COLUMNS} from users where id = $1");
+        Ok(with_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await?))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let sql = format!("select {USER_COLUMNS} from users order by city, id");
+        Ok(with_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await?))
+    }
+
+    /// Checks a username and password. Unknown users cost the same hashing time as known ones.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
+        // A valid Argon2id hash of a random string, so unknown users take as long as known ones.
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9Qw4Fbb1dGzFTWcIlqvUmfESCCnCwkUC7y3X7dS0V2E";
+        let row: Option<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, password_hash from users where username = $1").bind(username).fetch_optional(p).await?
+        });
+        let (id, hash) = row.unwrap_or((0, DUMMY.to_owned()));
+        if verify_password(hash, password).await && id != 0 { self.user(id).await } else { Ok(None) }
+    }
+
+    /// Starts a session and returns its secret token (shown once, stored only as a digest).
+    pub async fn create_session(&self, user_id: i64, kind: &str, ttl_secs: i64, now: Timestamp) -> Result<String> {
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        with_pool!(self, p => {
+            sqlx::query("insert into sessions (token_hash, user_id, kind, expires_at, created_at) values ($1, $2, $3, $4, $5)")
+                .bind(hash_token(&token))
+                .bind(user_id)
+                .bind(kind)
+                .bind(now.as_second() + ttl_secs)
+                .bind(now.to_string())
+                .execute(p)
+                .await?;
+        });
+        Ok(token)
+    }
+
+    /// The user behind a live session token.
+    pub async fn session_user(&self, token: &str, now: Timestamp) -> Result<Option<User>> {
+        let sql = format!(
+            "select {} from users u join sessions s on s.user_id = u.id where s.token_hash = $1 and s.expires_at > $2",
+            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).bind(hash_token(token)).bind(now.as_second()).fetch_optional(p).await?
+        }))
+    }
+
+    pub async fn end_session(&self, token: &str) -> Result<()> {
+        with_pool!(self, p => { sqlx::query("delete from sessions where token_hash = $1").bind(hash_token(token)).execute(p).await?; });
+        Ok(())
+    }
+
+    /// Adds an institution, or returns the existing one with that 统一社会信用代码 unchanged.
+    pub async fn ensure_institution(&self, i: NewInstitution<'_>, now: Timestamp) -> Result<i64> {
+        let existing: Option<(i64,)> = with_pool!(self, p => {
+            sqlx::query_as("select id from institutions where uscc = $1").bind(i.uscc.as_str()).fetch_optional(p).await?
+        });
+        if let Some((id,)) = existing {
+            return Ok(id);
+        }
+        let kind = match i.kind {
+            InstitutionKind::Medical => "medical",
+            InstitutionKind::Pharmacy => "pharmacy",
+        };
+        let now = now.to_string();
+        let id: (i64,) = with_pool!(self, p => {
+            sqlx::query_as(
+                "insert into institutions (uscc, name, kind, category, city, district, national_code, address, beds, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning id",
+            )
+            .bind(i.uscc.as_str())
+            .bind(i.name)
+            .bind(kind)
+            .bind(i.category)
+            .bind(i.city)
+            .bind(i.district)
+            .bind(i.national_code)
+            .bind(i.address)
+            .bind(i.beds)
+            .bind(now)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(id.0)
+    }
+
+    pub async fn institution(&self, id: i64) -> Result<Option<Institution>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, Institution>(
+                "select id, uscc, name, kind, category, city, district, national_code, address, beds from institutions where id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    pub async fn institutions(&self, city: Option<&str>) -> Result<Vec<Institution>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, Institution>(
+                "select id, uscc, name, kind, category, city, district, national_code, address, beds from institutions
+                 where $1 is null or city = $1 order by id",
+            )
+            .bind(city)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}

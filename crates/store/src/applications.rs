@@ -1,0 +1,546 @@
+//! Applications: the event store and its projection. A command is decided by the core against
+//! the state read from the projection, then the projection update (guarded by the version) and
+//! the new events are written in one transaction. A concurrent writer makes the guard fail and
+//! the command gets a conflict, never a lost update.
+
+use std::sync::Arc;
+
+use dingdian_core::china_date;
+use dingdian_core::clocks::{self, ClockView, Transition};
+use dingdian_core::lifecycle::{self, ActiveBan, Actor, AppState, Command, Ctx, Decision, Event, Refusal, Role, Scope, State};
+use dingdian_core::policy::{Expiry, InstitutionKind, Profile};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// An application's projection row.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppRecord {
+    pub id: i64,
+    pub number: String,
+    pub institution_id: i64,
+    pub institution_name: String,
+    pub city: String,
+    pub district: String,
+    pub kind: String,
+    pub profile_id: String,
+    pub profile_version: String,
+    pub state: State,
+    pub version: i64,
+    pub round_id: Option<i64>,
+    pub data: AppState,
+    /// The last day of the earliest pending automatic consequence.
+    pub due_on: Option<Date>,
+    pub due_action: Option<Expiry>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl AppRecord {
+    pub fn scope(&self) -> Scope {
+        Scope { institution_id: self.institution_id, city: self.city.clone(), district: self.district.clone() }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AppRow {
+    id: i64,
+    number: Option<String>,
+    institution_id: i64,
+    institution_name: String,
+    city: String,
+    district: String,
+    kind: String,
+    profile_id: String,
+    profile_version: String,
+    state: String,
+    version: i64,
+    round_id: Option<i64>,
+    data: String,
+    due_on: Option<String>,
+    due_action: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+const APP_SELECT: &str = "select a.id, a.number, a.institution_id, i.name as institution_name, a.city, a.district, a.kind,
+    a.profile_id, a.profile_version, a.state, a.version, a.round_id, a.data, a.due_on, a.due_action, a.created_at, a.updated_at
+    from applications a join institutions i on i.id = a.institution_id";
+
+impl TryFrom<AppRow> for AppRecord {
+    type Error = StoreError;
+    fn try_from(r: AppRow) -> Result<AppRecord> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("application {}: {what}", r.id));
+        Ok(AppRecord {
+            id: r.id,
+            number: r.number.clone().unwrap_or_default(),
+            institution_id: r.institution_id,
+            institution_name: r.institution_name.clone(),
+            state: State::parse(&r.state).ok_or_else(|| corrupt("state"))?,
+            data: serde_json::from_str(&r.data).map_err(|_| corrupt("data"))?,
+            due_on: r.due_on.as_deref().map(str::parse).transpose().map_err(|_| corrupt("due_on"))?,
+            due_action: r.due_action.as_deref().map(|a| serde_json::from_value(a.into())).transpose().map_err(|_| corrupt("due_action"))?,
+            city: r.city,
+            district: r.district,
+            kind: r.kind,
+            profile_id: r.profile_id,
+            profile_version: r.profile_version,
+            version: r.version,
+            round_id: r.round_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// One stored event.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub kind: String,
+    /// What happened, in Chinese.
+    pub label: String,
+    pub event: Event,
+    pub from_state: State,
+    pub to_state: State,
+    pub actor_user_id: i64,
+    pub actor_role: String,
+    pub occurred_at: String,
+    pub occurred_on: Date,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    kind: String,
+    payload: String,
+    from_state: String,
+    to_state: String,
+    actor_user_id: i64,
+    actor_role: String,
+    occurred_at: String,
+    occurred_on: String,
+}
+
+impl TryFrom<EventRow> for EventRecord {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<EventRecord> {
+        let corrupt = || StoreError::Corrupt(format!("event {} ({})", r.seq, r.kind));
+        let event: Event = serde_json::from_str(&r.payload).map_err(|_| corrupt())?;
+        Ok(EventRecord {
+            seq: r.seq,
+            label: event.zh().to_owned(),
+            event,
+            from_state: State::parse(&r.from_state).ok_or_else(corrupt)?,
+            to_state: State::parse(&r.to_state).ok_or_else(corrupt)?,
+            occurred_on: r.occurred_on.parse().map_err(|_| corrupt())?,
+            kind: r.kind,
+            actor_user_id: r.actor_user_id,
+            actor_role: r.actor_role,
+            occurred_at: r.occurred_at,
+        })
+    }
+}
+
+/// The result of a command that was carried out.
+#[derive(Debug, Clone, Serialize)]
+pub struct Executed {
+    pub application: AppRecord,
+    pub events: Vec<EventRecord>,
+}
+
+/// An evaluation round (当期, URC-EVAL-1).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RoundRecord {
+    pub id: i64,
+    pub city: String,
+    pub name: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// What one pass over due time limits did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct TickReport {
+    /// Applications moved by a time-driven command.
+    pub fired: Vec<(i64, &'static str)>,
+    /// Due consequences that could not fire yet (e.g. a notice with an open complaint).
+    pub held: Vec<(i64, String)>,
+}
+
+/// A decided command, ready to be written.
+struct Prepared {
+    app: AppRecord,
+    actor: Actor,
+    expected: i64,
+    decision: Decision,
+    state: AppState,
+    profile_version: String,
+    due: Option<(Date, Expiry)>,
+    uscc: String,
+}
+
+/// Writes a prepared command inside transaction `$tx`: the guarded projection update first (so
+/// the transaction takes the write lock before anything else), then the events and bans.
+/// Evaluates to the version before the command.
+macro_rules! write_prepared {
+    ($tx:ident, $pr:expr, $now:expr) => {{
+        let pr: &Prepared = $pr;
+        let ts = $now.to_string();
+        let on = china_date($now).to_string();
+        let n = pr.decision.events.len() as i64;
+        let data = serde_json::to_string(&pr.state).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let due_action = pr.due.map(|(_, e)| serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_owned))).flatten();
+        let round_id = pr.state.round_id;
+        let updated = sqlx::query(
+            "update applications set state = $1, version = version + $2, data = $3, profile_version = $4, due_on = $5,
+             due_action = $6, round_id = $7, updated_at = $8 where id = $9 and version = $10",
+        )
+        .bind(pr.decision.to.as_str())
+        .bind(n)
+        .bind(&data)
+        .bind(&pr.profile_version)
+        .bind(pr.due.map(|(d, _)| d.to_string()))
+        .bind(due_action)
+        .bind(round_id)
+        .bind(&ts)
+        .bind(pr.app.id)
+        .bind(pr.expected)
+        .execute(&mut *$tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            let (actual,): (i64,) =
+                sqlx::query_as("select version from applications where id = $1").bind(pr.app.id).fetch_one(&mut *$tx).await?;
+            return Err(StoreError::Conflict { actual });
+        }
+        for (i, e) in pr.decision.events.iter().enumerate() {
+            let payload = serde_json::to_string(e).map_err(|e| StoreError::Internal(e.to_string()))?;
+            sqlx::query(
+                "insert into events (application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
+                 occurred_at, occurred_on, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)",
+            )
+            .bind(pr.app.id)
+            .bind(pr.expected + 1 + i as i64)
+            .bind(e.kind())
+            .bind(payload)
+            .bind(pr.app.state.as_str())
+            .bind(pr.decision.to.as_str())
+            .bind(pr.actor.user_id)
+            .bind(pr.actor.role.as_str())
+            .bind(&ts)
+            .bind(&on)
+            .execute(&mut *$tx)
+            .await?;
+            if let Event::BanImposed { rule, until, reason } = e {
+                sqlx::query("insert into bans (uscc, rule, until_on, reason, application_id, created_at) values ($1, $2, $3, $4, $5, $6)")
+                    .bind(&pr.uscc)
+                    .bind(rule)
+                    .bind(until.to_string())
+                    .bind(reason)
+                    .bind(pr.app.id)
+                    .bind(&ts)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+        pr.expected
+    }};
+}
+
+impl Store {
+    /// Starts a draft application for the actor's institution under the city's current profile.
+    pub async fn create_application(&self, actor: &Actor, now: Timestamp) -> Result<AppRecord> {
+        let institution_id = match (actor.role, actor.institution_id) {
+            (Role::Institution, Some(id)) => id,
+            _ => return Err(Refusal::NotYourRole { required: Role::Institution }.into()),
+        };
+        let inst = self.institution(institution_id).await?.ok_or(StoreError::NotFound)?;
+        let profile = self.current_profile(&inst.city).ok_or_else(|| StoreError::Internal(format!("no profile for {}", inst.city)))?;
+        let kind = if inst.kind == "pharmacy" { InstitutionKind::Pharmacy } else { InstitutionKind::Medical };
+        lifecycle::check_kind(&profile, kind)?;
+        let open: (i64,) = with_pool!(self, p => {
+            sqlx::query_as(
+                "select count(*) from applications where institution_id = $1
+                 and state not in ('signed', 'withdrawn', 'rejected', 'terminated', 'not_signed', 'given_up', 'failed_final')",
+            )
+            .bind(institution_id)
+            .fetch_one(p)
+            .await?
+        });
+        if open.0 > 0 {
+            return Err(StoreError::Rejected { code: "application_open", message: "本机构已有一份正在办理的申请，请继续办理该申请。".into() });
+        }
+        let data = serde_json::to_string(&AppState::default()).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let year = china_date(now).year();
+        let ts = now.to_string();
+        let id = with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "insert into applications (institution_id, city, district, kind, profile_id, profile_version, state, version, data, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, 'draft', 0, $7, $8, $8) returning id",
+            )
+            .bind(institution_id)
+            .bind(&inst.city)
+            .bind(&inst.district)
+            .bind(&inst.kind)
+            .bind(&profile.id)
+            .bind(&profile.version)
+            .bind(&data)
+            .bind(&ts)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("update applications set number = $1 where id = $2")
+                .bind(format!("{}-{year}-{id:06}", profile.division))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            id
+        });
+        self.application(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn application(&self, id: i64) -> Result<Option<AppRecord>> {
+        let sql = format!("{APP_SELECT} where a.id = $1");
+        let row = with_pool!(self, p => sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await?);
+        row.map(AppRecord::try_from).transpose()
+    }
+
+    /// The applications an actor may see, newest first, optionally in one state.
+    pub async fn applications_for(&self, actor: &Actor, state: Option<State>, limit: i64) -> Result<Vec<AppRecord>> {
+        let (inst, city, district) = match actor.role {
+            Role::Institution => (Some(actor.institution_id.unwrap_or(-1)), None, None),
+            Role::BranchReviewer => (None, Some(actor.city.clone()), Some(actor.district.clone().unwrap_or_default())),
+            Role::System => (None, None, None),
+            _ => (None, Some(actor.city.clone()), None),
+        };
+        let sql = format!(
+            "{APP_SELECT} where ($1 is null or a.institution_id = $1) and ($2 is null or a.city = $2)
+             and ($3 is null or a.district = $3) and ($4 is null or a.state = $4)
+             order by a.due_on is null, a.due_on, a.id desc limit $5"
+        );
+        let rows = with_pool!(self, p => {
+            sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(inst)
+                .bind(city)
+                .bind(district)
+                .bind(state.map(State::as_str))
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter().map(AppRecord::try_from).collect()
+    }
+
+    pub async fn events(&self, application_id: i64) -> Result<Vec<EventRecord>> {
+        let rows = with_pool!(self, p => {
+            sqlx::query_as::<_, EventRow>(
+                "select seq, kind, payload, from_state, to_state, actor_user_id, actor_role, occurred_at, occurred_on
+                 from events where application_id = $1 order by seq",
+            )
+            .bind(application_id)
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter().map(EventRecord::try_from).collect()
+    }
+
+    /// The profile an application is bound to: the version it was submitted under, or for a
+    /// draft the city's current one.
+    pub fn profile_for(&self, app: &AppRecord) -> Result<Arc<Profile>> {
+        let found = if app.state == State::Draft {
+            self.current_profile(&app.profile_id)
+        } else {
+            self.profile_version(&app.profile_id, &app.profile_version)
+        };
+        found.ok_or_else(|| StoreError::Corrupt(format!("profile {} {} is not loaded", app.profile_id, app.profile_version)))
+    }
+
+    /// The clocks of an application as of `today`.
+    pub async fn clocks(&self, app: &AppRecord, today: Date) -> Result<Vec<ClockView>> {
+        let history: Vec<Transition> =
+            self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
+        Ok(clocks::clocks(&*self.profile_for(app)?, &history, &self.calendar(), today))
+    }
+
+    /// Bans in force against an institution on `today` (G-BANS).
+    pub async fn active_bans(&self, uscc: &str, today: Date) -> Result<Vec<ActiveBan>> {
+        let rows: Vec<(String, String, String)> = with_pool!(self, p => {
+            sqlx::query_as("select rule, until_on, reason from bans where uscc = $1 and until_on > $2 order by until_on desc")
+                .bind(uscc)
+                .bind(today.to_string())
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(rule, until, reason)| {
+                let until = until.parse().map_err(|_| StoreError::Corrupt(format!("ban date {until}")))?;
+                Ok(ActiveBan { rule, until, reason })
+            })
+            .collect()
+    }
+
+    /// Decides and records one command. `expected_version` is the version the caller last saw.
+    pub async fn execute(&self, id: i64, actor: &Actor, expected_version: i64, cmd: &Command, now: Timestamp) -> Result<Executed> {
+        let prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
+        let seqs = with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let r = write_prepared!(tx, &prepared, now);
+            tx.commit().await?;
+            r
+        });
+        let events = self.events(id).await?.into_iter().filter(|e| e.seq > seqs).collect();
+        let application = self.application(id).await?.ok_or(StoreError::NotFound)?;
+        Ok(Executed { application, events })
+    }
+
+    async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared> {
+        let today = china_date(now);
+        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
+        lifecycle::can_read(actor, &app.scope())?;
+        if app.version != expected {
+            return Err(Refusal::StaleVersion { expected, actual: app.version }.into());
+        }
+        let profile = self.profile_for(&app)?;
+        let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
+        let bans = if matches!(cmd, Command::Submit) { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        if let Command::JoinRound { round_id } = cmd {
+            let round = self.round(*round_id).await?;
+            if round.as_ref().is_none_or(|r| r.city != app.city || r.status != "open") {
+                return Err(Refusal::Invalid { field: "round_id", reason: "评估批次不存在或已开始。".into() }.into());
+            }
+        }
+        let calendar = self.calendar();
+        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans };
+        let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
+        let mut state = app.data.clone();
+        let mut history: Vec<Transition> =
+            self.events(id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
+        let mut from = app.state;
+        for e in &decision.events {
+            state.apply(e, decision.to, today);
+            history.push(Transition { from, to: decision.to, on: today });
+            from = decision.to;
+        }
+        let views = clocks::clocks(&profile, &history, &calendar, today);
+        Ok(Prepared {
+            due: clocks::next_expiry(&views),
+            profile_version: profile.version.clone(),
+            app,
+            actor: actor.clone(),
+            expected,
+            decision,
+            state,
+            uscc: inst.uscc,
+        })
+    }
+
+    /// Fires every time-driven consequence that is due (G-CLOCKS): deemed withdrawal, end of
+    /// notice, deemed give-up. Each goes through `execute` as the `system` actor with the version
+    /// it read, so two instances racing fire it exactly once; the loser sees a conflict.
+    pub async fn run_due(&self, now: Timestamp) -> Result<TickReport> {
+        let today = china_date(now).to_string();
+        let due: Vec<(i64, i64, String, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, version, city, due_action from applications where due_action is not null and due_on < $1 order by due_on, id")
+                .bind(&today)
+                .fetch_all(p)
+                .await?
+        });
+        let mut report = TickReport::default();
+        for (id, version, city, action) in due {
+            let cmd = match serde_json::from_value::<Expiry>(action.clone().into()) {
+                Ok(Expiry::DeemWithdrawn) => Command::DeemWithdrawn,
+                Ok(Expiry::EndNotice) => Command::EndNotice,
+                Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
+                Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
+            };
+            match self.execute(id, &Actor::system(&city), version, &cmd, now).await {
+                Ok(_) => report.fired.push((id, cmd.name())),
+                Err(StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. })) => {}
+                Err(StoreError::Refused(r)) => report.held.push((id, r.code().to_owned())),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+
+    pub async fn create_round(&self, actor: &Actor, name: &str, now: Timestamp) -> Result<RoundRecord> {
+        if actor.role != Role::Agency {
+            return Err(Refusal::NotYourRole { required: Role::Agency }.into());
+        }
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Refusal::Invalid { field: "name", reason: "请填写批次名称。".into() }.into());
+        }
+        let ts = now.to_string();
+        let (id,): (i64,) = with_pool!(self, p => {
+            sqlx::query_as("insert into rounds (city, name, status, created_at, updated_at) values ($1, $2, 'open', $3, $3) returning id")
+                .bind(&actor.city)
+                .bind(name)
+                .bind(&ts)
+                .fetch_one(p)
+                .await?
+        });
+        self.round(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn round(&self, id: i64) -> Result<Option<RoundRecord>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at from rounds where id = $1").bind(id).fetch_optional(p).await?
+        }))
+    }
+
+    pub async fn rounds(&self, city: &str) -> Result<Vec<RoundRecord>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at from rounds where city = $1 order by id desc")
+                .bind(city)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// URC-EVAL-1: the round's evaluators have been drawn; every member application moves to
+    /// site evaluation together, in one transaction.
+    pub async fn start_round(&self, round_id: i64, actor: &Actor, now: Timestamp) -> Result<Vec<i64>> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        if round.city != actor.city {
+            return Err(Refusal::NotYourRegion.into());
+        }
+        if round.status != "open" {
+            return Err(Refusal::Invalid { field: "round_id", reason: "该评估批次已开始。".into() }.into());
+        }
+        let members: Vec<(i64, i64)> = with_pool!(self, p => {
+            sqlx::query_as("select id, version from applications where round_id = $1 and state = 'evaluator_draw' order by id")
+                .bind(round_id)
+                .fetch_all(p)
+                .await?
+        });
+        if members.is_empty() {
+            return Err(Refusal::Invalid { field: "round_id", reason: "该评估批次还没有申请。".into() }.into());
+        }
+        let cmd = Command::StartSiteEvaluation { round_id };
+        let mut prepared = Vec::new();
+        for (id, version) in &members {
+            prepared.push(self.prepare(*id, actor, *version, &cmd, now).await?);
+        }
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("update rounds set status = 'started', updated_at = $1 where id = $2 and status = 'open'")
+                .bind(now.to_string())
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict { actual: 0 });
+            }
+            for pr in &prepared {
+                write_prepared!(tx, pr, now);
+            }
+            tx.commit().await?;
+        });
+        Ok(members.into_iter().map(|(id, _)| id).collect())
+    }
+}
+
