@@ -11,14 +11,8 @@ use crate::spanned::{LoadError, line_of};
 
 /// The calendars that ship with the product, from `calendars/`.
 pub const SHIPPED: &[(&str, &str)] = &[
-    (
-        "calendars/2025.toml",
-        include_str!("../../../calendars/2025.toml"),
-    ),
-    (
-        "calendars/2026.toml",
-        include_str!("../../../calendars/2026.toml"),
-    ),
+    ("calendars/2025.toml", include_str!("../../../calendars/2025.toml")),
+    ("calendars/2026.toml", include_str!("../../../calendars/2026.toml")),
 ];
 
 /// One named holiday: the days off and the weekend days worked in exchange.
@@ -74,42 +68,28 @@ struct RawHoliday {
 impl Year {
     /// Parses and validates one year file. Every problem is reported with its line.
     pub fn parse(file: &str, text: &str) -> Result<Year, Vec<LoadError>> {
-        let raw: RawYear =
-            toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
+        let raw: RawYear = toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
         let mut errors = Vec::new();
         let year = *raw.year.get_ref();
-        let date =
-            |s: &toml::Spanned<String>, what: &str, errors: &mut Vec<LoadError>| -> Option<Date> {
-                let line = line_of(text, s.span().start);
-                match s.get_ref().parse::<Date>() {
-                    Ok(d) if d.year() == year => Some(d),
-                    Ok(_) => {
-                        errors.push(LoadError::new(
-                            file,
-                            line,
-                            format!("{what} {} is not in year {year}", s.get_ref()),
-                        ));
-                        None
-                    }
-                    Err(_) => {
-                        errors.push(LoadError::new(
-                            file,
-                            line,
-                            format!("{what} {:?} is not a date (YYYY-MM-DD)", s.get_ref()),
-                        ));
-                        None
-                    }
+        let date = |s: &toml::Spanned<String>, what: &str, errors: &mut Vec<LoadError>| -> Option<Date> {
+            let line = line_of(text, s.span().start);
+            match s.get_ref().parse::<Date>() {
+                Ok(d) if d.year() == year => Some(d),
+                Ok(_) => {
+                    errors.push(LoadError::new(file, line, format!("{what} {} is not in year {year}", s.get_ref())));
+                    None
                 }
-            };
+                Err(_) => {
+                    errors.push(LoadError::new(file, line, format!("{what} {:?} is not a date (YYYY-MM-DD)", s.get_ref())));
+                    None
+                }
+            }
+        };
         let mut holidays = Vec::new();
         for h in &raw.holidays {
             let from = date(&h.from, "from", &mut errors);
             let to = date(&h.to, "to", &mut errors);
-            let adjusted: Vec<Option<Date>> = h
-                .adjusted_workdays
-                .iter()
-                .map(|d| date(d, "adjusted workday", &mut errors))
-                .collect();
+            let adjusted: Vec<Option<Date>> = h.adjusted_workdays.iter().map(|d| date(d, "adjusted workday", &mut errors)).collect();
             if let (Some(from), Some(to)) = (from, to) {
                 if to < from {
                     errors.push(LoadError::new(
@@ -128,23 +108,10 @@ impl Year {
                         ));
                     }
                 }
-                holidays.push(Holiday {
-                    name: h.name.clone(),
-                    from,
-                    to,
-                    adjusted_workdays,
-                });
+                holidays.push(Holiday { name: h.name.clone(), from, to, adjusted_workdays });
             }
         }
-        if errors.is_empty() {
-            Ok(Year {
-                year,
-                source: raw.source,
-                holidays,
-            })
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(Year { year, source: raw.source, holidays }) } else { Err(errors) }
     }
 }
 
@@ -153,8 +120,7 @@ impl Calendar {
     pub fn shipped() -> Calendar {
         let mut cal = Calendar::default();
         for (file, text) in SHIPPED {
-            let year = Year::parse(file, text)
-                .unwrap_or_else(|e| panic!("shipped calendar {file} is invalid: {e:?}"));
+            let year = Year::parse(file, text).unwrap_or_else(|e| panic!("shipped calendar {file} is invalid: {e:?}"));
             cal.insert(year);
         }
         cal
@@ -234,10 +200,7 @@ mod tests {
     #[test]
     fn law_wd_shipped_2026_days() {
         let cal = Calendar::shipped();
-        assert_eq!(
-            cal.day(date(2026, 10, 1)),
-            Ok(DayKind::Holiday("国庆节".into()))
-        );
+        assert_eq!(cal.day(date(2026, 10, 1)), Ok(DayKind::Holiday("国庆节".into())));
         assert_eq!(cal.day(date(2026, 10, 10)), Ok(DayKind::AdjustedWorkday));
         assert_eq!(cal.day(date(2026, 10, 11)), Ok(DayKind::RestDay));
         assert_eq!(cal.day(date(2026, 10, 12)), Ok(DayKind::Workday));

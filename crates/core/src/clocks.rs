@@ -30,6 +30,9 @@ pub enum ClockStatus {
     Met,
     /// The step ended after the due date.
     MetLate,
+    /// The period ran its full length and its automatic consequence followed (e.g. a notice
+    /// period that ended, a deemed withdrawal).
+    Expired,
 }
 
 impl ClockStatus {
@@ -40,6 +43,7 @@ impl ClockStatus {
             ClockStatus::Overdue => "已超期",
             ClockStatus::Met => "已按期完成",
             ClockStatus::MetLate => "逾期完成",
+            ClockStatus::Expired => "期限届满",
         }
     }
 }
@@ -61,34 +65,16 @@ pub struct ClockView {
 }
 
 /// Every clock that has started in this history, latest run of each.
-pub fn clocks(
-    profile: &Profile,
-    history: &[Transition],
-    cal: &Calendar,
-    today: Date,
-) -> Vec<ClockView> {
-    profile
-        .clocks
-        .iter()
-        .filter_map(|def| latest_run(def, history, cal, today))
-        .collect()
+pub fn clocks(profile: &Profile, history: &[Transition], cal: &Calendar, today: Date) -> Vec<ClockView> {
+    profile.clocks.iter().filter_map(|def| latest_run(def, history, cal, today)).collect()
 }
 
 /// The earliest automatic consequence still pending: (last day, what fires after it).
 pub fn next_expiry(views: &[ClockView]) -> Option<(Date, Expiry)> {
-    views
-        .iter()
-        .filter(|c| c.ended_on.is_none())
-        .filter_map(|c| Some((c.due.due?, c.on_expiry?)))
-        .min_by_key(|(d, _)| *d)
+    views.iter().filter(|c| c.ended_on.is_none()).filter_map(|c| Some((c.due.due?, c.on_expiry?))).min_by_key(|(d, _)| *d)
 }
 
-fn latest_run(
-    def: &ClockDef,
-    history: &[Transition],
-    cal: &Calendar,
-    today: Date,
-) -> Option<ClockView> {
+fn latest_run(def: &ClockDef, history: &[Transition], cal: &Calendar, today: Date) -> Option<ClockView> {
     struct Run {
         start: Date,
         pauses: Vec<Pause>,
@@ -100,22 +86,14 @@ fn latest_run(
     let mut run: Option<Run> = None;
     for t in history.iter().filter(|t| t.from != t.to) {
         if !runs(t.from) && runs(t.to) {
-            run = Some(Run {
-                start: t.on,
-                pauses: Vec::new(),
-                paused_since: pauses(t.to).then_some(t.on),
-                ended: None,
-            });
+            run = Some(Run { start: t.on, pauses: Vec::new(), paused_since: pauses(t.to).then_some(t.on), ended: None });
             continue;
         }
         let Some(r) = run.as_mut().filter(|r| r.ended.is_none()) else {
             continue;
         };
         if let Some(since) = r.paused_since.filter(|_| !pauses(t.to)) {
-            r.pauses.push(Pause {
-                from: since,
-                to: t.on,
-            });
+            r.pauses.push(Pause { from: since, to: t.on });
             r.paused_since = None;
         } else if r.paused_since.is_none() && pauses(t.to) {
             r.paused_since = Some(t.on);
@@ -127,13 +105,11 @@ fn latest_run(
     let r = run?;
     let mut all_pauses = r.pauses.clone();
     if let Some(since) = r.paused_since {
-        all_pauses.push(Pause {
-            from: since,
-            to: today,
-        });
+        all_pauses.push(Pause { from: since, to: today });
     }
     let due = deadline::compute(r.start, def.budget, &all_pauses, cal);
     let status = match (r.ended, due.due) {
+        (Some(end), Some(d)) if end > d && def.on_expiry.is_some() => ClockStatus::Expired,
         (Some(end), Some(d)) if end > d => ClockStatus::MetLate,
         (Some(_), _) => ClockStatus::Met,
         (None, _) if r.paused_since.is_some() => ClockStatus::Paused,

@@ -79,44 +79,24 @@ pub struct Due {
 
 /// Computes when a period of `budget` starting on `start` ends.
 pub fn compute(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar) -> Due {
-    let mut lines = vec![format!(
-        "自 {start} 起算 {budget}，起算日当日不计入（LAW-START）"
-    )];
+    let mut lines = vec![format!("自 {start} 起算 {budget}，起算日当日不计入（LAW-START）")];
     let result = match budget.unit {
         Unit::WorkingDays => count_working_days(start, budget.amount, pauses, cal, &mut lines),
-        Unit::CalendarDays | Unit::Months | Unit::Years => {
-            calendar_period(start, budget, pauses, cal, &mut lines)
-        }
+        Unit::CalendarDays | Unit::Months | Unit::Years => calendar_period(start, budget, pauses, cal, &mut lines),
     };
     match result {
         Ok(due) => {
             lines.push(format!("截止 {due} 24:00"));
-            Due {
-                due: Some(due),
-                missing_year: None,
-                explanation: lines,
-            }
+            Due { due: Some(due), missing_year: None, explanation: lines }
         }
         Err(MissingYear(y)) => {
-            lines.push(format!(
-                "{y} 年节假日安排未载入，无法确定截止日期（不作推测）"
-            ));
-            Due {
-                due: None,
-                missing_year: Some(y),
-                explanation: lines,
-            }
+            lines.push(format!("{y} 年节假日安排未载入，无法确定截止日期（不作推测）"));
+            Due { due: None, missing_year: Some(y), explanation: lines }
         }
     }
 }
 
-fn count_working_days(
-    start: Date,
-    n: u16,
-    pauses: &[Pause],
-    cal: &Calendar,
-    lines: &mut Vec<String>,
-) -> Result<Date, MissingYear> {
+fn count_working_days(start: Date, n: u16, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, MissingYear> {
     let mut d = start;
     let mut counted = 0;
     let mut skipped: Vec<(String, Date, Date)> = Vec::new();
@@ -149,13 +129,7 @@ fn count_working_days(
     Ok(d)
 }
 
-fn calendar_period(
-    start: Date,
-    budget: Budget,
-    pauses: &[Pause],
-    cal: &Calendar,
-    lines: &mut Vec<String>,
-) -> Result<Date, MissingYear> {
+fn calendar_period(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, MissingYear> {
     let amount = i64::from(budget.amount);
     let mut end = match budget.unit {
         Unit::CalendarDays => start.checked_add(amount.days()),
@@ -164,18 +138,12 @@ fn calendar_period(
     }
     .expect("date in range");
     if matches!(budget.unit, Unit::Months | Unit::Years) {
-        lines.push(format!(
-            "期间届满于对应日 {end}；无对应日的，以该月最后一日为准（LAW-MONTH）"
-        ));
+        lines.push(format!("期间届满于对应日 {end}；无对应日的，以该月最后一日为准（LAW-MONTH）"));
     }
     let paused: i32 = pauses.iter().map(Pause::days).sum();
     if paused > 0 {
-        end = end
-            .checked_add(i64::from(paused).days())
-            .expect("date in range");
-        lines.push(format!(
-            "暂停计时 {paused} 日，期间顺延至 {end}（LAW-SUSPEND）"
-        ));
+        end = end.checked_add(i64::from(paused).days()).expect("date in range");
+        lines.push(format!("暂停计时 {paused} 日，期间顺延至 {end}（LAW-SUSPEND）"));
     }
     let nominal = end;
     while !cal.is_working_day(end)? {
@@ -186,9 +154,7 @@ fn calendar_period(
             DayKind::Holiday(name) => format!("{name}假期"),
             _ => "休息日".to_owned(),
         };
-        lines.push(format!(
-            "{nominal} 为{what}，期间顺延至其后第一个工作日 {end}（LAW-HOLIDAY-END）"
-        ));
+        lines.push(format!("{nominal} 为{what}，期间顺延至其后第一个工作日 {end}（LAW-HOLIDAY-END）"));
     }
     Ok(end)
 }
@@ -212,10 +178,7 @@ mod tests {
     use jiff::civil::date;
 
     fn wd(n: u16) -> Budget {
-        Budget {
-            amount: n,
-            unit: Unit::WorkingDays,
-        }
+        Budget { amount: n, unit: Unit::WorkingDays }
     }
 
     #[test]
@@ -224,10 +187,7 @@ mod tests {
         // 10-08, 10-09, 10-10 (adjusted), 10-12, 10-13.
         assert_eq!(due.due, Some(date(2026, 10, 13)));
         let text = due.explanation.join("\n");
-        assert!(
-            text.contains("跳过国庆节假期 2026-10-01 至 2026-10-07"),
-            "{text}"
-        );
+        assert!(text.contains("跳过国庆节假期 2026-10-01 至 2026-10-07"), "{text}");
         assert!(text.contains("2026-10-10 为调休上班日"), "{text}");
     }
 
@@ -240,56 +200,29 @@ mod tests {
 
     #[test]
     fn law_month_clamps_to_last_day() {
-        let b = Budget {
-            amount: 3,
-            unit: Unit::Months,
-        };
+        let b = Budget { amount: 3, unit: Unit::Months };
         // 2025-11-30 + 3 months = 2026-02-28 (a Saturday, adjusted workday in 2026).
-        assert_eq!(
-            compute(date(2025, 11, 30), b, &[], &Calendar::shipped()).due,
-            Some(date(2026, 2, 28))
-        );
+        assert_eq!(compute(date(2025, 11, 30), b, &[], &Calendar::shipped()).due, Some(date(2026, 2, 28)));
         assert_eq!(earliest(date(2026, 11, 30), b), date(2027, 2, 28));
     }
 
     #[test]
     fn law_holiday_end_extends_calendar_period() {
         // 10 days from 2026-09-21 end on 2026-10-01, inside National Day: extend to 10-08.
-        let b = Budget {
-            amount: 10,
-            unit: Unit::CalendarDays,
-        };
+        let b = Budget { amount: 10, unit: Unit::CalendarDays };
         let due = compute(date(2026, 9, 21), b, &[], &Calendar::shipped());
         assert_eq!(due.due, Some(date(2026, 10, 8)));
-        assert!(
-            due.explanation
-                .iter()
-                .any(|l| l.contains("LAW-HOLIDAY-END"))
-        );
+        assert!(due.explanation.iter().any(|l| l.contains("LAW-HOLIDAY-END")));
     }
 
     #[test]
     fn law_suspend_moves_deadline_by_pause() {
-        let b = Budget {
-            amount: 3,
-            unit: Unit::Months,
-        };
-        let pauses = [Pause {
-            from: date(2026, 3, 2),
-            to: date(2026, 3, 9),
-        }];
+        let b = Budget { amount: 3, unit: Unit::Months };
+        let pauses = [Pause { from: date(2026, 3, 2), to: date(2026, 3, 9) }];
         let due = compute(date(2026, 3, 2), b, &pauses, &Calendar::shipped());
         // 2026-06-02 + 7 days = 2026-06-09 (Tuesday).
         assert_eq!(due.due, Some(date(2026, 6, 9)));
-        let wd_due = compute(
-            date(2026, 11, 2),
-            wd(5),
-            &[Pause {
-                from: date(2026, 11, 3),
-                to: date(2026, 11, 5),
-            }],
-            &Calendar::shipped(),
-        );
+        let wd_due = compute(date(2026, 11, 2), wd(5), &[Pause { from: date(2026, 11, 3), to: date(2026, 11, 5) }], &Calendar::shipped());
         // 11-03 counted, 11-04..11-05 paused, then 11-06, 11-09, 11-10, 11-11.
         assert_eq!(wd_due.due, Some(date(2026, 11, 11)));
     }
@@ -299,11 +232,6 @@ mod tests {
         let due = compute(date(2026, 12, 28), wd(10), &[], &Calendar::shipped());
         assert_eq!(due.due, None);
         assert_eq!(due.missing_year, Some(2027));
-        assert!(
-            due.explanation
-                .last()
-                .unwrap()
-                .contains("2027 年节假日安排未载入")
-        );
+        assert!(due.explanation.last().unwrap().contains("2027 年节假日安排未载入"));
     }
 }

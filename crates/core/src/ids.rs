@@ -6,9 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Why an identifier is not valid. `position` is 1-based.
@@ -17,11 +15,7 @@ pub enum IdError {
     #[error("expected {expected} characters, got {actual}")]
     Length { expected: usize, actual: usize },
     #[error("character {position} {found:?} is not allowed: {expected}")]
-    Char {
-        position: usize,
-        found: char,
-        expected: &'static str,
-    },
+    Char { position: usize, found: char, expected: &'static str },
     #[error("check character is {found:?}, expected {expected:?}")]
     Check { found: char, expected: char },
 }
@@ -40,11 +34,7 @@ impl IdError {
             IdError::Length { expected, actual } => {
                 format!("应为 {expected} 位，实际为 {actual} 位。")
             }
-            IdError::Char {
-                position,
-                found,
-                expected,
-            } => format!("第 {position} 位“{found}”不符合要求：{expected}。"),
+            IdError::Char { position, found, expected } => format!("第 {position} 位“{found}”不符合要求：{expected}。"),
             IdError::Check { found, expected } => {
                 format!("校验码为“{found}”，按规则应为“{expected}”。")
             }
@@ -63,18 +53,13 @@ impl Uscc {
         let s = s.trim().to_ascii_uppercase();
         let chars: Vec<char> = s.chars().collect();
         if chars.len() != 18 {
-            return Err(IdError::Length {
-                expected: 18,
-                actual: chars.len(),
-            });
+            return Err(IdError::Length { expected: 18, actual: chars.len() });
         }
         let mut sum = 0;
         for (i, c) in chars.iter().enumerate() {
             let Some(v) = USCC_CHARS.find(*c) else {
                 return Err(IdError::Char {
-                    position: i + 1,
-                    found: *c,
-                    expected: "只能使用数字和除 I、O、S、V、Z 以外的大写字母",
+                    position: i + 1, found: *c, expected: "只能使用数字和除 I、O、S、V、Z 以外的大写字母"
                 });
             };
             if i < 17 {
@@ -83,10 +68,7 @@ impl Uscc {
         }
         let expected = Self::check_char(sum);
         if chars[17] != expected {
-            return Err(IdError::Check {
-                found: chars[17],
-                expected,
-            });
+            return Err(IdError::Check { found: chars[17], expected });
         }
         Ok(Uscc(s))
     }
@@ -97,11 +79,7 @@ impl Uscc {
 
     /// Builds a valid code from its first 17 characters (demo data and tests).
     pub fn with_check(first17: &str) -> Result<Uscc, IdError> {
-        let sum: u32 = first17
-            .chars()
-            .zip(USCC_WEIGHTS)
-            .map(|(c, w)| USCC_CHARS.find(c).unwrap_or(0) as u32 * w)
-            .sum();
+        let sum: u32 = first17.chars().zip(USCC_WEIGHTS).map(|(c, w)| USCC_CHARS.find(c).unwrap_or(0) as u32 * w).sum();
         Uscc::parse(&format!("{first17}{}", Self::check_char(sum)))
     }
 
@@ -160,25 +138,16 @@ impl InstitutionCode {
         let s = s.trim().to_ascii_uppercase();
         let chars: Vec<char> = s.chars().collect();
         if chars.len() != 12 {
-            return Err(IdError::Length {
-                expected: 12,
-                actual: chars.len(),
-            });
+            return Err(IdError::Length { expected: 12, actual: chars.len() });
         }
         if !matches!(chars[0], 'H' | 'P') {
             return Err(IdError::Char {
-                position: 1,
-                found: chars[0],
-                expected: "首位应为 H（医疗机构）或 P（零售药店）",
+                position: 1, found: chars[0], expected: "首位应为 H（医疗机构）或 P（零售药店）"
             });
         }
         for (i, c) in chars.iter().enumerate().skip(1) {
             if !c.is_ascii_digit() {
-                return Err(IdError::Char {
-                    position: i + 1,
-                    found: *c,
-                    expected: "第 2 至 12 位应为数字",
-                });
+                return Err(IdError::Char { position: i + 1, found: *c, expected: "第 2 至 12 位应为数字" });
             }
         }
         Ok(InstitutionCode(s))
@@ -219,24 +188,9 @@ mod tests {
     fn uscc_check_character() {
         // A widely published valid example.
         assert!(Uscc::parse("91350100M000100Y43").is_ok());
-        assert_eq!(
-            Uscc::parse("91350100M000100Y44"),
-            Err(IdError::Check {
-                found: '4',
-                expected: '3'
-            })
-        );
-        assert!(matches!(
-            Uscc::parse("91350100M000100YI3"),
-            Err(IdError::Char { position: 17, .. })
-        ));
-        assert!(matches!(
-            Uscc::parse("9135"),
-            Err(IdError::Length {
-                expected: 18,
-                actual: 4
-            })
-        ));
+        assert_eq!(Uscc::parse("91350100M000100Y44"), Err(IdError::Check { found: '4', expected: '3' }));
+        assert!(matches!(Uscc::parse("91350100M000100YI3"), Err(IdError::Char { position: 17, .. })));
+        assert!(matches!(Uscc::parse("9135"), Err(IdError::Length { expected: 18, actual: 4 })));
         let built = Uscc::with_check("12230100MB1234567").unwrap();
         assert_eq!(Uscc::parse(built.as_str()).unwrap(), built);
     }
@@ -246,9 +200,6 @@ mod tests {
         let c = InstitutionCode::parse("H23010200001").unwrap();
         assert_eq!(c.division(), "230102");
         assert!(!c.is_pharmacy());
-        assert!(matches!(
-            InstitutionCode::parse("X23010200001"),
-            Err(IdError::Char { position: 1, .. })
-        ));
+        assert!(matches!(InstitutionCode::parse("X23010200001"), Err(IdError::Char { position: 1, .. })));
     }
 }

@@ -70,13 +70,7 @@ impl State {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            State::Signed
-                | State::Withdrawn
-                | State::Rejected
-                | State::Terminated
-                | State::NotSigned
-                | State::GivenUp
-                | State::FailedFinal
+            State::Signed | State::Withdrawn | State::Rejected | State::Terminated | State::NotSigned | State::GivenUp | State::FailedFinal
         )
     }
 
@@ -153,16 +147,8 @@ pub enum Role {
     System,
 }
 
-pub const ALL_ROLES: &[Role] = &[
-    Role::Institution,
-    Role::BranchReviewer,
-    Role::Agency,
-    Role::Evaluator,
-    Role::Expert,
-    Role::Supervisor,
-    Role::Admin,
-    Role::System,
-];
+pub const ALL_ROLES: &[Role] =
+    &[Role::Institution, Role::BranchReviewer, Role::Agency, Role::Evaluator, Role::Expert, Role::Supervisor, Role::Admin, Role::System];
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -212,13 +198,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(city: &str) -> Actor {
-        Actor {
-            user_id: 0,
-            role: Role::System,
-            city: city.to_owned(),
-            district: None,
-            institution_id: None,
-        }
+        Actor { user_id: 0, role: Role::System, city: city.to_owned(), district: None, institution_id: None }
     }
 }
 
@@ -238,9 +218,7 @@ pub fn can_read(actor: &Actor, scope: &Scope) -> Result<(), Refusal> {
         Role::Institution if actor.institution_id == Some(scope.institution_id) => Ok(()),
         Role::Institution => Err(Refusal::NotYourInstitution),
         _ if actor.city != scope.city => Err(Refusal::NotYourRegion),
-        Role::BranchReviewer if actor.district.as_deref() != Some(scope.district.as_str()) => {
-            Err(Refusal::NotYourRegion)
-        }
+        Role::BranchReviewer if actor.district.as_deref() != Some(scope.district.as_str()) => Err(Refusal::NotYourRegion),
         _ => Ok(()),
     }
 }
@@ -384,6 +362,38 @@ pub enum Command {
     DeemGivenUp,
 }
 
+/// The name of every command, as sent in the `command` field.
+pub const COMMAND_NAMES: &[&str] = &[
+    "update_draft",
+    "submit",
+    "withdraw",
+    "issue_supplement_notice",
+    "supplement",
+    "accept",
+    "reject",
+    "schedule_evaluation",
+    "pass_initial_review",
+    "pass_verification",
+    "terminate",
+    "join_round",
+    "start_site_evaluation",
+    "record_site_evaluation",
+    "confirm_score_sheet",
+    "record_expert_review",
+    "decide",
+    "request_reevaluation",
+    "publish_notice",
+    "record_complaint",
+    "resolve_complaint",
+    "complete_preparation",
+    "fail_preparation",
+    "sign",
+    "countersign",
+    "end_notice",
+    "deem_withdrawn",
+    "deem_given_up",
+];
+
 impl Command {
     pub fn name(&self) -> &'static str {
         match self {
@@ -422,13 +432,9 @@ impl Command {
     fn who(&self) -> Who {
         use Command::*;
         match self {
-            UpdateDraft { .. }
-            | Submit
-            | Withdraw { .. }
-            | Supplement { .. }
-            | ConfirmScoreSheet
-            | RequestReevaluation
-            | Sign => Who::Role(Role::Institution),
+            UpdateDraft { .. } | Submit | Withdraw { .. } | Supplement { .. } | ConfirmScoreSheet | RequestReevaluation | Sign => {
+                Who::Role(Role::Institution)
+            }
             EndNotice | DeemWithdrawn | DeemGivenUp => Who::Role(Role::System),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
@@ -439,9 +445,7 @@ impl Command {
             RecordSiteEvaluation { .. } => Who::Step(Step::SiteEvaluation),
             RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
             Decide { .. } => Who::Step(Step::CollectiveDecision),
-            PublishNotice | RecordComplaint { .. } | ResolveComplaint { .. } => {
-                Who::Step(Step::PublicNotice)
-            }
+            PublishNotice | RecordComplaint { .. } | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
             CompletePreparation | FailPreparation { .. } => Who::Step(Step::PresignPreparation),
             Countersign => Who::Step(Step::Signing),
         }
@@ -459,88 +463,34 @@ enum Who {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    DraftUpdated {
-        facts: serde_json::Map<String, serde_json::Value>,
-    },
-    Submitted {
-        profile_id: String,
-        profile_version: String,
-    },
-    Withdrawn {
-        reason: Option<String>,
-        deemed: bool,
-    },
-    SupplementNoticeIssued {
-        items: Vec<SupplementItem>,
-        due: Option<Date>,
-    },
-    Supplemented {
-        note: Option<String>,
-    },
+    DraftUpdated { facts: serde_json::Map<String, serde_json::Value> },
+    Submitted { profile_id: String, profile_version: String },
+    Withdrawn { reason: Option<String>, deemed: bool },
+    SupplementNoticeIssued { items: Vec<SupplementItem>, due: Option<Date> },
+    Supplemented { note: Option<String> },
     Accepted,
-    Rejected {
-        reasons: Vec<Reason>,
-    },
-    EvaluationScheduled {
-        date: Option<Date>,
-        note: Option<String>,
-    },
+    Rejected { reasons: Vec<Reason> },
+    EvaluationScheduled { date: Option<Date>, note: Option<String> },
     InitialReviewPassed,
     VerificationPassed,
-    Terminated {
-        reason: String,
-    },
-    JoinedRound {
-        round_id: i64,
-    },
-    SiteEvaluationStarted {
-        round_id: i64,
-    },
-    SiteEvaluationRecorded {
-        score: u16,
-        notes: Option<String>,
-    },
+    Terminated { reason: String },
+    JoinedRound { round_id: i64 },
+    SiteEvaluationStarted { round_id: i64 },
+    SiteEvaluationRecorded { score: u16, notes: Option<String> },
     ScoreSheetConfirmed,
-    ExpertReviewRecorded {
-        recommendation: Outcome,
-        reasons: Vec<String>,
-        rectification: Option<String>,
-    },
-    ResultDecided {
-        outcome: Outcome,
-        reasons: Vec<String>,
-        rectification: Option<String>,
-        attempt: u32,
-    },
+    ExpertReviewRecorded { recommendation: Outcome, reasons: Vec<String>, rectification: Option<String> },
+    ResultDecided { outcome: Outcome, reasons: Vec<String>, rectification: Option<String>, attempt: u32 },
     ReevaluationRequested,
-    NoticePublished {
-        ends_on: Option<Date>,
-    },
-    ComplaintRecorded {
-        number: u32,
-        summary: String,
-    },
-    ComplaintResolved {
-        number: u32,
-        founded: bool,
-        finding: String,
-    },
+    NoticePublished { ends_on: Option<Date> },
+    ComplaintRecorded { number: u32, summary: String },
+    ComplaintResolved { number: u32, founded: bool, finding: String },
     NoticeEnded,
     PreparationCompleted,
-    PreparationFailed {
-        reason: String,
-    },
+    PreparationFailed { reason: String },
     InstitutionSigned,
     Countersigned,
-    GivenUp {
-        reason: String,
-        deemed: bool,
-    },
-    BanImposed {
-        rule: String,
-        until: Date,
-        reason: String,
-    },
+    GivenUp { reason: String, deemed: bool },
+    BanImposed { rule: String, until: Date, reason: String },
 }
 
 impl Event {
@@ -596,10 +546,7 @@ impl Event {
             Event::SiteEvaluationRecorded { .. } => "记录现场评估结果",
             Event::ScoreSheetConfirmed => "机构确认评分表",
             Event::ExpertReviewRecorded { .. } => "专家评估",
-            Event::ResultDecided {
-                outcome: Outcome::Pass,
-                ..
-            } => "评估通过",
+            Event::ResultDecided { outcome: Outcome::Pass, .. } => "评估通过",
             Event::ResultDecided { .. } => "评估未通过",
             Event::ReevaluationRequested => "申请再次评估",
             Event::NoticePublished { .. } => "发布公示",
@@ -674,14 +621,10 @@ impl AppState {
             Event::DraftUpdated { facts } => self.facts.extend(facts.clone()),
             Event::Submitted { .. } => self.submitted_on = Some(self.submitted_on.unwrap_or(on)),
             Event::SupplementNoticeIssued { .. } => self.supplement_notices += 1,
-            Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => {
-                self.round_id = Some(*round_id)
-            }
+            Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => self.round_id = Some(*round_id),
             Event::SiteEvaluationRecorded { .. } => self.site_recorded = true,
             Event::ScoreSheetConfirmed => self.score_confirmed = true,
-            Event::ExpertReviewRecorded { recommendation, .. } => {
-                self.expert_recommendation = Some(*recommendation)
-            }
+            Event::ExpertReviewRecorded { recommendation, .. } => self.expert_recommendation = Some(*recommendation),
             Event::ResultDecided { outcome, .. } => {
                 self.result_served_on = Some(on);
                 if *outcome == Outcome::Fail {
@@ -695,14 +638,8 @@ impl AppState {
                 self.round_id = None;
             }
             Event::NoticePublished { ends_on } => self.notice_ends_on = *ends_on,
-            Event::ComplaintRecorded { number, .. } => self.complaints.push(Complaint {
-                number: *number,
-                open: true,
-                founded: None,
-            }),
-            Event::ComplaintResolved {
-                number, founded, ..
-            } => {
+            Event::ComplaintRecorded { number, .. } => self.complaints.push(Complaint { number: *number, open: true, founded: None }),
+            Event::ComplaintResolved { number, founded, .. } => {
                 if let Some(c) = self.complaints.iter_mut().find(|c| c.number == *number) {
                     c.open = false;
                     c.founded = Some(*founded);
@@ -767,6 +704,8 @@ pub enum Refusal {
     Banned { until: Date, rule: String },
     #[error("not before {earliest} ({rule})")]
     TooEarly { earliest: Date, rule: String },
+    #[error("the time limit ended on {due} ({rule})")]
+    DeadlinePassed { due: Date, rule: String },
     #[error("the time limit has not run out yet")]
     NotYetDue { due: Option<Date> },
     #[error("complaints are still open")]
@@ -774,10 +713,7 @@ pub enum Refusal {
     #[error("the {0} calendar is not loaded")]
     MissingCalendar(i16),
     #[error("profile {profile} does not serve {kind:?}")]
-    KindNotServed {
-        profile: String,
-        kind: InstitutionKind,
-    },
+    KindNotServed { profile: String, kind: InstitutionKind },
 }
 
 impl Refusal {
@@ -793,6 +729,7 @@ impl Refusal {
             Refusal::SecondSupplementNotice => "second_supplement_notice",
             Refusal::Banned { .. } => "banned",
             Refusal::TooEarly { .. } => "too_early",
+            Refusal::DeadlinePassed { .. } => "deadline_passed",
             Refusal::NotYetDue { .. } => "not_yet_due",
             Refusal::OpenComplaints => "open_complaints",
             Refusal::MissingCalendar(_) => "calendar_missing",
@@ -813,11 +750,10 @@ impl Refusal {
             Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
             Refusal::StaleVersion { .. } => "该申请已被他人更新，请刷新页面后重试。".into(),
             Refusal::Invalid { reason, .. } => format!("填写有误：{reason}"),
-            Refusal::SecondSupplementNotice => {
-                "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into()
-            }
+            Refusal::SecondSupplementNotice => "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into(),
             Refusal::Banned { until, rule } => format!("该机构在 {until} 之前不得申请（{rule}）。"),
             Refusal::TooEarly { earliest, rule } => format!("{earliest} 起方可办理（{rule}）。"),
+            Refusal::DeadlinePassed { due, rule } => format!("办理期限已于 {due} 24:00 届满（{rule}），不能再办理。"),
             Refusal::NotYetDue { due: Some(d) } => format!("期限至 {d} 24:00 届满，尚未到期。"),
             Refusal::NotYetDue { due: None } => "期限尚未届满。".into(),
             Refusal::OpenComplaints => "公示期间的投诉举报尚未调查完毕，请先处理投诉。".into(),
@@ -831,37 +767,19 @@ impl Refusal {
 
 /// HRB-SCOPE / URC-SCOPE: may this profile take an application from this kind of institution?
 pub fn check_kind(profile: &Profile, kind: InstitutionKind) -> Result<(), Refusal> {
-    if profile.kinds.contains(&kind) {
-        Ok(())
-    } else {
-        Err(Refusal::KindNotServed {
-            profile: profile.id.clone(),
-            kind,
-        })
-    }
+    if profile.kinds.contains(&kind) { Ok(()) } else { Err(Refusal::KindNotServed { profile: profile.id.clone(), kind }) }
 }
 
 /// Decides a command: checks scope, role and state, and returns the events it produces.
-pub fn decide(
-    ctx: &Ctx<'_>,
-    scope: &Scope,
-    st: &AppState,
-    actor: &Actor,
-    cmd: &Command,
-) -> Result<Decision, Refusal> {
+pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
     can_read(actor, scope)?;
     let p = ctx.profile;
     let required = match cmd.who() {
         Who::Role(r) => Some(r),
         Who::Step(step) => p.step(step).map(|s| s.actor),
-        Who::StateStep => Step::owning(st.state)
-            .and_then(|s| p.step(s))
-            .map(|s| s.actor),
+        Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
     };
-    let not_here = || Refusal::NotAllowedInState {
-        state: st.state,
-        command: cmd.name(),
-    };
+    let not_here = || Refusal::NotAllowedInState { state: st.state, command: cmd.name() };
     match required {
         Some(r) if r != actor.role => return Err(Refusal::NotYourRole { required: r }),
         Some(_) => {}
@@ -870,130 +788,61 @@ pub fn decide(
     }
     let s = st.state;
     let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
-    let advance = |event: Event| {
-        Ok(Decision {
-            events: vec![event],
-            to: p.next_after(s),
-        })
-    };
+    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     match cmd {
-        Command::UpdateDraft { facts } if s == State::Draft => go(
-            vec![Event::DraftUpdated {
-                facts: facts.clone(),
-            }],
-            s,
-        ),
+        Command::UpdateDraft { facts } if s == State::Draft => go(vec![Event::DraftUpdated { facts: facts.clone() }], s),
         Command::Submit if s == State::Draft => {
-            if let Some(ban) = ctx
-                .bans
-                .iter()
-                .filter(|b| b.until > ctx.today)
-                .max_by_key(|b| b.until)
-            {
-                return Err(Refusal::Banned {
-                    until: ban.until,
-                    rule: ban.rule.clone(),
-                });
+            if let Some(ban) = ctx.bans.iter().filter(|b| b.until > ctx.today).max_by_key(|b| b.until) {
+                return Err(Refusal::Banned { until: ban.until, rule: ban.rule.clone() });
             }
-            go(
-                vec![Event::Submitted {
-                    profile_id: p.id.clone(),
-                    profile_version: p.version.clone(),
-                }],
-                p.next_after(State::Draft),
-            )
+            go(vec![Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone() }], p.next_after(State::Draft))
         }
-        Command::Withdraw { reason } if !s.is_terminal() => go(
-            vec![Event::Withdrawn {
-                reason: non_empty(reason),
-                deemed: false,
-            }],
-            State::Withdrawn,
-        ),
+        Command::Withdraw { reason } if !s.is_terminal() => {
+            go(vec![Event::Withdrawn { reason: non_empty(reason), deemed: false }], State::Withdrawn)
+        }
         Command::IssueSupplementNotice { items } if s == State::Submitted => {
             if st.supplement_notices > 0 {
                 return Err(Refusal::SecondSupplementNotice);
             }
             validate_items(p, items)?;
             let due = expiry_due(ctx, Expiry::DeemWithdrawn, ctx.today)?;
-            go(
-                vec![Event::SupplementNoticeIssued {
-                    items: items.clone(),
-                    due: Some(due),
-                }],
-                State::AwaitingSupplement,
-            )
+            go(vec![Event::SupplementNoticeIssued { items: items.clone(), due: Some(due) }], State::AwaitingSupplement)
         }
-        Command::Supplement { note } if s == State::AwaitingSupplement => go(
-            vec![Event::Supplemented {
-                note: non_empty(note),
-            }],
-            State::Submitted,
-        ),
+        Command::Supplement { note } if s == State::AwaitingSupplement => {
+            within(ctx, st, Expiry::DeemWithdrawn)?;
+            go(vec![Event::Supplemented { note: non_empty(note) }], State::Submitted)
+        }
         Command::Accept if s == State::Submitted => advance(Event::Accepted),
         Command::Reject { reasons } if matches!(s, State::Submitted | State::InitialReview) => {
             if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
                 return Err(invalid("reasons", "不予受理须逐条说明理由。"));
             }
-            go(
-                vec![Event::Rejected {
-                    reasons: reasons.clone(),
-                }],
-                State::Rejected,
-            )
+            go(vec![Event::Rejected { reasons: reasons.clone() }], State::Rejected)
         }
         Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
-            advance(Event::EvaluationScheduled {
-                date: *date,
-                note: non_empty(note),
-            })
+            advance(Event::EvaluationScheduled { date: *date, note: non_empty(note) })
         }
-        Command::PassInitialReview if s == State::InitialReview => {
-            advance(Event::InitialReviewPassed)
+        Command::PassInitialReview if s == State::InitialReview => advance(Event::InitialReviewPassed),
+        Command::PassVerification if s == State::InfoVerification => advance(Event::VerificationPassed),
+        Command::Terminate { reason } if s == State::InfoVerification => {
+            go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)
         }
-        Command::PassVerification if s == State::InfoVerification => {
-            advance(Event::VerificationPassed)
-        }
-        Command::Terminate { reason } if s == State::InfoVerification => go(
-            vec![Event::Terminated {
-                reason: required_text("reason", reason)?,
-            }],
-            State::Terminated,
-        ),
         Command::JoinRound { round_id } if s == State::EvaluatorDraw && st.round_id.is_none() => {
-            go(
-                vec![Event::JoinedRound {
-                    round_id: *round_id,
-                }],
-                s,
-            )
+            go(vec![Event::JoinedRound { round_id: *round_id }], s)
         }
         Command::StartSiteEvaluation { round_id } if s == State::EvaluatorDraw => {
             if st.round_id != Some(*round_id) {
                 return Err(invalid("round_id", "该申请未纳入此评估批次。"));
             }
-            advance(Event::SiteEvaluationStarted {
-                round_id: *round_id,
-            })
+            advance(Event::SiteEvaluationStarted { round_id: *round_id })
         }
-        Command::RecordSiteEvaluation { score, notes }
-            if s == State::OnSiteEvaluation && !st.site_recorded =>
-        {
+        Command::RecordSiteEvaluation { score, notes } if s == State::OnSiteEvaluation && !st.site_recorded => {
             if *score > 100 {
                 return Err(invalid("score", "评分应在 0 至 100 之间。"));
             }
-            let event = Event::SiteEvaluationRecorded {
-                score: *score,
-                notes: non_empty(notes),
-            };
-            let confirm = p
-                .step(Step::SiteEvaluation)
-                .is_some_and(|c| c.score_sheet_confirmation);
-            if confirm {
-                go(vec![event], s)
-            } else {
-                advance(event)
-            }
+            let event = Event::SiteEvaluationRecorded { score: *score, notes: non_empty(notes) };
+            let confirm = p.step(Step::SiteEvaluation).is_some_and(|c| c.score_sheet_confirmation);
+            if confirm { go(vec![event], s) } else { advance(event) }
         }
         Command::ConfirmScoreSheet if s == State::OnSiteEvaluation && !st.score_confirmed => {
             if !st.site_recorded {
@@ -1001,11 +850,7 @@ pub fn decide(
             }
             advance(Event::ScoreSheetConfirmed)
         }
-        Command::RecordExpertReview {
-            recommendation,
-            reasons,
-            rectification,
-        } if s == State::ExpertReview => {
+        Command::RecordExpertReview { recommendation, reasons, rectification } if s == State::ExpertReview => {
             let review = Event::ExpertReviewRecorded {
                 recommendation: *recommendation,
                 reasons: reasons.clone(),
@@ -1018,64 +863,36 @@ pub fn decide(
             d.events.insert(0, review);
             Ok(d)
         }
-        Command::Decide {
-            outcome,
-            reasons,
-            rectification,
-        } if s == State::CollectiveDecision => result(ctx, st, *outcome, reasons, rectification),
+        Command::Decide { outcome, reasons, rectification } if s == State::CollectiveDecision => {
+            result(ctx, st, *outcome, reasons, rectification)
+        }
         Command::RequestReevaluation if s == State::FailedRectifying => {
             let re = p.reevaluation.as_ref().ok_or_else(not_here)?;
             let served = st.result_served_on.unwrap_or(ctx.today);
             let earliest = deadline::earliest(served, re.wait);
             if ctx.today < earliest {
-                return Err(Refusal::TooEarly {
-                    earliest,
-                    rule: re.rule.clone(),
-                });
+                return Err(Refusal::TooEarly { earliest, rule: re.rule.clone() });
             }
             go(vec![Event::ReevaluationRequested], re.reenter)
         }
         Command::PublishNotice if s == State::Passed => {
             let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today)?;
-            go(
-                vec![Event::NoticePublished {
-                    ends_on: Some(ends_on),
-                }],
-                State::PublicNotice,
-            )
+            go(vec![Event::NoticePublished { ends_on: Some(ends_on) }], State::PublicNotice)
         }
         Command::RecordComplaint { summary } if s == State::PublicNotice => {
             let number = st.complaints.len() as u32 + 1;
-            go(
-                vec![Event::ComplaintRecorded {
-                    number,
-                    summary: required_text("summary", summary)?,
-                }],
-                s,
-            )
+            go(vec![Event::ComplaintRecorded { number, summary: required_text("summary", summary)? }], s)
         }
-        Command::ResolveComplaint {
-            number,
-            founded,
-            finding,
-        } if s == State::PublicNotice => {
+        Command::ResolveComplaint { number, founded, finding } if s == State::PublicNotice => {
             if !st.complaints.iter().any(|c| c.number == *number && c.open) {
                 return Err(invalid("number", "没有该编号的待处理投诉。"));
             }
-            let resolved = Event::ComplaintResolved {
-                number: *number,
-                founded: *founded,
-                finding: required_text("finding", finding)?,
-            };
+            let resolved = Event::ComplaintResolved { number: *number, founded: *founded, finding: required_text("finding", finding)? };
             if *founded {
                 return go(vec![resolved], State::NotSigned);
             }
             let over = st.notice_ends_on.is_some_and(|end| ctx.today > end);
-            if over && st.open_complaints() == 1 {
-                go(vec![resolved, Event::NoticeEnded], p.next_after(s))
-            } else {
-                go(vec![resolved], s)
-            }
+            if over && st.open_complaints() == 1 { go(vec![resolved, Event::NoticeEnded], p.next_after(s)) } else { go(vec![resolved], s) }
         }
         Command::EndNotice if s == State::PublicNotice => {
             expired(ctx, st, Expiry::EndNotice)?;
@@ -1084,50 +901,34 @@ pub fn decide(
             }
             advance(Event::NoticeEnded)
         }
-        Command::CompletePreparation if s == State::PresignPreparation => {
-            advance(Event::PreparationCompleted)
-        }
+        Command::CompletePreparation if s == State::PresignPreparation => advance(Event::PreparationCompleted),
         Command::FailPreparation { reason } if s == State::PresignPreparation => {
             let reason = required_text("reason", reason)?;
-            let mut events = vec![Event::PreparationFailed {
-                reason: reason.clone(),
-            }];
+            let mut events = vec![Event::PreparationFailed { reason: reason.clone() }];
             events.extend(ban(ctx, BanTrigger::PresignGiveUp, &reason));
             go(events, State::GivenUp)
         }
         Command::Sign if s == State::ReadyToSign && !st.institution_signed => {
+            within(ctx, st, Expiry::DeemGivenUp)?;
             go(vec![Event::InstitutionSigned], s)
         }
         Command::Countersign if s == State::ReadyToSign => {
             if !st.institution_signed {
-                return Err(invalid(
-                    "signature",
-                    "机构尚未签订协议，经办机构暂不能签订。",
-                ));
+                return Err(invalid("signature", "机构尚未签订协议，经办机构暂不能签订。"));
             }
             go(vec![Event::Countersigned], State::Signed)
         }
         Command::DeemWithdrawn if s == State::AwaitingSupplement => {
             expired(ctx, st, Expiry::DeemWithdrawn)?;
-            go(
-                vec![Event::Withdrawn {
-                    reason: Some("逾期未补正材料（HRB-ACC-2）".into()),
-                    deemed: true,
-                }],
-                State::Withdrawn,
-            )
+            go(vec![Event::Withdrawn { reason: Some("逾期未补正材料（HRB-ACC-2）".into()), deemed: true }], State::Withdrawn)
         }
-        Command::DeemGivenUp if s == State::ReadyToSign => {
+        // Once the institution has signed, a late countersignature is the agency's delay, not a
+        // give-up by the applicant.
+        Command::DeemGivenUp if s == State::ReadyToSign && !st.institution_signed => {
             expired(ctx, st, Expiry::DeemGivenUp)?;
-            let rule = p
-                .clock_with_expiry(Expiry::DeemGivenUp)
-                .map(|c| c.rule.clone())
-                .unwrap_or_default();
+            let rule = p.clock_with_expiry(Expiry::DeemGivenUp).map(|c| c.rule.clone()).unwrap_or_default();
             let reason = format!("逾期未签订协议（{rule}）");
-            let mut events = vec![Event::GivenUp {
-                reason: reason.clone(),
-                deemed: true,
-            }];
+            let mut events = vec![Event::GivenUp { reason: reason.clone(), deemed: true }];
             events.extend(ban(ctx, BanTrigger::SigningGiveUp, &reason));
             go(events, State::GivenUp)
         }
@@ -1137,47 +938,24 @@ pub fn decide(
 
 /// HRB-EVAL-3 / URC-RES-1: a pass, a first failure (rectify, may be re-evaluated), or a second
 /// failure (final, with a ban).
-fn result(
-    ctx: &Ctx<'_>,
-    st: &AppState,
-    outcome: Outcome,
-    reasons: &[String],
-    rectification: &Option<String>,
-) -> Result<Decision, Refusal> {
+fn result(ctx: &Ctx<'_>, st: &AppState, outcome: Outcome, reasons: &[String], rectification: &Option<String>) -> Result<Decision, Refusal> {
     let attempt = st.failures + 1;
-    let decided = Event::ResultDecided {
-        outcome,
-        reasons: reasons.to_vec(),
-        rectification: rectification.clone(),
-        attempt,
-    };
+    let decided = Event::ResultDecided { outcome, reasons: reasons.to_vec(), rectification: rectification.clone(), attempt };
     if outcome == Outcome::Pass {
-        return Ok(Decision {
-            events: vec![decided],
-            to: State::Passed,
-        });
+        return Ok(Decision { events: vec![decided], to: State::Passed });
     }
     if reasons.iter().all(|r| r.trim().is_empty()) {
         return Err(invalid("reasons", "评估未通过须说明理由。"));
     }
     if st.failures == 0 && ctx.profile.reevaluation.is_some() {
         if rectification.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(invalid(
-                "rectification",
-                "评估未通过须提出整改意见（HRB-EVAL-3）。",
-            ));
+            return Err(invalid("rectification", "评估未通过须提出整改意见（HRB-EVAL-3）。"));
         }
-        return Ok(Decision {
-            events: vec![decided],
-            to: State::FailedRectifying,
-        });
+        return Ok(Decision { events: vec![decided], to: State::FailedRectifying });
     }
     let mut events = vec![decided];
     events.extend(ban(ctx, BanTrigger::SecondFailure, "再次评估未通过"));
-    Ok(Decision {
-        events,
-        to: State::FailedFinal,
-    })
+    Ok(Decision { events, to: State::FailedFinal })
 }
 
 fn ban(ctx: &Ctx<'_>, on: BanTrigger, reason: &str) -> Option<Event> {
@@ -1190,10 +968,7 @@ fn ban(ctx: &Ctx<'_>, on: BanTrigger, reason: &str) -> Option<Event> {
 
 /// The due date of the clock with this consequence, counted from `start`.
 fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, Refusal> {
-    let clock = ctx
-        .profile
-        .clock_with_expiry(e)
-        .ok_or(Refusal::NotYetDue { due: None })?;
+    let clock = ctx.profile.clock_with_expiry(e).ok_or(Refusal::NotYetDue { due: None })?;
     let due: Due = deadline::compute(start, clock.budget, &[], ctx.calendar);
     match (due.due, due.missing_year) {
         (Some(d), _) => Ok(d),
@@ -1204,29 +979,30 @@ fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, Refusal> {
 /// For system commands: the clock must have run out (today is past its last day).
 fn expired(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
     let due = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today))?;
+    if ctx.today > due { Ok(()) } else { Err(Refusal::NotYetDue { due: Some(due) }) }
+}
+
+/// For the applicant's own acts: the clock must not have run out (the period ends at 24:00 of its
+/// last day, LAW-HOLIDAY-END), even if the system has not fired the consequence yet.
+fn within(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
+    let due = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today))?;
     if ctx.today > due {
-        Ok(())
-    } else {
-        Err(Refusal::NotYetDue { due: Some(due) })
+        let rule = ctx.profile.clock_with_expiry(e).map(|c| c.rule.clone()).unwrap_or_default();
+        return Err(Refusal::DeadlinePassed { due, rule });
     }
+    Ok(())
 }
 
 fn validate_items(p: &Profile, items: &[SupplementItem]) -> Result<(), Refusal> {
     if items.is_empty() {
-        return Err(invalid(
-            "items",
-            "一次性告知须列明全部需补正的材料，至少一项。",
-        ));
+        return Err(invalid("items", "一次性告知须列明全部需补正的材料，至少一项。"));
     }
     for it in items {
         if p.material(&it.slot).is_none() {
             return Err(invalid("items", format!("材料项“{}”不存在。", it.slot)));
         }
         if it.reason.trim().is_empty() {
-            return Err(invalid(
-                "items",
-                format!("材料项“{}”须说明补正理由。", it.slot),
-            ));
+            return Err(invalid("items", format!("材料项“{}”须说明补正理由。", it.slot)));
         }
     }
     let mut slots: Vec<&str> = items.iter().map(|i| i.slot.as_str()).collect();
@@ -1238,24 +1014,14 @@ fn validate_items(p: &Profile, items: &[SupplementItem]) -> Result<(), Refusal> 
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> Refusal {
-    Refusal::Invalid {
-        field,
-        reason: reason.into(),
-    }
+    Refusal::Invalid { field, reason: reason.into() }
 }
 
 fn required_text(field: &'static str, s: &str) -> Result<String, Refusal> {
     let t = s.trim();
-    if t.is_empty() {
-        Err(invalid(field, "此项不能为空。"))
-    } else {
-        Ok(t.to_owned())
-    }
+    if t.is_empty() { Err(invalid(field, "此项不能为空。")) } else { Ok(t.to_owned()) }
 }
 
 fn non_empty(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+    s.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
 }

@@ -14,14 +14,8 @@ use crate::spanned::{LoadError, line_of};
 
 /// The profiles that ship with the product.
 pub const SHIPPED: &[(&str, &str)] = &[
-    (
-        "policies/harbin.toml",
-        include_str!("../../../policies/harbin.toml"),
-    ),
-    (
-        "policies/urumqi.toml",
-        include_str!("../../../policies/urumqi.toml"),
-    ),
+    ("policies/harbin.toml", include_str!("../../../policies/harbin.toml")),
+    ("policies/urumqi.toml", include_str!("../../../policies/urumqi.toml")),
 ];
 
 /// A step of the process (SPEC §4). Each step owns one or more lifecycle states.
@@ -63,10 +57,7 @@ impl Step {
 
     /// The step that owns a state, if any (states like `draft` or `passed` belong to none).
     pub fn owning(state: State) -> Option<Step> {
-        ALL_STEPS
-            .iter()
-            .copied()
-            .find(|s| s.states().contains(&state))
+        ALL_STEPS.iter().copied().find(|s| s.states().contains(&state))
     }
 }
 
@@ -257,16 +248,8 @@ impl Profile {
 
     /// The next state on the main path after `state` that this profile uses.
     pub fn next_after(&self, state: State) -> State {
-        let start = MAIN_PATH
-            .iter()
-            .position(|s| *s == state)
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        MAIN_PATH[start..]
-            .iter()
-            .copied()
-            .find(|s| self.uses(*s))
-            .unwrap_or(State::Signed)
+        let start = MAIN_PATH.iter().position(|s| *s == state).map(|i| i + 1).unwrap_or(0);
+        MAIN_PATH[start..].iter().copied().find(|s| self.uses(*s)).unwrap_or(State::Signed)
     }
 
     pub fn clock(&self, id: &str) -> Option<&ClockDef> {
@@ -290,23 +273,14 @@ impl Profile {
     pub fn shipped() -> Vec<Profile> {
         SHIPPED
             .iter()
-            .map(|(file, text)| {
-                Profile::parse(file, text)
-                    .unwrap_or_else(|e| panic!("shipped profile {file} is invalid: {e:?}"))
-            })
+            .map(|(file, text)| Profile::parse(file, text).unwrap_or_else(|e| panic!("shipped profile {file} is invalid: {e:?}")))
             .collect()
     }
 
     /// Parses and validates a profile. Every problem found is returned, each with its line.
     pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<LoadError>> {
-        let raw: RawProfile =
-            toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
-        Validator {
-            file,
-            text,
-            errors: Vec::new(),
-        }
-        .build(raw)
+        let raw: RawProfile = toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
+        Validator { file, text, errors: Vec::new() }.build(raw)
     }
 }
 
@@ -398,29 +372,17 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn err<T>(&mut self, at: &Sp<T>, msg: impl Into<String>) {
-        self.errors.push(LoadError::new(
-            self.file,
-            line_of(self.text, at.span().start),
-            msg,
-        ));
+        self.errors.push(LoadError::new(self.file, line_of(self.text, at.span().start), msg));
     }
 
     fn rule(&mut self, r: &Sp<String>) -> String {
         let ok = r.get_ref().split_once('-').is_some_and(|(p, rest)| {
             matches!(p, "HRB" | "URC" | "LAW" | "G")
                 && !rest.is_empty()
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+                && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
         });
         if !ok {
-            self.err(
-                r,
-                format!(
-                    "rule {:?} is not a rule ID like HRB-ACC-2 (HRB-, URC-, LAW- or G-)",
-                    r.get_ref()
-                ),
-            );
+            self.err(r, format!("rule {:?} is not a rule ID like HRB-ACC-2 (HRB-, URC-, LAW- or G-)", r.get_ref()));
         }
         r.get_ref().clone()
     }
@@ -434,11 +396,7 @@ impl Validator<'_> {
 
     fn build(mut self, raw: RawProfile) -> Result<Profile, Vec<LoadError>> {
         let m = &raw.profile;
-        let id_ok = !m.id.get_ref().is_empty()
-            && m.id
-                .get_ref()
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let id_ok = !m.id.get_ref().is_empty() && m.id.get_ref().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !id_ok {
             self.err(&m.id, "profile id must be lowercase letters, digits or _");
         }
@@ -450,10 +408,7 @@ impl Validator<'_> {
             self.err(&m.division, format!("division {div:?} must be a 6-digit city code ending in 00 (GB/T 2260), e.g. 230100"));
         }
         if m.kinds.get_ref().is_empty() {
-            self.err(
-                &m.kinds,
-                "kinds must name at least one of medical, pharmacy",
-            );
+            self.err(&m.kinds, "kinds must name at least one of medical, pharmacy");
         }
 
         let mut steps = BTreeMap::new();
@@ -463,55 +418,29 @@ impl Validator<'_> {
             let step_id = *step.get_ref();
             let needs_institution = step_id == Step::Apply;
             if needs_institution != (actor == Role::Institution) {
-                let want = if needs_institution {
-                    "institution"
-                } else {
-                    "a reviewing role (agency, branch_reviewer, evaluator, expert)"
-                };
-                self.err(
-                    &cfg.actor,
-                    format!("the actor of step {step_id:?} must be {want}"),
-                );
+                let want = if needs_institution { "institution" } else { "a reviewing role (agency, branch_reviewer, evaluator, expert)" };
+                self.err(&cfg.actor, format!("the actor of step {step_id:?} must be {want}"));
             } else if matches!(actor, Role::System | Role::Supervisor | Role::Admin) {
                 self.err(&cfg.actor, format!("role {actor:?} cannot act in a step"));
             }
             if cfg.score_sheet_confirmation && step_id != Step::SiteEvaluation {
-                self.err(
-                    &cfg.actor,
-                    "score_sheet_confirmation is only valid on site_evaluation",
-                );
+                self.err(&cfg.actor, "score_sheet_confirmation is only valid on site_evaluation");
             }
-            steps.insert(
-                step_id,
-                StepConfig {
-                    rule,
-                    actor,
-                    score_sheet_confirmation: cfg.score_sheet_confirmation,
-                },
-            );
+            steps.insert(step_id, StepConfig { rule, actor, score_sheet_confirmation: cfg.score_sheet_confirmation });
         }
         for required in [Step::Apply, Step::PublicNotice, Step::Signing] {
             if !steps.contains_key(&required) {
-                self.err(
-                    &raw.steps,
-                    format!("step {required:?} is required in every profile"),
-                );
+                self.err(&raw.steps, format!("step {required:?} is required in every profile"));
             }
         }
         if !(steps.contains_key(&Step::Acceptance) || steps.contains_key(&Step::InitialReview)) {
-            self.err(
-                &raw.steps,
-                "a profile needs an acceptance or an initial_review step to receive applications",
-            );
+            self.err(&raw.steps, "a profile needs an acceptance or an initial_review step to receive applications");
         }
         if steps.contains_key(&Step::CompletenessCheck) && !steps.contains_key(&Step::Acceptance) {
             self.err(&raw.steps, "completeness_check needs the acceptance step");
         }
         if !steps.contains_key(&Step::SiteEvaluation) && !steps.contains_key(&Step::ExpertReview) {
-            self.err(
-                &raw.steps,
-                "a profile needs site_evaluation or expert_review to reach a result",
-            );
+            self.err(&raw.steps, "a profile needs site_evaluation or expert_review to reach a result");
         }
         let uses = |s: State| Step::owning(s).is_none_or(|st| steps.contains_key(&st));
 
@@ -519,52 +448,30 @@ impl Validator<'_> {
         let mut seen = BTreeSet::new();
         for c in &raw.clocks {
             if !seen.insert(c.id.get_ref().clone()) {
-                self.err(
-                    &c.id,
-                    format!("clock id {:?} is used twice", c.id.get_ref()),
-                );
+                self.err(&c.id, format!("clock id {:?} is used twice", c.id.get_ref()));
             }
             let rule = self.rule(&c.rule);
             let amount = self.nonzero(&c.amount, "amount");
             for s in c.runs_in.get_ref() {
                 if !uses(*s) || s.is_terminal() {
-                    self.err(
-                        &c.runs_in,
-                        format!(
-                            "clock {} runs in state {s:?}, which this profile does not use",
-                            c.id.get_ref()
-                        ),
-                    );
+                    self.err(&c.runs_in, format!("clock {} runs in state {s:?}, which this profile does not use", c.id.get_ref()));
                 }
             }
             if c.runs_in.get_ref().is_empty() {
                 self.err(&c.runs_in, "runs_in must name at least one state");
             }
-            let pauses_in = c
-                .pauses_in
-                .as_ref()
-                .map(|p| p.get_ref().clone())
-                .unwrap_or_default();
+            let pauses_in = c.pauses_in.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default();
             if let Some(p) = &c.pauses_in {
                 for s in p.get_ref() {
                     if !c.runs_in.get_ref().contains(s) {
-                        self.err(
-                            p,
-                            format!(
-                                "clock {} pauses in {s:?}, which is not in runs_in",
-                                c.id.get_ref()
-                            ),
-                        );
+                        self.err(p, format!("clock {} pauses in {s:?}, which is not in runs_in", c.id.get_ref()));
                     }
                 }
             }
             if let Some(e) = &c.on_expiry {
                 let want = e.get_ref().state();
                 if c.runs_in.get_ref().as_slice() != want {
-                    self.err(
-                        e,
-                        format!("on_expiry = {:?} needs runs_in = {want:?}", e.get_ref()),
-                    );
+                    self.err(e, format!("on_expiry = {:?} needs runs_in = {want:?}", e.get_ref()));
                 }
                 if clocks.iter().any(|o| o.on_expiry == Some(*e.get_ref())) {
                     self.err(e, format!("two clocks have on_expiry = {:?}", e.get_ref()));
@@ -574,10 +481,7 @@ impl Validator<'_> {
                 id: c.id.get_ref().clone(),
                 rule,
                 name: c.name.clone(),
-                budget: Budget {
-                    amount,
-                    unit: c.unit,
-                },
+                budget: Budget { amount, unit: c.unit },
                 runs_in: c.runs_in.get_ref().clone(),
                 pauses_in,
                 on_expiry: c.on_expiry.as_ref().map(|e| *e.get_ref()),
@@ -590,20 +494,14 @@ impl Validator<'_> {
         ];
         for (step, e) in needs {
             if steps.contains_key(&step) && !clocks.iter().any(|c| c.on_expiry == Some(e)) {
-                self.err(
-                    &raw.steps,
-                    format!("step {step:?} needs a clock with on_expiry = {e:?}"),
-                );
+                self.err(&raw.steps, format!("step {step:?} needs a clock with on_expiry = {e:?}"));
             }
         }
 
         let mut materials: Vec<MaterialSlot> = Vec::new();
         for mat in &raw.materials {
             if materials.iter().any(|o| &o.id == mat.id.get_ref()) {
-                self.err(
-                    &mat.id,
-                    format!("material id {:?} is used twice", mat.id.get_ref()),
-                );
+                self.err(&mat.id, format!("material id {:?} is used twice", mat.id.get_ref()));
             }
             let rule = self.rule(&mat.rule);
             if mat.types.get_ref().is_empty() {
@@ -612,10 +510,7 @@ impl Validator<'_> {
             if *mat.max_mb.get_ref() == 0 {
                 self.err(&mat.max_mb, "max_mb must be at least 1");
             }
-            let applies_to = mat
-                .applies_to
-                .clone()
-                .unwrap_or_else(|| m.kinds.get_ref().clone());
+            let applies_to = mat.applies_to.clone().unwrap_or_else(|| m.kinds.get_ref().clone());
             materials.push(MaterialSlot {
                 id: mat.id.get_ref().clone(),
                 rule,
@@ -631,24 +526,10 @@ impl Validator<'_> {
             let rule = self.rule(&r.rule);
             let amount = self.nonzero(&r.wait_amount, "wait_amount");
             let reenter = *r.reenter.get_ref();
-            if !matches!(
-                reenter,
-                State::EvaluatorDraw | State::OnSiteEvaluation | State::ExpertReview
-            ) || !uses(reenter)
-            {
-                self.err(
-                    &r.reenter,
-                    format!("reenter = {reenter:?} must be an evaluation state this profile uses"),
-                );
+            if !matches!(reenter, State::EvaluatorDraw | State::OnSiteEvaluation | State::ExpertReview) || !uses(reenter) {
+                self.err(&r.reenter, format!("reenter = {reenter:?} must be an evaluation state this profile uses"));
             }
-            Reevaluation {
-                rule,
-                wait: Budget {
-                    amount,
-                    unit: r.wait_unit,
-                },
-                reenter,
-            }
+            Reevaluation { rule, wait: Budget { amount, unit: r.wait_unit }, reenter }
         });
 
         let mut bans: Vec<BanRule> = Vec::new();
@@ -658,14 +539,7 @@ impl Validator<'_> {
             if bans.iter().any(|o| o.on == *b.on.get_ref()) {
                 self.err(&b.on, format!("two bans for {:?}", b.on.get_ref()));
             }
-            bans.push(BanRule {
-                rule,
-                on: *b.on.get_ref(),
-                length: Budget {
-                    amount,
-                    unit: b.unit,
-                },
-            });
+            bans.push(BanRule { rule, on: *b.on.get_ref(), length: Budget { amount, unit: b.unit } });
         }
 
         if !self.errors.is_empty() {
@@ -703,40 +577,20 @@ mod tests {
         assert_eq!(hrb.next_after(State::Draft), State::Submitted);
         assert_eq!(hrb.next_after(State::Accepted), State::OnSiteEvaluation);
         assert_eq!(hrb.next_after(State::ExpertReview), State::Passed);
-        assert_eq!(
-            hrb.next_after(State::PublicNotice),
-            State::PresignPreparation
-        );
+        assert_eq!(hrb.next_after(State::PublicNotice), State::PresignPreparation);
         let urc = &ps[1];
-        assert_eq!(
-            urc.kinds,
-            vec![InstitutionKind::Medical, InstitutionKind::Pharmacy],
-            "URC-SCOPE"
-        );
+        assert_eq!(urc.kinds, vec![InstitutionKind::Medical, InstitutionKind::Pharmacy], "URC-SCOPE");
         assert_eq!(urc.next_after(State::Draft), State::InitialReview);
-        assert_eq!(
-            urc.next_after(State::ExpertReview),
-            State::CollectiveDecision
-        );
+        assert_eq!(urc.next_after(State::ExpertReview), State::CollectiveDecision);
         assert_eq!(urc.next_after(State::PublicNotice), State::ReadyToSign);
     }
 
     #[test]
     fn broken_profile_reports_lines() {
-        let text = SHIPPED[0]
-            .1
-            .replacen("amount = 5", "amount = 0", 1)
-            .replacen("rule = \"HRB-ACC-2\"", "rule = \"ACC2\"", 1);
+        let text = SHIPPED[0].1.replacen("amount = 5", "amount = 0", 1).replacen("rule = \"HRB-ACC-2\"", "rule = \"ACC2\"", 1);
         let errs = Profile::parse("broken.toml", &text).unwrap_err();
-        assert!(
-            errs.iter()
-                .any(|e| e.message.contains("amount must be at least 1") && e.line > 0),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter().any(|e| e.message.contains("not a rule ID")),
-            "{errs:?}"
-        );
+        assert!(errs.iter().any(|e| e.message.contains("amount must be at least 1") && e.line > 0), "{errs:?}");
+        assert!(errs.iter().any(|e| e.message.contains("not a rule ID")), "{errs:?}");
     }
 
     #[test]
@@ -748,13 +602,8 @@ mod tests {
 
     #[test]
     fn unknown_unit_has_line() {
-        let text = SHIPPED[1]
-            .1
-            .replacen("unit = \"calendar_days\"", "unit = \"weeks\"", 1);
+        let text = SHIPPED[1].1.replacen("unit = \"calendar_days\"", "unit = \"weeks\"", 1);
         let errs = Profile::parse("u.toml", &text).unwrap_err();
-        assert!(
-            errs[0].line > 1 && errs[0].message.contains("weeks"),
-            "{errs:?}"
-        );
+        assert!(errs[0].line > 1 && errs[0].message.contains("weeks"), "{errs:?}");
     }
 }

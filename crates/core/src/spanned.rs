@@ -14,11 +14,7 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(file: &str, line: usize, message: impl Into<String>) -> Self {
-        LoadError {
-            file: file.to_owned(),
-            line,
-            message: message.into(),
-        }
+        LoadError { file: file.to_owned(), line, message: message.into() }
     }
 
     pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
@@ -35,9 +31,5 @@ impl fmt::Display for LoadError {
 
 /// The 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }

@@ -270,7 +270,10 @@ impl Store {
             .await?
         });
         if open.0 > 0 {
-            return Err(StoreError::Rejected { code: "application_open", message: "本机构已有一份正在办理的申请，请继续办理该申请。".into() });
+            return Err(StoreError::Rejected {
+                code: "application_open",
+                message: "本机构已有一份正在办理的申请，请继续办理该申请。".into(),
+            });
         }
         let data = serde_json::to_string(&AppState::default()).map_err(|e| StoreError::Internal(e.to_string()))?;
         let year = china_date(now).year();
@@ -425,8 +428,10 @@ impl Store {
             from = decision.to;
         }
         let views = clocks::clocks(&profile, &history, &calendar, today);
+        // A signed institution is not deemed to give up while the agency countersigns.
+        let due = clocks::next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && state.institution_signed));
         Ok(Prepared {
-            due: clocks::next_expiry(&views),
+            due,
             profile_version: profile.version.clone(),
             app,
             actor: actor.clone(),
@@ -543,4 +548,3 @@ impl Store {
         Ok(members.into_iter().map(|(id, _)| id).collect())
     }
 }
-

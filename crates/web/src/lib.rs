@@ -1,1 +1,65 @@
+//! dingdian-web: the HTTP layer. A JSON API (with an OpenAPI document) and server-rendered
+//! pages in Simplified Chinese, over one `Store`. Handlers stay thin: extract, call the store
+//! (which calls the core), render. Not responsible for any rule: those live in `dingdian_core`.
 
+mod auth;
+mod error;
+mod openapi;
+mod routes;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use dingdian_store::Store;
+use dingdian_store::clock::Clock;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::ApiError;
+
+/// A demo account shown on the home page (demo mode only).
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub username: String,
+    pub password: String,
+    pub role: String,
+    pub city: String,
+    pub note: String,
+}
+
+/// Everything a handler needs.
+pub struct App {
+    /// The database and the rules in force.
+    pub store: Store,
+    /// The only source of the current time.
+    pub clock: Arc<dyn Clock>,
+    /// Demo accounts to list on the home page; empty outside demo mode.
+    pub demo_accounts: Vec<DemoAccount>,
+}
+
+/// Shared application state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Largest JSON body the API accepts. Uploads (their own issue) get their own limit.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole router: pages, API and health check.
+pub fn router(state: AppState) -> Router {
+    routes::router()
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(auth::same_origin_for_cookies))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .with_state(state)
+}

@@ -1,0 +1,76 @@
+//! Who is calling: a session cookie (pages) or a bearer token (API). Tokens are looked up by
+//! digest and never logged.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dingdian_store::User;
+
+use crate::{ApiError, AppState};
+
+pub const COOKIE: &str = "dd_session";
+
+/// The session token a request carries, bearer first.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    cookie_token(headers)
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+async fn lookup(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    let Some(token) = token(&parts.headers) else { return Ok(None) };
+    Ok(state.store.session_user(&token, state.clock.now()).await?)
+}
+
+/// A signed-in user, required (API).
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        lookup(parts, state).await?.map(ApiUser).ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// A signed-in user, if any (pages).
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(MaybeUser(lookup(parts, state).await?))
+    }
+}
+
+/// Refuses state-changing requests that ride on a cookie from another site (CSRF). Bearer-token
+/// requests are not affected: a browser never attaches those by itself.
+pub async fn same_origin_for_cookies(req: Request, next: Next) -> Response {
+    let h = req.headers();
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let cookie_auth = h.get(header::AUTHORIZATION).is_none() && cookie_token(h).is_some();
+    if unsafe_method && cookie_auth {
+        let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site");
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host =
+            h.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(|o| o.split_once("://").map(|(_, rest)| rest).unwrap_or(o).to_owned());
+        let foreign_origin = matches!((origin_host.as_deref(), host), (Some(o), Some(h)) if o != h);
+        if cross_site || foreign_origin {
+            return ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "请求来自其他网站，已拒绝。请在本站页面中操作。").into_response();
+        }
+    }
+    next.run(req).await
+}

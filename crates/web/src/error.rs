@@ -1,0 +1,94 @@
+//! The one place errors become HTTP responses: a stable `code`, a Chinese `message`, and the
+//! status. Internal errors are logged once here and never shown raw.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dingdian_core::lifecycle::Refusal;
+use dingdian_store::StoreError;
+use serde::Serialize;
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: &'a Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), detail: None }
+    }
+
+    pub fn unauthenticated() -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录。")
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "未找到该记录。")
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        let status = match &r {
+            Refusal::NotYourRole { .. } | Refusal::NotYourRegion | Refusal::NotYourInstitution => StatusCode::FORBIDDEN,
+            Refusal::Invalid { .. } | Refusal::KindNotServed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::NotAllowedInState { .. }
+            | Refusal::StaleVersion { .. }
+            | Refusal::SecondSupplementNotice
+            | Refusal::NotYetDue { .. }
+            | Refusal::OpenComplaints
+            | Refusal::MissingCalendar(_) => StatusCode::CONFLICT,
+        };
+        let detail = match &r {
+            Refusal::StaleVersion { expected, actual } => Some(serde_json::json!({ "expected": expected, "actual": actual })),
+            Refusal::Banned { until, rule } => Some(serde_json::json!({ "until": until, "rule": rule })),
+            Refusal::TooEarly { earliest, rule } => Some(serde_json::json!({ "earliest": earliest, "rule": rule })),
+            Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
+            Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),
+            _ => None,
+        };
+        ApiError { status, code: r.code(), message: r.message_zh(), detail }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(r) => r.into(),
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict { actual } => ApiError {
+                detail: Some(serde_json::json!({ "actual": actual })),
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", "该申请刚被他人更新，本次操作未生效，请刷新后重试。")
+            },
+            StoreError::Rejected { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            other => {
+                tracing::error!(error = %other, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请稍后重试；问题已记录。")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { code: self.code, message: &self.message, detail: &self.detail };
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,122 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`. Written out by hand from the route
+//! table in `routes/mod.rs`; the command list comes from the core so it cannot drift.
+
+use dingdian_core::lifecycle::{ALL_STATES, COMMAND_NAMES};
+use serde_json::{Value, json};
+
+fn error_responses(codes: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in codes {
+        m.insert(
+            (*c).to_owned(),
+            json!({ "description": "错误", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }),
+        );
+    }
+    Value::Object(m)
+}
+
+fn op(summary: &str, ok: &str, ok_schema: Value, body: Option<&str>, errors: &[&str]) -> Value {
+    let mut responses = error_responses(errors);
+    responses[ok] = json!({ "description": "成功", "content": { "application/json": { "schema": ok_schema } } });
+    let mut o = json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }, { "cookie": [] }] });
+    if let Some(b) = body {
+        o["requestBody"] =
+            json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{b}") } } } });
+    }
+    o
+}
+
+fn id_param() -> Value {
+    json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }])
+}
+
+pub fn document() -> Value {
+    let r = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let any_obj = json!({ "type": "object" });
+    let mut login = op("登录，换取 bearer token", "201", r("Session"), Some("Login"), &["400", "401", "413", "415", "422"]);
+    login["security"] = json!([]);
+    let mut health = json!({ "summary": "健康检查", "responses": { "200": { "description": "ok", "content": { "text/plain": { "schema": { "type": "string" } } } } } });
+    health["security"] = json!([]);
+    let mut spec = json!({ "summary": "本文档", "responses": { "200": { "description": "OpenAPI 文档", "content": { "application/json": { "schema": any_obj } } } } });
+    spec["security"] = json!([]);
+    let mut get_app = op("读取申请：状态、事件与时限", "200", r("ApplicationView"), None, &["401", "403", "404"]);
+    get_app["parameters"] = id_param();
+    let mut cmd = op(
+        "对申请执行一个操作（命令）",
+        "200",
+        r("Executed"),
+        Some("CommandRequest"),
+        &["400", "401", "403", "404", "409", "413", "415", "422"],
+    );
+    cmd["parameters"] = id_param();
+    let mut start = op("当期评估：抽取完成，批次内申请进入现场评估", "200", any_obj.clone(), None, &["401", "403", "404", "409", "422"]);
+    start["parameters"] = id_param();
+    let mut list = op("可见的申请列表", "200", json!({ "type": "array", "items": r("Application") }), None, &["401", "422"]);
+    list["parameters"] = json!([
+        { "name": "state", "in": "query", "required": false, "schema": r("State") },
+        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+    ]);
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "dingdian 医保定点协议管理 API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "所有错误均返回 JSON：{code, message}，code 为稳定的机器可读代码，message 为中文说明。" },
+        "paths": {
+            "/healthz": { "get": health },
+            "/api/openapi.json": { "get": spec },
+            "/api/session": {
+                "post": login,
+                "delete": { "summary": "注销当前 token", "responses": error_responses(&["401"]), "security": [{ "bearer": [] }] }
+            },
+            "/api/me": { "get": op("当前用户", "200", r("User"), None, &["401"]) },
+            "/api/profiles": { "get": op("当前城市规则", "200", json!({ "type": "array", "items": any_obj }), None, &["401"]) },
+            "/api/applications": {
+                "get": list,
+                "post": op("机构新建定点申请（草稿）", "201", r("Application"), None, &["401", "403", "409", "422"])
+            },
+            "/api/applications/{id}": { "get": get_app },
+            "/api/applications/{id}/commands": { "post": cmd },
+            "/api/rounds": {
+                "get": op("当期评估批次", "200", json!({ "type": "array", "items": r("Round") }), None, &["401"]),
+                "post": op("新建当期评估批次", "201", r("Round"), Some("NewRound"), &["400", "401", "403", "413", "415", "422"])
+            },
+            "/api/rounds/{id}/start": { "post": start }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "cookie": { "type": "apiKey", "in": "cookie", "name": "dd_session" }
+            },
+            "schemas": {
+                "Error": { "type": "object", "required": ["code", "message"],
+                           "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "detail": {} } },
+                "Login": { "type": "object", "required": ["username", "password"], "additionalProperties": false,
+                           "properties": { "username": { "type": "string" }, "password": { "type": "string" } } },
+                "Session": { "type": "object", "properties": { "token": { "type": "string" }, "user": r("User") } },
+                "User": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "username": { "type": "string" }, "display_name": { "type": "string" },
+                    "role": { "type": "string" }, "city": { "type": "string" },
+                    "district": { "type": ["string", "null"] }, "institution_id": { "type": ["integer", "null"] } } },
+                "State": { "type": "string", "enum": ALL_STATES.iter().map(|s| s.as_str()).collect::<Vec<_>>() },
+                "Application": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "number": { "type": "string" }, "state": r("State"),
+                    "version": { "type": "integer" }, "profile_id": { "type": "string" }, "profile_version": { "type": "string" },
+                    "due_on": { "type": ["string", "null"], "format": "date" }, "due_action": { "type": ["string", "null"] } } },
+                "ApplicationView": { "type": "object", "properties": {
+                    "application": r("Application"), "events": { "type": "array", "items": any_obj },
+                    "clocks": { "type": "array", "items": any_obj } } },
+                "Executed": { "type": "object", "properties": { "application": r("Application"), "events": { "type": "array", "items": any_obj } } },
+                "CommandRequest": {
+                    "type": "object", "required": ["command", "expected_version"],
+                    "description": "command 为操作名称，expected_version 为调用方看到的申请版本号（乐观并发）。各操作的参数与 command 同级，例如 issue_supplement_notice 需要 items: [{slot, problem: missing|defective, reason}]；reject 需要 reasons: [{rule?, text}]；record_site_evaluation 需要 score (0–100)；record_expert_review / decide 需要 recommendation / outcome: pass|fail，未通过须有 reasons 和 rectification；terminate / fail_preparation 需要 reason；join_round / start_site_evaluation 需要 round_id；record_complaint 需要 summary；resolve_complaint 需要 number, founded, finding。",
+                    "properties": {
+                        "command": { "type": "string", "enum": COMMAND_NAMES },
+                        "expected_version": { "type": "integer", "minimum": 0 }
+                    }
+                },
+                "NewRound": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string" } } },
+                "Round": { "type": "object", "properties": { "id": { "type": "integer" }, "city": { "type": "string" },
+                           "name": { "type": "string" }, "status": { "type": "string" } } }
+            }
+        }
+    })
+}
