@@ -1,1 +1,218 @@
-fn main() {}
+//! The `dingdian` command line: serve, demo data, policy checks, and the operator's tools.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use dingdian_core::policy::Profile;
+use dingdian_store::Store;
+use dingdian_store::clock::{Clock, SystemClock};
+use dingdian_web::{App, AppState};
+
+#[derive(Parser)]
+#[command(name = "dingdian", version, about = "医保定点协议管理 — admission of institutions to medical-insurance designated management")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the web service (pages and JSON API).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Seed demo data first (only what is missing) and list the demo accounts on the home page.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Seed demo data into a data directory or database. Running it twice adds nothing.
+    Demo {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Fire every time-driven consequence that is due now (deemed withdrawal, end of notice,
+    /// deemed give-up), then exit. `serve` does this every minute by itself.
+    Tick {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Policy profiles.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Validate profile files: exit 0 when all are valid, 1 with every problem (file:line: what).
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// Directory for the embedded database (created on first run).
+    #[arg(long, default_value = "data", env = "DINGDIAN_DATA_DIR")]
+    data_dir: PathBuf,
+    /// A postgres:// URL; when set, PostgreSQL is used instead of the embedded SQLite file.
+    #[arg(long, env = "DINGDIAN_DATABASE_URL")]
+    database: Option<String>,
+    /// Load city profiles from this directory (*.toml) instead of the shipped ones.
+    #[arg(long, env = "DINGDIAN_POLICY_DIR")]
+    policy_dir: Option<PathBuf>,
+}
+
+impl DbArgs {
+    async fn open(&self, clock: &dyn Clock) -> Result<Store> {
+        let url = match &self.database {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("dingdian.db").to_string_lossy().into_owned(),
+        };
+        let store = Store::open(&url).await.with_context(|| format!("opening the database {}", redact(&url)))?;
+        for profile in self.profiles()? {
+            let id = profile.id.clone();
+            store.register_profile(profile, clock.now()).await.with_context(|| format!("registering profile {id}"))?;
+        }
+        Ok(store)
+    }
+
+    fn profiles(&self) -> Result<Vec<Profile>> {
+        let Some(dir) = &self.policy_dir else { return Ok(Profile::shipped()) };
+        let mut out = Vec::new();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            out.push(load_profile(&f).map_err(|errs| anyhow::anyhow!(errs.join("\n")))?);
+        }
+        Ok(out)
+    }
+}
+
+/// Hides a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn load_profile(path: &Path) -> Result<Profile, Vec<String>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{name}: cannot read: {e}")])?;
+    Profile::parse(&name, &text).map_err(|errs| errs.iter().map(ToString::to_string).collect())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Cmd::Policy { command: PolicyCmd::Check { files } } => {
+            let mut ok = true;
+            for f in &files {
+                match load_profile(f) {
+                    Ok(p) => println!("{}: ok (profile {} version {}, {} steps, {} clocks)", f.display(), p.id, p.version, p.steps.len(), p.clocks.len()),
+                    Err(errs) => {
+                        ok = false;
+                        for e in errs {
+                            println!("{e}");
+                        }
+                    }
+                }
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Cmd::Migrate { db } => {
+            db.open(&*clock).await?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo { db } => {
+            let store = db.open(&*clock).await?;
+            let n = demo::seed(&store, clock.now()).await?;
+            println!("demo data ready ({n} new applications); every demo account's password is {}", demo::PASSWORD);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Tick { db } => {
+            let store = db.open(&*clock).await?;
+            let report = store.run_due(clock.now()).await?;
+            println!("fired {} , held {}", report.fired.len(), report.held.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
+    }
+}
+
+async fn serve(db: DbArgs, addr: SocketAddr, demo: bool, clock: Arc<dyn Clock>) -> Result<ExitCode> {
+    let store = db.open(&*clock).await?;
+    let demo_accounts = if demo {
+        let n = demo::seed(&store, clock.now()).await?;
+        tracing::info!(new_applications = n, "demo data ready");
+        demo::accounts()
+    } else {
+        Vec::new()
+    };
+    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts }));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("dingdian is running: open http://{local}/ in a browser ({} database)", state.store.backend());
+    if demo {
+        println!("demo accounts (password {} for all):", demo::PASSWORD);
+        for a in &state.demo_accounts {
+            println!("  {:<24} {}  {}", a.username, a.role, a.note);
+        }
+    }
+    let ticker = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            match ticker.store.run_due(ticker.clock.now()).await {
+                Ok(r) if !r.fired.is_empty() => tracing::info!(fired = r.fired.len(), held = r.held.len(), "time limits fired"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "firing time limits failed"),
+            }
+        }
+    });
+    axum::serve(listener, dingdian_web::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,314 @@
+//! Demo data: accounts for every role in both cities, a dozen institutions, and applications
+//! driven through the real command path into states across the lifecycle. Idempotent: accounts
+//! and institutions are keyed by username and 统一社会信用代码, and an institution that already
+//! has an application is left alone.
+
+use anyhow::{Context, Result};
+use dingdian_core::ids::Uscc;
+use dingdian_core::lifecycle::{Actor, Command, Outcome, Problem, Reason, Role, SupplementItem};
+use dingdian_core::policy::InstitutionKind;
+use dingdian_store::{NewInstitution, NewUser, Store};
+use dingdian_web::DemoAccount;
+use jiff::{SignedDuration, Timestamp};
+
+/// Every demo account uses this password.
+pub const PASSWORD: &str = "dingdian-demo";
+
+struct Staff {
+    username: &'static str,
+    name: &'static str,
+    role: Role,
+    city: &'static str,
+    district: Option<&'static str>,
+}
+
+const STAFF: &[Staff] = &[
+    Staff { username: "hrb-agency", name: "哈尔滨市医保经办 张敏", role: Role::Agency, city: "harbin", district: None },
+    Staff { username: "hrb-expert", name: "哈尔滨评估专家 李强", role: Role::Expert, city: "harbin", district: None },
+    Staff { username: "hrb-evaluator", name: "哈尔滨评估人员 王芳", role: Role::Evaluator, city: "harbin", district: None },
+    Staff { username: "hrb-supervisor", name: "哈尔滨医保纪检 赵刚", role: Role::Supervisor, city: "harbin", district: None },
+    Staff { username: "hrb-admin", name: "哈尔滨市医保局 刘洋", role: Role::Admin, city: "harbin", district: None },
+    Staff { username: "urc-agency", name: "乌鲁木齐市医保服务中心 马丽", role: Role::Agency, city: "urumqi", district: None },
+    Staff { username: "urc-branch-tianshan", name: "天山区医保分中心 阿依古丽", role: Role::BranchReviewer, city: "urumqi", district: Some("650102") },
+    Staff { username: "urc-branch-shayibake", name: "沙依巴克区医保分中心 艾力", role: Role::BranchReviewer, city: "urumqi", district: Some("650103") },
+    Staff { username: "urc-evaluator", name: "乌鲁木齐评估人员 陈静", role: Role::Evaluator, city: "urumqi", district: None },
+    Staff { username: "urc-expert", name: "乌鲁木齐评估专家 周涛", role: Role::Expert, city: "urumqi", district: None },
+    Staff { username: "urc-supervisor", name: "乌鲁木齐医保纪检 孙伟", role: Role::Supervisor, city: "urumqi", district: None },
+    Staff { username: "urc-admin", name: "乌鲁木齐市医保局 吴霞", role: Role::Admin, city: "urumqi", district: None },
+];
+
+/// What happens to a demo institution's application.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Story {
+    Draft,
+    Submitted,
+    AwaitingSupplement,
+    PublicNotice,
+    FailedRectifying,
+    Signed,
+    InitialReview,
+    InfoVerification,
+    OnSiteEvaluation,
+    Rejected,
+    CollectiveDecision,
+    SignedUrc,
+}
+
+struct Inst {
+    username: &'static str,
+    /// First 17 characters of the 统一社会信用代码; the check character is computed.
+    uscc17: &'static str,
+    name: &'static str,
+    kind: InstitutionKind,
+    category: &'static str,
+    city: &'static str,
+    district: &'static str,
+    code: &'static str,
+    address: &'static str,
+    beds: i64,
+    story: Story,
+}
+
+const INSTITUTIONS: &[Inst] = &[
+    Inst { username: "hrb-inst-kangning", uscc17: "12230102MB1A2B3C4", name: "哈尔滨康宁综合医院", kind: InstitutionKind::Medical, category: "综合医院", city: "harbin", district: "230102", code: "H23010200011", address: "哈尔滨市道里区友谊路 101 号", beds: 150, story: Story::Signed },
+    Inst { username: "hrb-inst-anxin", uscc17: "92230103MA1B2C3D4", name: "哈尔滨南岗安心诊所", kind: InstitutionKind::Medical, category: "诊所", city: "harbin", district: "230103", code: "H23010300021", address: "哈尔滨市南岗区学府路 55 号", beds: 0, story: Story::AwaitingSupplement },
+    Inst { username: "hrb-inst-xiangfang", uscc17: "12230110MB2C3D4E5", name: "哈尔滨香坊社区卫生服务中心", kind: InstitutionKind::Medical, category: "社区卫生服务中心", city: "harbin", district: "230110", code: "H23011000031", address: "哈尔滨市香坊区中山路 88 号", beds: 20, story: Story::Submitted },
+    Inst { username: "hrb-inst-zhongyi", uscc17: "52230104MJ3D4E5F6", name: "哈尔滨道外仁和中医医院", kind: InstitutionKind::Medical, category: "中医医院", city: "harbin", district: "230104", code: "H23010400041", address: "哈尔滨市道外区靖宇街 12 号", beds: 60, story: Story::PublicNotice },
+    Inst { username: "hrb-inst-menzhen", uscc17: "91230108MA4E5F6G7", name: "哈尔滨平房康泰门诊部", kind: InstitutionKind::Medical, category: "门诊部", city: "harbin", district: "230108", code: "H23010800051", address: "哈尔滨市平房区友协大街 9 号", beds: 0, story: Story::FailedRectifying },
+    Inst { username: "hrb-inst-eye", uscc17: "91230109MA5F6G7H8", name: "哈尔滨松北明目眼科医院", kind: InstitutionKind::Medical, category: "专科医院", city: "harbin", district: "230109", code: "H23010900061", address: "哈尔滨市松北区世茂大道 66 号", beds: 40, story: Story::Draft },
+    Inst { username: "urc-inst-baicao", uscc17: "91650102MA6G7H8J9", name: "乌鲁木齐百草堂大药房", kind: InstitutionKind::Pharmacy, category: "零售药店", city: "urumqi", district: "650102", code: "P65010200071", address: "乌鲁木齐市天山区解放南路 23 号", beds: 0, story: Story::SignedUrc },
+    Inst { username: "urc-inst-kangjian", uscc17: "91650102MA7H8J9K0", name: "乌鲁木齐康健药店", kind: InstitutionKind::Pharmacy, category: "零售药店", city: "urumqi", district: "650102", code: "P65010200081", address: "乌鲁木齐市天山区新华北路 8 号", beds: 0, story: Story::InitialReview },
+    Inst { username: "urc-inst-tianshan", uscc17: "52650102MJ8J9K0L1", name: "乌鲁木齐天山仁爱医院", kind: InstitutionKind::Medical, category: "综合医院", city: "urumqi", district: "650102", code: "H65010200091", address: "乌鲁木齐市天山区人民路 120 号", beds: 120, story: Story::InfoVerification },
+    Inst { username: "urc-inst-shayi", uscc17: "92650103MA9K0L1M2", name: "乌鲁木齐沙依巴克便民诊所", kind: InstitutionKind::Medical, category: "诊所", city: "urumqi", district: "650103", code: "H65010300101", address: "乌鲁木齐市沙依巴克区友好南路 17 号", beds: 0, story: Story::OnSiteEvaluation },
+    Inst { username: "urc-inst-xinmin", uscc17: "92650103MAAL1M2N3", name: "乌鲁木齐新民药店", kind: InstitutionKind::Pharmacy, category: "零售药店", city: "urumqi", district: "650103", code: "P65010300111", address: "乌鲁木齐市沙依巴克区西北路 40 号", beds: 0, story: Story::Rejected },
+    Inst { username: "urc-inst-huiren", uscc17: "12650103MBBM2N3P4", name: "乌鲁木齐惠仁社区卫生服务中心", kind: InstitutionKind::Medical, category: "社区卫生服务中心", city: "urumqi", district: "650103", code: "H65010300121", address: "乌鲁木齐市沙依巴克区扬子江路 3 号", beds: 30, story: Story::CollectiveDecision },
+];
+
+fn city_zh(city: &str) -> &'static str {
+    if city == "harbin" { "哈尔滨市" } else { "乌鲁木齐市" }
+}
+
+/// The accounts to list on the home page.
+pub fn accounts() -> Vec<DemoAccount> {
+    let staff = STAFF.iter().map(|s| DemoAccount {
+        username: s.username.into(),
+        password: PASSWORD.into(),
+        role: s.role.zh().into(),
+        city: city_zh(s.city).into(),
+        note: s.name.into(),
+    });
+    let inst = INSTITUTIONS.iter().map(|i| DemoAccount {
+        username: i.username.into(),
+        password: PASSWORD.into(),
+        role: Role::Institution.zh().into(),
+        city: city_zh(i.city).into(),
+        note: i.name.into(),
+    });
+    staff.chain(inst).collect()
+}
+
+/// Seeds demo data relative to `now`. Returns how many applications it created.
+pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
+    // The demo timeline needs working-day data; outside the shipped years, pin it to 2026.
+    let base = if store.calendar().has_year(dingdian_core::china_date(now).year()) {
+        now
+    } else {
+        "2026-11-27T02:00:00Z".parse().context("fixed demo date")?
+    };
+    for s in STAFF {
+        let user = NewUser {
+            username: s.username,
+            display_name: s.name,
+            password: PASSWORD,
+            role: s.role,
+            city: s.city,
+            district: s.district,
+            institution_id: None,
+        };
+        store.ensure_user(user, base).await?;
+    }
+    let mut created = 0;
+    for i in INSTITUTIONS {
+        let uscc = Uscc::with_check(i.uscc17).with_context(|| format!("demo code {}", i.uscc17))?;
+        let new = NewInstitution {
+            uscc: &uscc,
+            name: i.name,
+            kind: i.kind,
+            category: i.category,
+            city: i.city,
+            district: i.district,
+            national_code: Some(i.code),
+            address: i.address,
+            beds: i.beds,
+        };
+        let inst_id = store.ensure_institution(new, base).await?;
+        let user = NewUser {
+            username: i.username,
+            display_name: i.name,
+            password: PASSWORD,
+            role: Role::Institution,
+            city: i.city,
+            district: None,
+            institution_id: Some(inst_id),
+        };
+        let user_id = store.ensure_user(user, base).await?;
+        let inst_actor = store.user(user_id).await?.context("demo user")?.actor();
+        let has_app = !store.applications_for(&inst_actor, None, 1).await?.is_empty();
+        if !has_app {
+            Script::new(store, base, inst_actor, i.city, i.district).await?.play(i.story).await?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+/// Drives one application with the real command path, at times before `base`.
+struct Script<'a> {
+    store: &'a Store,
+    base: Timestamp,
+    inst: Actor,
+    agency: Actor,
+    branch: Actor,
+    evaluator: Actor,
+    expert: Actor,
+    system: Actor,
+    app: i64,
+    version: i64,
+}
+
+async fn actor(store: &Store, username: &str) -> Result<Actor> {
+    Ok(store.user_by_username(username).await?.with_context(|| format!("demo user {username}"))?.actor())
+}
+
+impl<'a> Script<'a> {
+    async fn new(store: &'a Store, base: Timestamp, inst: Actor, city: &str, district: &str) -> Result<Script<'a>> {
+        let p = if city == "harbin" { "hrb" } else { "urc" };
+        let branch = if district == "650103" { "urc-branch-shayibake" } else { "urc-branch-tianshan" };
+        Ok(Script {
+            store,
+            base,
+            agency: actor(store, &format!("{p}-agency")).await?,
+            branch: if city == "urumqi" { actor(store, branch).await? } else { actor(store, "hrb-agency").await? },
+            evaluator: actor(store, &format!("{p}-evaluator")).await?,
+            expert: actor(store, &format!("{p}-expert")).await?,
+            system: Actor::system(city),
+            inst,
+            app: 0,
+            version: 0,
+        })
+    }
+
+    fn at(&self, days_ago: i64) -> Timestamp {
+        self.base.checked_sub(SignedDuration::from_hours(24 * days_ago)).expect("time in range")
+    }
+
+    async fn run(&mut self, who: &Actor, days_ago: i64, cmd: Command) -> Result<()> {
+        let who = who.clone();
+        let out = self
+            .store
+            .execute(self.app, &who, self.version, &cmd, self.at(days_ago))
+            .await
+            .with_context(|| format!("demo: {} on application {}", cmd.name(), self.app))?;
+        self.version = out.application.version;
+        Ok(())
+    }
+
+    async fn play(mut self, story: Story) -> Result<()> {
+        let start = match story {
+            Story::Signed | Story::SignedUrc => 60,
+            _ => 30,
+        };
+        self.app = self.store.create_application(&self.inst, self.at(start + 1)).await?.id;
+        if story == Story::Draft {
+            return Ok(());
+        }
+        let inst = self.inst.clone();
+        let (agency, branch, evaluator, expert, system) =
+            (self.agency.clone(), self.branch.clone(), self.evaluator.clone(), self.expert.clone(), self.system.clone());
+        let mut facts = serde_json::Map::new();
+        facts.insert("operating_since".into(), serde_json::json!("2025-06-01"));
+        facts.insert("first_registered_physicians".into(), serde_json::json!(2));
+        self.run(&inst, start + 1, Command::UpdateDraft { facts }).await?;
+        let submit_day = if matches!(story, Story::Submitted | Story::AwaitingSupplement) { 2 } else { start };
+        self.run(&inst, submit_day, Command::Submit).await?;
+        match story {
+            Story::Submitted => Ok(()),
+            Story::AwaitingSupplement => self.run(&agency, 1, supplement_notice()).await,
+            Story::Signed | Story::PublicNotice | Story::FailedRectifying => {
+                if story == Story::Signed {
+                    self.run(&agency, start - 1, supplement_notice()).await?;
+                    self.run(&inst, start - 3, Command::Supplement { note: Some("已补传诚信承诺书。".into()) }).await?;
+                }
+                self.run(&agency, 28, Command::Accept).await?;
+                self.run(&agency, 27, Command::ScheduleEvaluation { date: None, note: Some("线下踏查".into()) }).await?;
+                self.run(&agency, 25, Command::RecordSiteEvaluation { score: 86, notes: Some("现场核查情况与申报一致".into()) }).await?;
+                if story == Story::FailedRectifying {
+                    return self
+                        .run(
+                            &expert,
+                            10,
+                            Command::RecordExpertReview {
+                                recommendation: Outcome::Fail,
+                                reasons: vec!["医保管理制度不健全".into()],
+                                rectification: Some("补充医保管理制度并完成内部培训".into()),
+                            },
+                        )
+                        .await;
+                }
+                self.run(&expert, 20, pass_review()).await?;
+                if story == Story::PublicNotice {
+                    return self.run(&agency, 1, Command::PublishNotice).await;
+                }
+                self.run(&agency, 19, Command::PublishNotice).await?;
+                self.run(&system, 8, Command::EndNotice).await?;
+                self.run(&agency, 4, Command::CompletePreparation).await?;
+                self.run(&inst, 2, Command::Sign).await?;
+                self.run(&agency, 1, Command::Countersign).await
+            }
+            Story::Rejected => {
+                let reason = Reason { rule: Some("URC-REJ-PHA-1".into()), text: "存在尚未履行完毕的行政处罚。".into() };
+                self.run(&branch, 25, Command::Reject { reasons: vec![reason] }).await
+            }
+            Story::InitialReview => Ok(()),
+            Story::InfoVerification => self.run(&branch, 20, Command::PassInitialReview).await,
+            Story::OnSiteEvaluation | Story::CollectiveDecision | Story::SignedUrc => {
+                let days = if story == Story::SignedUrc { start } else { 25 };
+                self.run(&branch, days - 2, Command::PassInitialReview).await?;
+                self.run(&branch, days - 4, Command::PassVerification).await?;
+                let name = if story == Story::SignedUrc { "2026年第一期定点评估" } else { "2026年第二期定点评估" };
+                let round = self.store.create_round(&agency, &format!("{name}（{}）", self.app), self.at(days - 5)).await?;
+                self.run(&agency, days - 5, Command::JoinRound { round_id: round.id }).await?;
+                self.store.start_round(round.id, &agency, self.at(days - 7)).await?;
+                self.version += 1;
+                if story == Story::OnSiteEvaluation {
+                    return Ok(());
+                }
+                self.run(&evaluator, days - 8, Command::RecordSiteEvaluation { score: 91, notes: None }).await?;
+                self.run(&inst, days - 8, Command::ConfirmScoreSheet).await?;
+                self.run(&expert, days - 10, pass_review()).await?;
+                if story == Story::CollectiveDecision {
+                    return Ok(());
+                }
+                self.run(&agency, 40, Command::Decide { outcome: Outcome::Pass, reasons: vec![], rectification: None }).await?;
+                self.run(&agency, 30, Command::PublishNotice).await?;
+                self.run(&system, 15, Command::EndNotice).await?;
+                self.run(&inst, 10, Command::Sign).await?;
+                self.run(&agency, 9, Command::Countersign).await
+            }
+            Story::Draft => Ok(()),
+        }
+    }
+}
+
+fn supplement_notice() -> Command {
+    Command::IssueSupplementNotice {
+        items: vec![
+            SupplementItem { slot: "integrity_letter".into(), problem: Problem::Missing, reason: "未上传诚信承诺书。".into() },
+            SupplementItem { slot: "his_evidence".into(), problem: Problem::Defective, reason: "销售记录截图不足 3 个月。".into() },
+        ],
+    }
+}
+
+fn pass_review() -> Command {
+    Command::RecordExpertReview { recommendation: Outcome::Pass, reasons: vec![], rectification: None }
+}
