@@ -146,7 +146,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let mut ok = true;
             for f in &files {
                 match load_profile(f) {
-                    Ok(p) => println!("{}: ok (profile {} version {}, {} steps, {} clocks)", f.display(), p.id, p.version, p.steps.len(), p.clocks.len()),
+                    Ok(p) => println!(
+                        "{}: ok (profile {} version {}, {} steps, {} clocks)",
+                        f.display(),
+                        p.id,
+                        p.version,
+                        p.steps.len(),
+                        p.clocks.len()
+                    ),
                     Err(errs) => {
                         ok = false;
                         for e in errs {

@@ -409,15 +409,15 @@ impl Store {
         let profile = self.profile_for(&app)?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
         let bans = if matches!(cmd, Command::Submit) { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        let calendar = self.calendar();
+        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans };
+        let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
         if let Command::JoinRound { round_id } = cmd {
             let round = self.round(*round_id).await?;
             if round.as_ref().is_none_or(|r| r.city != app.city || r.status != "open") {
                 return Err(Refusal::Invalid { field: "round_id", reason: "评估批次不存在或已开始。".into() }.into());
             }
         }
-        let calendar = self.calendar();
-        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans };
-        let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
         let mut state = app.data.clone();
         let mut history: Vec<Transition> =
             self.events(id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();

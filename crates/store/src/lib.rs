@@ -212,7 +212,7 @@ impl Store {
         for table in ["applications", "events", "users", "institutions", "rounds", "bans", "profiles"] {
             let (n, v): (i64, Option<i64>) = with_pool!(self, p => {
                 let sql = if table == "applications" {
-                    "select count(*), sum(version) from applications".to_owned()
+                    "select count(*), cast(sum(version) as bigint) from applications".to_owned()
                 } else {
                     format!("select count(*), cast(null as bigint) from {table}")
                 };

@@ -178,7 +178,13 @@ pub fn parse_command(mut body: serde_json::Map<String, Value>) -> Result<(i64, C
         Some(Value::String(c)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "unknown_command", format!("未知的操作“{c}”。"))),
         _ => return Err(ApiError::invalid("invalid_input", "缺少 command（操作名称）。")),
     }
-    let cmd = JsonObject(body).into_typed()?;
+    let sent: Vec<String> = body.keys().cloned().collect();
+    let cmd: Command = JsonObject(body).into_typed()?;
+    // Serde accepts stray fields on commands without parameters; refuse them all alike.
+    let known = serde_json::to_value(&cmd).unwrap_or_default();
+    if let Some(extra) = sent.iter().find(|k| known.get(k.as_str()).is_none()) {
+        return Err(ApiError::invalid("invalid_input", format!("操作“{}”没有字段“{extra}”。", cmd.name())));
+    }
     Ok((expected, cmd))
 }
 

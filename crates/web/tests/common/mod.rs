@@ -1,0 +1,199 @@
+//! `TestApp`: the real router in-process over a fresh database (SQLite or PostgreSQL), a manual
+//! clock, and a small cast of users in both cities.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use dingdian_core::ids::Uscc;
+use dingdian_core::lifecycle::Role;
+use dingdian_core::policy::{InstitutionKind, Profile};
+use dingdian_store::clock::ManualClock;
+use dingdian_store::testing::{Backend, TestDb};
+use dingdian_store::{NewInstitution, NewUser, Store, TickReport};
+use dingdian_web::{App, AppState};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "test-password";
+
+/// Runs an async test body on both databases: `both!(name, body_fn)` makes `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(dingdian_store::testing::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(dingdian_store::testing::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    _db: TestDb,
+}
+
+/// Institutions of the fixture: (username, city, district, kind, 17 chars of the code).
+pub const INSTITUTIONS: &[(&str, &str, &str, InstitutionKind, &str)] = &[
+    ("hrb-hospital", "harbin", "230102", InstitutionKind::Medical, "12230102MB1A2B3C4"),
+    ("hrb-clinic", "harbin", "230103", InstitutionKind::Medical, "92230103MA1B2C3D4"),
+    ("urc-pharmacy", "urumqi", "650102", InstitutionKind::Pharmacy, "91650102MA6G7H8J9"),
+    ("urc-clinic", "urumqi", "650103", InstitutionKind::Medical, "92650103MA9K0L1M2"),
+    ("urc-pharmacy2", "urumqi", "650102", InstitutionKind::Pharmacy, "91650102MA7H8J9K0"),
+];
+
+pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
+    ("hrb-agency", Role::Agency, "harbin", None),
+    ("hrb-expert", Role::Expert, "harbin", None),
+    ("hrb-evaluator", Role::Evaluator, "harbin", None),
+    ("hrb-supervisor", Role::Supervisor, "harbin", None),
+    ("hrb-admin", Role::Admin, "harbin", None),
+    ("urc-agency", Role::Agency, "urumqi", None),
+    ("urc-branch", Role::BranchReviewer, "urumqi", Some("650102")),
+    ("urc-branch-other", Role::BranchReviewer, "urumqi", Some("650103")),
+    ("urc-evaluator", Role::Evaluator, "urumqi", None),
+    ("urc-expert", Role::Expert, "urumqi", None),
+    ("urc-supervisor", Role::Supervisor, "urumqi", None),
+];
+
+impl TestApp {
+    /// A fresh database, on 2026-03-02 (a Monday) unless moved.
+    pub async fn new(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await.expect("test database (is PostgreSQL running?)");
+        let store = db.open().await.expect("open store");
+        let clock = Arc::new(ManualClock::on(jiff::civil::date(2026, 3, 2)));
+        let now = dingdian_store::clock::Clock::now(&*clock);
+        for p in Profile::shipped() {
+            store.register_profile(p, now).await.expect("register profile");
+        }
+        for (username, role, city, district) in STAFF {
+            let u = NewUser {
+                username,
+                display_name: username,
+                password: PASSWORD,
+                role: *role,
+                city,
+                district: *district,
+                institution_id: None,
+            };
+            store.ensure_user(u, now).await.expect("user");
+        }
+        for (username, city, district, kind, code17) in INSTITUTIONS {
+            let uscc = Uscc::with_check(code17).expect("code");
+            let inst = NewInstitution {
+                uscc: &uscc,
+                name: username,
+                kind: *kind,
+                category: if *kind == InstitutionKind::Pharmacy { "零售药店" } else { "综合医院" },
+                city,
+                district,
+                national_code: None,
+                address: "测试地址",
+                beds: 10,
+            };
+            let id = store.ensure_institution(inst, now).await.expect("institution");
+            let u = NewUser {
+                username,
+                display_name: username,
+                password: PASSWORD,
+                role: Role::Institution,
+                city,
+                district: None,
+                institution_id: Some(id),
+            };
+            store.ensure_user(u, now).await.expect("user");
+        }
+        let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new() }));
+        TestApp { router: dingdian_web::router(state.clone()), state, clock, _db: db }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router.clone().oneshot(req).await.expect("router");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.expect("request")).await
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) =
+            self.call(Method::POST, "/api/session", None, Some(json!({ "username": username, "password": PASSWORD }))).await;
+        assert_eq!(status, StatusCode::CREATED, "login {username}: {body}");
+        assert!(body["token"].as_str().is_some_and(|t| t.len() == 64), "{body}");
+        // API tokens last 12 hours; tests move the clock by months, so they hold a long session.
+        let user_id = body["user"]["id"].as_i64().expect("user id");
+        let now = dingdian_store::clock::Clock::now(&*self.clock);
+        self.store().create_session(user_id, "bearer", 3 * 365 * 86400, now).await.expect("session")
+    }
+
+    pub async fn get_app(&self, token: &str, id: i64) -> Value {
+        let (status, body) = self.call(Method::GET, &format!("/api/applications/{id}"), Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "read application {id}: {body}");
+        body
+    }
+
+    /// Sends a command with the version currently stored.
+    pub async fn try_cmd(&self, token: &str, id: i64, mut command: Value) -> (StatusCode, Value) {
+        let version = self.store().application(id).await.expect("read").expect("exists").version;
+        command["expected_version"] = json!(version);
+        self.call(Method::POST, &format!("/api/applications/{id}/commands"), Some(token), Some(command)).await
+    }
+
+    /// Sends a command that must succeed; returns the new state.
+    pub async fn cmd(&self, token: &str, id: i64, command: Value) -> String {
+        let (status, body) = self.try_cmd(token, id, command.clone()).await;
+        assert_eq!(status, StatusCode::OK, "command {command} on {id}: {body}");
+        body["application"]["state"].as_str().expect("state").to_owned()
+    }
+
+    /// Creates a draft as this institution and submits it; returns the id.
+    pub async fn submitted(&self, inst_token: &str) -> i64 {
+        let (status, body) = self.call(Method::POST, "/api/applications", Some(inst_token), None).await;
+        assert_eq!(status, StatusCode::CREATED, "create: {body}");
+        let id = body["id"].as_i64().expect("id");
+        self.cmd(inst_token, id, json!({ "command": "submit" })).await;
+        id
+    }
+
+    pub async fn state_of(&self, id: i64) -> String {
+        self.store().application(id).await.expect("read").expect("exists").state.as_str().to_owned()
+    }
+
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance_days(days);
+    }
+
+    /// Fires due time limits, as the server's ticker does.
+    pub async fn tick(&self) -> TickReport {
+        self.store().run_due(dingdian_store::clock::Clock::now(&*self.clock)).await.expect("tick")
+    }
+}
