@@ -43,6 +43,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
+    pub db_url: String,
     _db: TestDb,
 }
 
@@ -117,7 +118,7 @@ impl TestApp {
             store.ensure_user(u, now).await.expect("user");
         }
         let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new() }));
-        TestApp { router: dingdian_web::router(state.clone()), state, clock, _db: db }
+        TestApp { router: dingdian_web::router(state.clone()), state, clock, db_url: db.url.clone(), _db: db }
     }
 
     pub fn store(&self) -> &Store {
