@@ -50,6 +50,14 @@ enum Cmd {
     Tick {
         #[command(flatten)]
         db: DbArgs,
+        /// Act as if it were this instant (RFC 3339); for replay and tests.
+        #[arg(long, hide = true)]
+        now: Option<jiff::Timestamp>,
+    },
+    /// The working-day calendar (LAW-WD): due dates, day kinds, loading a new year.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCmd,
     },
     /// Policy profiles.
     Policy {
@@ -64,6 +72,39 @@ enum PolicyCmd {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// Print the last day of a period: `dingdian calendar due 2026-09-30 5 wd`. UNIT is wd
+    /// (working days), d (calendar days), m (months) or y (years).
+    Due {
+        start: String,
+        amount: String,
+        unit: String,
+        /// Explain the computation after the date.
+        #[arg(long)]
+        explain: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print `workday` or `rest` for a date.
+    IsWorkday {
+        date: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Load (or replace) a year from a calendar file and re-project every open deadline.
+    Load {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the loaded years.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -175,13 +216,87 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("demo data ready ({n} new applications); every demo account's password is {}", demo::PASSWORD);
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Tick { db } => {
+        Cmd::Tick { db, now } => {
             let store = db.open(&*clock).await?;
-            let report = store.run_due(clock.now()).await?;
-            println!("fired {} , held {}", report.fired.len(), report.held.len());
+            let report = store.run_due(now.unwrap_or_else(|| clock.now())).await?;
+            for (id, cmd) in &report.fired {
+                println!("fired {cmd} on application {id}");
+            }
+            for (id, why) in &report.held {
+                println!("held application {id}: {why}");
+            }
+            println!("fired {}, held {}", report.fired.len(), report.held.len());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Calendar { command } => calendar(command, &*clock).await,
         Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
+    }
+}
+
+/// The calendar for read-only questions: shipped years plus those in an existing database.
+async fn calendar_for(db: &DbArgs, clock: &dyn Clock) -> Result<Arc<dingdian_core::calendar::Calendar>> {
+    let has_db = db.database.is_some() || db.data_dir.join("dingdian.db").exists();
+    if has_db { Ok(db.open(clock).await?.calendar()) } else { Ok(Arc::new(dingdian_core::calendar::Calendar::shipped())) }
+}
+
+fn parse_date(s: &str) -> Result<jiff::civil::Date> {
+    s.parse().map_err(|_| anyhow::anyhow!("{s:?} is not a date: use YYYY-MM-DD"))
+}
+
+async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
+    use dingdian_core::deadline::{self, Budget, Unit};
+    match command {
+        CalendarCmd::Due { start, amount, unit, explain, db } => {
+            let start = parse_date(&start)?;
+            let amount: u16 = amount.parse().ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("{amount:?} is not a positive whole number"))?;
+            let unit = match unit.as_str() {
+                "wd" => Unit::WorkingDays,
+                "d" => Unit::CalendarDays,
+                "m" => Unit::Months,
+                "y" => Unit::Years,
+                other => anyhow::bail!("{other:?} is not a unit: use wd, d, m or y"),
+            };
+            let cal = calendar_for(&db, clock).await?;
+            let due = deadline::compute(start, Budget { amount, unit }, &[], &cal);
+            let Some(d) = due.due else {
+                eprintln!("{}", due.explanation.last().map(String::as_str).unwrap_or("calendar missing"));
+                return Ok(ExitCode::FAILURE);
+            };
+            println!("{d}");
+            if explain {
+                for line in &due.explanation {
+                    println!("{line}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CalendarCmd::IsWorkday { date, db } => {
+            let date = parse_date(&date)?;
+            let cal = calendar_for(&db, clock).await?;
+            match cal.is_working_day(date) {
+                Ok(true) => println!("workday"),
+                Ok(false) => println!("rest"),
+                Err(missing) => {
+                    eprintln!("{missing}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CalendarCmd::Load { file, db } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let store = db.open(clock).await?;
+            let load = store.load_calendar_year(&file.display().to_string(), &text, None, clock.now()).await?;
+            println!("loaded {} ({}); re-projected {} open applications", load.year, load.source, load.reprojected.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        CalendarCmd::List { db } => {
+            let store = db.open(clock).await?;
+            for y in store.calendar_years() {
+                println!("{}\t{}\t{} holidays\t{}", y.year, y.origin, y.holidays, y.source);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -209,6 +324,9 @@ async fn serve(db: DbArgs, addr: SocketAddr, demo: bool, clock: Arc<dyn Clock>) 
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
+            if let Err(e) = ticker.store.sync_calendar().await {
+                tracing::error!(error = %e, "reading calendar years failed");
+            }
             match ticker.store.run_due(ticker.clock.now()).await {
                 Ok(r) if !r.fired.is_empty() => tracing::info!(fired = r.fired.len(), held = r.held.len(), "time limits fired"),
                 Ok(_) => {}

@@ -360,6 +360,9 @@ pub enum Command {
     DeemWithdrawn,
     /// System: HRB-SIGN / URC-SIGN window missed.
     DeemGivenUp,
+    /// System: a calendar year was loaded; the application's deadlines were computed anew
+    /// (LAW-WD data changed).
+    RecalculateDeadlines { year: i16 },
 }
 
 /// The name of every command, as sent in the `command` field.
@@ -392,6 +395,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "end_notice",
     "deem_withdrawn",
     "deem_given_up",
+    "recalculate_deadlines",
 ];
 
 impl Command {
@@ -425,6 +429,7 @@ impl Command {
             Command::EndNotice => "end_notice",
             Command::DeemWithdrawn => "deem_withdrawn",
             Command::DeemGivenUp => "deem_given_up",
+            Command::RecalculateDeadlines { .. } => "recalculate_deadlines",
         }
     }
 
@@ -435,7 +440,7 @@ impl Command {
             UpdateDraft { .. } | Submit | Withdraw { .. } | Supplement { .. } | ConfirmScoreSheet | RequestReevaluation | Sign => {
                 Who::Role(Role::Institution)
             }
-            EndNotice | DeemWithdrawn | DeemGivenUp => Who::Role(Role::System),
+            EndNotice | DeemWithdrawn | DeemGivenUp | RecalculateDeadlines { .. } => Who::Role(Role::System),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
             Reject { .. } => Who::StateStep,
@@ -491,6 +496,7 @@ pub enum Event {
     Countersigned,
     GivenUp { reason: String, deemed: bool },
     BanImposed { rule: String, until: Date, reason: String },
+    DeadlinesRecalculated { year: i16 },
 }
 
 impl Event {
@@ -524,6 +530,7 @@ impl Event {
             Event::Countersigned => "countersigned",
             Event::GivenUp { .. } => "given_up",
             Event::BanImposed { .. } => "ban_imposed",
+            Event::DeadlinesRecalculated { .. } => "deadlines_recalculated",
         }
     }
 
@@ -560,6 +567,7 @@ impl Event {
             Event::GivenUp { deemed: true, .. } => "逾期未签订协议，视为放弃",
             Event::GivenUp { .. } => "放弃",
             Event::BanImposed { .. } => "记录限制申请期限",
+            Event::DeadlinesRecalculated { .. } => "载入节假日安排，重新计算期限",
         }
     }
 }
@@ -918,6 +926,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             }
             go(vec![Event::Countersigned], State::Signed)
         }
+        Command::RecalculateDeadlines { year } if !s.is_terminal() => go(vec![Event::DeadlinesRecalculated { year: *year }], s),
         Command::DeemWithdrawn if s == State::AwaitingSupplement => {
             expired(ctx, st, Expiry::DeemWithdrawn)?;
             go(vec![Event::Withdrawn { reason: Some("逾期未补正材料（HRB-ACC-2）".into()), deemed: true }], State::Withdrawn)

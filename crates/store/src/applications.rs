@@ -170,6 +170,14 @@ pub struct TickReport {
     pub held: Vec<(i64, String)>,
 }
 
+/// How long a claimed timer stays with its worker before another may take it.
+pub const TIMER_LEASE_SECS: i64 = 60;
+
+/// A name for this worker in lease rows: host-independent, unique per process.
+fn worker_id() -> String {
+    format!("pid-{}", std::process::id())
+}
+
 /// A decided command, ready to be written.
 struct Prepared {
     app: AppRecord,
@@ -196,7 +204,8 @@ macro_rules! write_prepared {
         let round_id = pr.state.round_id;
         let updated = sqlx::query(
             "update applications set state = $1, version = version + $2, data = $3, profile_version = $4, due_on = $5,
-             due_action = $6, round_id = $7, updated_at = $8 where id = $9 and version = $10",
+             due_action = $6, round_id = $7, updated_at = $8, timer_owner = null, timer_lease_until = null
+             where id = $9 and version = $10",
         )
         .bind(pr.decision.to.as_str())
         .bind(n)
@@ -225,7 +234,8 @@ macro_rules! write_prepared {
             .bind(pr.expected + 1 + i as i64)
             .bind(e.kind())
             .bind(payload)
-            .bind(pr.app.state.as_str())
+            // The state changes once per command: with the first of its events.
+            .bind(if i == 0 { pr.app.state.as_str() } else { pr.decision.to.as_str() })
             .bind(pr.decision.to.as_str())
             .bind(pr.actor.user_id)
             .bind(pr.actor.role.as_str())
@@ -443,32 +453,74 @@ impl Store {
     }
 
     /// Fires every time-driven consequence that is due (G-CLOCKS): deemed withdrawal, end of
-    /// notice, deemed give-up. Each goes through `execute` as the `system` actor with the version
-    /// it read, so two instances racing fire it exactly once; the loser sees a conflict.
+    /// notice, deemed give-up. Due rows are claimed with a lease (so concurrent workers split
+    /// the work), then each fires through `execute` as the `system` actor with the version it
+    /// claimed: the state change, its event and the release of the timer commit together, and
+    /// an application that moved on meanwhile makes the command a no-op conflict. A worker that
+    /// dies between claim and commit leaves only a lease, which expires; the next worker fires
+    /// the timer once.
     pub async fn run_due(&self, now: Timestamp) -> Result<TickReport> {
-        let today = china_date(now).to_string();
-        let due: Vec<(i64, i64, String, String)> = with_pool!(self, p => {
-            sqlx::query_as("select id, version, city, due_action from applications where due_action is not null and due_on < $1 order by due_on, id")
-                .bind(&today)
-                .fetch_all(p)
-                .await?
-        });
+        self.run_due_as(&worker_id(), now).await
+    }
+
+    pub async fn run_due_as(&self, owner: &str, now: Timestamp) -> Result<TickReport> {
         let mut report = TickReport::default();
-        for (id, version, city, action) in due {
-            let cmd = match serde_json::from_value::<Expiry>(action.clone().into()) {
-                Ok(Expiry::DeemWithdrawn) => Command::DeemWithdrawn,
-                Ok(Expiry::EndNotice) => Command::EndNotice,
-                Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
-                Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
-            };
-            match self.execute(id, &Actor::system(&city), version, &cmd, now).await {
-                Ok(_) => report.fired.push((id, cmd.name())),
-                Err(StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. })) => {}
-                Err(StoreError::Refused(r)) => report.held.push((id, r.code().to_owned())),
-                Err(e) => return Err(e),
+        loop {
+            let claimed = self.claim_due(owner, now, TIMER_LEASE_SECS, 200).await?;
+            if claimed.is_empty() {
+                return Ok(report);
+            }
+            if std::env::var_os("DINGDIAN_FAULT_CRASH_AFTER_CLAIM").is_some() {
+                // Fault injection for the crash test: die holding the leases.
+                std::process::abort();
+            }
+            for (id, version, city, action) in claimed {
+                let cmd = match serde_json::from_value::<Expiry>(action.clone().into()) {
+                    Ok(Expiry::DeemWithdrawn) => Command::DeemWithdrawn,
+                    Ok(Expiry::EndNotice) => Command::EndNotice,
+                    Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
+                    Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
+                };
+                match self.execute(id, &Actor::system(&city), version, &cmd, now).await {
+                    Ok(_) => report.fired.push((id, cmd.name())),
+                    Err(StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. })) => {}
+                    // Held (e.g. an open complaint): the lease keeps it out of this pass; it is
+                    // tried again when the lease runs out.
+                    Err(StoreError::Refused(r)) => report.held.push((id, r.code().to_owned())),
+                    Err(e) => return Err(e),
+                }
             }
         }
-        Ok(report)
+    }
+
+    /// Claims up to `limit` due timers for `owner` until `now + lease_secs`. Returns
+    /// (application, version, city, action). Uses the partial index on `due_on`, so an idle
+    /// sweep costs the same however many deadlines are open.
+    pub async fn claim_due(&self, owner: &str, now: Timestamp, lease_secs: i64, limit: i64) -> Result<Vec<(i64, i64, String, String)>> {
+        let today = china_date(now).to_string();
+        let until = now.as_second() + lease_secs;
+        // PostgreSQL: skip rows another worker is claiming right now instead of waiting for them.
+        let lock = match self.pool {
+            crate::Pool::Postgres(_) => " for update skip locked",
+            crate::Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "update applications set timer_owner = $1, timer_lease_until = $2 where id in (
+                select id from applications where due_action is not null and due_on < $3
+                and (timer_lease_until is null or timer_lease_until < $4) order by due_on, id limit $5{lock})
+             and (timer_lease_until is null or timer_lease_until < $4)
+             returning id, version, city, due_action"
+        );
+        Ok(with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(until)
+                .bind(&today)
+                .bind(now.as_second())
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        }))
     }
 
     pub async fn create_round(&self, actor: &Actor, name: &str, now: Timestamp) -> Result<RoundRecord> {

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod applications;
+mod calendar_store;
 pub mod clock;
 pub mod testing;
 
@@ -24,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use accounts::{NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
+pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
 /// it may use anything both drivers support (SQL with `$n` placeholders, i64, String, Option).
@@ -107,6 +109,7 @@ impl Store {
         };
         let store = Store { pool, profiles: RwLock::default(), calendar: RwLock::new(Arc::new(Calendar::shipped())) };
         store.load_stored_profiles().await?;
+        store.load_stored_calendar().await?;
         Ok(store)
     }
 

@@ -1,0 +1,149 @@
+//! Calendar years in the database (LAW-WD data loaded by an administrator without a release),
+//! and the re-projection of open deadlines when a year is loaded.
+
+use std::sync::Arc;
+
+use dingdian_core::calendar::{Calendar, Year};
+use dingdian_core::china_date;
+use dingdian_core::clocks::{self, ClockView, Transition};
+use dingdian_core::lifecycle::{Actor, Command, Role, State};
+use jiff::Timestamp;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// What loading a year did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarLoad {
+    pub year: i16,
+    pub source: String,
+    /// Applications whose running deadlines changed; each got a `deadlines_recalculated` event.
+    pub reprojected: Vec<i64>,
+}
+
+/// A stored year, for listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarYearInfo {
+    pub year: i16,
+    pub source: String,
+    pub holidays: usize,
+    /// `shipped` (built in) or `loaded` (from the database).
+    pub origin: &'static str,
+}
+
+impl Store {
+    /// Reads the years stored in the database over the shipped ones.
+    pub(crate) async fn load_stored_calendar(&self) -> Result<()> {
+        let rows: Vec<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select year, source from calendar_years order by year").fetch_all(p).await?
+        });
+        let mut cal = Calendar::shipped();
+        for (year, source) in rows {
+            let y = Year::parse(&format!("<stored calendar {year}>"), &source)
+                .map_err(|e| StoreError::Corrupt(format!("stored calendar {year}: {e:?}")))?;
+            cal.insert(y);
+        }
+        *self.calendar.write().expect("calendar lock") = Arc::new(cal);
+        Ok(())
+    }
+
+    /// Picks up years another instance loaded. Cheap: one small query.
+    pub async fn sync_calendar(&self) -> Result<()> {
+        let rows: Vec<(i64,)> = with_pool!(self, p => sqlx::query_as("select year from calendar_years").fetch_all(p).await?);
+        let cal = self.calendar();
+        if rows.iter().any(|(y,)| !cal.has_year(*y as i16)) {
+            self.load_stored_calendar().await?;
+        }
+        Ok(())
+    }
+
+    pub fn calendar_years(&self) -> Vec<CalendarYearInfo> {
+        let shipped = Calendar::shipped();
+        self.calendar()
+            .years()
+            .map(|y| CalendarYearInfo {
+                year: y.year,
+                source: y.source.clone(),
+                holidays: y.holidays.len(),
+                origin: if shipped.years().any(|s| s == y) { "shipped" } else { "loaded" },
+            })
+            .collect()
+    }
+
+    /// Loads (or replaces) a calendar year from its TOML text, then re-projects every open
+    /// deadline: each application whose running deadlines change, or that waited for this year,
+    /// gets a `deadlines_recalculated` event and a new due date.
+    pub async fn load_calendar_year(&self, file: &str, text: &str, by: Option<i64>, now: Timestamp) -> Result<CalendarLoad> {
+        let year = Year::parse(file, text).map_err(|errs| StoreError::Rejected {
+            code: "invalid_calendar",
+            message: errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        })?;
+        let today = china_date(now);
+        let old = self.calendar();
+        let mut new = (*old).clone();
+        new.insert(year.clone());
+        let ts = now.to_string();
+        let sha = hex::encode(Sha256::digest(text.as_bytes()));
+        with_pool!(self, p => {
+            sqlx::query(
+                "insert into calendar_years (year, source, sha256, loaded_by, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)
+                 on conflict (year) do update set source = excluded.source, sha256 = excluded.sha256,
+                 loaded_by = excluded.loaded_by, updated_at = excluded.updated_at",
+            )
+            .bind(i64::from(year.year))
+            .bind(text)
+            .bind(&sha)
+            .bind(by)
+            .bind(&ts)
+            .execute(p)
+            .await?;
+        });
+        // Which open applications does the new year change?
+        let mut affected = Vec::new();
+        let system = Actor { user_id: 0, role: Role::System, city: String::new(), district: None, institution_id: None };
+        for app in self.applications_for(&system, None, i64::MAX).await? {
+            if app.state.is_terminal() {
+                continue;
+            }
+            let profile = self.profile_for(&app)?;
+            let history: Vec<Transition> =
+                self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
+            let before = clocks::clocks(&profile, &history, &old, today);
+            let after = clocks::clocks(&profile, &history, &new, today);
+            if changed(&before, &after, year.year) {
+                affected.push((app.id, app.city.clone()));
+            }
+        }
+        *self.calendar.write().expect("calendar lock") = Arc::new(new);
+        let mut reprojected = Vec::new();
+        for (id, city) in affected {
+            // Retry on a concurrent change: the event must land on the current version.
+            for _ in 0..5 {
+                let Some(app) = self.application(id).await? else { break };
+                if app.state == State::Draft || app.state.is_terminal() {
+                    break;
+                }
+                let cmd = Command::RecalculateDeadlines { year: year.year };
+                match self.execute(id, &Actor::system(&city), app.version, &cmd, now).await {
+                    Ok(_) => {
+                        reprojected.push(id);
+                        break;
+                    }
+                    Err(StoreError::Conflict { .. } | StoreError::Refused(dingdian_core::lifecycle::Refusal::StaleVersion { .. })) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        tracing::info!(year = year.year, reprojected = reprojected.len(), "calendar year loaded");
+        Ok(CalendarLoad { year: year.year, source: year.source, reprojected })
+    }
+}
+
+/// A running clock whose due date moved, or that was waiting for this year.
+fn changed(before: &[ClockView], after: &[ClockView], year: i16) -> bool {
+    before.iter().filter(|c| c.ended_on.is_none()).any(|b| {
+        let a = after.iter().find(|a| a.id == b.id);
+        b.due.missing_year == Some(year) || a.is_none_or(|a| a.due.due != b.due.due)
+    })
+}
