@@ -248,7 +248,8 @@ async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
     match command {
         CalendarCmd::Due { start, amount, unit, explain, db } => {
             let start = parse_date(&start)?;
-            let amount: u16 = amount.parse().ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("{amount:?} is not a positive whole number"))?;
+            let amount: u16 =
+                amount.parse().ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("{amount:?} is not a positive whole number"))?;
             let unit = match unit.as_str() {
                 "wd" => Unit::WorkingDays,
                 "d" => Unit::CalendarDays,

@@ -362,7 +362,9 @@ pub enum Command {
     DeemGivenUp,
     /// System: a calendar year was loaded; the application's deadlines were computed anew
     /// (LAW-WD data changed).
-    RecalculateDeadlines { year: i16 },
+    RecalculateDeadlines {
+        year: i16,
+    },
 }
 
 /// The name of every command, as sent in the `command` field.

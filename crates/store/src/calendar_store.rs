@@ -130,7 +130,9 @@ impl Store {
                         reprojected.push(id);
                         break;
                     }
-                    Err(StoreError::Conflict { .. } | StoreError::Refused(dingdian_core::lifecycle::Refusal::StaleVersion { .. })) => continue,
+                    Err(StoreError::Conflict { .. } | StoreError::Refused(dingdian_core::lifecycle::Refusal::StaleVersion { .. })) => {
+                        continue;
+                    }
                     Err(e) => return Err(e),
                 }
             }

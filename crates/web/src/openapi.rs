@@ -79,7 +79,10 @@ pub fn document() -> Value {
                 "get": op("当期评估批次", "200", json!({ "type": "array", "items": r("Round") }), None, &["401"]),
                 "post": op("新建当期评估批次", "201", r("Round"), Some("NewRound"), &["400", "401", "403", "413", "415", "422"])
             },
-            "/api/rounds/{id}/start": { "post": start }
+            "/api/rounds/{id}/start": { "post": start },
+            "/api/calendar": { "get": { "summary": "已载入的节假日安排年份", "security": [],
+                "responses": { "200": { "description": "年份列表", "content": { "application/json": { "schema": { "type": "array", "items": any_obj } } } } } } },
+            "/api/calendar/years": { "post": op("管理员载入（或替换）一年的节假日安排，并重新计算所有未结期限", "201", any_obj.clone(), Some("NewCalendarYear"), &["400", "401", "403", "413", "415", "422"]) }
         },
         "components": {
             "securitySchemes": {
@@ -113,6 +116,8 @@ pub fn document() -> Value {
                         "expected_version": { "type": "integer", "minimum": 0 }
                     }
                 },
+                "NewCalendarYear": { "type": "object", "required": ["toml"], "additionalProperties": false,
+                    "properties": { "name": { "type": "string" }, "toml": { "type": "string", "description": "与 calendars/2026.toml 相同格式的文本" } } },
                 "NewRound": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string" } } },
                 "Round": { "type": "object", "properties": { "id": { "type": "integer" }, "city": { "type": "string" },
                            "name": { "type": "string" }, "status": { "type": "string" } } }

@@ -83,15 +83,21 @@ async fn pages_work_without_javascript(b: Backend) {
 
     let (status, headers, _) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), Some("http://dingdian.test"))).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers.get(header::LOCATION).unwrap().to_str().unwrap().contains("done="));
+    let loc = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(loc, format!("/applications/{id}?done=accept"));
+    let (_, _, html) = raw(&t, get(&loc, Some(&cookie))).await;
+    assert!(html.contains("已办理：受理。"), "{html}");
     assert_eq!(t.state_of(id).await, "accepted");
 
-    // A stale button shows a Chinese error instead of acting twice.
-    let (_, headers, _) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), None)).await;
-    let loc = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
-    assert!(loc.contains("error="), "{loc}");
-    let (_, _, html) = raw(&t, get(&loc, Some(&cookie))).await;
+    // Only known commands are shown as done: a crafted link cannot inject text.
+    let (_, _, html) = raw(&t, get(&format!("/applications/{id}?done=%E5%B7%B2%E9%80%9A%E8%BF%87"), Some(&cookie))).await;
+    assert!(!html.contains("已通过") && !html.contains("class=\"ok\""), "{html}");
+
+    // A stale button shows a Chinese error on the page instead of acting twice.
+    let (status, _, html) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), None)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("该申请已被他人更新"), "{html}");
+    assert_eq!(t.state_of(id).await, "accepted");
 
     // Another institution's application is not shown.
     let clinic = t.login("hrb-clinic").await;

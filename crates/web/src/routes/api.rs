@@ -229,3 +229,33 @@ pub async fn start_round(State(s): State<AppState>, ApiUser(u): ApiUser, Path(ra
     let applications = s.store.start_round(id(&raw)?, &u.actor(), s.clock.now()).await?;
     Ok(Json(Started { applications }))
 }
+
+pub async fn calendar_years(State(s): State<AppState>) -> Json<Vec<dingdian_store::CalendarYearInfo>> {
+    Json(s.store.calendar_years())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCalendarYear {
+    /// A name for error messages, e.g. `2027.toml`.
+    #[serde(default)]
+    name: Option<String>,
+    /// The year file's TOML text (the format of `calendars/2026.toml`).
+    toml: String,
+}
+
+/// Administrator: load a calendar year without a new release; open deadlines are re-projected.
+pub async fn load_calendar_year(State(s): State<AppState>, ApiUser(u): ApiUser, body: JsonObject) -> Result<impl IntoResponse, ApiError> {
+    if u.role() != Role::Admin {
+        return Err(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Admin }.into());
+    }
+    let req: NewCalendarYear = body.into_typed()?;
+    let name = req.name.unwrap_or_else(|| "calendar.toml".into());
+    let load = s.store.load_calendar_year(&name, &req.toml, Some(u.id), s.clock.now()).await.map_err(|e| match e {
+        dingdian_store::StoreError::Rejected { code: "invalid_calendar", message } => {
+            ApiError::invalid("invalid_calendar", format!("节假日安排文件有误：\n{message}"))
+        }
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(load)))
+}

@@ -28,5 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/applications/{id}/commands", post(api::command))
         .route("/api/rounds", get(api::list_rounds).post(api::create_round))
         .route("/api/rounds/{id}/start", post(api::start_round))
+        .route("/api/calendar", get(api::calendar_years))
+        .route("/api/calendar/years", post(api::load_calendar_year))
         .fallback(api::fallback)
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::{self, Command, Ctx, Role, can_read};
-use dingdian_store::{StoreError, User};
+use dingdian_store::User;
 use serde::Deserialize;
 
 use crate::auth::{COOKIE, MaybeUser};
@@ -145,14 +145,19 @@ struct ListPage<'a> {
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// After a redirect, which command succeeded. Only a known command name is shown (as its
+/// label), so a crafted link cannot put arbitrary text into the page.
+#[derive(Deserialize, Default)]
 pub struct Flash {
-    error: Option<String>,
     done: Option<String>,
 }
 
 pub async fn applications(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(flash): Query<Flash>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
+    list_page(&s, u, flash, None).await
+}
+
+async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -> Response {
     let today = s.clock.today();
     let apps = match s.store.applications_for(&u.actor(), None, 500).await {
         Ok(a) => a,
@@ -173,14 +178,16 @@ pub async fn applications(State(s): State<AppState>, MaybeUser(user): MaybeUser,
         })
         .collect();
     let can_create = u.role() == Role::Institution;
-    render(ListPage { role_zh: u.role().zh(), user: Some(u), rows, can_create, error: flash.error })
+    let _ = flash;
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    (status, render(ListPage { role_zh: u.role().zh(), user: Some(u), rows, can_create, error })).into_response()
 }
 
 pub async fn create_application(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     match s.store.create_application(&u.actor(), s.clock.now()).await {
         Ok(app) => Redirect::to(&format!("/applications/{}", app.id)).into_response(),
-        Err(e) => Redirect::to(&format!("/applications?error={}", urlencode(&message(e.into())))).into_response(),
+        Err(e) => list_page(&s, u, Flash::default(), Some(message(e.into()))).await,
     }
 }
 
@@ -214,6 +221,7 @@ struct AppPage<'a> {
     clocks: Vec<ClockRow>,
     events: Vec<EventRow>,
     actions: Vec<(&'static str, &'static str)>,
+    is_institution: bool,
     error: Option<String>,
     done: Option<String>,
 }
@@ -246,16 +254,33 @@ pub async fn application(
     Query(flash): Query<Flash>,
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
-    match application_page(&s, u, &raw, flash).await {
+    let done = flash.done.and_then(|d| BUTTONS.iter().find(|(n, _)| *n == d)).map(|(_, label)| format!("已办理：{label}。"));
+    match application_page(&s, u, &raw, done, None).await {
         Ok(r) => r,
-        Err(e) => {
-            let status = e.status;
-            (status, Html(format!("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>无法查看</title><p>{}</p><p><a href=\"/applications\">返回申请列表</a></p></html>", askama_escape(&e.message)))).into_response()
-        }
+        Err(e) => error_page(e),
     }
 }
 
-async fn application_page(s: &AppState, u: User, raw: &str, flash: Flash) -> Result<Response, ApiError> {
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    heading: &'a str,
+    message: String,
+}
+
+/// A full page (with the site layout) for an error that leaves nothing to show.
+fn error_page(e: ApiError) -> Response {
+    let heading = match e.status {
+        StatusCode::NOT_FOUND => "未找到",
+        StatusCode::FORBIDDEN => "无权查看",
+        _ => "无法办理",
+    };
+    (e.status, render(ErrorPage { user: None, role_zh: "", heading, message: e.message })).into_response()
+}
+
+async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>, error: Option<String>) -> Result<Response, ApiError> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let app = s.store.application(id).await?.ok_or_else(ApiError::not_found)?;
     let actor = u.actor();
@@ -299,6 +324,7 @@ async fn application_page(s: &AppState, u: User, raw: &str, flash: Flash) -> Res
         })
         .collect();
     let page = AppPage {
+        is_institution: u.role() == Role::Institution,
         role_zh: u.role().zh(),
         user: Some(u),
         state_zh: app.state.zh(),
@@ -307,8 +333,8 @@ async fn application_page(s: &AppState, u: User, raw: &str, flash: Flash) -> Res
         clocks,
         events,
         actions,
-        error: flash.error,
-        done: flash.done,
+        error,
+        done,
     };
     Ok(render(page))
 }
@@ -321,27 +347,21 @@ pub struct ActForm {
 
 pub async fn act(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(raw): Path<String>, Form(f): Form<ActForm>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
-    let back = format!("/applications/{raw}");
-    let Ok(id) = raw.parse::<i64>() else { return ApiError::not_found().into_response() };
-    let Some(cmd) = BUTTONS.iter().find(|(n, _)| *n == f.command).and_then(|(n, _)| button_command(n)) else {
-        return Redirect::to(&format!("{back}?error={}", urlencode("该操作需要填写内容，请通过接口办理。"))).into_response();
+    let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
+    let outcome = match BUTTONS.iter().find(|(n, _)| *n == f.command).and_then(|(n, _)| button_command(n)) {
+        Some(cmd) => s.store.execute(id, &u.actor(), f.expected_version, &cmd, s.clock.now()).await.map_err(ApiError::from),
+        None => Err(ApiError::invalid("invalid_input", "该操作需要填写内容，暂请通过系统接口办理。")),
     };
-    match s.store.execute(id, &u.actor(), f.expected_version, &cmd, s.clock.now()).await {
-        Ok(_) => Redirect::to(&format!("{back}?done={}", urlencode("操作已完成。"))).into_response(),
-        Err(StoreError::NotFound) => ApiError::not_found().into_response(),
-        Err(e) => Redirect::to(&format!("{back}?error={}", urlencode(&message(e.into())))).into_response(),
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/applications/{id}?done={}", f.command)).into_response(),
+        Err(e) if e.code == "not_found" => error_page(e),
+        // Show the refusal on the page itself, with the status it deserves; nothing changed.
+        Err(e) => {
+            let status = e.status;
+            match application_page(&s, u, &raw, None, Some(message(e))).await {
+                Ok(page) => (status, page).into_response(),
+                Err(e) => error_page(e),
+            }
+        }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn askama_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
