@@ -39,6 +39,9 @@ enum Cmd {
     Demo {
         #[command(flatten)]
         db: DbArgs,
+        /// Seed as if it were this instant (RFC 3339); for reproducible tests.
+        #[arg(long, hide = true)]
+        now: Option<jiff::Timestamp>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -210,9 +213,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("database is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Demo { db } => {
+        Cmd::Demo { db, now } => {
             let store = db.open(&*clock).await?;
-            let n = demo::seed(&store, clock.now()).await?;
+            let n = demo::seed(&store, now.unwrap_or_else(|| clock.now())).await?;
             println!("demo data ready ({n} new applications); every demo account's password is {}", demo::PASSWORD);
             Ok(ExitCode::SUCCESS)
         }

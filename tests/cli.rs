@@ -74,3 +74,54 @@ fn demo_twice_never_duplicates() {
     });
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn tick(data: &std::path::Path, now: &str, crash: bool) -> std::process::Output {
+    let mut c = dingdian();
+    c.args(["tick", "--data-dir"]).arg(data).args(["--now", now]);
+    if crash {
+        c.env("DINGDIAN_FAULT_CRASH_AFTER_CLAIM", "1");
+    }
+    c.output().unwrap()
+}
+
+/// G-CLOCKS: a process killed between claiming due timers and committing them leaves nothing
+/// half-done; after a restart each timer fires exactly once.
+#[test]
+fn killed_between_claim_and_commit_fires_once_after_restart() {
+    let dir = temp_dir("crash");
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let at = "2026-12-21T02:00:00Z";
+    let crashed = tick(&data, at, true);
+    assert!(!crashed.status.success(), "the fault aborts the process");
+    assert!(String::from_utf8_lossy(&crashed.stdout).lines().all(|l| !l.starts_with("fired ") || l.starts_with("fired 0")));
+
+    // Within the dead process's lease nothing fires.
+    let held = tick(&data, "2026-12-21T02:00:30Z", false);
+    assert!(String::from_utf8_lossy(&held.stdout).contains("fired 0,"), "{}", String::from_utf8_lossy(&held.stdout));
+
+    let restarted = tick(&data, "2026-12-21T02:02:00Z", false);
+    let stdout = String::from_utf8_lossy(&restarted.stdout).into_owned();
+    assert!(restarted.status.success(), "{stdout}");
+    let fired: Vec<&str> = stdout.lines().filter(|l| l.starts_with("fired ") && l.contains(" on application ")).collect();
+    assert!(fired.len() >= 2, "the demo's due supplement and notice fire: {stdout}");
+    let again = tick(&data, "2026-12-21T03:00:00Z", false);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("fired 0,"));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = dingdian_store::Store::open(&data.join("dingdian.db").to_string_lossy()).await.unwrap();
+        let all = dingdian_core::lifecycle::Actor::system("*");
+        for app in store.applications_for(&all, None, 100).await.unwrap() {
+            let events = store.events(app.id).await.unwrap();
+            let by_system = events.iter().filter(|e| e.actor_role == "system" && e.from_state != e.to_state).count();
+            assert!(by_system <= 2, "application {} fired twice: {:?}", app.id, events.iter().map(|e| &e.kind).collect::<Vec<_>>());
+            let fired_now = events.iter().filter(|e| e.occurred_on.to_string() == "2026-12-21").count();
+            assert!(fired_now <= 1, "application {}: {fired_now} events fired on restart", app.id);
+        }
+        store.close().await;
+    });
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -815,8 +815,10 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
                 return Err(Refusal::SecondSupplementNotice);
             }
             validate_items(p, items)?;
-            let due = expiry_due(ctx, Expiry::DeemWithdrawn, ctx.today)?;
-            go(vec![Event::SupplementNoticeIssued { items: items.clone(), due: Some(due) }], State::AwaitingSupplement)
+            // A due date in a year without calendar data stays open (flagged on the clock); the
+            // notice itself must not wait for the calendar.
+            let due = expiry_due(ctx, Expiry::DeemWithdrawn, ctx.today).ok();
+            go(vec![Event::SupplementNoticeIssued { items: items.clone(), due }], State::AwaitingSupplement)
         }
         Command::Supplement { note } if s == State::AwaitingSupplement => {
             within(ctx, st, Expiry::DeemWithdrawn)?;
@@ -886,8 +888,8 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             go(vec![Event::ReevaluationRequested], re.reenter)
         }
         Command::PublishNotice if s == State::Passed => {
-            let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today)?;
-            go(vec![Event::NoticePublished { ends_on: Some(ends_on) }], State::PublicNotice)
+            let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today).ok();
+            go(vec![Event::NoticePublished { ends_on }], State::PublicNotice)
         }
         Command::RecordComplaint { summary } if s == State::PublicNotice => {
             let number = st.complaints.len() as u32 + 1;
@@ -901,7 +903,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             if *founded {
                 return go(vec![resolved], State::NotSigned);
             }
-            let over = st.notice_ends_on.is_some_and(|end| ctx.today > end);
+            let over = expired(ctx, st, Expiry::EndNotice).is_ok();
             if over && st.open_complaints() == 1 { go(vec![resolved, Event::NoticeEnded], p.next_after(s)) } else { go(vec![resolved], s) }
         }
         Command::EndNotice if s == State::PublicNotice => {
@@ -995,8 +997,9 @@ fn expired(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
 
 /// For the applicant's own acts: the clock must not have run out (the period ends at 24:00 of its
 /// last day, LAW-HOLIDAY-END), even if the system has not fired the consequence yet.
+/// A period whose end cannot be computed (calendar year missing) has not ended for the applicant.
 fn within(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
-    let due = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today))?;
+    let Ok(due) = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today)) else { return Ok(()) };
     if ctx.today > due {
         let rule = ctx.profile.clock_with_expiry(e).map(|c| c.rule.clone()).unwrap_or_default();
         return Err(Refusal::DeadlinePassed { due, rule });

@@ -40,6 +40,10 @@ impl ManualClock {
         *self.0.lock().expect("clock lock") = at;
     }
 
+    pub fn set_date(&self, date: jiff::civil::Date) {
+        self.set(ManualClock::on(date).now());
+    }
+
     pub fn advance_days(&self, days: i64) {
         let mut t = self.0.lock().expect("clock lock");
         *t = t.checked_add(SignedDuration::from_hours(24 * days)).expect("time in range");
