@@ -311,7 +311,10 @@ pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
         let inst_actor = store.user(user_id).await?.context("demo user")?.actor();
         let has_app = !store.applications_for(&inst_actor, None, 1).await?.is_empty();
         if !has_app {
-            Script::new(store, base, inst_actor, i.city, i.district).await?.play(i.story).await?;
+            let mut script = Script::new(store, base, inst_actor, i.city, i.district).await?;
+            script.inst_code = i.code.to_owned();
+            script.beds = i.beds;
+            script.play(i.story).await?;
             created += 1;
         }
     }
@@ -330,6 +333,8 @@ struct Script<'a> {
     system: Actor,
     app: i64,
     version: i64,
+    inst_code: String,
+    beds: i64,
 }
 
 async fn actor(store: &Store, username: &str) -> Result<Actor> {
@@ -351,6 +356,8 @@ impl<'a> Script<'a> {
             inst,
             app: 0,
             version: 0,
+            inst_code: String::new(),
+            beds: 0,
         })
     }
 
@@ -381,9 +388,7 @@ impl<'a> Script<'a> {
         let inst = self.inst.clone();
         let (agency, branch, evaluator, expert, system) =
             (self.agency.clone(), self.branch.clone(), self.evaluator.clone(), self.expert.clone(), self.system.clone());
-        let mut facts = serde_json::Map::new();
-        facts.insert("operating_since".into(), serde_json::json!("2025-06-01"));
-        facts.insert("first_registered_physicians".into(), serde_json::json!(2));
+        let facts = declaration(&self.inst_code, self.beds);
         self.run(&inst, start + 1, Command::UpdateDraft { facts }).await?;
         let submit_day = if matches!(story, Story::Submitted | Story::AwaitingSupplement) { 2 } else { start };
         self.run(&inst, submit_day, Command::Submit).await?;
@@ -469,4 +474,29 @@ fn supplement_notice() -> Command {
 
 fn pass_review() -> Command {
     Command::RecordExpertReview { recommendation: Outcome::Pass, reasons: vec![], rectification: None }
+}
+
+/// Declared facts that meet every condition of both profiles (SPEC §2).
+fn declaration(national_code: &str, beds: i64) -> serde_json::Map<String, serde_json::Value> {
+    let contract = |name: &str| serde_json::json!({ "name": name, "contract_start": "2025-01-01" });
+    let v = serde_json::json!({
+        "operating_since": "2025-03-01",
+        "beds": beds,
+        "first_registered_physicians": 2,
+        "principal_responsible": true,
+        "insurance_administrators": 2,
+        "insurance_department": beds >= 100,
+        "full_time_insurance_staff": if beds >= 100 { 2 } else { 0 },
+        "systems": ["insurance", "finance", "statistics", "quality", "inventory", "drug_management", "staff_management", "settlement"],
+        "equipment": ["video_surveillance", "biometric", "drug_traceability"],
+        "his_connected": true,
+        "national_codes_used": true,
+        "staff_contracts": true,
+        "social_insurance": true,
+        "gsp_zoning": true,
+        "national_code": national_code,
+        "pharmacists": [contract("李药师")],
+        "insurance_admin_contracts": [contract("王医保"), contract("赵医保")],
+    });
+    v.as_object().cloned().unwrap_or_default()
 }

@@ -5,9 +5,11 @@
 pub mod calendar;
 pub mod clocks;
 pub mod deadline;
+pub mod eligibility;
 pub mod ids;
 pub mod lifecycle;
 pub mod policy;
+pub mod registry;
 pub mod spanned;
 
 /// The civil date in China Standard Time (Asia/Shanghai, UTC+8 all year since 1991) of an instant.

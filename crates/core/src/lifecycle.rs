@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::deadline::{self, Due};
+use crate::eligibility::{self, Declaration, Finding, Record};
 use crate::policy::{BanTrigger, Expiry, InstitutionKind, Profile, Step};
 
 /// Lifecycle states (DESIGN.md). The last six are terminal.
@@ -270,6 +271,11 @@ pub enum Command {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The reviewer accepts an application whose declared facts do not meet every condition,
+    /// recording why (SPEC §2: the agency may override with a recorded reason).
+    OverrideConditions {
+        reason: String,
+    },
     /// HRB-ACC-1: one notice listing everything to supplement.
     IssueSupplementNotice {
         items: Vec<SupplementItem>,
@@ -372,6 +378,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "update_draft",
     "submit",
     "withdraw",
+    "override_conditions",
     "issue_supplement_notice",
     "supplement",
     "accept",
@@ -406,6 +413,7 @@ impl Command {
             Command::UpdateDraft { .. } => "update_draft",
             Command::Submit => "submit",
             Command::Withdraw { .. } => "withdraw",
+            Command::OverrideConditions { .. } => "override_conditions",
             Command::IssueSupplementNotice { .. } => "issue_supplement_notice",
             Command::Supplement { .. } => "supplement",
             Command::Accept => "accept",
@@ -445,7 +453,7 @@ impl Command {
             EndNotice | DeemWithdrawn | DeemGivenUp | RecalculateDeadlines { .. } => Who::Role(Role::System),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
-            Reject { .. } => Who::StateStep,
+            Reject { .. } | OverrideConditions { .. } => Who::StateStep,
             PassInitialReview => Who::Step(Step::InitialReview),
             PassVerification | Terminate { .. } => Who::Step(Step::InfoVerification),
             JoinRound { .. } | StartSiteEvaluation { .. } => Who::Step(Step::EvaluatorDraw),
@@ -470,35 +478,98 @@ enum Who {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    DraftUpdated { facts: serde_json::Map<String, serde_json::Value> },
-    Submitted { profile_id: String, profile_version: String },
-    Withdrawn { reason: Option<String>, deemed: bool },
-    SupplementNoticeIssued { items: Vec<SupplementItem>, due: Option<Date> },
-    Supplemented { note: Option<String> },
+    DraftUpdated {
+        facts: serde_json::Map<String, serde_json::Value>,
+    },
+    Submitted {
+        profile_id: String,
+        profile_version: String,
+        /// Conditions not met by the declared facts, listed for the reviewer.
+        #[serde(default)]
+        unmet: Vec<Finding>,
+    },
+    ConditionsOverridden {
+        reason: String,
+        rules: Vec<String>,
+    },
+    Withdrawn {
+        reason: Option<String>,
+        deemed: bool,
+    },
+    SupplementNoticeIssued {
+        items: Vec<SupplementItem>,
+        due: Option<Date>,
+    },
+    Supplemented {
+        note: Option<String>,
+    },
     Accepted,
-    Rejected { reasons: Vec<Reason> },
-    EvaluationScheduled { date: Option<Date>, note: Option<String> },
+    Rejected {
+        reasons: Vec<Reason>,
+    },
+    EvaluationScheduled {
+        date: Option<Date>,
+        note: Option<String>,
+    },
     InitialReviewPassed,
     VerificationPassed,
-    Terminated { reason: String },
-    JoinedRound { round_id: i64 },
-    SiteEvaluationStarted { round_id: i64 },
-    SiteEvaluationRecorded { score: u16, notes: Option<String> },
+    Terminated {
+        reason: String,
+    },
+    JoinedRound {
+        round_id: i64,
+    },
+    SiteEvaluationStarted {
+        round_id: i64,
+    },
+    SiteEvaluationRecorded {
+        score: u16,
+        notes: Option<String>,
+    },
     ScoreSheetConfirmed,
-    ExpertReviewRecorded { recommendation: Outcome, reasons: Vec<String>, rectification: Option<String> },
-    ResultDecided { outcome: Outcome, reasons: Vec<String>, rectification: Option<String>, attempt: u32 },
+    ExpertReviewRecorded {
+        recommendation: Outcome,
+        reasons: Vec<String>,
+        rectification: Option<String>,
+    },
+    ResultDecided {
+        outcome: Outcome,
+        reasons: Vec<String>,
+        rectification: Option<String>,
+        attempt: u32,
+    },
     ReevaluationRequested,
-    NoticePublished { ends_on: Option<Date> },
-    ComplaintRecorded { number: u32, summary: String },
-    ComplaintResolved { number: u32, founded: bool, finding: String },
+    NoticePublished {
+        ends_on: Option<Date>,
+    },
+    ComplaintRecorded {
+        number: u32,
+        summary: String,
+    },
+    ComplaintResolved {
+        number: u32,
+        founded: bool,
+        finding: String,
+    },
     NoticeEnded,
     PreparationCompleted,
-    PreparationFailed { reason: String },
+    PreparationFailed {
+        reason: String,
+    },
     InstitutionSigned,
     Countersigned,
-    GivenUp { reason: String, deemed: bool },
-    BanImposed { rule: String, until: Date, reason: String },
-    DeadlinesRecalculated { year: i16 },
+    GivenUp {
+        reason: String,
+        deemed: bool,
+    },
+    BanImposed {
+        rule: String,
+        until: Date,
+        reason: String,
+    },
+    DeadlinesRecalculated {
+        year: i16,
+    },
 }
 
 impl Event {
@@ -507,6 +578,7 @@ impl Event {
             Event::DraftUpdated { .. } => "draft_updated",
             Event::Submitted { .. } => "submitted",
             Event::Withdrawn { .. } => "withdrawn",
+            Event::ConditionsOverridden { .. } => "conditions_overridden",
             Event::SupplementNoticeIssued { .. } => "supplement_notice_issued",
             Event::Supplemented { .. } => "supplemented",
             Event::Accepted => "accepted",
@@ -541,6 +613,7 @@ impl Event {
             Event::DraftUpdated { .. } => "保存申请信息",
             Event::Submitted { .. } => "提交申请",
             Event::Withdrawn { deemed: true, .. } => "逾期未补正，视为自动撤回",
+            Event::ConditionsOverridden { .. } => "申请条件未全部满足，经审核同意继续办理",
             Event::Withdrawn { .. } => "申请撤回",
             Event::SupplementNoticeIssued { .. } => "一次性告知补正材料",
             Event::Supplemented { .. } => "补正材料",
@@ -601,6 +674,9 @@ pub struct AppState {
     pub notice_ends_on: Option<Date>,
     pub complaints: Vec<Complaint>,
     pub institution_signed: bool,
+    /// Conditions found unmet at submission and not yet overridden.
+    #[serde(default)]
+    pub unmet_conditions: Vec<Finding>,
 }
 
 impl Default for AppState {
@@ -620,6 +696,7 @@ impl Default for AppState {
             notice_ends_on: None,
             complaints: Vec::new(),
             institution_signed: false,
+            unmet_conditions: Vec::new(),
         }
     }
 }
@@ -629,7 +706,11 @@ impl AppState {
     pub fn apply(&mut self, event: &Event, to: State, on: Date) {
         match event {
             Event::DraftUpdated { facts } => self.facts.extend(facts.clone()),
-            Event::Submitted { .. } => self.submitted_on = Some(self.submitted_on.unwrap_or(on)),
+            Event::Submitted { unmet, .. } => {
+                self.submitted_on = Some(self.submitted_on.unwrap_or(on));
+                self.unmet_conditions = unmet.clone();
+            }
+            Event::ConditionsOverridden { .. } => self.unmet_conditions.clear(),
             Event::SupplementNoticeIssued { .. } => self.supplement_notices += 1,
             Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => self.round_id = Some(*round_id),
             Event::SiteEvaluationRecorded { .. } => self.site_recorded = true,
@@ -684,6 +765,10 @@ pub struct Ctx<'a> {
     pub today: Date,
     /// Bans in force against the institution (checked on submission).
     pub bans: &'a [ActiveBan],
+    /// The applying institution's kind.
+    pub kind: InstitutionKind,
+    /// The record of the institution and its people (read by the not-accepted rules).
+    pub history: &'a [Record],
 }
 
 /// The events a command produces and the state it leads to.
@@ -724,6 +809,10 @@ pub enum Refusal {
     MissingCalendar(i16),
     #[error("profile {profile} does not serve {kind:?}")]
     KindNotServed { profile: String, kind: InstitutionKind },
+    #[error("not accepted: {findings:?}")]
+    NotAccepted { findings: Vec<Finding> },
+    #[error("conditions unmet: {findings:?}")]
+    ConditionsUnmet { findings: Vec<Finding> },
 }
 
 impl Refusal {
@@ -744,6 +833,8 @@ impl Refusal {
             Refusal::OpenComplaints => "open_complaints",
             Refusal::MissingCalendar(_) => "calendar_missing",
             Refusal::KindNotServed { .. } => "kind_not_served",
+            Refusal::NotAccepted { .. } => "not_accepted",
+            Refusal::ConditionsUnmet { .. } => "conditions_unmet",
         }
     }
 
@@ -771,8 +862,20 @@ impl Refusal {
                 format!("{y} 年节假日安排未载入，无法计算期限，请联系管理员载入。")
             }
             Refusal::KindNotServed { kind, .. } => format!("本地区不受理{}的定点申请。", kind.zh()),
+            Refusal::NotAccepted { findings } => format!("不予受理：{}", list(findings)),
+            Refusal::ConditionsUnmet { findings } => format!("申请条件未满足：{}", list(findings)),
         }
     }
+}
+
+fn list(findings: &[Finding]) -> String {
+    findings.iter().enumerate().map(|(i, f)| format!("{}. {}（{}）", i + 1, f.text, f.rule)).collect::<Vec<_>>().join(" ")
+}
+
+/// The declared facts of an application, parsed.
+pub fn declaration(facts: &serde_json::Map<String, serde_json::Value>) -> Result<Declaration, Refusal> {
+    serde_json::from_value(serde_json::Value::Object(facts.clone()))
+        .map_err(|e| Refusal::Invalid { field: "facts", reason: format!("申报信息有误：{e}") })
 }
 
 /// HRB-SCOPE / URC-SCOPE: may this profile take an application from this kind of institution?
@@ -800,12 +903,33 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
     let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
     let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     match cmd {
-        Command::UpdateDraft { facts } if s == State::Draft => go(vec![Event::DraftUpdated { facts: facts.clone() }], s),
+        Command::UpdateDraft { facts } if s == State::Draft => {
+            let mut merged = st.facts.clone();
+            merged.extend(facts.clone());
+            declaration(&merged)?;
+            go(vec![Event::DraftUpdated { facts: facts.clone() }], s)
+        }
         Command::Submit if s == State::Draft => {
             if let Some(ban) = ctx.bans.iter().filter(|b| b.until > ctx.today).max_by_key(|b| b.until) {
                 return Err(Refusal::Banned { until: ban.until, rule: ban.rule.clone() });
             }
-            go(vec![Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone() }], p.next_after(State::Draft))
+            let d = declaration(&st.facts)?;
+            let findings = eligibility::not_accepted(p, ctx.kind, &d, ctx.history, ctx.today);
+            if !findings.is_empty() {
+                return Err(Refusal::NotAccepted { findings });
+            }
+            let unmet = eligibility::unmet(p, ctx.kind, &d, ctx.today);
+            if !unmet.is_empty() && p.unmet_conditions == eligibility::OnUnmet::Refuse {
+                return Err(Refusal::ConditionsUnmet { findings: unmet });
+            }
+            let submitted = Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone(), unmet };
+            go(vec![submitted], p.next_after(State::Draft))
+        }
+        Command::OverrideConditions { reason }
+            if matches!(s, State::Submitted | State::InitialReview) && !st.unmet_conditions.is_empty() =>
+        {
+            let rules = st.unmet_conditions.iter().map(|f| f.rule.clone()).collect();
+            go(vec![Event::ConditionsOverridden { reason: required_text("reason", reason)?, rules }], s)
         }
         Command::Withdraw { reason } if !s.is_terminal() => {
             go(vec![Event::Withdrawn { reason: non_empty(reason), deemed: false }], State::Withdrawn)
@@ -824,7 +948,10 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             within(ctx, st, Expiry::DeemWithdrawn)?;
             go(vec![Event::Supplemented { note: non_empty(note) }], State::Submitted)
         }
-        Command::Accept if s == State::Submitted => advance(Event::Accepted),
+        Command::Accept if s == State::Submitted => {
+            unmet_settled(st)?;
+            advance(Event::Accepted)
+        }
         Command::Reject { reasons } if matches!(s, State::Submitted | State::InitialReview) => {
             if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
                 return Err(invalid("reasons", "不予受理须逐条说明理由。"));
@@ -834,8 +961,18 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
             advance(Event::EvaluationScheduled { date: *date, note: non_empty(note) })
         }
-        Command::PassInitialReview if s == State::InitialReview => advance(Event::InitialReviewPassed),
-        Command::PassVerification if s == State::InfoVerification => advance(Event::VerificationPassed),
+        Command::PassInitialReview if s == State::InitialReview => {
+            unmet_settled(st)?;
+            advance(Event::InitialReviewPassed)
+        }
+        // URC-REV-2: the not-accepted rules are checked again against today's record.
+        Command::PassVerification if s == State::InfoVerification => {
+            let findings = eligibility::not_accepted(p, ctx.kind, &declaration(&st.facts)?, ctx.history, ctx.today);
+            if !findings.is_empty() {
+                return Err(Refusal::NotAccepted { findings });
+            }
+            advance(Event::VerificationPassed)
+        }
         Command::Terminate { reason } if s == State::InfoVerification => {
             go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)
         }
@@ -1005,6 +1142,11 @@ fn within(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
         return Err(Refusal::DeadlinePassed { due, rule });
     }
     Ok(())
+}
+
+/// Unmet conditions must be overridden (with a reason) or the application rejected.
+fn unmet_settled(st: &AppState) -> Result<(), Refusal> {
+    if st.unmet_conditions.is_empty() { Ok(()) } else { Err(Refusal::ConditionsUnmet { findings: st.unmet_conditions.clone() }) }
 }
 
 fn validate_items(p: &Profile, items: &[SupplementItem]) -> Result<(), Refusal> {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deadline::Budget;
+use crate::eligibility::{Check, Condition, NotAcceptedRule, OnUnmet, Trigger};
 use crate::lifecycle::{Role, State};
 use crate::spanned::{LoadError, line_of};
 
@@ -205,6 +206,12 @@ pub struct Profile {
     pub materials: Vec<MaterialSlot>,
     pub reevaluation: Option<Reevaluation>,
     pub bans: Vec<BanRule>,
+    /// Conditions checked at submission (SPEC §2).
+    pub conditions: Vec<Condition>,
+    /// Not-accepted rules (不予受理), checked at submission and at information verification.
+    pub not_accepted: Vec<NotAcceptedRule>,
+    /// What unmet conditions do at submission.
+    pub unmet_conditions: OnUnmet,
     /// SHA-256 of the source text: the identity of this exact version.
     pub sha256: String,
     /// The source text, kept so an application's rules can be shown and reloaded forever.
@@ -298,6 +305,26 @@ struct RawProfile {
     reevaluation: Option<RawReevaluation>,
     #[serde(default)]
     bans: Vec<RawBan>,
+    #[serde(default)]
+    conditions: Vec<RawCondition>,
+    #[serde(default)]
+    not_accepted: Vec<RawNotAccepted>,
+}
+
+#[derive(Deserialize)]
+struct RawCondition {
+    rule: Sp<String>,
+    applies_to: Option<Vec<InstitutionKind>>,
+    #[serde(flatten)]
+    check: Check,
+}
+
+#[derive(Deserialize)]
+struct RawNotAccepted {
+    rule: Sp<String>,
+    applies_to: Option<Vec<InstitutionKind>>,
+    #[serde(flatten)]
+    trigger: Trigger,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +335,8 @@ struct RawMeta {
     name: String,
     division: Sp<String>,
     kinds: Sp<Vec<InstitutionKind>>,
+    #[serde(default)]
+    unmet_conditions: OnUnmet,
 }
 
 #[derive(Deserialize)]
@@ -542,6 +571,48 @@ impl Validator<'_> {
             bans.push(BanRule { rule, on: *b.on.get_ref(), length: Budget { amount, unit: b.unit } });
         }
 
+        let kinds = m.kinds.get_ref().clone();
+        let applies = |v: &Validator, r: &Sp<String>, a: &Option<Vec<InstitutionKind>>, errs: &mut Vec<LoadError>| {
+            let a = a.clone().unwrap_or_else(|| kinds.clone());
+            if a.is_empty() || a.iter().any(|k| !kinds.contains(k)) {
+                errs.push(LoadError::new(
+                    v.file,
+                    line_of(v.text, r.span().start),
+                    format!("{}: applies_to must name kinds this profile serves", r.get_ref()),
+                ));
+            }
+            a
+        };
+        let mut extra = Vec::new();
+        let mut conditions = Vec::new();
+        for c in &raw.conditions {
+            let rule = self.rule(&c.rule);
+            let applies_to = applies(&self, &c.rule, &c.applies_to, &mut extra);
+            let zero = match &c.check {
+                Check::OperatingMonths { months } => *months == 0,
+                Check::FirstRegisteredPhysicians { min } => *min == 0,
+                Check::ContractedStaff { min, contract_years, .. } => *min == 0 || *contract_years == 0,
+                Check::Systems { required } => required.is_empty(),
+                Check::Equipment { required } => required.is_empty(),
+                _ => false,
+            };
+            if zero {
+                extra.push(LoadError::new(
+                    self.file,
+                    line_of(self.text, c.rule.span().start),
+                    format!("{rule}: a condition must ask for something (no zero or empty values)"),
+                ));
+            }
+            conditions.push(Condition { rule, applies_to, check: c.check.clone() });
+        }
+        let mut not_accepted = Vec::new();
+        for n in &raw.not_accepted {
+            let rule = self.rule(&n.rule);
+            let applies_to = applies(&self, &n.rule, &n.applies_to, &mut extra);
+            not_accepted.push(NotAcceptedRule { rule, applies_to, trigger: n.trigger.clone() });
+        }
+        self.errors.extend(extra);
+
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| e.line);
             return Err(self.errors);
@@ -557,6 +628,9 @@ impl Validator<'_> {
             materials,
             reevaluation,
             bans,
+            conditions,
+            not_accepted,
+            unmet_conditions: m.unmet_conditions,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
         })

@@ -61,7 +61,7 @@ impl App {
             cal: Calendar::shipped(),
             city,
             scope: Scope { institution_id: 1, city: city.to_owned(), district: district.to_owned() },
-            state: AppState::default(),
+            state: AppState { facts: full_facts(city), ..AppState::default() },
             history: Vec::new(),
             events: Vec::new(),
             today: date(2026, 3, 2),
@@ -88,7 +88,14 @@ impl App {
 
     /// Asks without changing anything.
     fn ask(&self, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
-        let ctx = Ctx { profile: &self.profile, calendar: &self.cal, today: self.today, bans: &self.bans };
+        let ctx = Ctx {
+            profile: &self.profile,
+            calendar: &self.cal,
+            today: self.today,
+            bans: &self.bans,
+            kind: dingdian_core::policy::InstitutionKind::Medical,
+            history: &[],
+        };
         decide(&ctx, &self.scope, &self.state, actor, cmd)
     }
 
@@ -317,7 +324,7 @@ fn hrb_happy_path_apply_to_sign() {
     // HRB-APPLY
     let d = app.on(date(2026, 3, 2)).run(Institution, Command::Submit);
     assert_eq!(d.to, State::Submitted);
-    assert_eq!(d.events, vec![Event::Submitted { profile_id: "harbin".into(), profile_version: "2026.1".into() }]);
+    assert_eq!(d.events, vec![Event::Submitted { profile_id: "harbin".into(), profile_version: "2026.1".into(), unmet: vec![] }]);
     assert_eq!(app.state.submitted_on, Some(date(2026, 3, 2)));
     assert_eq!(app.state.entered_on, Some(date(2026, 3, 2)));
 
@@ -403,7 +410,7 @@ fn urc_happy_path_apply_to_sign() {
     // URC-APPLY: straight to the branch's initial review (no acceptance step).
     let d = app.on(date(2026, 3, 2)).run(Institution, Command::Submit);
     assert_eq!(d.to, State::InitialReview);
-    assert_eq!(d.events, vec![Event::Submitted { profile_id: "urumqi".into(), profile_version: "2026.1".into() }]);
+    assert_eq!(d.events, vec![Event::Submitted { profile_id: "urumqi".into(), profile_version: "2026.1".into(), unmet: vec![] }]);
 
     // URC-REV-1
     let d = app.on(date(2026, 3, 5)).run(BranchReviewer, Command::PassInitialReview);
@@ -1196,4 +1203,20 @@ fn g_clocks_notice_ended_on_time_is_met_not_late() {
     assert_eq!(notice.due.due, Some(date(2026, 4, 17)));
     assert_eq!(notice.ended_on, Some(date(2026, 4, 18)));
     assert_eq!(notice.status, ClockStatus::Expired, "URC-RES-2: {notice:?}");
+}
+
+/// Declared facts meeting every condition of both profiles (SPEC §2), for a medical institution.
+fn full_facts(city: &str) -> serde_json::Map<String, serde_json::Value> {
+    let national = if city == "harbin" { "H23010200001" } else { "H65010200001" };
+    let v = serde_json::json!({
+        "operating_since": "2025-01-01", "beds": 10, "first_registered_physicians": 2, "principal_responsible": true,
+        "insurance_administrators": 1, "insurance_department": true, "full_time_insurance_staff": 1,
+        "systems": ["insurance", "finance", "statistics", "quality", "inventory", "drug_management", "staff_management", "settlement"],
+        "equipment": ["video_surveillance", "biometric", "drug_traceability"],
+        "his_connected": true, "national_codes_used": true, "staff_contracts": true, "social_insurance": true, "gsp_zoning": true,
+        "national_code": national,
+        "pharmacists": [{ "name": "药师甲", "contract_start": "2025-01-01" }],
+        "insurance_admin_contracts": [{ "name": "医保员甲", "contract_start": "2025-01-01" }, { "name": "医保员乙", "contract_start": "2025-01-01" }]
+    });
+    v.as_object().unwrap().clone()
 }

@@ -39,6 +39,10 @@ pub struct AppRecord {
 }
 
 impl AppRecord {
+    pub fn institution_kind(&self) -> InstitutionKind {
+        if self.kind == "pharmacy" { InstitutionKind::Pharmacy } else { InstitutionKind::Medical }
+    }
+
     pub fn scope(&self) -> Scope {
         Scope { institution_id: self.institution_id, city: self.city.clone(), district: self.district.clone() }
     }
@@ -419,8 +423,9 @@ impl Store {
         let profile = self.profile_for(&app)?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
         let bans = if matches!(cmd, Command::Submit) { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        let history = if matches!(cmd, Command::Submit | Command::PassVerification) { self.history(inst.id).await? } else { Vec::new() };
         let calendar = self.calendar();
-        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans };
+        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans, kind: app.institution_kind(), history: &history };
         let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
         if let Command::JoinRound { round_id } = cmd {
             let round = self.round(*round_id).await?;

@@ -9,6 +9,7 @@ mod accounts;
 mod applications;
 mod calendar_store;
 pub mod clock;
+mod registry;
 pub mod testing;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use accounts::{NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
+pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
 /// it may use anything both drivers support (SQL with `$n` placeholders, i64, String, Option).

@@ -48,6 +48,7 @@ impl From<Refusal> for ApiError {
         let status = match &r {
             Refusal::NotYourRole { .. } | Refusal::NotYourRegion | Refusal::NotYourInstitution => StatusCode::FORBIDDEN,
             Refusal::Invalid { .. } | Refusal::KindNotServed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAllowedInState { .. }
             | Refusal::StaleVersion { .. }
@@ -62,6 +63,7 @@ impl From<Refusal> for ApiError {
             Refusal::TooEarly { earliest, rule } => Some(serde_json::json!({ "earliest": earliest, "rule": rule })),
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
             Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),
+            Refusal::NotAccepted { findings } | Refusal::ConditionsUnmet { findings } => Some(serde_json::json!({ "findings": findings })),
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

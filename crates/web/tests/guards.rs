@@ -178,25 +178,25 @@ async fn bad_input_changes_nothing(b: Backend) {
         ("missing version", raw(r#"{"command":"accept"}"#.into(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         (
             "wrong field type",
-            raw(r#"{"command":"issue_supplement_notice","expected_version":1,"items":"all"}"#.into(), "application/json"),
+            raw(r#"{"command":"issue_supplement_notice","expected_version":2,"items":"all"}"#.into(), "application/json"),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
         ),
         (
             "unknown field",
-            raw(r#"{"command":"accept","expected_version":1,"force":true}"#.into(), "application/json"),
+            raw(r#"{"command":"accept","expected_version":2,"force":true}"#.into(), "application/json"),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
         ),
         (
             "unknown command",
-            raw(r#"{"command":"approve_everything","expected_version":1}"#.into(), "application/json"),
+            raw(r#"{"command":"approve_everything","expected_version":2}"#.into(), "application/json"),
             StatusCode::BAD_REQUEST,
             "unknown_command",
         ),
         (
             "oversized body",
-            raw(format!(r#"{{"command":"accept","expected_version":1,"pad":"{}"}}"#, "x".repeat(200 * 1024)), "application/json"),
+            raw(format!(r#"{{"command":"accept","expected_version":2,"pad":"{}"}}"#, "x".repeat(200 * 1024)), "application/json"),
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
@@ -208,14 +208,14 @@ async fn bad_input_changes_nothing(b: Backend) {
         ),
         (
             "stale version",
-            raw(r#"{"command":"accept","expected_version":0}"#.into(), "application/json"),
+            raw(r#"{"command":"accept","expected_version":1}"#.into(), "application/json"),
             StatusCode::CONFLICT,
             "stale_version",
         ),
         (
             "unknown slot",
             raw(
-                r#"{"command":"issue_supplement_notice","expected_version":1,"items":[{"slot":"nope","problem":"missing","reason":"x"}]}"#
+                r#"{"command":"issue_supplement_notice","expected_version":2,"items":[{"slot":"nope","problem":"missing","reason":"x"}]}"#
                     .into(),
                 "application/json",
             ),

@@ -48,7 +48,9 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
     let id = draft["id"].as_i64().unwrap();
     assert_eq!(draft["state"], "draft");
     assert!(draft["number"].as_str().unwrap().starts_with("230100-2026-"), "{draft}");
-    t.cmd(&inst, id, json!({ "command": "update_draft", "facts": { "beds": 150 } })).await;
+    let mut facts = common::full_facts("H23010200001");
+    facts["beds"] = json!(150);
+    t.cmd(&inst, id, json!({ "command": "update_draft", "facts": facts })).await;
     assert_eq!(t.cmd(&inst, id, json!({ "command": "submit" })).await, "submitted");
 
     // HRB-ACC-1: the agency's 5-working-day limit is visible as a running clock.

@@ -75,7 +75,7 @@ async fn pages_work_without_javascript(b: Backend) {
     assert!(list.contains(&format!("/applications/{id}")), "{list}");
 
     // A cross-site post riding on the cookie is refused and changes nothing.
-    let act = format!("command=accept&expected_version=1");
+    let act = "command=accept&expected_version=2".to_owned();
     let (status, _, body) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), Some("https://evil.example"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], "cross_origin");

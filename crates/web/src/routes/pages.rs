@@ -288,7 +288,7 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
     let today = s.clock.today();
     let profile = s.store.profile_for(&app)?;
     let calendar = s.store.calendar();
-    let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &[] };
+    let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &[], kind: app.institution_kind(), history: &[] };
     let actions = BUTTONS
         .iter()
         .filter(|(name, _)| button_command(name).is_some_and(|cmd| lifecycle::decide(&ctx, &app.scope(), &app.data, &actor, &cmd).is_ok()))

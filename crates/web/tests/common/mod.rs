@@ -176,11 +176,18 @@ impl TestApp {
         body["application"]["state"].as_str().expect("state").to_owned()
     }
 
-    /// Creates a draft as this institution and submits it; returns the id.
+    /// Creates a draft as this institution, declares facts meeting every condition, submits it;
+    /// returns the id.
     pub async fn submitted(&self, inst_token: &str) -> i64 {
         let (status, body) = self.call(Method::POST, "/api/applications", Some(inst_token), None).await;
         assert_eq!(status, StatusCode::CREATED, "create: {body}");
         let id = body["id"].as_i64().expect("id");
+        let national = match (body["city"].as_str(), body["kind"].as_str()) {
+            (Some("harbin"), _) => "H23010200001",
+            (_, Some("pharmacy")) => "P65010200001",
+            _ => "H65010200001",
+        };
+        self.cmd(inst_token, id, json!({ "command": "update_draft", "facts": full_facts(national) })).await;
         self.cmd(inst_token, id, json!({ "command": "submit" })).await;
         id
     }
@@ -197,4 +204,18 @@ impl TestApp {
     pub async fn tick(&self) -> TickReport {
         self.store().run_due(dingdian_store::clock::Clock::now(&*self.clock)).await.expect("tick")
     }
+}
+
+/// Declared facts meeting every condition of both profiles (SPEC §2).
+pub fn full_facts(national: &str) -> Value {
+    json!({
+        "operating_since": "2025-01-01", "beds": 10, "first_registered_physicians": 2, "principal_responsible": true,
+        "insurance_administrators": 1, "insurance_department": true, "full_time_insurance_staff": 1,
+        "systems": ["insurance", "finance", "statistics", "quality", "inventory", "drug_management", "staff_management", "settlement"],
+        "equipment": ["video_surveillance", "biometric", "drug_traceability"],
+        "his_connected": true, "national_codes_used": true, "staff_contracts": true, "social_insurance": true, "gsp_zoning": true,
+        "national_code": national,
+        "pharmacists": [{ "name": "药师甲", "contract_start": "2025-01-01" }],
+        "insurance_admin_contracts": [{ "name": "医保员甲", "contract_start": "2025-01-01" }, { "name": "医保员乙", "contract_start": "2025-01-01" }]
+    })
 }

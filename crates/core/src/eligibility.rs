@@ -1,0 +1,437 @@
+//! Who may apply (SPEC §2): the conditions a profile sets, checked against the institution's
+//! declared facts (HRB-COND-*, URC-MED-*, URC-PHA-*, HRB-PREP), and the not-accepted rules
+//! (URC-REJ-MED-*, URC-REJ-PHA-*) checked against its record and the records of the people who
+//! run it. Every finding cites its rule and explains itself in Chinese; all are listed at once.
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::InstitutionCode;
+use crate::policy::{InstitutionKind, Profile};
+
+/// A management system an institution declares it has (HRB-COND-4, URC-MED-4, URC-PHA-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum System {
+    Insurance,
+    Finance,
+    Statistics,
+    Quality,
+    Inventory,
+    DrugManagement,
+    StaffManagement,
+    Settlement,
+}
+
+impl System {
+    pub fn zh(self) -> &'static str {
+        match self {
+            System::Insurance => "医保管理制度",
+            System::Finance => "财务制度",
+            System::Statistics => "统计信息管理制度",
+            System::Quality => "医疗质量安全核心制度",
+            System::Inventory => "进销存管理制度及台账",
+            System::DrugManagement => "医保药品管理制度",
+            System::StaffManagement => "医保人员管理制度",
+            System::Settlement => "医保结算制度",
+        }
+    }
+}
+
+/// Equipment HRB-COND-6 requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Equipment {
+    VideoSurveillance,
+    Biometric,
+    DrugTraceability,
+}
+
+impl Equipment {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Equipment::VideoSurveillance => "视频监控",
+            Equipment::Biometric => "生物识别",
+            Equipment::DrugTraceability => "药品追溯系统",
+        }
+    }
+}
+
+/// A yes/no fact an institution declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact {
+    HisConnected,
+    NationalCodesUsed,
+    StaffContracts,
+    SocialInsurance,
+    GspZoning,
+}
+
+impl Fact {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Fact::HisConnected => "医院信息系统符合接口标准并与医保信息系统有效对接、直接联网结算",
+            Fact::NationalCodesUsed => "基础数据库使用国家统一的医保编码",
+            Fact::StaffContracts => "与工作人员签订一年以上且在有效期内的劳动合同",
+            Fact::SocialInsurance => "单位及其工作人员参加职工基本医疗保险等社会保险",
+            Fact::GspZoning => "药品按 GSP 要求分区分类陈列，医保药品标识清晰",
+        }
+    }
+}
+
+/// A staff member with a labour contract (URC-PHA-2, URC-PHA-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffContract {
+    pub name: String,
+    pub contract_start: Date,
+    /// `None`: open-ended.
+    #[serde(default)]
+    pub contract_end: Option<Date>,
+}
+
+impl StaffContract {
+    /// In force on `on` and at least `years` long.
+    fn qualifies(&self, on: Date, years: u16) -> bool {
+        let long_enough = match self.contract_end {
+            None => true,
+            Some(end) => self.contract_start.checked_add(i64::from(years).years()).is_ok_and(|min| end >= min),
+        };
+        self.contract_start <= on && self.contract_end.is_none_or(|end| end >= on) && long_enough
+    }
+}
+
+/// What an institution declares on its application. Parsed once: unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Declaration {
+    pub operating_since: Option<Date>,
+    pub beds: u32,
+    pub first_registered_physicians: u32,
+    pub principal_responsible: bool,
+    pub insurance_administrators: u32,
+    pub insurance_department: bool,
+    pub full_time_insurance_staff: u32,
+    pub pharmacists: Vec<StaffContract>,
+    pub insurance_admin_contracts: Vec<StaffContract>,
+    pub systems: Vec<System>,
+    pub equipment: Vec<Equipment>,
+    pub his_connected: bool,
+    pub national_codes_used: bool,
+    pub staff_contracts: bool,
+    pub social_insurance: bool,
+    pub gsp_zoning: bool,
+    /// HRB-PREP: the national insurance institution code.
+    pub national_code: Option<String>,
+    /// URC-REJ-MED-1: main practice is non-basic care (医疗美容、辅助生殖、生活照护、种植牙).
+    pub non_basic_main_practice: bool,
+    /// URC-REJ-MED-2: basic services not priced by the government price policy.
+    pub price_policy_violation: bool,
+}
+
+impl Declaration {
+    fn has(&self, f: Fact) -> bool {
+        match f {
+            Fact::HisConnected => self.his_connected,
+            Fact::NationalCodesUsed => self.national_codes_used,
+            Fact::StaffContracts => self.staff_contracts,
+            Fact::SocialInsurance => self.social_insurance,
+            Fact::GspZoning => self.gsp_zoning,
+        }
+    }
+}
+
+/// Which staff a contract condition counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Pharmacist,
+    InsuranceAdmin,
+}
+
+/// A condition's test, with its parameters (profile data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// Operating at least N months by the submission date (LAW-MONTH counting).
+    OperatingMonths {
+        months: u16,
+    },
+    /// At least N physicians whose first registered practice site is this institution.
+    FirstRegisteredPhysicians {
+        min: u32,
+    },
+    /// Principal responsible and insurance administrators; from N beds up, an internal
+    /// insurance department with full-time staff.
+    InsuranceStaffing {
+        department_from_beds: u32,
+    },
+    /// At least N staff of a role with labour contracts of ≥ `contract_years` in force.
+    ContractedStaff {
+        role: StaffRole,
+        min: u32,
+        contract_years: u16,
+    },
+    Systems {
+        required: Vec<System>,
+    },
+    Equipment {
+        required: Vec<Equipment>,
+    },
+    Declared {
+        fact: Fact,
+    },
+    /// HRB-PREP: a national code of this city and kind.
+    NationalCode,
+}
+
+/// One condition of a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Condition {
+    pub rule: String,
+    pub applies_to: Vec<InstitutionKind>,
+    pub check: Check,
+}
+
+/// A condition not met, or a not-accepted rule that applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub text: String,
+    /// For not-accepted windows: the first day a new application is possible, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+}
+
+/// How a profile treats unmet conditions at submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnmet {
+    /// The application is submitted with its findings listed; the reviewer must reject it or
+    /// override with a recorded reason (protects the applicant's right to apply).
+    #[default]
+    Flag,
+    /// Submission is refused until every condition is met.
+    Refuse,
+}
+
+/// Checks every condition that applies to `kind`; returns all failures.
+pub fn unmet(profile: &Profile, kind: InstitutionKind, d: &Declaration, on: Date) -> Vec<Finding> {
+    profile
+        .conditions
+        .iter()
+        .filter(|c| c.applies_to.contains(&kind))
+        .filter_map(|c| failure(profile, kind, &c.check, d, on).map(|text| Finding { rule: c.rule.clone(), text, until: None }))
+        .collect()
+}
+
+fn failure(profile: &Profile, kind: InstitutionKind, check: &Check, d: &Declaration, on: Date) -> Option<String> {
+    match check {
+        Check::OperatingMonths { months } => match d.operating_since {
+            None => Some(format!("未填写正式运营起始日期，无法确认已运营满 {months} 个月。")),
+            Some(since) => {
+                let enough =
+                    crate::deadline::earliest(since, crate::deadline::Budget { amount: *months, unit: crate::deadline::Unit::Months });
+                (enough > on).then(|| format!("自 {since} 起运营，至 {on} 未满 {months} 个月（{enough} 起方满）。"))
+            }
+        },
+        Check::FirstRegisteredPhysicians { min } => (d.first_registered_physicians < *min)
+            .then(|| format!("第一注册地在本机构的医师应至少 {min} 名，申报为 {} 名。", d.first_registered_physicians)),
+        Check::InsuranceStaffing { department_from_beds } => {
+            let mut missing = Vec::new();
+            if !d.principal_responsible {
+                missing.push("主要负责人负责医保工作".to_owned());
+            }
+            if d.insurance_administrators == 0 {
+                missing.push("配备专（兼）职医保管理人员".to_owned());
+            }
+            if d.beds >= *department_from_beds && !(d.insurance_department && d.full_time_insurance_staff > 0) {
+                missing.push(format!("床位 {} 张（{department_from_beds} 张以上）须设内部医保管理部门并安排专职工作人员", d.beds));
+            }
+            (!missing.is_empty()).then(|| format!("医保管理人员配备不符合要求：{}。", missing.join("；")))
+        }
+        Check::ContractedStaff { role, min, contract_years } => {
+            let (list, what) = match role {
+                StaffRole::Pharmacist => (&d.pharmacists, "执业药师（药学技术人员）"),
+                StaffRole::InsuranceAdmin => (&d.insurance_admin_contracts, "医保管理人员"),
+            };
+            let n = list.iter().filter(|c| c.qualifies(on, *contract_years)).count() as u32;
+            (n < *min)
+                .then(|| format!("应至少有 {min} 名{what}签订 {contract_years} 年以上且在 {on} 有效的劳动合同，符合条件的为 {n} 名。"))
+        }
+        Check::Systems { required } => {
+            let missing: Vec<&str> = required.iter().filter(|s| !d.systems.contains(s)).map(|s| s.zh()).collect();
+            (!missing.is_empty()).then(|| format!("缺少管理制度：{}。", missing.join("、")))
+        }
+        Check::Equipment { required } => {
+            let missing: Vec<&str> = required.iter().filter(|e| !d.equipment.contains(e)).map(|e| e.zh()).collect();
+            (!missing.is_empty()).then(|| format!("未配备设施设备：{}。", missing.join("、")))
+        }
+        Check::Declared { fact } => (!d.has(*fact)).then(|| format!("未满足：{}。", fact.zh())),
+        Check::NationalCode => match d.national_code.as_deref().map(InstitutionCode::parse) {
+            None => Some("未填写国家医保编码（须先在国家医保信息业务编码标准数据库动态维护平台申请）。".into()),
+            Some(Err(e)) => Some(format!("国家医保编码有误：{}", e.message_zh())),
+            Some(Ok(code)) => {
+                let city = &profile.division[..4];
+                let letter = if kind == InstitutionKind::Pharmacy { 'P' } else { 'H' };
+                if !code.division().starts_with(city) {
+                    Some(format!("国家医保编码的行政区划 {} 不在{}。", code.division(), profile.name))
+                } else if !code.as_str().starts_with(letter) {
+                    Some(format!("国家医保编码首位应为 {letter}（{}）。", kind.zh()))
+                } else {
+                    None
+                }
+            }
+        },
+    }
+}
+
+/// A fact on the record of an institution or a person (registry history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// An administrative penalty; `fulfilled` says whether it has been carried out.
+    Penalty,
+    /// Applied by fraud (弄虚作假); `date` is when it was discovered.
+    Fraud,
+    /// Agreement terminated for violating the law.
+    TerminationViolation,
+    /// Agreement terminated for a serious breach of the agreement.
+    TerminationSeriousBreach,
+    /// A person (legal representative, principal, actual controller) caused a designated
+    /// institution's termination through serious violations.
+    PersonCausedTermination,
+    /// A person on the dishonest-persons list (失信人名单); `until` when delisted.
+    Dishonest,
+    /// Other cases in law, entered by the agency with a reason and an end date.
+    Other,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Penalty => "penalty",
+            RecordKind::Fraud => "fraud",
+            RecordKind::TerminationViolation => "termination_violation",
+            RecordKind::TerminationSeriousBreach => "termination_serious_breach",
+            RecordKind::PersonCausedTermination => "person_caused_termination",
+            RecordKind::Dishonest => "dishonest",
+            RecordKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordKind> {
+        use RecordKind::*;
+        [Penalty, Fraud, TerminationViolation, TerminationSeriousBreach, PersonCausedTermination, Dishonest, Other]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            RecordKind::Penalty => "行政处罚",
+            RecordKind::Fraud => "弄虚作假",
+            RecordKind::TerminationViolation => "因违法违规被解除医保协议",
+            RecordKind::TerminationSeriousBreach => "因严重违反协议约定被解除医保协议",
+            RecordKind::PersonCausedTermination => "负责人因严重违法违规导致原定点机构被解除协议",
+            RecordKind::Dishonest => "被列入失信人名单",
+            RecordKind::Other => "其他不予受理情形",
+        }
+    }
+}
+
+/// One entry of the history the not-accepted rules read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub kind: RecordKind,
+    pub date: Date,
+    /// Penalty or liability carried out.
+    pub fulfilled: bool,
+    /// An explicit end (delisting, an agency-set end for `other`).
+    pub until: Option<Date>,
+    /// For person records: who (masked), to say whose record it is.
+    pub person: Option<String>,
+    pub note: String,
+}
+
+/// What triggers a not-accepted rule (profile data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "on", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    NonBasicPractice,
+    PricePolicy,
+    UnfulfilledPenalty,
+    Fraud { years: u16 },
+    TerminationViolation { years: u16 },
+    TerminationSeriousBreach { years: u16 },
+    PersonCausedTermination { years: u16 },
+    PersonDishonest,
+    Other,
+}
+
+/// A not-accepted rule of a profile (URC-REJ-*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotAcceptedRule {
+    pub rule: String,
+    pub applies_to: Vec<InstitutionKind>,
+    pub trigger: Trigger,
+}
+
+/// Every not-accepted rule that applies today, with the day it stops applying when known.
+pub fn not_accepted(profile: &Profile, kind: InstitutionKind, d: &Declaration, history: &[Record], on: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in profile.not_accepted.iter().filter(|r| r.applies_to.contains(&kind)) {
+        let find = |text: String, until: Option<Date>| Finding { rule: r.rule.clone(), text, until };
+        let windowed = |k: RecordKind, years: u16, or_unfulfilled: bool| {
+            history.iter().filter(move |h| h.kind == k).filter_map(move |h| {
+                let end = h.date.checked_add(i64::from(years).years()).ok()?;
+                let open = end > on || (or_unfulfilled && !h.fulfilled);
+                open.then(|| {
+                    let who = h.person.as_deref().map(|p| format!("（{p}）")).unwrap_or_default();
+                    let tail = if end > on {
+                        format!("，{years} 年内（至 {end}）不予受理")
+                    } else {
+                        "，相关责任尚未履行完毕".to_owned()
+                    };
+                    (format!("{} {}{who}{tail}。", h.date, k.zh()), (end > on).then_some(end))
+                })
+            })
+        };
+        match &r.trigger {
+            Trigger::NonBasicPractice if d.non_basic_main_practice => {
+                out.push(find("主要执业范围为医疗美容、辅助生殖、生活照护、种植牙等非基本医疗服务。".into(), None))
+            }
+            Trigger::PricePolicy if d.price_policy_violation => out.push(find("基本医疗服务未执行政府定价政策。".into(), None)),
+            Trigger::UnfulfilledPenalty => {
+                for h in history.iter().filter(|h| h.kind == RecordKind::Penalty && !h.fulfilled) {
+                    out.push(find(format!("{} 受到的行政处罚尚未履行完毕：{}。", h.date, h.note), None));
+                }
+            }
+            Trigger::Fraud { years } => out.extend(windowed(RecordKind::Fraud, *years, false).map(|(t, u)| find(t, u))),
+            Trigger::TerminationViolation { years } => {
+                out.extend(windowed(RecordKind::TerminationViolation, *years, true).map(|(t, u)| find(t, u)))
+            }
+            Trigger::TerminationSeriousBreach { years } => {
+                out.extend(windowed(RecordKind::TerminationSeriousBreach, *years, true).map(|(t, u)| find(t, u)))
+            }
+            Trigger::PersonCausedTermination { years } => {
+                out.extend(windowed(RecordKind::PersonCausedTermination, *years, false).map(|(t, u)| find(t, u)))
+            }
+            Trigger::PersonDishonest => {
+                for h in history.iter().filter(|h| h.kind == RecordKind::Dishonest && h.until.is_none_or(|u| u > on)) {
+                    let who = h.person.as_deref().unwrap_or("相关负责人");
+                    out.push(find(format!("{who}被列入失信人名单（{}）。", h.date), h.until));
+                }
+            }
+            Trigger::Other => {
+                for h in history.iter().filter(|h| h.kind == RecordKind::Other && h.until.is_none_or(|u| u > on)) {
+                    out.push(find(format!("其他法律法规规定的情形：{}。", h.note), h.until));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
