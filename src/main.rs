@@ -62,6 +62,17 @@ enum Cmd {
         #[command(subcommand)]
         command: CalendarCmd,
     },
+    /// Identifiers: `dingdian ids check CODE` prints `valid <kind>` (uscc, institution-code,
+    /// staff-code, resident-id) and exits 0, or prints the reason and exits 1.
+    Ids {
+        #[command(subcommand)]
+        command: IdsCmd,
+    },
+    /// The institution registry.
+    Institutions {
+        #[command(subcommand)]
+        command: InstitutionsCmd,
+    },
     /// Policy profiles.
     Policy {
         #[command(subcommand)]
@@ -75,6 +86,24 @@ enum PolicyCmd {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdsCmd {
+    /// Check one code.
+    Check { code: String },
+}
+
+#[derive(Subcommand)]
+enum InstitutionsCmd {
+    /// Import institutions from a CSV file (UTF-8, BOM tolerated; columns uscc, name, kind,
+    /// category, city, district, national_code, address, beds). All or nothing: every bad line
+    /// is reported and nothing is written.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -232,6 +261,37 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Calendar { command } => calendar(command, &*clock).await,
+        Cmd::Ids { command: IdsCmd::Check { code } } => match dingdian_core::ids::check(&code) {
+            Ok((kind, warnings)) => {
+                println!("valid {kind}");
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("invalid: {} ({})", e.message_zh(), e.code());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Cmd::Institutions { command: InstitutionsCmd::Import { file, db } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
+            let store = db.open(&*clock).await?;
+            match store.import_institutions(&text, clock.now()).await {
+                Ok(n) => {
+                    println!("imported {n} institutions");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(dingdian_store::ImportError::Rows(errors)) => {
+                    for e in &errors {
+                        println!("{}:{}: {}", file.display(), e.line, e.reason);
+                    }
+                    println!("nothing imported: {} bad rows", errors.len());
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(dingdian_store::ImportError::Store(e)) => Err(e.into()),
+            }
+        }
         Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
     }
 }

@@ -112,7 +112,8 @@ pub fn parse_csv(text: &str, profiles: &[&Profile]) -> Result<Vec<InstitutionRow
     if errors.is_empty() { Ok(rows) } else { Err(errors) }
 }
 
-fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> Result<InstitutionRow, String> {
+/// Validates one institution given by field name (a CSV row, or a JSON object in the API).
+pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> Result<InstitutionRow, String> {
     let uscc = Uscc::parse(&get("uscc")).map_err(|e| format!("统一社会信用代码有误：{}", e.message_zh()))?;
     let name = get("name");
     if name.is_empty() {

@@ -260,3 +260,5 @@ impl Store {
         }))
     }
 }
+
+pub use Institution as InstitutionRecord;

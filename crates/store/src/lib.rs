@@ -24,7 +24,7 @@ use dingdian_core::policy::Profile;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accounts::{NewInstitution, NewUser, User};
+pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};

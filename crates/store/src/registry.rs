@@ -231,9 +231,28 @@ impl Store {
     /// Imports institutions from CSV: every row valid and new, or nothing is written and every
     /// bad line is reported.
     pub async fn import_institutions(&self, csv: &str, now: Timestamp) -> Result<usize, ImportError> {
+        self.import_rows(csv, None, now).await
+    }
+
+    /// As `import_institutions`, refusing rows of any other city than `city`.
+    pub async fn import_institutions_for_city(&self, csv: &str, city: &str, now: Timestamp) -> Result<usize, ImportError> {
+        self.import_rows(csv, Some(city), now).await
+    }
+
+    async fn import_rows(&self, csv: &str, only_city: Option<&str>, now: Timestamp) -> Result<usize, ImportError> {
         let profiles = self.current_profiles();
         let refs: Vec<&Profile> = profiles.iter().map(|p| &**p).collect();
         let rows = registry::parse_csv(csv, &refs).map_err(ImportError::Rows)?;
+        if let Some(city) = only_city {
+            let foreign: Vec<RowError> = rows
+                .iter()
+                .filter(|r| r.city != city)
+                .map(|r| RowError { line: r.line, reason: format!("城市“{}”不是您所在的城市，无权导入", r.city) })
+                .collect();
+            if !foreign.is_empty() {
+                return Err(ImportError::Rows(foreign));
+            }
+        }
         let ts = now.to_string();
         let inserted = with_pool!(self, p => {
             let mut tx = p.begin().await?;

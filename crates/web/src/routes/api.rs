@@ -58,7 +58,7 @@ impl FromRequest<AppState> for JsonObject {
 
 impl JsonObject {
     /// Deserialises into a typed request; type errors become `invalid_input`.
-    fn into_typed<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
+    pub fn into_typed<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
         serde_json::from_value(Value::Object(self.0)).map_err(|e| ApiError::invalid("invalid_input", format!("字段类型或取值有误：{e}")))
     }
 }

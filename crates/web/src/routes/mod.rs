@@ -2,11 +2,15 @@
 
 mod api;
 mod pages;
+mod registry;
 
 use axum::Router;
 use axum::routing::{get, post};
 
 use crate::AppState;
+
+/// A CSV import of tens of thousands of institutions fits in this.
+pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,6 +32,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/applications/{id}/commands", post(api::command))
         .route("/api/rounds", get(api::list_rounds).post(api::create_round))
         .route("/api/rounds/{id}/start", post(api::start_round))
+        .route("/api/institutions", get(registry::list).post(registry::create))
+        .route("/api/institutions/import", post(registry::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
+        .route("/api/institutions/{id}", get(registry::get))
+        .route("/api/institutions/{id}/persons", post(registry::add_person))
+        .route("/api/institutions/{id}/records", post(registry::add_record))
+        .route("/api/ids/check", post(registry::check_id))
         .route("/api/calendar", get(api::calendar_years))
         .route("/api/calendar/years", post(api::load_calendar_year))
         .fallback(api::fallback)
