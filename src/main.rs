@@ -73,6 +73,11 @@ enum Cmd {
         #[command(subcommand)]
         command: InstitutionsCmd,
     },
+    /// The tamper-evident audit chain (G-AUDIT).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
     /// Policy profiles.
     Policy {
         #[command(subcommand)]
@@ -86,6 +91,16 @@ enum PolicyCmd {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute the whole chain: exit 0 printing `OK <n> entries`, or exit 1 naming the first
+    /// entry that does not match.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -261,6 +276,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Calendar { command } => calendar(command, &*clock).await,
+        Cmd::Audit { command: AuditCmd::Verify { db } } => {
+            let store = db.open(&*clock).await?;
+            let report = store.verify_audit().await?;
+            match &report.first_bad {
+                None => {
+                    println!("OK {} entries (head {})", report.entries, report.head);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(bad) => {
+                    println!(
+                        "MISMATCH at entry {} (application {}, event {}): {}",
+                        bad.audit_seq, bad.application_id, bad.app_seq, bad.reason
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Cmd::Ids { command: IdsCmd::Check { code } } => match dingdian_core::ids::check(&code) {
             Ok((kind, warnings)) => {
                 println!("valid {kind}");

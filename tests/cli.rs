@@ -125,3 +125,28 @@ fn killed_between_claim_and_commit_fires_once_after_restart() {
     });
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// G-AUDIT: `dingdian audit verify` passes on demo data and names the first entry that does not
+/// match after a single event is changed.
+#[test]
+fn audit_verify_contract() {
+    let dir = temp_dir("audit");
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success());
+    let out = dingdian().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && stdout.starts_with("OK ") && stdout.contains(" entries"), "{stdout}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", data.join("dingdian.db").display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("update events set occurred_at = '2026-11-01T00:00:00Z' where audit_seq = 10").execute(&mut c).await.unwrap();
+    });
+    let out = dingdian().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("MISMATCH at entry 10 "), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -198,7 +198,7 @@ struct Prepared {
 /// the transaction takes the write lock before anything else), then the events and bans.
 /// Evaluates to the version before the command.
 macro_rules! write_prepared {
-    ($tx:ident, $pr:expr, $now:expr) => {{
+    ($tx:ident, $pr:expr, $now:expr, $head_sql:expr) => {{
         let pr: &Prepared = $pr;
         let ts = $now.to_string();
         let on = china_date($now).to_string();
@@ -228,25 +228,49 @@ macro_rules! write_prepared {
                 sqlx::query_as("select version from applications where id = $1").bind(pr.app.id).fetch_one(&mut *$tx).await?;
             return Err(StoreError::Conflict { actual });
         }
+        // G-AUDIT: take the chain head (locked until commit), chain each event to it.
+        let (mut audit_seq, mut prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe($head_sql)).fetch_one(&mut *$tx).await?;
         for (i, e) in pr.decision.events.iter().enumerate() {
-            let payload = serde_json::to_string(e).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let value = serde_json::to_value(e).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let payload = value.to_string();
+            // The state changes once per command: with the first of its events.
+            let from = if i == 0 { pr.app.state.as_str() } else { pr.decision.to.as_str() };
+            audit_seq += 1;
+            let entry = dingdian_core::audit::Entry {
+                seq: audit_seq,
+                application_id: pr.app.id,
+                app_seq: pr.expected + 1 + i as i64,
+                kind: e.kind(),
+                payload: &value,
+                from_state: from,
+                to_state: pr.decision.to.as_str(),
+                actor_user_id: pr.actor.user_id,
+                actor_role: pr.actor.role.as_str(),
+                occurred_at: &ts,
+            };
+            let hash = dingdian_core::audit::hash(&entry, &prev, dingdian_core::audit::ALG).expect("known algorithm");
             sqlx::query(
                 "insert into events (application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
-                 occurred_at, occurred_on, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)",
+                 occurred_at, occurred_on, created_at, audit_seq, prev_hash, hash, alg)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12, $13, $14)",
             )
             .bind(pr.app.id)
             .bind(pr.expected + 1 + i as i64)
             .bind(e.kind())
             .bind(payload)
-            // The state changes once per command: with the first of its events.
-            .bind(if i == 0 { pr.app.state.as_str() } else { pr.decision.to.as_str() })
+            .bind(from)
             .bind(pr.decision.to.as_str())
             .bind(pr.actor.user_id)
             .bind(pr.actor.role.as_str())
             .bind(&ts)
             .bind(&on)
+            .bind(audit_seq)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(dingdian_core::audit::ALG)
             .execute(&mut *$tx)
             .await?;
+            prev = hash;
             if let Event::BanImposed { rule, until, reason } = e {
                 sqlx::query("insert into bans (uscc, rule, until_on, reason, application_id, created_at) values ($1, $2, $3, $4, $5, $6)")
                     .bind(&pr.uscc)
@@ -259,6 +283,12 @@ macro_rules! write_prepared {
                     .await?;
             }
         }
+        sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1")
+            .bind(audit_seq)
+            .bind(&prev)
+            .bind(&ts)
+            .execute(&mut *$tx)
+            .await?;
         pr.expected
     }};
 }
@@ -402,9 +432,10 @@ impl Store {
     /// Decides and records one command. `expected_version` is the version the caller last saw.
     pub async fn execute(&self, id: i64, actor: &Actor, expected_version: i64, cmd: &Command, now: Timestamp) -> Result<Executed> {
         let prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
+        let head_sql = self.head_sql();
         let seqs = with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let r = write_prepared!(tx, &prepared, now);
+            let r = write_prepared!(tx, &prepared, now, head_sql);
             tx.commit().await?;
             r
         });
@@ -583,6 +614,7 @@ impl Store {
             return Err(Refusal::Invalid { field: "round_id", reason: "该评估批次还没有申请。".into() }.into());
         }
         let cmd = Command::StartSiteEvaluation { round_id };
+        let head_sql = self.head_sql();
         let mut prepared = Vec::new();
         for (id, version) in &members {
             prepared.push(self.prepare(*id, actor, *version, &cmd, now).await?);
@@ -598,7 +630,7 @@ impl Store {
                 return Err(StoreError::Conflict { actual: 0 });
             }
             for pr in &prepared {
-                write_prepared!(tx, pr, now);
+                write_prepared!(tx, pr, now, head_sql);
             }
             tx.commit().await?;
         });

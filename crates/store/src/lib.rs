@@ -7,6 +7,7 @@
 
 mod accounts;
 mod applications;
+mod audit_store;
 mod calendar_store;
 pub mod clock;
 mod registry;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
+pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 

@@ -259,3 +259,16 @@ pub async fn load_calendar_year(State(s): State<AppState>, ApiUser(u): ApiUser, 
     })?;
     Ok((StatusCode::CREATED, Json(load)))
 }
+
+/// Supervisor (and administrator): recompute the audit chain (G-AUDIT).
+pub async fn verify_audit(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<dingdian_store::AuditReport>, ApiError> {
+    if !matches!(u.role(), Role::Supervisor | Role::Admin) {
+        return Err(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Supervisor }.into());
+    }
+    Ok(Json(s.store.verify_audit().await?))
+}
+
+/// Public: each day's chain head, so later rewriting is visible outside the database.
+pub async fn audit_heads(State(s): State<AppState>) -> Result<Json<Vec<dingdian_store::DailyHead>>, ApiError> {
+    Ok(Json(s.store.daily_heads(90).await?))
+}

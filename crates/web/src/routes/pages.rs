@@ -365,3 +365,19 @@ pub async fn act(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(raw
         }
     }
 }
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    heads: Vec<dingdian_store::DailyHead>,
+}
+
+/// Public page: the audit chain's daily heads (G-AUDIT).
+pub async fn audit_heads(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    match s.store.daily_heads(90).await {
+        Ok(heads) => render(AuditPage { role_zh: role_zh(&user), user, heads }),
+        Err(e) => error_page(e.into()),
+    }
+}

@@ -1,0 +1,150 @@
+//! Reading and verifying the audit chain (G-AUDIT). Writing happens with each command, in the
+//! same transaction (see `applications.rs`).
+
+use dingdian_core::audit::{self, Entry};
+use serde::Serialize;
+
+use crate::{Pool, Result, Store, with_pool};
+
+/// The outcome of verifying the whole chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub entries: i64,
+    /// The first entry that does not match, and why.
+    pub first_bad: Option<BadEntry>,
+    pub head: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BadEntry {
+    pub audit_seq: i64,
+    pub application_id: i64,
+    pub app_seq: i64,
+    pub reason: String,
+}
+
+/// The last entry of a day: the day's chain head, published so later rewriting shows.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DailyHead {
+    pub day: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    audit_seq: Option<i64>,
+    application_id: i64,
+    seq: i64,
+    kind: String,
+    payload: String,
+    from_state: String,
+    to_state: String,
+    actor_user_id: i64,
+    actor_role: String,
+    occurred_at: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+    alg: Option<String>,
+}
+
+impl Store {
+    /// The statement that reads the chain head, locking it on PostgreSQL until commit (SQLite
+    /// transactions already write one at a time).
+    pub(crate) fn head_sql(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "select seq, hash from audit_head where id = 1 for update",
+            Pool::Sqlite(_) => "select seq, hash from audit_head where id = 1",
+        }
+    }
+
+    /// Recomputes every hash in chain order and checks the links, the sequence and the head.
+    pub async fn verify_audit(&self) -> Result<AuditReport> {
+        let rows: Vec<Row> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from events order by audit_seq, id",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        let (head_seq, head_hash): (i64, String) = with_pool!(self, p => {
+            sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(p).await?
+        });
+        let mut prev = audit::GENESIS.to_owned();
+        let mut expected_seq = 0;
+        let bad = |r: &Row, reason: String| BadEntry {
+            audit_seq: r.audit_seq.unwrap_or(0),
+            application_id: r.application_id,
+            app_seq: r.seq,
+            reason,
+        };
+        let mut first_bad = None;
+        for r in &rows {
+            expected_seq += 1;
+            let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
+            let Some(seq) = r.audit_seq else {
+                first_bad = Some(bad(r, "entry is not in the chain".into()));
+                break;
+            };
+            if seq != expected_seq {
+                first_bad = Some(bad(r, format!("sequence {seq} where {expected_seq} was expected (an entry is missing or out of order)")));
+                break;
+            }
+            if r.prev_hash.as_deref() != Some(prev.as_str()) {
+                first_bad = Some(bad(r, "does not link to the previous entry (an entry was removed, inserted or reordered)".into()));
+                break;
+            }
+            let entry = Entry {
+                seq,
+                application_id: r.application_id,
+                app_seq: r.seq,
+                kind: &r.kind,
+                payload: &payload,
+                from_state: &r.from_state,
+                to_state: &r.to_state,
+                actor_user_id: r.actor_user_id,
+                actor_role: &r.actor_role,
+                occurred_at: &r.occurred_at,
+            };
+            let alg = r.alg.as_deref().unwrap_or("");
+            match audit::hash(&entry, &prev, alg) {
+                Some(h) if Some(&h) == r.hash.as_ref() => prev = h,
+                Some(_) => {
+                    first_bad = Some(bad(r, "content does not match its hash (the entry was changed)".into()));
+                    break;
+                }
+                None => {
+                    first_bad = Some(bad(r, format!("unknown hash algorithm {alg:?}")));
+                    break;
+                }
+            }
+        }
+        let entries = rows.len() as i64;
+        if first_bad.is_none() && (head_seq != entries || head_hash != prev) {
+            first_bad = Some(BadEntry {
+                audit_seq: head_seq,
+                application_id: 0,
+                app_seq: 0,
+                reason: format!("the chain head says {head_seq} entries but {entries} verify (entries were removed from the end)"),
+            });
+        }
+        Ok(AuditReport { ok: first_bad.is_none(), entries, first_bad, head: prev })
+    }
+
+    /// Each day's last chain entry, newest first.
+    pub async fn daily_heads(&self, limit: i64) -> Result<Vec<DailyHead>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as::<_, DailyHead>(
+                "select e.occurred_on as day, e.audit_seq as seq, e.hash as hash from events e
+                 join (select occurred_on, max(audit_seq) as last from events where audit_seq is not null group by occurred_on) d
+                   on d.last = e.audit_seq
+                 order by e.audit_seq desc limit $1",
+            )
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}
