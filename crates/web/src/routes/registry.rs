@@ -106,7 +106,7 @@ pub async fn import(State(s): State<AppState>, ApiUser(u): ApiUser, body: String
     }
     // Every row must belong to the importer's city.
     match s.store.import_institutions_for_city(&body, &u.city, s.clock.now()).await {
-        Ok(n) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "imported": n })))).map(IntoResponse::into_response),
+        Ok(n) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "imported": n }))).into_response()),
         Err(ImportError::Rows(errors)) => {
             let message = format!("导入未执行：{} 行有误，请修改后重新导入整个文件。", errors.len());
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(ImportRejected { code: "import_rejected", message, errors })).into_response())
