@@ -97,7 +97,9 @@ impl StaffContract {
     fn qualifies(&self, on: Date, years: u16) -> bool {
         let long_enough = match self.contract_end {
             None => true,
-            Some(end) => self.contract_start.checked_add(i64::from(years).years()).is_ok_and(|min| end >= min),
+            // A contract from 2025-01-01 to 2025-12-31 is a one-year contract: the term ends
+            // the day before the corresponding date.
+            Some(end) => self.contract_start.checked_add(i64::from(years).years()).and_then(|d| d.yesterday()).is_ok_and(|min| end >= min),
         };
         self.contract_start <= on && self.contract_end.is_none_or(|end| end >= on) && long_enough
     }

@@ -88,8 +88,23 @@ pub fn parse_csv(text: &str, profiles: &[&Profile]) -> Result<Vec<InstitutionRow
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    // Lines are counted from byte offsets, so CRLF files, blank lines and quoted line breaks
+    // all give the line a person sees in an editor.
+    let line_at = |byte: u64| {
+        let bytes = text.as_bytes();
+        // A record's position may point at the line break before it (CRLF, blank lines).
+        let mut at = (byte as usize).min(bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+    };
     for (i, rec) in reader.records().enumerate() {
-        let line = rec.as_ref().ok().and_then(|r| r.position()).map(|p| p.line() as usize).unwrap_or(i + 2);
+        let pos = match &rec {
+            Ok(r) => r.position().cloned(),
+            Err(e) => e.position().cloned(),
+        };
+        let line = pos.map(|p| line_at(p.byte())).unwrap_or(i + 2);
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
