@@ -78,6 +78,21 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Copy the embedded database to FILE while the service may be running (SQLite online
+    /// backup). For PostgreSQL use pg_dump (see the README).
+    Backup {
+        /// Where to write the backup (must not exist).
+        output: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace the embedded database with a backup. Stop the service first. The backup is checked
+    /// (integrity and audit chain) before anything is replaced.
+    Restore {
+        input: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Policy profiles.
     Policy {
         #[command(subcommand)]
@@ -276,6 +291,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Calendar { command } => calendar(command, &*clock).await,
+        Cmd::Backup { output, db } => {
+            let store = db.open(&*clock).await?;
+            store.backup_to(&output).await?;
+            let check = Store::open(&output.to_string_lossy()).await?.verify_audit().await?;
+            println!("backup written to {} ({} audit entries, head {})", output.display(), check.entries, check.head);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Restore { input, db } => restore(&input, &db).await,
         Cmd::Audit { command: AuditCmd::Verify { db } } => {
             let store = db.open(&*clock).await?;
             let report = store.verify_audit().await?;
@@ -326,6 +349,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
     }
+}
+
+async fn restore(input: &Path, db: &DbArgs) -> Result<ExitCode> {
+    anyhow::ensure!(db.database.is_none(), "restore works on the embedded database; for PostgreSQL use pg_restore (see the README)");
+    anyhow::ensure!(input.is_file(), "{} is not a file", input.display());
+    // Check a scratch copy, so the backup itself is never modified.
+    let scratch = db.data_dir.join("restore-check.db");
+    let _ = std::fs::remove_file(&scratch);
+    std::fs::create_dir_all(&db.data_dir)?;
+    std::fs::copy(input, &scratch).with_context(|| format!("copying {}", input.display()))?;
+    let report = {
+        let store = Store::open(&scratch.to_string_lossy()).await.context("the backup is not a dingdian database")?;
+        let r = store.verify_audit().await?;
+        store.close().await;
+        r
+    };
+    if let Some(bad) = &report.first_bad {
+        let _ = std::fs::remove_file(&scratch);
+        anyhow::bail!("the backup's audit chain does not verify at entry {}: {}; nothing restored", bad.audit_seq, bad.reason);
+    }
+    let target = db.data_dir.join("dingdian.db");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+    }
+    std::fs::rename(&scratch, &target).with_context(|| format!("replacing {}", target.display()))?;
+    println!("restored {} into {} ({} audit entries verified)", input.display(), target.display(), report.entries);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The calendar for read-only questions: shipped years plus those in an existing database.
@@ -430,7 +483,8 @@ async fn serve(db: DbArgs, addr: SocketAddr, demo: bool, clock: Arc<dyn Clock>) 
             }
         }
     });
-    axum::serve(listener, dingdian_web::router(state))
+    let app = dingdian_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod clocks;
 pub mod deadline;
+pub mod draw;
 pub mod eligibility;
 pub mod ids;
 pub mod lifecycle;

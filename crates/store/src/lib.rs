@@ -10,6 +10,7 @@ mod applications;
 mod audit_store;
 mod calendar_store;
 pub mod clock;
+mod login;
 mod registry;
 pub mod testing;
 
@@ -29,6 +30,7 @@ pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
+pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
@@ -211,6 +213,24 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+
+    /// Writes a consistent copy of the SQLite database to `path` while the service runs
+    /// (`VACUUM INTO`). PostgreSQL is backed up with `pg_dump` instead (see the README).
+    pub async fn backup_to(&self, path: &Path) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                if path.exists() {
+                    return Err(StoreError::Rejected { code: "exists", message: format!("{} already exists", path.display()) });
+                }
+                sqlx::query("vacuum into $1").bind(path.to_string_lossy().into_owned()).execute(p).await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Rejected {
+                code: "use_pg_dump",
+                message: "PostgreSQL: use pg_dump --format=custom and pg_restore (see the README)".into(),
+            }),
+        }
     }
 
     /// A fingerprint of everything stored, for tests asserting that bad input changed nothing.

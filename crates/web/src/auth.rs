@@ -56,6 +56,34 @@ impl FromRequestParts<AppState> for MaybeUser {
     }
 }
 
+/// The client's address, for throttling sign-in. Taken from the connection (the server is run
+/// with connect info); `unknown` when there is none, e.g. in-process tests.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// Whether the page was reached over TLS (directly, or through a proxy that says so), so the
+/// session cookie can be marked `Secure`.
+pub fn over_tls(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// The error for a throttled sign-in.
+pub fn throttled(retry_after: i64) -> ApiError {
+    let minutes = (retry_after.max(1) + 59) / 60;
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "login_throttled", format!("登录失败次数过多，请 {minutes} 分钟后再试。"))
+}
+
 /// Refuses state-changing requests that ride on a cookie from another site (CSRF). Bearer-token
 /// requests are not affected: a browser never attaches those by itself.
 pub async fn same_origin_for_cookies(req: Request, next: Next) -> Response {

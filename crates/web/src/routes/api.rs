@@ -11,8 +11,9 @@ use dingdian_store::{AppRecord, EventRecord, Executed, RoundRecord, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::ApiUser;
+use crate::auth::{ApiUser, ClientAddr};
 use crate::{ApiError, AppState};
+use dingdian_store::LoginError;
 
 /// A JSON object body: content type checked, size limited, syntax checked, each failure with
 /// its own code.
@@ -96,13 +97,13 @@ pub struct LoginResponse {
 /// Bearer tokens live 12 hours.
 const TOKEN_TTL: i64 = 12 * 3600;
 
-pub async fn login(State(s): State<AppState>, body: JsonObject) -> Result<impl IntoResponse, ApiError> {
+pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, body: JsonObject) -> Result<impl IntoResponse, ApiError> {
     let req: LoginRequest = body.into_typed()?;
-    let user = s
-        .store
-        .authenticate(&req.username, &req.password)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "用户名或密码错误。"))?;
+    let user = match s.store.login(&req.username, &req.password, &addr, s.clock.now()).await? {
+        Ok(user) => user,
+        Err(LoginError::Invalid) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "用户名或密码错误。")),
+        Err(LoginError::Throttled { retry_after }) => return Err(crate::auth::throttled(retry_after)),
+    };
     let token = s.store.create_session(user.id, "bearer", TOKEN_TTL, s.clock.now()).await?;
     tracing::info!(user_id = user.id, "api login");
     Ok((StatusCode::CREATED, Json(LoginResponse { token, user })))

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/applications/{id}", get(pages::application))
         .route("/applications/{id}/act", post(pages::act))
         .route("/healthz", get(api::health))
+        .route("/static/app.css", get(pages::stylesheet))
         // JSON API.
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/session", post(api::login).delete(api::logout))

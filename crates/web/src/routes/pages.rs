@@ -10,8 +10,9 @@ use dingdian_core::lifecycle::{self, Command, Ctx, Role, can_read};
 use dingdian_store::User;
 use serde::Deserialize;
 
-use crate::auth::{COOKIE, MaybeUser};
+use crate::auth::{COOKIE, ClientAddr, MaybeUser};
 use crate::{ApiError, AppState, DemoAccount};
+use dingdian_store::LoginError;
 
 /// Page sessions live 8 hours.
 const SESSION_TTL: i64 = 8 * 3600;
@@ -87,21 +88,24 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
-    let user = match s.store.authenticate(&f.username, &f.password).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            let page = LoginPage {
-                user: None, role_zh: "", error: Some("用户名或密码错误，请重新输入。".into()), username: f.username
-            };
-            return (StatusCode::UNAUTHORIZED, render(page)).into_response();
+pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let refuse = |status: StatusCode, error: String, username: String| {
+        (status, render(LoginPage { user: None, role_zh: "", error: Some(error), username })).into_response()
+    };
+    let user = match s.store.login(&f.username, &f.password, &addr, s.clock.now()).await {
+        Ok(Ok(u)) => u,
+        Ok(Err(LoginError::Invalid)) => return refuse(StatusCode::UNAUTHORIZED, "用户名或密码错误，请重新输入。".into(), f.username),
+        Ok(Err(LoginError::Throttled { retry_after })) => {
+            let e = crate::auth::throttled(retry_after);
+            return refuse(e.status, e.message, f.username);
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
     match s.store.create_session(user.id, "cookie", SESSION_TTL, s.clock.now()).await {
         Ok(token) => {
             tracing::info!(user_id = user.id, "page login");
-            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}");
+            let secure = if crate::auth::over_tls(&headers) { "; Secure" } else { "" };
+            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}{secure}");
             let mut resp = Redirect::to("/applications").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -380,4 +384,12 @@ pub async fn audit_heads(State(s): State<AppState>, MaybeUser(user): MaybeUser) 
         Ok(heads) => render(AuditPage { role_zh: role_zh(&user), user, heads }),
         Err(e) => error_page(e.into()),
     }
+}
+
+/// The site's one stylesheet (no inline styles or scripts, so the CSP can forbid them).
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
 }
