@@ -347,7 +347,7 @@ fn is_lower_hex(s: &str) -> bool {
 }
 
 fn check_secret(secret: &str) -> Result<(), DrawError> {
-    if !is_lower_hex(secret) || secret.len() % 2 != 0 {
+    if !is_lower_hex(secret) || !secret.len().is_multiple_of(2) {
         return Err(DrawError::InvalidInput("secret must be lower-case hex with an even number of digits".into()));
     }
     if secret.len() < 2 * MIN_SECRET_BYTES {
