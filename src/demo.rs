@@ -253,6 +253,13 @@ pub fn accounts() -> Vec<DemoAccount> {
         city: city_zh(s.city).into(),
         note: s.name.into(),
     });
+    let pool = std::iter::once(DemoAccount {
+        username: "urc-e001 … urc-e018".into(),
+        password: PASSWORD.into(),
+        role: Role::Evaluator.zh().into(),
+        city: city_zh("urumqi").into(),
+        note: "乌鲁木齐评估人员库成员（抽中后可查看任务并评分）".into(),
+    });
     let inst = INSTITUTIONS.iter().map(|i| DemoAccount {
         username: i.username.into(),
         password: PASSWORD.into(),
@@ -260,7 +267,7 @@ pub fn accounts() -> Vec<DemoAccount> {
         city: city_zh(i.city).into(),
         note: i.name.into(),
     });
-    staff.chain(inst).collect()
+    staff.chain(pool).chain(inst).collect()
 }
 
 /// Seeds demo data relative to `now`. Returns how many applications it created.
@@ -271,6 +278,7 @@ pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
     } else {
         "2026-11-27T02:00:00Z".parse().context("fixed demo date")?
     };
+    seed_pool(store, base).await?;
     for s in STAFF {
         let user = NewUser {
             username: s.username,
@@ -328,7 +336,6 @@ struct Script<'a> {
     inst: Actor,
     agency: Actor,
     branch: Actor,
-    evaluator: Actor,
     expert: Actor,
     system: Actor,
     app: i64,
@@ -350,7 +357,6 @@ impl<'a> Script<'a> {
             base,
             agency: actor(store, &format!("{p}-agency")).await?,
             branch: if city == "urumqi" { actor(store, branch).await? } else { actor(store, "hrb-agency").await? },
-            evaluator: actor(store, &format!("{p}-evaluator")).await?,
             expert: actor(store, &format!("{p}-expert")).await?,
             system: Actor::system(city),
             inst,
@@ -386,8 +392,7 @@ impl<'a> Script<'a> {
             return Ok(());
         }
         let inst = self.inst.clone();
-        let (agency, branch, evaluator, expert, system) =
-            (self.agency.clone(), self.branch.clone(), self.evaluator.clone(), self.expert.clone(), self.system.clone());
+        let (agency, branch, expert, system) = (self.agency.clone(), self.branch.clone(), self.expert.clone(), self.system.clone());
         let facts = declaration(&self.inst_code, self.beds);
         self.run(&inst, start + 1, Command::UpdateDraft { facts }).await?;
         let submit_day = if matches!(story, Story::Submitted | Story::AwaitingSupplement) { 2 } else { start };
@@ -439,8 +444,17 @@ impl<'a> Script<'a> {
                 let name = if story == Story::SignedUrc { "2026年第一期定点评估" } else { "2026年第二期定点评估" };
                 let round = self.store.create_round(&agency, &format!("{name}（{}）", self.app), self.at(days - 5)).await?;
                 self.run(&agency, days - 5, Command::JoinRound { round_id: round.id }).await?;
-                self.store.start_round(round.id, &agency, self.at(days - 7)).await?;
+                // URC-EVAL-1: commit, then draw with a public value; the visit is a few days on.
+                self.store.commit_draw(round.id, &agency, self.at(days - 6)).await?;
+                let visit = dingdian_core::china_date(self.at(days - 10));
+                let public_value = format!("福彩3D {}", dingdian_core::china_date(self.at(days - 7)));
+                let drawn = self.store.draw_round(round.id, &agency, &public_value, visit, self.at(days - 7)).await?;
                 self.version += 1;
+                // One of the evaluators drawn for this institution records the score.
+                let record = self.store.institution(self.inst.institution_id.unwrap_or_default()).await?.context("demo institution")?;
+                let group = drawn.record.as_ref().map(dingdian_core::draw::final_groups).unwrap_or_default();
+                let first = group.get(&record.uscc).and_then(|g| g.first()).context("a drawn group")?;
+                let evaluator = actor(self.store, &first.to_lowercase()).await?;
                 if story == Story::OnSiteEvaluation {
                     return Ok(());
                 }
@@ -499,4 +513,43 @@ fn declaration(national_code: &str, beds: i64) -> serde_json::Map<String, serde_
         "insurance_admin_contracts": [contract("王医保"), contract("赵医保")],
     });
     v.as_object().cloned().unwrap_or_default()
+}
+
+/// Urumqi's evaluator pool (URC-EVAL-1): 18 people from the five departments, some with ties.
+async fn seed_pool(store: &Store, now: Timestamp) -> Result<()> {
+    let agency = Actor { user_id: 0, role: Role::Agency, city: "urumqi".into(), district: None, institution_id: None };
+    let departments = ["insurance", "health", "market_regulation", "industry_association", "insurance_committee"];
+    let employers = ["市医保局", "市卫健委", "市市场监管局", "市医药行业协会", "市医保委员会", "新疆医科大学", "自治区人民医院"];
+    let surnames = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高"];
+    let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
+    for (i, surname) in surnames.iter().enumerate() {
+        let dept = departments[i % departments.len()];
+        let employer = if i < 10 { employers[i % 5] } else { employers[5 + i % 2] };
+        csv.push_str(&format!(
+            "URC-E{:03},{surname}评估员,{dept},{employer},{},1,\n",
+            i + 1,
+            if i % 2 == 0 { "医疗管理" } else { "药品管理" }
+        ));
+    }
+    store.import_evaluators(&agency, &csv, now).await?;
+    // Every pool member can sign in (urc-e001 … urc-e018) to see assignments and score.
+    for (i, surname) in surnames.iter().enumerate() {
+        let username = format!("urc-e{:03}", i + 1);
+        let name = format!("{surname}评估员");
+        let user = NewUser {
+            username: &username,
+            display_name: &name,
+            password: PASSWORD,
+            role: Role::Evaluator,
+            city: "urumqi",
+            district: None,
+            institution_id: None,
+        };
+        let id = store.ensure_user(user, now).await?;
+        store.link_evaluator(id, &format!("URC-E{:03}", i + 1)).await?;
+    }
+    if let Some(u) = store.user_by_username("urc-evaluator").await? {
+        store.link_evaluator(u.id, "URC-E001").await?;
+    }
+    Ok(())
 }

@@ -73,6 +73,11 @@ enum Cmd {
         #[command(subcommand)]
         command: InstitutionsCmd,
     },
+    /// Evaluator draws (G-DRAW): list rounds, export a round's record, verify a record.
+    Draw {
+        #[command(subcommand)]
+        command: DrawCmd,
+    },
     /// The tamper-evident audit chain (G-AUDIT).
     Audit {
         #[command(subcommand)]
@@ -107,6 +112,23 @@ enum PolicyCmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum DrawCmd {
+    /// Print one drawn round id per line (first column), then its city, name and visit date.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print a round's draw record as canonical JSON.
+    Export {
+        round: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Recompute everything from a record file: print `OK` (exit 0) or what differs (exit 1).
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -299,6 +321,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Restore { input, db } => restore(&input, &db).await,
+        Cmd::Draw { command } => draw_cmd(command, &*clock).await,
         Cmd::Audit { command: AuditCmd::Verify { db } } => {
             let store = db.open(&*clock).await?;
             let report = store.verify_audit().await?;
@@ -348,6 +371,54 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
+    }
+}
+
+async fn draw_cmd(command: DrawCmd, clock: &dyn Clock) -> Result<ExitCode> {
+    use dingdian_core::draw;
+    match command {
+        DrawCmd::List { db } => {
+            let store = db.open(clock).await?;
+            for id in store.drawn_rounds().await? {
+                let round = store.round(id).await?;
+                let d = store.round_draw(id).await?;
+                let visit = d.and_then(|d| d.visit_on).map(|v| v.to_string()).unwrap_or_default();
+                let (city, name) = round.map(|r| (r.city, r.name)).unwrap_or_default();
+                println!("{id}\t{city}\t{name}\t{visit}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DrawCmd::Export { round, db } => {
+            let store = db.open(clock).await?;
+            let Some(record) = store.round_draw(round).await?.and_then(|d| d.record) else {
+                eprintln!("round {round} has no completed draw");
+                return Ok(ExitCode::FAILURE);
+            };
+            println!("{}", draw::canonical_json(&record));
+            Ok(ExitCode::SUCCESS)
+        }
+        DrawCmd::Verify { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let record: draw::DrawRecord = match serde_json::from_str(&text) {
+                Ok(r) => r,
+                Err(e) => {
+                    println!("not a draw record: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            match draw::verify(&record) {
+                Ok(()) => {
+                    println!("OK");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(diffs) => {
+                    for d in diffs {
+                        println!("{d}");
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
     }
 }
 

@@ -61,7 +61,7 @@ fn demo_twice_never_duplicates() {
         let store = dingdian_store::Store::open(&data.join("dingdian.db").to_string_lossy()).await.unwrap();
         assert_eq!(store.institutions(None).await.unwrap().len(), 12);
         let users = store.users().await.unwrap();
-        assert_eq!(users.len(), 24, "12 staff and 12 institution accounts");
+        assert_eq!(users.len(), 42, "12 staff, 18 evaluator-pool and 12 institution accounts");
         let all = dingdian_core::lifecycle::Actor::system("*");
         let apps = store.applications_for(&all, None, 100).await.unwrap();
         assert_eq!(apps.len(), 12);
@@ -193,5 +193,33 @@ fn backup_and_restore_round_trip() {
     let out = dingdian().args(["restore"]).arg(&junk).args(["--data-dir"]).arg(&data).output().unwrap();
     assert!(!out.status.success());
     assert_eq!(fingerprint(&rt), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// G-DRAW: `dingdian draw list / export / verify` on demo data, which includes an Urumqi round
+/// with a completed draw; a changed record fails verification.
+#[test]
+fn draw_cli_contract() {
+    let dir = temp_dir("draw");
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dingdian().args(["draw", "list", "--data-dir"]).arg(&data).output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first: String = listing.lines().next().expect("a drawn round").split('\t').next().unwrap().to_owned();
+    assert!(first.parse::<i64>().is_ok(), "{listing}");
+    let out = dingdian().args(["draw", "export", &first, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success());
+    let record = dir.join("record.json");
+    std::fs::write(&record, &out.stdout).unwrap();
+    let out = dingdian().args(["draw", "verify"]).arg(&record).output().unwrap();
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).trim()), (Some(0), "OK"));
+
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    json["input"]["public_value"] = serde_json::json!("changed");
+    std::fs::write(&record, json.to_string()).unwrap();
+    let out = dingdian().args(["draw", "verify"]).arg(&record).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("seed"), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(dir);
 }

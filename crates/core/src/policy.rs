@@ -212,11 +212,22 @@ pub struct Profile {
     pub not_accepted: Vec<NotAcceptedRule>,
     /// What unmet conditions do at submission.
     pub unmet_conditions: OnUnmet,
+    /// The evaluator draw (URC-EVAL-1), when the profile draws evaluators.
+    pub evaluation: Option<EvaluationConfig>,
     /// SHA-256 of the source text: the identity of this exact version.
     pub sha256: String,
     /// The source text, kept so an application's rules can be shown and reloaded forever.
     #[serde(skip)]
     pub source: String,
+}
+
+/// How evaluators are drawn and when the grouping is revealed (URC-EVAL-1, G-DRAW).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvaluationConfig {
+    pub rule: String,
+    pub composition: crate::draw::Composition,
+    /// The grouping is revealed this many working days before the site visit.
+    pub reveal_working_days_before: u16,
 }
 
 /// The lifecycle's main path, in order. A profile uses the states its steps enable.
@@ -309,6 +320,21 @@ struct RawProfile {
     conditions: Vec<RawCondition>,
     #[serde(default)]
     not_accepted: Vec<RawNotAccepted>,
+    evaluation: Option<RawEvaluation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvaluation {
+    rule: Sp<String>,
+    group_size: Sp<u32>,
+    #[serde(default)]
+    min_per_department: BTreeMap<crate::draw::Department, u32>,
+    #[serde(default)]
+    distinct_employers: bool,
+    #[serde(default)]
+    no_repeat_years: u16,
+    reveal_working_days_before: u16,
 }
 
 #[derive(Deserialize)]
@@ -613,6 +639,31 @@ impl Validator<'_> {
         }
         self.errors.extend(extra);
 
+        let evaluation = raw.evaluation.as_ref().map(|e| {
+            let rule = self.rule(&e.rule);
+            let size = *e.group_size.get_ref();
+            let minimum: u32 = e.min_per_department.values().sum();
+            if size == 0 || minimum > size {
+                self.err(
+                    &e.group_size,
+                    format!("group_size {size} must be at least 1 and at least the sum of the department minimums ({minimum})"),
+                );
+            }
+            if !steps.contains_key(&Step::EvaluatorDraw) {
+                self.err(&e.rule, "[evaluation] needs the evaluator_draw step");
+            }
+            EvaluationConfig {
+                rule,
+                composition: crate::draw::Composition {
+                    group_size: size,
+                    min_per_department: e.min_per_department.iter().map(|(d, n)| (*d, *n)).collect(),
+                    distinct_employers: e.distinct_employers,
+                    no_repeat_years: e.no_repeat_years,
+                },
+                reveal_working_days_before: e.reveal_working_days_before,
+            }
+        });
+
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| e.line);
             return Err(self.errors);
@@ -631,6 +682,7 @@ impl Validator<'_> {
             conditions,
             not_accepted,
             unmet_conditions: m.unmet_conditions,
+            evaluation,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
         })

@@ -24,6 +24,8 @@ pub struct User {
     pub city: String,
     pub district: Option<String>,
     pub institution_id: Option<i64>,
+    /// For evaluators: their id in the city's evaluator pool.
+    pub evaluator_id: Option<String>,
 }
 
 impl User {
@@ -83,7 +85,7 @@ pub struct Institution {
     pub beds: i64,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id";
+const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id, evaluator_id";
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -141,6 +143,14 @@ impl Store {
             .await?
         });
         Ok(id.0)
+    }
+
+    /// Links an evaluator account to its entry in the pool.
+    pub async fn link_evaluator(&self, user_id: i64, evaluator_id: &str) -> Result<()> {
+        with_pool!(self, p => {
+            sqlx::query("update users set evaluator_id = $1 where id = $2 and role = 'evaluator'").bind(evaluator_id).bind(user_id).execute(p).await?;
+        });
+        Ok(())
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {

@@ -458,6 +458,10 @@ impl Store {
         let calendar = self.calendar();
         let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans, kind: app.institution_kind(), history: &history };
         let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
+        // URC-EVAL-1: only an evaluator drawn for this institution scores it.
+        if matches!(cmd, Command::RecordSiteEvaluation { .. }) && actor.role == Role::Evaluator {
+            self.check_drawn_evaluator(&app, &inst.uscc, actor).await?;
+        }
         if let Command::JoinRound { round_id } = cmd {
             let round = self.round(*round_id).await?;
             if round.as_ref().is_none_or(|r| r.city != app.city || r.status != "open") {

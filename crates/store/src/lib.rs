@@ -10,6 +10,7 @@ mod applications;
 mod audit_store;
 mod calendar_store;
 pub mod clock;
+mod evaluation;
 mod login;
 mod registry;
 pub mod testing;
@@ -30,6 +31,7 @@ pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
+pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 

@@ -1,6 +1,7 @@
 //! Every route of the service, in one place.
 
 mod api;
+mod draws;
 mod pages;
 mod registry;
 
@@ -33,6 +34,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/applications/{id}/commands", post(api::command))
         .route("/api/rounds", get(api::list_rounds).post(api::create_round))
         .route("/api/rounds/{id}/start", post(api::start_round))
+        .route("/api/rounds/{id}/commitment", post(draws::commit))
+        .route("/api/rounds/{id}/draw", get(draws::get).post(draws::run))
+        .route("/api/rounds/{id}/draw/export", get(draws::export))
+        .route("/api/rounds/{id}/replacements", post(draws::replace))
+        .route("/api/evaluators", get(draws::pool))
+        .route("/api/evaluators/import", post(draws::import_pool).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
+        .route("/api/me/assignments", get(draws::my_assignments))
+        .route("/api/applications/{id}/evaluators", get(draws::application_group))
         .route("/api/institutions", get(registry::list).post(registry::create))
         .route("/api/institutions/import", post(registry::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
         .route("/api/institutions/{id}", get(registry::get))

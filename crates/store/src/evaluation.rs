@@ -1,0 +1,370 @@
+//! Evaluation rounds' draws (URC-EVAL-1, G-DRAW): the evaluator pool (CSV import, every change
+//! audited), the commitment to a server secret before the draw, the draw from the frozen pool
+//! with a public value entered afterwards, replacements, and the reveal date. The algorithm and
+//! its proof are `dingdian_core::draw`'s.
+
+use std::collections::BTreeMap;
+
+use dingdian_core::draw::{self, Department, DrawInput, DrawRecord, Evaluator, PastAssignment, Tie, TieKind};
+use dingdian_core::lifecycle::{Actor, Refusal, Role, State};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// A round's draw as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundDraw {
+    pub round_id: i64,
+    /// SHA-256 of the secret, published before the public value is entered.
+    pub commitment: String,
+    pub committed_at: String,
+    pub public_value: Option<String>,
+    pub visit_on: Option<Date>,
+    /// From this day on, evaluators and institutions see each other's names.
+    pub reveal_on: Option<Date>,
+    pub record: Option<DrawRecord>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DrawRow {
+    round_id: i64,
+    commitment: String,
+    committed_at: String,
+    public_value: Option<String>,
+    visit_on: Option<String>,
+    reveal_on: Option<String>,
+    record: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> StoreError {
+    StoreError::Rejected { code: "invalid_input", message: message.into() }
+}
+
+fn agency_of(actor: &Actor, city: &str) -> Result<()> {
+    if actor.role != Role::Agency {
+        return Err(Refusal::NotYourRole { required: Role::Agency }.into());
+    }
+    if actor.city != city {
+        return Err(Refusal::NotYourRegion.into());
+    }
+    Ok(())
+}
+
+/// One line of a pool CSV: `id,name,department,employer,specialty,active,ties`, where `ties` is
+/// `USCC:kind:YYYY-MM-DD` entries separated by `;` (kind as in `draw::TieKind`).
+fn parse_pool_row(line: usize, rec: &csv::StringRecord) -> std::result::Result<Evaluator, String> {
+    let get = |i: usize| rec.get(i).unwrap_or("").trim().to_owned();
+    let id = get(0);
+    if id.is_empty() {
+        return Err(format!("第 {line} 行：编号不能为空"));
+    }
+    let department: Department = serde_json::from_value(get(2).into()).map_err(|_| {
+        format!("第 {line} 行：部门“{}”无效（insurance、health、market_regulation、industry_association、insurance_committee）", get(2))
+    })?;
+    let active = match get(5).as_str() {
+        "" | "1" | "true" | "是" => true,
+        "0" | "false" | "否" => false,
+        other => return Err(format!("第 {line} 行：是否在库“{other}”无效")),
+    };
+    let mut ties = Vec::new();
+    for t in get(6).split(';').map(str::trim).filter(|t| !t.is_empty()) {
+        let parts: Vec<&str> = t.split(':').collect();
+        let [uscc, kind, since] = parts[..] else {
+            return Err(format!("第 {line} 行：关联关系“{t}”应为 统一社会信用代码:类型:日期"));
+        };
+        let kind: TieKind = serde_json::from_value(kind.into()).map_err(|_| format!("第 {line} 行：关联关系类型“{kind}”无效"))?;
+        let since: Date = since.parse().map_err(|_| format!("第 {line} 行：日期“{since}”无效"))?;
+        ties.push(Tie { institution_uscc: uscc.to_uppercase(), kind, since });
+    }
+    Ok(Evaluator { id, name: get(1), department, employer: get(3), specialty: get(4), active, ties })
+}
+
+impl Store {
+    /// Imports (adds or updates) a city's evaluator pool from CSV, all or nothing; every change
+    /// is recorded with who made it.
+    pub async fn import_evaluators(&self, actor: &Actor, csv_text: &str, now: Timestamp) -> Result<usize> {
+        agency_of(actor, &actor.city)?;
+        let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        let mut errors = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            match rec.map_err(|e| e.to_string()).and_then(|r| parse_pool_row(i + 2, &r)) {
+                Ok(e) => rows.push(e),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(invalid(errors.join("\n")));
+        }
+        let existing: BTreeMap<String, Evaluator> = self.evaluators(&actor.city).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let ts = now.to_string();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for e in &rows {
+                let before = existing.get(&e.id);
+                if before == Some(e) {
+                    continue;
+                }
+                let ties = serde_json::to_string(&e.ties).map_err(|x| StoreError::Internal(x.to_string()))?;
+                sqlx::query(
+                    "insert into evaluators (id, city, name, department, employer, specialty, active, ties, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                     on conflict (id) do update set name = excluded.name, department = excluded.department, employer = excluded.employer,
+                     specialty = excluded.specialty, active = excluded.active, ties = excluded.ties, updated_at = excluded.updated_at",
+                )
+                .bind(&e.id)
+                .bind(&actor.city)
+                .bind(&e.name)
+                .bind(e.department.as_str())
+                .bind(&e.employer)
+                .bind(&e.specialty)
+                .bind(i64::from(e.active))
+                .bind(ties)
+                .bind(&ts)
+                .execute(&mut *tx)
+                .await?;
+                let change = serde_json::json!({ "before": before, "after": e }).to_string();
+                sqlx::query("insert into evaluator_changes (evaluator_id, actor_user_id, change, created_at) values ($1, $2, $3, $4)")
+                    .bind(&e.id)
+                    .bind(actor.user_id)
+                    .bind(change)
+                    .bind(&ts)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(rows.len())
+    }
+
+    /// The pool of a city, by id.
+    pub async fn evaluators(&self, city: &str) -> Result<Vec<Evaluator>> {
+        let rows: Vec<(String, String, String, String, String, i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, name, department, employer, specialty, active, ties from evaluators where city = $1 order by id")
+                .bind(city)
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, name, department, employer, specialty, active, ties)| {
+                let corrupt = || StoreError::Corrupt(format!("evaluator {id}"));
+                Ok(Evaluator {
+                    department: serde_json::from_value(department.clone().into()).map_err(|_| corrupt())?,
+                    ties: serde_json::from_str(&ties).map_err(|_| corrupt())?,
+                    active: active != 0,
+                    id: id.clone(),
+                    name,
+                    employer,
+                    specialty,
+                })
+            })
+            .collect()
+    }
+
+    /// Step 1: the server commits to a fresh secret; only its hash is published.
+    pub async fn commit_draw(&self, round_id: i64, actor: &Actor, now: Timestamp) -> Result<RoundDraw> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        agency_of(actor, &round.city)?;
+        if round.status != "open" {
+            return Err(invalid("该评估批次已开始，不能再抽取。"));
+        }
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let secret = hex::encode(raw);
+        let commitment = draw::commit(&secret).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let ts = now.to_string();
+        let inserted = with_pool!(self, p => {
+            sqlx::query(
+                "insert into round_draws (round_id, commitment, secret, committed_at, updated_at) values ($1, $2, $3, $4, $4)
+                 on conflict (round_id) do nothing",
+            )
+            .bind(round_id)
+            .bind(&commitment)
+            .bind(&secret)
+            .bind(&ts)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            return Err(invalid("该评估批次已公布承诺值，不能重复。"));
+        }
+        self.round_draw(round_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn round_draw(&self, round_id: i64) -> Result<Option<RoundDraw>> {
+        let row: Option<DrawRow> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select round_id, commitment, committed_at, public_value, visit_on, reveal_on, record from round_draws where round_id = $1",
+            )
+            .bind(round_id)
+            .fetch_optional(p)
+            .await?
+        });
+        row.map(|r| {
+            let corrupt = || StoreError::Corrupt(format!("draw of round {}", r.round_id));
+            Ok(RoundDraw {
+                round_id: r.round_id,
+                commitment: r.commitment,
+                committed_at: r.committed_at,
+                public_value: r.public_value,
+                visit_on: r.visit_on.as_deref().map(str::parse).transpose().map_err(|_| corrupt())?,
+                reveal_on: r.reveal_on.as_deref().map(str::parse).transpose().map_err(|_| corrupt())?,
+                record: r.record.as_deref().map(serde_json::from_str).transpose().map_err(|_| corrupt())?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Rounds that have a completed draw.
+    pub async fn drawn_rounds(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = with_pool!(self, p => {
+            sqlx::query_as("select round_id from round_draws where record is not null order by round_id").fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Step 2: with the public value entered after the commitment, draw from the frozen pool,
+    /// store the record, and start the round's site evaluations. The reveal is the working day(s)
+    /// before the visit, per the profile.
+    pub async fn draw_round(&self, round_id: i64, actor: &Actor, public_value: &str, visit_on: Date, now: Timestamp) -> Result<RoundDraw> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        agency_of(actor, &round.city)?;
+        let profile = self.current_profile(&round.city).ok_or(StoreError::NotFound)?;
+        let config = profile.evaluation.clone().ok_or_else(|| invalid("本地区规则未设置评估人员抽取。"))?;
+        let today = dingdian_core::china_date(now);
+        if visit_on <= today {
+            return Err(invalid("现场评估日期应晚于今天。"));
+        }
+        let public_value = public_value.trim();
+        if public_value.is_empty() {
+            return Err(invalid("请填写公开随机值（如当日公布的彩票开奖号码）。"));
+        }
+        let stored = self.round_draw(round_id).await?.ok_or_else(|| invalid("请先公布承诺值，再抽取。"))?;
+        if stored.record.is_none() {
+            let (secret,): (String,) = with_pool!(self, p => {
+                sqlx::query_as("select secret from round_draws where round_id = $1").bind(round_id).fetch_one(p).await?
+            });
+            let members = self.round_member_usccs(round_id).await?;
+            if members.is_empty() {
+                return Err(invalid("该评估批次还没有申请。"));
+            }
+            let input = DrawInput {
+                round_id: format!("{}-{round_id}", round.city),
+                on: today,
+                composition: config.composition.clone(),
+                candidates: self.evaluators(&round.city).await?,
+                institutions: members,
+                history: self.past_assignments(&round.city).await?,
+                secret_commitment: stored.commitment.clone(),
+                secret,
+                public_value: public_value.to_owned(),
+            };
+            let record = draw::draw(&input).map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
+            let reveal_on = self.working_days_before(visit_on, config.reveal_working_days_before)?;
+            let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
+            with_pool!(self, p => {
+                sqlx::query(
+                    "update round_draws set public_value = $1, visit_on = $2, reveal_on = $3, record = $4, drawn_at = $5, updated_at = $5
+                     where round_id = $6 and record is null",
+                )
+                .bind(public_value)
+                .bind(visit_on.to_string())
+                .bind(reveal_on.to_string())
+                .bind(json)
+                .bind(now.to_string())
+                .bind(round_id)
+                .execute(p)
+                .await?;
+            });
+        }
+        if round.status == "open" {
+            self.start_round(round_id, actor, now).await?;
+        }
+        self.round_draw(round_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// A drawn evaluator declined or was found conflicted: draw the replacement reproducibly
+    /// from the same record.
+    pub async fn replace_evaluator(&self, round_id: i64, actor: &Actor, uscc: &str, evaluator_id: &str, reason: &str) -> Result<String> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        agency_of(actor, &round.city)?;
+        if reason.trim().is_empty() {
+            return Err(invalid("请说明更换原因（回避或无法参加）。"));
+        }
+        let mut record = self.round_draw(round_id).await?.and_then(|d| d.record).ok_or_else(|| invalid("该批次尚未抽取。"))?;
+        let chosen = draw::replacement(&mut record, uscc, evaluator_id, reason.trim())
+            .map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
+        let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
+        with_pool!(self, p => {
+            sqlx::query("update round_draws set record = $1 where round_id = $2").bind(json).bind(round_id).execute(p).await?;
+        });
+        Ok(chosen)
+    }
+
+    async fn round_member_usccs(&self, round_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select i.uscc from applications a join institutions i on i.id = a.institution_id
+                 where a.round_id = $1 and a.state = $2 order by i.uscc",
+            )
+            .bind(round_id)
+            .bind(State::EvaluatorDraw.as_str())
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Every earlier assignment in the city, for the no-repeat rule.
+    async fn past_assignments(&self, city: &str) -> Result<Vec<PastAssignment>> {
+        let rows: Vec<(String, Option<String>)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select d.record, d.visit_on from round_draws d join rounds r on r.id = d.round_id where r.city = $1 and d.record is not null",
+            )
+            .bind(city)
+            .fetch_all(p)
+            .await?
+        });
+        let mut out = Vec::new();
+        for (json, visit) in rows {
+            let record: DrawRecord = serde_json::from_str(&json).map_err(|_| StoreError::Corrupt("draw record".into()))?;
+            let on = visit.and_then(|v| v.parse().ok()).unwrap_or(record.input.on);
+            for (uscc, ids) in draw::final_groups(&record) {
+                out.extend(ids.into_iter().map(|evaluator_id| PastAssignment { evaluator_id, institution_uscc: uscc.clone(), on }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses an evaluator who was not drawn (or was replaced) for this institution.
+    pub(crate) async fn check_drawn_evaluator(&self, app: &crate::AppRecord, uscc: &str, actor: &Actor) -> Result<()> {
+        let Some(round_id) = app.round_id else { return Ok(()) };
+        let Some(record) = self.round_draw(round_id).await?.and_then(|d| d.record) else { return Ok(()) };
+        let me = self.user(actor.user_id).await?.and_then(|u| u.evaluator_id);
+        let group = draw::final_groups(&record).remove(uscc).unwrap_or_default();
+        match me {
+            Some(id) if group.contains(&id) => Ok(()),
+            _ => Err(Refusal::Invalid { field: "evaluator", reason: "您未被抽取为该机构的评估人员。".into() }.into()),
+        }
+    }
+
+    fn working_days_before(&self, day: Date, n: u16) -> Result<Date> {
+        let cal = self.calendar();
+        let mut d = day;
+        let mut left = n;
+        while left > 0 {
+            d = d.yesterday().map_err(|e| StoreError::Internal(e.to_string()))?;
+            match cal.is_working_day(d) {
+                Ok(true) => left -= 1,
+                Ok(false) => {}
+                Err(missing) => return Err(Refusal::MissingCalendar(missing.0).into()),
+            }
+        }
+        Ok(d)
+    }
+}

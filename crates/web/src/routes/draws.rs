@@ -1,0 +1,201 @@
+//! Evaluation rounds' draws over HTTP (URC-EVAL-1, G-DRAW): pool import, the commitment, the
+//! draw with its public value, replacements, the verifiable record, and who may see which names
+//! when. Before the reveal (the working day before the visit) evaluators see no institution
+//! names and institutions no evaluator names; the agency running the round and supervisors see
+//! everything.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use dingdian_core::draw;
+use dingdian_core::lifecycle::{Refusal, Role, can_read};
+use serde::{Deserialize, Serialize};
+
+use super::api::JsonObject;
+use crate::auth::ApiUser;
+use crate::{ApiError, AppState};
+
+fn id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+fn sees_everything(role: Role) -> bool {
+    matches!(role, Role::Agency | Role::Supervisor)
+}
+
+pub async fn import_pool(State(s): State<AppState>, ApiUser(u): ApiUser, body: String) -> Result<impl IntoResponse, ApiError> {
+    let n = s.store.import_evaluators(&u.actor(), &body, s.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "evaluators": n }))))
+}
+
+pub async fn pool(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<draw::Evaluator>>, ApiError> {
+    if !sees_everything(u.role()) && u.role() != Role::Admin {
+        return Err(Refusal::NotYourRole { required: Role::Agency }.into());
+    }
+    Ok(Json(s.store.evaluators(&u.city).await?))
+}
+
+pub async fn commit(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let d = s.store.commit_draw(id(&raw)?, &u.actor(), s.clock.now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "round_id": d.round_id, "commitment": d.commitment, "committed_at": d.committed_at })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrawBody {
+    public_value: String,
+    visit_on: jiff::civil::Date,
+}
+
+pub async fn run(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(raw): Path<String>,
+    body: JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let b: DrawBody = body.into_typed()?;
+    let d = s.store.draw_round(id(&raw)?, &u.actor(), &b.public_value, b.visit_on, s.clock.now()).await?;
+    Ok(Json(d))
+}
+
+#[derive(Serialize)]
+pub struct PublicDraw {
+    round_id: i64,
+    commitment: String,
+    committed_at: String,
+    public_value: Option<String>,
+    visit_on: Option<jiff::civil::Date>,
+    reveal_on: Option<jiff::civil::Date>,
+    drawn: bool,
+}
+
+/// The draw: the full record for the agency and supervisors; for everyone else in the city only
+/// the public facts (commitment, public value, dates).
+pub async fn get(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<axum::response::Response, ApiError> {
+    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    if round.city != u.city {
+        return Err(Refusal::NotYourRegion.into());
+    }
+    let d = s.store.round_draw(round.id).await?.ok_or_else(ApiError::not_found)?;
+    if sees_everything(u.role()) {
+        return Ok(Json(d).into_response());
+    }
+    let p = PublicDraw {
+        round_id: d.round_id,
+        drawn: d.record.is_some(),
+        commitment: d.commitment,
+        committed_at: d.committed_at,
+        public_value: d.public_value,
+        visit_on: d.visit_on,
+        reveal_on: d.reveal_on,
+    };
+    Ok(Json(p).into_response())
+}
+
+/// The record as canonical JSON, for `dingdian draw verify`.
+pub async fn export(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    if !sees_everything(u.role()) {
+        return Err(Refusal::NotYourRole { required: Role::Supervisor }.into());
+    }
+    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    if round.city != u.city {
+        return Err(Refusal::NotYourRegion.into());
+    }
+    let record = s.store.round_draw(round.id).await?.and_then(|d| d.record).ok_or_else(ApiError::not_found)?;
+    let disposition = format!("attachment; filename=\"draw-{}.json\"", round.id);
+    Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, disposition)], draw::canonical_json(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplaceBody {
+    institution_uscc: String,
+    evaluator_id: String,
+    reason: String,
+}
+
+pub async fn replace(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(raw): Path<String>,
+    body: JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let b: ReplaceBody = body.into_typed()?;
+    let chosen = s.store.replace_evaluator(id(&raw)?, &u.actor(), &b.institution_uscc, &b.evaluator_id, &b.reason).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "replacement": chosen }))))
+}
+
+#[derive(Serialize)]
+pub struct Assignment {
+    round_id: i64,
+    visit_on: Option<jiff::civil::Date>,
+    reveal_on: Option<jiff::civil::Date>,
+    revealed: bool,
+    /// Only after the reveal.
+    institution: Option<String>,
+    address: Option<String>,
+}
+
+/// An evaluator's assignments: dates always, the institution only from the reveal on.
+pub async fn my_assignments(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<Assignment>>, ApiError> {
+    let Some(me) = u.evaluator_id.clone().filter(|_| u.role() == Role::Evaluator) else {
+        return Err(Refusal::NotYourRole { required: Role::Evaluator }.into());
+    };
+    let today = s.clock.today();
+    let institutions = s.store.institutions(Some(&u.city)).await?;
+    let mut out = Vec::new();
+    for round_id in s.store.drawn_rounds().await? {
+        let Some(d) = s.store.round_draw(round_id).await? else { continue };
+        let Some(record) = &d.record else { continue };
+        let revealed = d.reveal_on.is_some_and(|r| today >= r);
+        for (uscc, ids) in draw::final_groups(record) {
+            if ids.contains(&me) {
+                let inst = institutions.iter().find(|i| i.uscc == uscc).filter(|_| revealed);
+                out.push(Assignment {
+                    round_id,
+                    visit_on: d.visit_on,
+                    reveal_on: d.reveal_on,
+                    revealed,
+                    institution: inst.map(|i| i.name.clone()),
+                    address: inst.map(|i| i.address.clone()),
+                });
+            }
+        }
+    }
+    Ok(Json(out))
+}
+
+#[derive(Serialize)]
+pub struct Group {
+    revealed: bool,
+    reveal_on: Option<jiff::civil::Date>,
+    visit_on: Option<jiff::civil::Date>,
+    /// Names (and departments) only from the reveal on, or always for the agency and supervisors.
+    evaluators: Vec<serde_json::Value>,
+}
+
+/// The evaluators drawn for an application's institution.
+pub async fn application_group(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Group>, ApiError> {
+    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    can_read(&u.actor(), &app.scope())?;
+    let round_id = app.round_id.ok_or_else(ApiError::not_found)?;
+    let d = s.store.round_draw(round_id).await?.ok_or_else(ApiError::not_found)?;
+    let revealed = d.reveal_on.is_some_and(|r| s.clock.today() >= r);
+    let show = revealed || sees_everything(u.role());
+    let mut evaluators = Vec::new();
+    if show && let Some(record) = &d.record {
+        let inst = s.store.institution(app.institution_id).await?.ok_or_else(ApiError::not_found)?;
+        let pool = s.store.evaluators(&app.city).await?;
+        for eid in draw::final_groups(record).remove(&inst.uscc).unwrap_or_default() {
+            if let Some(e) = pool.iter().find(|e| e.id == eid) {
+                evaluators
+                    .push(serde_json::json!({ "id": e.id, "name": e.name, "department": e.department.zh(), "specialty": e.specialty }));
+            }
+        }
+    }
+    Ok(Json(Group { revealed, reveal_on: d.reveal_on, visit_on: d.visit_on, evaluators }))
+}
