@@ -407,7 +407,14 @@ impl<'a> Script<'a> {
                 }
                 self.run(&agency, 28, Command::Accept).await?;
                 self.run(&agency, 27, Command::ScheduleEvaluation { date: None, note: Some("线下踏查".into()) }).await?;
-                self.run(&agency, 25, Command::RecordSiteEvaluation { score: 86, notes: Some("现场核查情况与申报一致".into()) }).await?;
+                self.run(
+                    &agency,
+                    25,
+                    Command::RecordSiteEvaluation {
+                        score: 86, items: Default::default(), notes: Some("现场核查情况与申报一致".into())
+                    },
+                )
+                .await?;
                 if story == Story::FailedRectifying {
                     return self
                         .run(
@@ -417,6 +424,7 @@ impl<'a> Script<'a> {
                                 recommendation: Outcome::Fail,
                                 reasons: vec!["医保管理制度不健全".into()],
                                 rectification: Some("补充医保管理制度并完成内部培训".into()),
+                                attendees: vec!["李强".into(), "孙丽".into(), "周明".into()],
                             },
                         )
                         .await;
@@ -453,12 +461,18 @@ impl<'a> Script<'a> {
                 // One of the evaluators drawn for this institution records the score.
                 let record = self.store.institution(self.inst.institution_id.unwrap_or_default()).await?.context("demo institution")?;
                 let group = drawn.record.as_ref().map(dingdian_core::draw::final_groups).unwrap_or_default();
-                let first = group.get(&record.uscc).and_then(|g| g.first()).context("a drawn group")?;
-                let evaluator = actor(self.store, &first.to_lowercase()).await?;
+                let members = group.get(&record.uscc).cloned().context("a drawn group")?;
                 if story == Story::OnSiteEvaluation {
                     return Ok(());
                 }
-                self.run(&evaluator, days - 8, Command::RecordSiteEvaluation { score: 91, notes: None }).await?;
+                // Every drawn evaluator scores the sheet (URC-EVAL-2), item by item.
+                for (k, member) in members.iter().enumerate() {
+                    let evaluator = actor(self.store, &member.to_lowercase()).await?;
+                    let points = [("layout", 18), ("management", 21), ("operations", 17), ("conditions", 27 - k as u16)];
+                    let items: std::collections::BTreeMap<String, u16> = points.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+                    let score = items.values().sum();
+                    self.run(&evaluator, days - 8, Command::RecordSiteEvaluation { score, items, notes: None }).await?;
+                }
                 self.run(&inst, days - 8, Command::ConfirmScoreSheet).await?;
                 self.run(&expert, days - 10, pass_review()).await?;
                 if story == Story::CollectiveDecision {
@@ -487,7 +501,12 @@ fn supplement_notice() -> Command {
 }
 
 fn pass_review() -> Command {
-    Command::RecordExpertReview { recommendation: Outcome::Pass, reasons: vec![], rectification: None }
+    Command::RecordExpertReview {
+        recommendation: Outcome::Pass,
+        reasons: vec![],
+        rectification: None,
+        attendees: vec!["李强".into(), "孙丽".into(), "周明".into()],
+    }
 }
 
 /// Declared facts that meet every condition of both profiles (SPEC §2).

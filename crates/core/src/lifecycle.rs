@@ -315,7 +315,11 @@ pub enum Command {
     },
     /// HRB-EVAL-1 / URC-EVAL-2.
     RecordSiteEvaluation {
+        /// The total; with `items`, it must be their sum.
         score: u16,
+        /// Points per score-sheet item (profile `score_sheets`).
+        #[serde(default)]
+        items: std::collections::BTreeMap<String, u16>,
         #[serde(default)]
         notes: Option<String>,
     },
@@ -328,6 +332,9 @@ pub enum Command {
         reasons: Vec<String>,
         #[serde(default)]
         rectification: Option<String>,
+        /// The experts present who sign the review record (URC-EVAL-3).
+        #[serde(default)]
+        attendees: Vec<String>,
     },
     /// URC-EVAL-4.
     Decide {
@@ -525,12 +532,22 @@ pub enum Event {
     SiteEvaluationRecorded {
         score: u16,
         notes: Option<String>,
+        #[serde(default)]
+        items: std::collections::BTreeMap<String, u16>,
+        /// The evaluator (user id) who scored.
+        #[serde(default)]
+        by: i64,
+        /// Whether this sheet reaches the pass mark, when the profile has one.
+        #[serde(default)]
+        passes: Option<bool>,
     },
     ScoreSheetConfirmed,
     ExpertReviewRecorded {
         recommendation: Outcome,
         reasons: Vec<String>,
         rectification: Option<String>,
+        #[serde(default)]
+        attendees: Vec<String>,
     },
     ResultDecided {
         outcome: Outcome,
@@ -666,6 +683,9 @@ pub struct AppState {
     /// G-ONE-NOTICE: supplement notices issued in this acceptance round.
     pub supplement_notices: u32,
     pub site_recorded: bool,
+    /// Each evaluator's total (user id, points).
+    #[serde(default)]
+    pub site_scores: Vec<(i64, u16)>,
     pub score_confirmed: bool,
     pub expert_recommendation: Option<Outcome>,
     pub failures: u32,
@@ -688,6 +708,7 @@ impl Default for AppState {
             facts: serde_json::Map::new(),
             supplement_notices: 0,
             site_recorded: false,
+            site_scores: Vec::new(),
             score_confirmed: false,
             expert_recommendation: None,
             failures: 0,
@@ -713,7 +734,10 @@ impl AppState {
             Event::ConditionsOverridden { .. } => self.unmet_conditions.clear(),
             Event::SupplementNoticeIssued { .. } => self.supplement_notices += 1,
             Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => self.round_id = Some(*round_id),
-            Event::SiteEvaluationRecorded { .. } => self.site_recorded = true,
+            Event::SiteEvaluationRecorded { score, by, .. } => {
+                self.site_recorded = true;
+                self.site_scores.push((*by, *score));
+            }
             Event::ScoreSheetConfirmed => self.score_confirmed = true,
             Event::ExpertReviewRecorded { recommendation, .. } => self.expert_recommendation = Some(*recommendation),
             Event::ResultDecided { outcome, .. } => {
@@ -724,6 +748,7 @@ impl AppState {
             }
             Event::ReevaluationRequested => {
                 self.site_recorded = false;
+                self.site_scores.clear();
                 self.score_confirmed = false;
                 self.expert_recommendation = None;
                 self.round_id = None;
@@ -985,11 +1010,16 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             }
             advance(Event::SiteEvaluationStarted { round_id: *round_id })
         }
-        Command::RecordSiteEvaluation { score, notes } if s == State::OnSiteEvaluation && !st.site_recorded => {
-            if *score > 100 {
-                return Err(invalid("score", "评分应在 0 至 100 之间。"));
-            }
-            let event = Event::SiteEvaluationRecorded { score: *score, notes: non_empty(notes) };
+        // Each evaluator scores once; without a confirmation step one score completes the step.
+        Command::RecordSiteEvaluation { score, items, notes }
+            if s == State::OnSiteEvaluation
+                && !st.score_confirmed
+                && !st.site_scores.iter().any(|(by, _)| *by == actor.user_id)
+                && (p.step(Step::SiteEvaluation).is_some_and(|c| c.score_sheet_confirmation) || !st.site_recorded) =>
+        {
+            let passes = check_sheet(p.score_sheet(ctx.kind), *score, items)?;
+            let event =
+                Event::SiteEvaluationRecorded { score: *score, notes: non_empty(notes), items: items.clone(), by: actor.user_id, passes };
             let confirm = p.step(Step::SiteEvaluation).is_some_and(|c| c.score_sheet_confirmation);
             if confirm { go(vec![event], s) } else { advance(event) }
         }
@@ -999,11 +1029,16 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             }
             advance(Event::ScoreSheetConfirmed)
         }
-        Command::RecordExpertReview { recommendation, reasons, rectification } if s == State::ExpertReview => {
+        Command::RecordExpertReview { recommendation, reasons, rectification, attendees } if s == State::ExpertReview => {
+            let attendees: Vec<String> = attendees.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+            if p.has(Step::CollectiveDecision) && attendees.is_empty() {
+                return Err(invalid("attendees", "须记录参加评估的专家，由其签字确认评估结果（URC-EVAL-3）。"));
+            }
             let review = Event::ExpertReviewRecorded {
                 recommendation: *recommendation,
                 reasons: reasons.clone(),
                 rectification: rectification.clone(),
+                attendees,
             };
             if p.has(Step::CollectiveDecision) {
                 return advance(review);
@@ -1142,6 +1177,40 @@ fn within(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
         return Err(Refusal::DeadlinePassed { due, rule });
     }
     Ok(())
+}
+
+/// Checks a score against the profile's sheet; returns whether it reaches the pass mark.
+fn check_sheet(
+    sheet: Option<&crate::policy::ScoreSheet>,
+    score: u16,
+    items: &std::collections::BTreeMap<String, u16>,
+) -> Result<Option<bool>, Refusal> {
+    let Some(sheet) = sheet else {
+        if score > 100 || !items.is_empty() {
+            return Err(invalid("score", "评分应在 0 至 100 之间。"));
+        }
+        return Ok(None);
+    };
+    if !items.is_empty() {
+        for item in &sheet.items {
+            match items.get(&item.id) {
+                None => return Err(invalid("items", format!("评分表缺少“{}”一项。", item.name))),
+                Some(v) if *v > item.max => return Err(invalid("items", format!("“{}”最高 {} 分，录入了 {v} 分。", item.name, item.max))),
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = items.keys().find(|k| !sheet.items.iter().any(|i| &i.id == *k)) {
+            return Err(invalid("items", format!("评分表没有“{extra}”一项。")));
+        }
+        let sum: u16 = items.values().sum();
+        if sum != score {
+            return Err(invalid("score", format!("各项得分合计为 {sum} 分，与总分 {score} 分不一致。")));
+        }
+    }
+    if score > sheet.total() {
+        return Err(invalid("score", format!("总分最高为 {} 分。", sheet.total())));
+    }
+    Ok(Some(score >= sheet.pass_mark))
 }
 
 /// Unmet conditions must be overridden (with a reason) or the application rejected.

@@ -214,6 +214,8 @@ pub struct Profile {
     pub unmet_conditions: OnUnmet,
     /// The evaluator draw (URC-EVAL-1), when the profile draws evaluators.
     pub evaluation: Option<EvaluationConfig>,
+    /// Site-evaluation score sheets, per kind of institution (HRB-EVAL-1, URC-EVAL-2).
+    pub score_sheets: Vec<ScoreSheet>,
     /// SHA-256 of the source text: the identity of this exact version.
     pub sha256: String,
     /// The source text, kept so an application's rules can be shown and reloaded forever.
@@ -228,6 +230,30 @@ pub struct EvaluationConfig {
     pub composition: crate::draw::Composition,
     /// The grouping is revealed this many working days before the site visit.
     pub reveal_working_days_before: u16,
+}
+
+/// A score sheet: items with maximum points, and the pass mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoreSheet {
+    pub id: String,
+    pub rule: String,
+    pub applies_to: Vec<InstitutionKind>,
+    pub pass_mark: u16,
+    pub items: Vec<SheetItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetItem {
+    pub id: String,
+    pub name: String,
+    pub max: u16,
+}
+
+impl ScoreSheet {
+    pub fn total(&self) -> u16 {
+        self.items.iter().map(|i| i.max).sum()
+    }
 }
 
 /// The lifecycle's main path, in order. A profile uses the states its steps enable.
@@ -283,6 +309,11 @@ impl Profile {
         self.bans.iter().find(|b| b.on == on)
     }
 
+    /// The score sheet for a kind of institution.
+    pub fn score_sheet(&self, kind: InstitutionKind) -> Option<&ScoreSheet> {
+        self.score_sheets.iter().find(|s| s.applies_to.contains(&kind))
+    }
+
     pub fn material(&self, id: &str) -> Option<&MaterialSlot> {
         self.materials.iter().find(|m| m.id == id)
     }
@@ -321,6 +352,18 @@ struct RawProfile {
     #[serde(default)]
     not_accepted: Vec<RawNotAccepted>,
     evaluation: Option<RawEvaluation>,
+    #[serde(default)]
+    score_sheets: Vec<RawSheet>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSheet {
+    id: Sp<String>,
+    rule: Sp<String>,
+    applies_to: Option<Vec<InstitutionKind>>,
+    pass_mark: u16,
+    items: Vec<SheetItem>,
 }
 
 #[derive(Deserialize)]
@@ -639,6 +682,27 @@ impl Validator<'_> {
         }
         self.errors.extend(extra);
 
+        let mut score_sheets: Vec<ScoreSheet> = Vec::new();
+        for sh in &raw.score_sheets {
+            let rule = self.rule(&sh.rule);
+            let mut errs = Vec::new();
+            let applies_to = applies(&self, &sh.id, &sh.applies_to, &mut errs);
+            self.errors.extend(errs);
+            let sheet = ScoreSheet { id: sh.id.get_ref().clone(), rule, applies_to, pass_mark: sh.pass_mark, items: sh.items.clone() };
+            let mut ids: Vec<&str> = sheet.items.iter().map(|i| i.id.as_str()).collect();
+            ids.sort_unstable();
+            if sheet.items.is_empty() || sheet.items.iter().any(|i| i.max == 0) || ids.windows(2).any(|w| w[0] == w[1]) {
+                self.err(&sh.id, "a score sheet needs items with distinct ids and a max of at least 1");
+            }
+            if sheet.pass_mark == 0 || sheet.pass_mark > sheet.total() {
+                self.err(&sh.id, format!("pass_mark must be between 1 and the sheet's total ({})", sheet.total()));
+            }
+            if score_sheets.iter().any(|o| o.applies_to.iter().any(|k| sheet.applies_to.contains(k))) {
+                self.err(&sh.id, "two score sheets apply to the same kind of institution");
+            }
+            score_sheets.push(sheet);
+        }
+
         let evaluation = raw.evaluation.as_ref().map(|e| {
             let rule = self.rule(&e.rule);
             let size = *e.group_size.get_ref();
@@ -683,6 +747,7 @@ impl Validator<'_> {
             not_accepted,
             unmet_conditions: m.unmet_conditions,
             evaluation,
+            score_sheets,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
         })

@@ -164,11 +164,16 @@ fn supplement() -> Command {
 }
 
 fn site(score: u16) -> Command {
-    Command::RecordSiteEvaluation { score, notes: None }
+    Command::RecordSiteEvaluation { score, items: Default::default(), notes: None }
 }
 
 fn review_pass() -> Command {
-    Command::RecordExpertReview { recommendation: Outcome::Pass, reasons: vec![], rectification: None }
+    Command::RecordExpertReview {
+        recommendation: Outcome::Pass,
+        reasons: vec![],
+        rectification: None,
+        attendees: vec!["专家甲".into(), "专家乙".into()],
+    }
 }
 
 fn review_fail(reasons: &[&str], rectification: Option<&str>) -> Command {
@@ -176,6 +181,7 @@ fn review_fail(reasons: &[&str], rectification: Option<&str>) -> Command {
         recommendation: Outcome::Fail,
         reasons: reasons.iter().map(|s| s.to_string()).collect(),
         rectification: rectification.map(str::to_owned),
+        attendees: vec!["专家甲".into(), "专家乙".into()],
     }
 }
 
@@ -365,7 +371,12 @@ fn hrb_happy_path_apply_to_sign() {
     assert_eq!(
         d.events,
         vec![
-            Event::ExpertReviewRecorded { recommendation: Outcome::Pass, reasons: vec![], rectification: None },
+            Event::ExpertReviewRecorded {
+                recommendation: Outcome::Pass,
+                reasons: vec![],
+                rectification: None,
+                attendees: vec!["专家甲".into(), "专家乙".into()]
+            },
             Event::ResultDecided { outcome: Outcome::Pass, reasons: vec![], rectification: None, attempt: 1 },
         ]
     );

@@ -462,6 +462,10 @@ impl Store {
         if matches!(cmd, Command::RecordSiteEvaluation { .. }) && actor.role == Role::Evaluator {
             self.check_drawn_evaluator(&app, &inst.uscc, actor).await?;
         }
+        // URC-EVAL-2: the institution signs the sheet once every drawn evaluator has scored.
+        if matches!(cmd, Command::ConfirmScoreSheet) {
+            self.check_all_scored(&app, &inst.uscc).await?;
+        }
         if let Command::JoinRound { round_id } = cmd {
             let round = self.round(*round_id).await?;
             if round.as_ref().is_none_or(|r| r.city != app.city || r.status != "open") {
@@ -596,6 +600,82 @@ impl Store {
                 .fetch_all(p)
                 .await?
         }))
+    }
+
+    /// URC-EVAL-4: the round's collective decision — one outcome per application in
+    /// `collective_decision`, all of them, recorded with the meeting's minutes in one transaction.
+    pub async fn decide_round(
+        &self,
+        round_id: i64,
+        actor: &Actor,
+        minutes: &str,
+        decisions: &[(i64, Command)],
+        now: Timestamp,
+    ) -> Result<Vec<i64>> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        if round.city != actor.city {
+            return Err(Refusal::NotYourRegion.into());
+        }
+        if minutes.trim().is_empty() {
+            return Err(Refusal::Invalid { field: "minutes", reason: "请填写集体研究会议纪要。".into() }.into());
+        }
+        let waiting: Vec<(i64, i64)> = with_pool!(self, p => {
+            sqlx::query_as("select id, version from applications where round_id = $1 and state = 'collective_decision' order by id")
+                .bind(round_id)
+                .fetch_all(p)
+                .await?
+        });
+        let mut covered: Vec<i64> = decisions.iter().map(|(id, _)| *id).collect();
+        covered.sort_unstable();
+        let expected: Vec<i64> = waiting.iter().map(|(id, _)| *id).collect();
+        if waiting.is_empty() || covered != expected {
+            return Err(Refusal::Invalid {
+                field: "decisions",
+                reason: format!("集体决定须一次涵盖本批次全部待决定的申请：{expected:?}。"),
+            }
+            .into());
+        }
+        let head_sql = self.head_sql();
+        let mut prepared = Vec::new();
+        for (id, cmd) in decisions {
+            if !matches!(cmd, Command::Decide { .. }) {
+                return Err(Refusal::Invalid { field: "decisions", reason: "只能包含 decide 决定。".into() }.into());
+            }
+            let version = waiting.iter().find(|(w, _)| w == id).map(|(_, v)| *v).unwrap_or_default();
+            prepared.push(self.prepare(*id, actor, version, cmd, now).await?);
+        }
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("update rounds set minutes = $1, decided_at = $2, updated_at = $2 where id = $3 and decided_at is null")
+                .bind(minutes.trim())
+                .bind(now.to_string())
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Rejected { code: "already_decided", message: "该批次已作出集体决定。".into() });
+            }
+            for pr in &prepared {
+                write_prepared!(tx, pr, now, head_sql);
+            }
+            tx.commit().await?;
+        });
+        Ok(expected)
+    }
+
+    /// URC-RES-1: the round's passed list, filed (备案) with the administrative department.
+    pub async fn filing_list(&self, round_id: i64) -> Result<Vec<(i64, String, String, String)>> {
+        let rows: Vec<(i64, String, String, String)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select a.id, coalesce(a.number, ''), i.name, i.uscc from applications a join institutions i on i.id = a.institution_id
+                 where a.round_id = $1 and exists (select 1 from events e where e.application_id = a.id and e.kind = 'result_decided'
+                   and e.payload like '%\"outcome\":\"pass\"%') order by a.id",
+            )
+            .bind(round_id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
     }
 
     /// URC-EVAL-1: the round's evaluators have been drawn; every member application moves to

@@ -353,6 +353,22 @@ impl Store {
         }
     }
 
+    /// Refuses the score-sheet confirmation until every drawn evaluator has scored.
+    pub(crate) async fn check_all_scored(&self, app: &crate::AppRecord, uscc: &str) -> Result<()> {
+        let Some(round_id) = app.round_id else { return Ok(()) };
+        let Some(record) = self.round_draw(round_id).await?.and_then(|d| d.record) else { return Ok(()) };
+        let group = draw::final_groups(&record).remove(uscc).unwrap_or_default();
+        let scored = app.data.site_scores.len();
+        if scored < group.len() {
+            return Err(Refusal::Invalid {
+                field: "score_sheet",
+                reason: format!("抽取的 {} 名评估人员中已有 {scored} 名评分，全部评分后方可确认。", group.len()),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     fn working_days_before(&self, day: Date, n: u16) -> Result<Date> {
         let cal = self.calendar();
         let mut d = day;

@@ -61,7 +61,7 @@ async fn roles_are_enforced(b: Backend) {
         (supplement_notice(), "agency"),
         (json!({ "command": "publish_notice" }), "agency"),
         (json!({ "command": "countersign" }), "agency"),
-        (json!({ "command": "record_expert_review", "recommendation": "pass" }), "expert"),
+        (json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] }), "expert"),
         (json!({ "command": "end_notice" }), "system"),
         (json!({ "command": "deem_withdrawn" }), "system"),
     ];
@@ -72,7 +72,7 @@ async fn roles_are_enforced(b: Backend) {
         (json!({ "command": "join_round", "round_id": 1 }), "agency"),
         (json!({ "command": "decide", "outcome": "pass" }), "agency"),
         (json!({ "command": "record_site_evaluation", "score": 80 }), "evaluator"),
-        (json!({ "command": "record_expert_review", "recommendation": "pass" }), "expert"),
+        (json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] }), "expert"),
         (json!({ "command": "deem_given_up" }), "system"),
     ];
     let hrb_users = [

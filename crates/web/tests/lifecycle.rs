@@ -17,11 +17,11 @@ fn supplement_notice() -> serde_json::Value {
 }
 
 fn pass_review() -> serde_json::Value {
-    json!({ "command": "record_expert_review", "recommendation": "pass" })
+    json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] })
 }
 
 fn fail_review() -> serde_json::Value {
-    json!({ "command": "record_expert_review", "recommendation": "fail", "reasons": ["制度不健全"], "rectification": "补充制度" })
+    json!({ "command": "record_expert_review", "recommendation": "fail", "reasons": ["制度不健全"], "rectification": "补充制度", "attendees": ["专家甲"] })
 }
 
 /// Drives a Harbin application to `passed`.

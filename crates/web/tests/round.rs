@@ -219,25 +219,80 @@ async fn urc_eval_full_round(b: Backend) {
         } else {
             groups[&uscc.to_string()].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
         };
-        let score = if i == 11 { 52 } else { 85 };
-        t.cmd(&evaluator_tokens[&group[0]], *id, json!({ "command": "record_site_evaluation", "score": score })).await;
+        let score: u16 = if i == 11 { 52 } else { 85 };
+        let items = if i == 11 {
+            json!({ "layout": 15, "management": 10, "operations": 12, "conditions": 15 })
+        } else {
+            json!({ "layout": 20, "management": 20, "operations": 15, "conditions": 30 })
+        };
+        for (k, e) in group.iter().enumerate() {
+            t.cmd(&evaluator_tokens[e], *id, json!({ "command": "record_site_evaluation", "score": score, "items": items })).await;
+            if k == 0 {
+                // URC-EVAL-2: the sheet is confirmed only after every drawn evaluator scored, and
+                // each evaluator scores once.
+                let (status, _) = t.try_cmd(token, *id, json!({ "command": "confirm_score_sheet" })).await;
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+                let (status, _) = t
+                    .try_cmd(&evaluator_tokens[e], *id, json!({ "command": "record_site_evaluation", "score": score, "items": items }))
+                    .await;
+                assert_eq!(status, StatusCode::CONFLICT);
+            }
+        }
         assert_eq!(t.cmd(token, *id, json!({ "command": "confirm_score_sheet" })).await, "expert_review");
         // URC-EVAL-3, then URC-EVAL-4: the collective decision on the round's list.
         let review = if i == 11 {
-            json!({ "command": "record_expert_review", "recommendation": "fail", "reasons": ["进销存管理混乱"], "rectification": "整改进销存台账" })
+            json!({ "command": "record_expert_review", "recommendation": "fail", "reasons": ["进销存管理混乱"], "rectification": "整改进销存台账", "attendees": ["专家甲", "专家乙"] })
         } else {
-            json!({ "command": "record_expert_review", "recommendation": "pass" })
+            json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] })
         };
         assert_eq!(t.cmd(&expert, *id, review).await, "collective_decision");
     }
+    // URC-EVAL-4: one collective decision for the whole round, with minutes.
+    let decisions: Vec<Value> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _, _))| {
+            if i == 11 {
+                json!({ "application_id": id, "outcome": "fail", "reasons": ["现场评估未达标"], "rectification": "整改后 3 个月可再次申请评估" })
+            } else {
+                json!({ "application_id": id, "outcome": "pass" })
+            }
+        })
+        .collect();
+    let (status, body) = t
+        .call(
+            Method::POST,
+            &format!("/api/rounds/{round_id}/decision"),
+            Some(&agency),
+            Some(json!({ "minutes": "", "decisions": decisions })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "minutes required: {body}");
+    let (status, body) = t
+        .call(
+            Method::POST,
+            &format!("/api/rounds/{round_id}/decision"),
+            Some(&agency),
+            Some(json!({ "minutes": "纪要", "decisions": &decisions[..11] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "all of the round at once: {body}");
+    let (status, body) = t
+        .call(
+            Method::POST,
+            &format!("/api/rounds/{round_id}/decision"),
+            Some(&agency),
+            Some(json!({ "minutes": "2026年第一期定点评估集体研究会议：11 家通过，1 家未通过。", "decisions": decisions })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     for (i, (id, _, _)) in apps.iter().enumerate() {
-        let decision = if i == 11 {
-            json!({ "command": "decide", "outcome": "fail", "reasons": ["现场评估未达标"], "rectification": "整改后 3 个月可再次申请评估" })
-        } else {
-            json!({ "command": "decide", "outcome": "pass" })
-        };
-        let expected = if i == 11 { "failed_rectifying" } else { "passed" };
-        assert_eq!(t.cmd(&agency, *id, decision).await, expected);
+        assert_eq!(t.state_of(*id).await, if i == 11 { "failed_rectifying" } else { "passed" });
     }
+    // URC-RES-1: the passed list for filing.
+    let (status, filed) = t.call(Method::GET, &format!("/api/rounds/{round_id}/filing"), Some(&agency), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(filed.as_array().unwrap().len(), 11, "{filed}");
+    assert!(!filed.to_string().contains(&apps[11].2.to_string()));
 }
 both!(urc_eval_full_round);

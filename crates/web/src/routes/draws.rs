@@ -199,3 +199,63 @@ pub async fn application_group(State(s): State<AppState>, ApiUser(u): ApiUser, P
     }
     Ok(Json(Group { revealed, reveal_on: d.reveal_on, visit_on: d.visit_on, evaluators }))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    minutes: String,
+    decisions: Vec<OneDecision>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OneDecision {
+    application_id: i64,
+    outcome: dingdian_core::lifecycle::Outcome,
+    #[serde(default)]
+    reasons: Vec<String>,
+    #[serde(default)]
+    rectification: Option<String>,
+}
+
+/// URC-EVAL-4: the collective decision on the whole round, with minutes.
+pub async fn decide(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(raw): Path<String>,
+    body: JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    let b: DecisionBody = body.into_typed()?;
+    let decisions: Vec<(i64, dingdian_core::lifecycle::Command)> = b
+        .decisions
+        .into_iter()
+        .map(|d| {
+            (
+                d.application_id,
+                dingdian_core::lifecycle::Command::Decide { outcome: d.outcome, reasons: d.reasons, rectification: d.rectification },
+            )
+        })
+        .collect();
+    let decided = s.store.decide_round(id(&raw)?, &u.actor(), &b.minutes, &decisions, s.clock.now()).await?;
+    Ok(Json(serde_json::json!({ "decided": decided })))
+}
+
+#[derive(Serialize)]
+pub struct Filed {
+    application_id: i64,
+    number: String,
+    institution: String,
+    uscc: String,
+}
+
+/// URC-RES-1: the passed list of a round, for filing (备案) with the administrative department.
+pub async fn filing(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<Filed>>, ApiError> {
+    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    if round.city != u.city || u.role() == Role::Institution {
+        return Err(Refusal::NotYourRegion.into());
+    }
+    let rows = s.store.filing_list(round.id).await?;
+    Ok(Json(
+        rows.into_iter().map(|(application_id, number, institution, uscc)| Filed { application_id, number, institution, uscc }).collect(),
+    ))
+}

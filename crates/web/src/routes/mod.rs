@@ -38,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/rounds/{id}/draw", get(draws::get).post(draws::run))
         .route("/api/rounds/{id}/draw/export", get(draws::export))
         .route("/api/rounds/{id}/replacements", post(draws::replace))
+        .route("/api/rounds/{id}/decision", post(draws::decide))
+        .route("/api/rounds/{id}/filing", get(draws::filing))
         .route("/api/evaluators", get(draws::pool))
         .route("/api/evaluators/import", post(draws::import_pool).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
         .route("/api/me/assignments", get(draws::my_assignments))
