@@ -197,6 +197,16 @@ async fn urc_eval_full_round(b: Backend) {
     assert!(dingdian_core::draw::verify(&forged).is_err());
     let (status, _) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw/export"), Some(first_token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The supervisor's page lists the round with its commitment and the record to download.
+    let (status, page) = t.call(Method::GET, "/rounds", Some(&supervisor), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap().to_owned();
+    assert!(
+        page.contains(committed["commitment"].as_str().unwrap()) && page.contains(&format!("/api/rounds/{round_id}/draw/export")),
+        "{page}"
+    );
+    let (status, _) = t.call(Method::GET, "/rounds", Some(first_token), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The reveal: Mon 2026-03-09.
     t.clock.set_date(jiff::civil::date(2026, 3, 9));

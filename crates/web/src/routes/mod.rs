@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/applications", get(pages::applications).post(pages::create_application))
         .route("/applications/{id}", get(pages::application))
         .route("/applications/{id}/act", post(pages::act))
+        .route("/rounds", get(pages::rounds))
         .route("/healthz", get(api::health))
         .route("/static/app.css", get(pages::stylesheet))
         // JSON API.

@@ -393,3 +393,52 @@ pub async fn stylesheet() -> impl IntoResponse {
         include_str!("../../static/app.css"),
     )
 }
+
+pub struct RoundRow {
+    id: i64,
+    name: String,
+    status: &'static str,
+    commitment: String,
+    public_value: String,
+    visit_on: String,
+    reveal_on: String,
+    drawn: bool,
+}
+
+#[derive(Template)]
+#[template(path = "rounds.html")]
+struct RoundsPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    rows: Vec<RoundRow>,
+}
+
+/// The agency's and supervisor's list of rounds, with each draw record to download and verify.
+pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    if !matches!(u.role(), Role::Agency | Role::Supervisor) {
+        return error_page(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Supervisor }.into());
+    }
+    let mut rows = Vec::new();
+    let rounds = match s.store.rounds(&u.city).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e.into()),
+    };
+    for r in rounds {
+        let d = match s.store.round_draw(r.id).await {
+            Ok(d) => d,
+            Err(e) => return error_page(e.into()),
+        };
+        rows.push(RoundRow {
+            id: r.id,
+            name: r.name,
+            status: if r.status == "open" { "待抽取" } else { "已抽取，评估中" },
+            commitment: d.as_ref().map(|d| d.commitment.clone()).unwrap_or_default(),
+            public_value: d.as_ref().and_then(|d| d.public_value.clone()).unwrap_or_default(),
+            visit_on: d.as_ref().and_then(|d| d.visit_on).map(|v| v.to_string()).unwrap_or_default(),
+            reveal_on: d.as_ref().and_then(|d| d.reveal_on).map(|v| v.to_string()).unwrap_or_default(),
+            drawn: d.is_some_and(|d| d.record.is_some()),
+        });
+    }
+    render(RoundsPage { role_zh: u.role().zh(), user: Some(u), rows })
+}
