@@ -36,21 +36,7 @@ pub fn canonical(entry: &Entry<'_>, prev: &str, alg: &str) -> String {
         m.insert("prev".into(), Value::String(prev.to_owned()));
         m.insert("alg".into(), Value::String(alg.to_owned()));
     }
-    sort_keys(v).to_string()
-}
-
-fn sort_keys(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            // Sort explicitly: serde_json keeps insertion order when a dependency enables
-            // `preserve_order`.
-            let mut entries: Vec<(String, Value)> = m.into_iter().map(|(k, v)| (k, sort_keys(v))).collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
-        other => other,
-    }
+    crate::draw::canonical_value_json(&v)
 }
 
 /// The hash of an entry chained to `prev`, with the named algorithm; `None` for an unknown one.

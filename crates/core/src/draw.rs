@@ -307,7 +307,7 @@ pub enum DrawError {
 /// The canonical JSON text of any serialisable value: object keys sorted by their UTF-8 bytes at
 /// every level, no insignificant whitespace, strings as serde_json writes them (only `"`, `\` and
 /// control characters escaped), integers only. For the ASCII keys used here this is the same text
-/// as RFC 8785 (JCS).
+/// as RFC 8785 (JCS). Shared with the audit chain.
 pub fn canonical_value_json<T: Serialize>(value: &T) -> String {
     sort_keys(serde_json::to_value(value).unwrap_or(Value::Null)).to_string()
 }
