@@ -32,6 +32,10 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn lookup(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    // The route guard already looked the session up.
+    if let Some(user) = parts.extensions.get::<User>() {
+        return Ok(Some(user.clone()));
+    }
     let Some(token) = token(&parts.headers) else { return Ok(None) };
     Ok(state.store.session_user(&token, state.clock.now()).await?)
 }

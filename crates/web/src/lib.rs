@@ -18,6 +18,7 @@ use dingdian_store::clock::Clock;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
+pub use routes::{Access, RouteDef, route_table};
 
 /// A demo account shown on the home page (demo mode only).
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole router: pages, API and health check.
 pub fn router(state: AppState) -> Router {
-    routes::router()
+    routes::router(state.clone())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(auth::same_origin_for_cookies))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -196,6 +196,9 @@ pub async fn command(
     body: JsonObject,
 ) -> Result<Json<Executed>, ApiError> {
     let app_id = id(&raw)?;
+    // Scope first: someone outside the application's scope learns nothing from validation.
+    let app = s.store.application(app_id).await?.ok_or_else(ApiError::not_found)?;
+    can_read(&u.actor(), &app.scope())?;
     let (expected, cmd) = parse_command(body.0)?;
     let out = s.store.execute(app_id, &u.actor(), expected, &cmd, s.clock.now()).await?;
     tracing::info!(application = app_id, command = cmd.name(), user_id = u.id, "command executed");

@@ -1,4 +1,7 @@
-//! Every route of the service, in one place.
+//! Every route of the service, in one table: method, path, who may call it, handler. The router
+//! is built from the table, and the table's access column is enforced before any handler runs
+//! (handlers still check scope — region, district, own institution — themselves). The
+//! authorization-matrix test walks the same table, so no route can escape it.
 
 mod api;
 mod draws;
@@ -6,55 +9,140 @@ mod pages;
 mod registry;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post};
+use dingdian_core::lifecycle::{Refusal, Role};
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 /// A CSV import of tens of thousands of institutions fits in this.
 pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// A page for signed-in users; anonymous visitors are sent to the login page.
+    Page,
+    /// Any signed-in user (finer checks in the handler or the core).
+    Signed,
+    /// Signed-in users with one of these roles.
+    Roles(&'static [Role]),
+}
+
+/// One row of the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDef {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const AGENCY: &[Role] = &[Role::Agency];
+const AGENCY_ADMIN: &[Role] = &[Role::Agency, Role::Admin];
+const OVERSIGHT: &[Role] = &[Role::Agency, Role::Supervisor];
+const STAFF: &[Role] = &[Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin];
+
+fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
+    use Access::*;
+    let r = |method, path, access, handler: MethodRouter<AppState>| (RouteDef { method, path, access }, handler);
+    let big = || axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT);
+    vec![
         // Pages (Simplified Chinese, no JavaScript needed).
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/applications", get(pages::applications).post(pages::create_application))
-        .route("/applications/{id}", get(pages::application))
-        .route("/applications/{id}/act", post(pages::act))
-        .route("/rounds", get(pages::rounds))
-        .route("/healthz", get(api::health))
-        .route("/static/app.css", get(pages::stylesheet))
+        r("GET", "/", Public, get(pages::home)),
+        r("GET", "/login", Public, get(pages::login_form)),
+        r("POST", "/login", Public, post(pages::login)),
+        r("POST", "/logout", Public, post(pages::logout)),
+        r("GET", "/applications", Page, get(pages::applications)),
+        r("POST", "/applications", Page, post(pages::create_application)),
+        r("GET", "/applications/{id}", Page, get(pages::application)),
+        r("POST", "/applications/{id}/act", Page, post(pages::act)),
+        r("GET", "/rounds", Page, get(pages::rounds)),
+        r("GET", "/audit", Public, get(pages::audit_heads)),
+        r("GET", "/healthz", Public, get(api::health)),
+        r("GET", "/static/app.css", Public, get(pages::stylesheet)),
         // JSON API.
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/session", post(api::login).delete(api::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/profiles", get(api::profiles))
-        .route("/api/applications", get(api::list_applications).post(api::create_application))
-        .route("/api/applications/{id}", get(api::get_application))
-        .route("/api/applications/{id}/commands", post(api::command))
-        .route("/api/rounds", get(api::list_rounds).post(api::create_round))
-        .route("/api/rounds/{id}/start", post(api::start_round))
-        .route("/api/rounds/{id}/commitment", post(draws::commit))
-        .route("/api/rounds/{id}/draw", get(draws::get).post(draws::run))
-        .route("/api/rounds/{id}/draw/export", get(draws::export))
-        .route("/api/rounds/{id}/replacements", post(draws::replace))
-        .route("/api/rounds/{id}/decision", post(draws::decide))
-        .route("/api/rounds/{id}/filing", get(draws::filing))
-        .route("/api/evaluators", get(draws::pool))
-        .route("/api/evaluators/import", post(draws::import_pool).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
-        .route("/api/me/assignments", get(draws::my_assignments))
-        .route("/api/applications/{id}/evaluators", get(draws::application_group))
-        .route("/api/institutions", get(registry::list).post(registry::create))
-        .route("/api/institutions/import", post(registry::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)))
-        .route("/api/institutions/{id}", get(registry::get))
-        .route("/api/institutions/{id}/persons", post(registry::add_person))
-        .route("/api/institutions/{id}/records", post(registry::add_record))
-        .route("/api/ids/check", post(registry::check_id))
-        .route("/api/audit/verify", get(api::verify_audit))
-        .route("/api/audit/heads", get(api::audit_heads))
-        .route("/audit", get(pages::audit_heads))
-        .route("/api/calendar", get(api::calendar_years))
-        .route("/api/calendar/years", post(api::load_calendar_year))
+        r("GET", "/api/openapi.json", Public, get(api::openapi)),
+        r("POST", "/api/session", Public, post(api::login)),
+        r("DELETE", "/api/session", Signed, delete(api::logout)),
+        r("GET", "/api/me", Signed, get(api::me)),
+        r("GET", "/api/profiles", Signed, get(api::profiles)),
+        r("GET", "/api/applications", Signed, get(api::list_applications)),
+        r("POST", "/api/applications", Roles(&[Role::Institution]), post(api::create_application)),
+        r("GET", "/api/applications/{id}", Signed, get(api::get_application)),
+        r("POST", "/api/applications/{id}/commands", Signed, post(api::command)),
+        r("GET", "/api/applications/{id}/evaluators", Signed, get(draws::application_group)),
+        r("GET", "/api/rounds", Signed, get(api::list_rounds)),
+        r("POST", "/api/rounds", Roles(AGENCY), post(api::create_round)),
+        r("POST", "/api/rounds/{id}/start", Roles(AGENCY), post(api::start_round)),
+        r("POST", "/api/rounds/{id}/commitment", Roles(AGENCY), post(draws::commit)),
+        r("GET", "/api/rounds/{id}/draw", Signed, get(draws::get)),
+        r("POST", "/api/rounds/{id}/draw", Roles(AGENCY), post(draws::run)),
+        r("GET", "/api/rounds/{id}/draw/export", Roles(OVERSIGHT), get(draws::export)),
+        r("POST", "/api/rounds/{id}/replacements", Roles(AGENCY), post(draws::replace)),
+        r("POST", "/api/rounds/{id}/decision", Roles(AGENCY), post(draws::decide)),
+        r("GET", "/api/rounds/{id}/filing", Roles(STAFF), get(draws::filing)),
+        r("GET", "/api/evaluators", Roles(&[Role::Agency, Role::Supervisor, Role::Admin]), get(draws::pool)),
+        r("POST", "/api/evaluators/import", Roles(AGENCY), post(draws::import_pool).layer(big())),
+        r("GET", "/api/me/assignments", Roles(&[Role::Evaluator]), get(draws::my_assignments)),
+        r("GET", "/api/institutions", Signed, get(registry::list)),
+        r("POST", "/api/institutions", Roles(AGENCY_ADMIN), post(registry::create)),
+        r("POST", "/api/institutions/import", Roles(AGENCY_ADMIN), post(registry::import).layer(big())),
+        r("GET", "/api/institutions/{id}", Signed, get(registry::get)),
+        r("POST", "/api/institutions/{id}/persons", Roles(AGENCY_ADMIN), post(registry::add_person)),
+        r("POST", "/api/institutions/{id}/records", Roles(AGENCY_ADMIN), post(registry::add_record)),
+        r("POST", "/api/ids/check", Signed, post(registry::check_id)),
+        r("GET", "/api/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(api::verify_audit)),
+        r("GET", "/api/audit/heads", Public, get(api::audit_heads)),
+        r("GET", "/api/calendar", Public, get(api::calendar_years)),
+        r("POST", "/api/calendar/years", Roles(&[Role::Admin]), post(api::load_calendar_year)),
+    ]
+}
+
+/// The route table without handlers (for tests and documentation).
+pub fn route_table() -> Vec<RouteDef> {
+    table().into_iter().map(|(d, _)| d).collect()
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (def, handler)| {
+            router.route(def.path, handler.route_layer(from_fn_with_state((state.clone(), def.access), guard)))
+        })
         .fallback(api::fallback)
+}
+
+/// Enforces a route's access column. The signed-in user is left in the request for the
+/// handler's extractors, so the session is looked up once.
+async fn guard(State((state, access)): State<(AppState, Access)>, mut req: Request, next: Next) -> Response {
+    if access == Access::Public {
+        return next.run(req).await;
+    }
+    let user = match crate::auth::token(req.headers()) {
+        Some(token) => match state.store.session_user(&token, state.clock.now()).await {
+            Ok(u) => u,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let Some(user) = user else {
+        return match access {
+            Access::Page => axum::response::Redirect::to("/login").into_response(),
+            _ => ApiError::unauthenticated().into_response(),
+        };
+    };
+    if let Access::Roles(roles) = access
+        && !roles.contains(&user.role())
+    {
+        let required = roles[0];
+        let e = ApiError::from(Refusal::NotYourRole { required });
+        return (StatusCode::FORBIDDEN, e).into_response();
+    }
+    req.extensions_mut().insert(user);
+    next.run(req).await
 }
