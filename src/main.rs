@@ -34,6 +34,16 @@ enum Cmd {
         /// Seed demo data first (only what is missing) and list the demo accounts on the home page.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        smtp: SmtpArgs,
+    },
+    /// Send the e-mails that are due from the outbox once, then exit. `serve` does this by itself
+    /// when SMTP is configured.
+    Notify {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Seed demo data into a data directory or database. Running it twice adds nothing.
     Demo {
@@ -190,6 +200,25 @@ enum CalendarCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Args)]
+struct SmtpArgs {
+    /// SMTP server as HOST:PORT; without it e-mail stays in the outbox (the in-app inbox always works).
+    #[arg(long, env = "DINGDIAN_SMTP")]
+    smtp: Option<String>,
+    /// The From address of notification e-mails.
+    #[arg(long, env = "DINGDIAN_SMTP_FROM", default_value = "dingdian@localhost")]
+    smtp_from: String,
+}
+
+impl SmtpArgs {
+    fn config(&self) -> Result<Option<dingdian_web::notify::SmtpConfig>> {
+        let Some(hp) = &self.smtp else { return Ok(None) };
+        let (host, port) = hp.rsplit_once(':').ok_or_else(|| anyhow::anyhow!("--smtp must be HOST:PORT"))?;
+        let port = port.parse().with_context(|| format!("bad SMTP port in {hp}"))?;
+        Ok(Some(dingdian_web::notify::SmtpConfig { host: host.to_owned(), port, from: self.smtp_from.clone() }))
+    }
 }
 
 #[derive(Args)]
@@ -370,7 +399,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(dingdian_store::ImportError::Store(e)) => Err(e.into()),
             }
         }
-        Cmd::Serve { db, addr, demo } => serve(db, addr, demo, clock).await,
+        Cmd::Serve { db, addr, demo, smtp } => serve(db, addr, demo, smtp.config()?, clock).await,
+        Cmd::Notify { db, smtp } => {
+            let cfg = smtp.config()?.ok_or_else(|| anyhow::anyhow!("--smtp HOST:PORT is required"))?;
+            let store = db.open(&*clock).await?;
+            let d = dingdian_web::notify::deliver(&store, &cfg, &format!("notify-{}", std::process::id()), clock.now()).await?;
+            println!("sent {}, retrying {}, failed {}", d.sent, d.retried, d.failed);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -520,7 +556,13 @@ async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
     }
 }
 
-async fn serve(db: DbArgs, addr: SocketAddr, demo: bool, clock: Arc<dyn Clock>) -> Result<ExitCode> {
+async fn serve(
+    db: DbArgs,
+    addr: SocketAddr,
+    demo: bool,
+    smtp: Option<dingdian_web::notify::SmtpConfig>,
+    clock: Arc<dyn Clock>,
+) -> Result<ExitCode> {
     let store = db.open(&*clock).await?;
     let demo_accounts = if demo {
         let n = demo::seed(&store, clock.now()).await?;
@@ -554,7 +596,20 @@ async fn serve(db: DbArgs, addr: SocketAddr, demo: bool, clock: Arc<dyn Clock>) 
             }
         }
     });
-    let app = dingdian_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = dingdian_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    if let Some(cfg) = smtp {
+        let sender = state.clone();
+        tokio::spawn(async move {
+            let worker = format!("serve-{}", std::process::id());
+            let mut every = tokio::time::interval(Duration::from_secs(15));
+            loop {
+                every.tick().await;
+                if let Err(e) = dingdian_web::notify::deliver(&sender.store, &cfg, &worker, sender.clock.now()).await {
+                    tracing::error!(error = %e, "e-mail delivery pass failed");
+                }
+            }
+        });
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -283,6 +283,43 @@ macro_rules! write_prepared {
                     .await?;
             }
         }
+        // Notifications: the in-app inbox in this same transaction; e-mail through the outbox.
+        let notes: Vec<(String, String)> =
+            pr.decision.events.iter().filter_map(|e| dingdian_core::lifecycle::notification(e, &pr.app.number)).collect();
+        if !notes.is_empty() {
+            let recipients: Vec<(i64, Option<String>)> = sqlx::query_as("select id, email from users where institution_id = $1 order by id")
+                .bind(pr.app.institution_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+            for (n, (subject, body)) in notes.iter().enumerate() {
+                for (user_id, email) in &recipients {
+                    sqlx::query("insert into inbox (user_id, application_id, subject, body, created_at) values ($1, $2, $3, $4, $5)")
+                        .bind(user_id)
+                        .bind(pr.app.id)
+                        .bind(subject)
+                        .bind(body)
+                        .bind(&ts)
+                        .execute(&mut *$tx)
+                        .await?;
+                    if let Some(email) = email.as_ref().filter(|e| !e.is_empty()) {
+                        sqlx::query(
+                            "insert into outbox (idempotency_key, user_id, city, recipient, subject, body, status, attempts, next_attempt_at, created_at)
+                             values ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
+                        )
+                        .bind(format!("app{}-v{}-n{n}-u{user_id}", pr.app.id, pr.expected))
+                        .bind(user_id)
+                        .bind(&pr.app.city)
+                        .bind(email)
+                        .bind(subject)
+                        .bind(body)
+                        .bind($now.as_second())
+                        .bind(&ts)
+                        .execute(&mut *$tx)
+                        .await?;
+                    }
+                }
+            }
+        }
         sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1")
             .bind(audit_seq)
             .bind(&prev)

@@ -12,6 +12,7 @@ mod calendar_store;
 pub mod clock;
 mod evaluation;
 mod login;
+mod outbox;
 mod registry;
 pub mod testing;
 
@@ -33,6 +34,7 @@ pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
+pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so

@@ -4,6 +4,7 @@
 
 mod auth;
 mod error;
+pub mod notify;
 mod openapi;
 mod routes;
 

@@ -276,3 +276,25 @@ pub async fn verify_audit(State(s): State<AppState>, ApiUser(u): ApiUser) -> Res
 pub async fn audit_heads(State(s): State<AppState>) -> Result<Json<Vec<dingdian_store::DailyHead>>, ApiError> {
     Ok(Json(s.store.daily_heads(90).await?))
 }
+
+pub async fn inbox(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<dingdian_store::InboxMessage>>, ApiError> {
+    Ok(Json(s.store.inbox(u.id, 200).await?))
+}
+
+pub async fn mark_read(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<StatusCode, ApiError> {
+    if s.store.mark_read(u.id, id(&raw)?, s.clock.now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found()) }
+}
+
+#[derive(Serialize)]
+pub struct FailedNotification {
+    id: i64,
+    recipient: String,
+    subject: String,
+    error: Option<String>,
+}
+
+/// The agency's alert: e-mails that finally failed after every retry.
+pub async fn failed_notifications(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<FailedNotification>>, ApiError> {
+    let rows = s.store.failed_notifications(&u.city).await?;
+    Ok(Json(rows.into_iter().map(|(id, recipient, subject, error)| FailedNotification { id, recipient, subject, error }).collect()))
+}

@@ -98,6 +98,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/api/ids/check", Signed, post(registry::check_id)),
         r("GET", "/api/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(api::verify_audit)),
         r("GET", "/api/audit/heads", Public, get(api::audit_heads)),
+        r("GET", "/api/inbox", Signed, get(api::inbox)),
+        r("POST", "/api/inbox/{id}/read", Signed, post(api::mark_read)),
+        r("GET", "/api/notifications/failed", Roles(AGENCY_ADMIN), get(api::failed_notifications)),
         r("GET", "/api/calendar", Public, get(api::calendar_years)),
         r("POST", "/api/calendar/years", Roles(&[Role::Admin]), post(api::load_calendar_year)),
     ]

@@ -182,8 +182,16 @@ async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -
         })
         .collect();
     let can_create = u.role() == Role::Institution;
-    let _ = flash;
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    // The agency's alert: e-mails that finally failed.
+    let error = match error {
+        None if matches!(u.role(), Role::Agency | Role::Admin) => match s.store.failed_notifications(&u.city).await {
+            Ok(f) if !f.is_empty() => Some(format!("有 {} 封通知邮件多次重试后仍发送失败，请核对收件地址或联系申请机构。", f.len())),
+            _ => None,
+        },
+        other => other,
+    };
+    let _ = flash;
     (status, render(ListPage { role_zh: u.role().zh(), user: Some(u), rows, can_create, error })).into_response()
 }
 
