@@ -30,7 +30,51 @@ fn id_param() -> Value {
     json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }])
 }
 
+/// Operations the hand-written part does not describe get a generic entry from the route
+/// table, so the document always lists every API route with its access.
+fn complete_from_route_table(doc: &mut Value) {
+    let any_obj = json!({ "type": "object" });
+    for def in crate::routes::route_table() {
+        if !def.path.starts_with("/api/") {
+            continue;
+        }
+        let method = def.method.to_ascii_lowercase();
+        if doc["paths"][def.path].get(&method).is_some() {
+            continue;
+        }
+        let security = match def.access {
+            crate::routes::Access::Public => json!([]),
+            _ => json!([{ "bearer": [] }, { "cookie": [] }]),
+        };
+        let mut op = json!({
+            "summary": def.path,
+            "security": security,
+            "responses": {
+                "200": { "description": "成功", "content": { "application/json": { "schema": any_obj } } },
+                "401": { "description": "未登录" }, "403": { "description": "无权" }, "404": { "description": "未找到" },
+                "409": { "description": "冲突" }, "422": { "description": "输入有误" }
+            }
+        });
+        if def.path.contains("{id}") {
+            op["parameters"] = id_param();
+        }
+        if method == "post" {
+            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": any_obj } } });
+        }
+        if doc["paths"].get(def.path).is_none() {
+            doc["paths"][def.path] = json!({});
+        }
+        doc["paths"][def.path][method] = op;
+    }
+}
+
 pub fn document() -> Value {
+    let mut doc = hand_written();
+    complete_from_route_table(&mut doc);
+    doc
+}
+
+fn hand_written() -> Value {
     let r = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
     let any_obj = json!({ "type": "object" });
     let mut login = op("登录，换取 bearer token", "201", r("Session"), Some("Login"), &["400", "401", "413", "415", "422"]);

@@ -117,6 +117,10 @@ async fn openapi_document(b: Backend) {
     for path in ["/api/session", "/api/applications", "/api/applications/{id}", "/api/applications/{id}/commands", "/api/rounds"] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
+    // Every API route of the route table is in the document.
+    for def in dingdian_web::route_table().iter().filter(|d| d.path.starts_with("/api/")) {
+        assert!(doc["paths"][def.path].get(def.method.to_ascii_lowercase()).is_some(), "{} {} documented", def.method, def.path);
+    }
     let commands = doc["components"]["schemas"]["CommandRequest"]["properties"]["command"]["enum"].as_array().unwrap();
     assert_eq!(commands.len(), dingdian_core::lifecycle::COMMAND_NAMES.len());
     assert!(commands.contains(&json!("issue_supplement_notice")));
