@@ -41,6 +41,9 @@ async fn g_audit_chain_detects_tampering(b: Backend) {
     assert_eq!(report["entries"], 7);
     let (status, body) = t.call(Method::GET, "/api/audit/verify", Some(&agency), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_your_role")));
+    let (status, page) = t.call(Method::GET, "/audit/verify", Some(&supervisor), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("校验通过：共 7 条记录"), "{page}");
     let (status, heads) = t.call(Method::GET, "/api/audit/heads", None, None).await;
     assert_eq!(status, StatusCode::OK, "public");
     assert_eq!(heads[0]["hash"], report["head"]);
@@ -51,6 +54,8 @@ async fn g_audit_chain_detects_tampering(b: Backend) {
     assert!(!r.ok);
     assert_eq!(r.first_bad.as_ref().unwrap().audit_seq, 4, "{r:?}");
     assert!(r.first_bad.unwrap().reason.contains("changed"));
+    let (_, page) = t.call(Method::GET, "/audit/verify", Some(&supervisor), None).await;
+    assert!(page.as_str().unwrap().contains("校验未通过：第 4 条记录"), "{page}");
     tamper(&t.db_url, "update events set actor_user_id = (select id from users where username = 'hrb-agency') where audit_seq = 4").await;
     assert!(t.store().verify_audit().await.unwrap().ok, "restored");
 

@@ -63,6 +63,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/applications/{id}/act", Page, post(pages::act)),
         r("GET", "/rounds", Page, get(pages::rounds)),
         r("GET", "/audit", Public, get(pages::audit_heads)),
+        r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
         r("GET", "/healthz", Public, get(api::health)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
         // JSON API.

@@ -450,3 +450,20 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Re
     }
     render(RoundsPage { role_zh: u.role().zh(), user: Some(u), rows })
 }
+
+#[derive(Template)]
+#[template(path = "audit_verify.html")]
+struct AuditVerifyPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    report: dingdian_store::AuditReport,
+}
+
+/// The supervisor's page: the same check as `dingdian audit verify`.
+pub async fn audit_verify(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    match s.store.verify_audit().await {
+        Ok(report) => render(AuditVerifyPage { role_zh: u.role().zh(), user: Some(u), report }),
+        Err(e) => error_page(e.into()),
+    }
+}
