@@ -61,10 +61,15 @@ impl Store {
 
     /// Recomputes every hash in chain order and checks the links, the sequence and the head.
     pub async fn verify_audit(&self) -> Result<AuditReport> {
+        // Events and personal-data reads share one chain, ordered by audit_seq.
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
                 "select audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from events order by audit_seq, id",
+                 occurred_at, prev_hash, hash, alg from events
+                 union all
+                 select audit_seq, 0, 0, 'personal_data_read', payload, '-', '-', user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from personal_data_reads
+                 order by 1",
             )
             .fetch_all(p)
             .await?
@@ -131,6 +136,68 @@ impl Store {
             });
         }
         Ok(AuditReport { ok: first_bad.is_none(), entries, first_bad, head: prev })
+    }
+
+    /// Records that a user saw a full resident ID number, as an entry of the audit chain, and
+    /// only then returns it.
+    pub async fn reveal_resident_id(
+        &self,
+        actor: &dingdian_core::lifecycle::Actor,
+        institution_id: i64,
+        person_id: i64,
+        purpose: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<String>> {
+        let row: Option<(String,)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select p.resident_id from persons p join institution_persons ip on ip.person_id = p.id
+                 where ip.institution_id = $1 and p.id = $2",
+            )
+            .bind(institution_id)
+            .bind(person_id)
+            .fetch_optional(p)
+            .await?
+        });
+        let Some((resident_id,)) = row else { return Ok(None) };
+        let payload = serde_json::json!({ "institution_id": institution_id, "person_id": person_id, "purpose": purpose.trim() });
+        let ts = now.to_string();
+        let head_sql = self.head_sql();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // Take the write lock first (SQLite), then the head (locked on PostgreSQL).
+            sqlx::query("update audit_head set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
+            let (seq, prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *tx).await?;
+            let entry = Entry {
+                seq: seq + 1,
+                application_id: 0,
+                app_seq: 0,
+                kind: "personal_data_read",
+                payload: &payload,
+                from_state: "-",
+                to_state: "-",
+                actor_user_id: actor.user_id,
+                actor_role: actor.role.as_str(),
+                occurred_at: &ts,
+            };
+            let hash = audit::hash(&entry, &prev, audit::ALG).expect("known algorithm");
+            sqlx::query(
+                "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, prev_hash, hash, alg)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(seq + 1)
+            .bind(actor.user_id)
+            .bind(actor.role.as_str())
+            .bind(payload.to_string())
+            .bind(&ts)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(audit::ALG)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1").bind(seq + 1).bind(&hash).bind(&ts).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(Some(resident_id))
     }
 
     /// Each day's last chain entry, newest first.

@@ -55,8 +55,14 @@ fn complete_from_route_table(doc: &mut Value) {
                 "409": { "description": "冲突" }, "422": { "description": "输入有误" }
             }
         });
-        if def.path.contains("{id}") {
-            op["parameters"] = id_param();
+        let params: Vec<Value> = def
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
         }
         if method == "post" {
             op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": any_obj } } });

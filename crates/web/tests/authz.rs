@@ -58,12 +58,13 @@ async fn authorization_matrix(b: Backend) {
     let mut matrix = String::new();
     let mut refusals = 0;
     for def in &table {
+        let path = def.path.replace("{person}", "1");
         let path = if def.path.starts_with("/api/rounds/") {
-            def.path.replace("{id}", &round_id.to_string())
+            path.replace("{id}", &round_id.to_string())
         } else if def.path.starts_with("/api/institutions/") {
-            def.path.replace("{id}", &inst_id.to_string())
+            path.replace("{id}", &inst_id.to_string())
         } else {
-            def.path.replace("{id}", &app_id.to_string())
+            path.replace("{id}", &app_id.to_string())
         };
         // The route exists (the fallback answers 404 `not_found` for anything else).
         let (anon, body) = send(&t, def.method, &path, None).await;

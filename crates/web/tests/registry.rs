@@ -59,10 +59,23 @@ async fn urc_rej_pha_5_follows_the_person(b: Backend) {
     assert!(body["message"].as_str().unwrap().contains("张*"), "the person is named, masked: {body}");
     assert_eq!(t.state_of(id).await, "draft", "nothing changed");
 
-    // The registry never shows the full number.
+    // The registry never shows the full number…
     let (status, view) = t.call(Method::GET, &format!("/api/institutions/{second_id}"), Some(&agency), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!view.to_string().contains(&rid), "{view}");
+    // …unless agency staff ask for it with a purpose, and the read is chained (G-AUDIT).
+    let person_id = view["persons"][0]["id"].as_i64().unwrap();
+    let reveal = format!("/api/institutions/{second_id}/persons/{person_id}/reveal");
+    let (status, _) = t.call(Method::POST, &reveal, Some(&agency), Some(json!({ "purpose": " " }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let before = t.store().verify_audit().await.unwrap().entries;
+    let (status, body) =
+        t.call(Method::POST, &reveal, Some(&agency), Some(json!({ "purpose": "核对法定代表人身份（URC-REJ-PHA-5）" }))).await;
+    assert_eq!((status, body["resident_id"].as_str()), (StatusCode::OK, Some(rid.as_str())), "{body}");
+    let after = t.store().verify_audit().await.unwrap();
+    assert!(after.ok && after.entries == before + 1, "{after:?}");
+    let (status, _) = t.call(Method::POST, &reveal, Some(&second), Some(json!({ "purpose": "x" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(view["records"].as_array().unwrap().len(), 1, "the person's record shows at the second institution");
 
     // Only the agency or administrator of the city writes the registry.

@@ -96,6 +96,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/api/institutions/{id}", Signed, get(registry::get)),
         r("POST", "/api/institutions/{id}/persons", Roles(AGENCY_ADMIN), post(registry::add_person)),
         r("POST", "/api/institutions/{id}/records", Roles(AGENCY_ADMIN), post(registry::add_record)),
+        r("POST", "/api/institutions/{id}/persons/{person}/reveal", Roles(AGENCY_ADMIN), post(registry::reveal_person)),
         r("POST", "/api/ids/check", Signed, post(registry::check_id)),
         r("GET", "/api/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(api::verify_audit)),
         r("GET", "/api/audit/heads", Public, get(api::audit_heads)),

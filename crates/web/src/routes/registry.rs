@@ -196,3 +196,29 @@ pub async fn check_id(ApiUser(_): ApiUser, body: JsonObject) -> Result<Json<Valu
         Err(e) => Err(ApiError::invalid(e.code(), e.message_zh())),
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevealBody {
+    /// Why the full number is needed (recorded in the audit chain).
+    purpose: String,
+}
+
+/// The full resident ID number, for agency staff who need it; the read is chained into the
+/// audit trail (G-AUDIT) before the number is returned.
+pub async fn reveal_person(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path((raw, person)): Path<(String, String)>,
+    body: JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let inst = s.store.institution(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    may_write(&u.actor(), &inst.city)?;
+    let b: RevealBody = body.into_typed()?;
+    if b.purpose.trim().is_empty() {
+        return Err(ApiError::invalid("invalid_input", "请说明查看完整身份证号码的用途。"));
+    }
+    let full =
+        s.store.reveal_resident_id(&u.actor(), inst.id, id(&person)?, &b.purpose, s.clock.now()).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(serde_json::json!({ "resident_id": full })))
+}
