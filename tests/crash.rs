@@ -85,12 +85,19 @@ fn killed_server_loses_no_acknowledged_command() {
     for round in 0..rounds {
         let (mut child, port) = start(&data);
         let (app, token) = draft(port, "hrb-inst-eye");
+        // A second kind of command: the agency records complaints on an application in its
+        // public notice.
+        let agency = login(port, "hrb-agency");
+        let (_, body) = http(port, "GET", "/api/applications?state=public_notice", Some(&agency), None).unwrap();
+        let notice_app = serde_json::from_str::<serde_json::Value>(&body).unwrap()[0]["id"].as_i64().expect("a demo notice");
         let kill_after = next_kill() as usize;
         let count = Arc::new(AtomicUsize::new(0));
         let dead = Arc::new(AtomicBool::new(false));
         let mut clients = Vec::new();
-        for c in 0..3 {
-            let (acked, count, dead, token) = (acked.clone(), count.clone(), dead.clone(), token.clone());
+        for c in 0..4 {
+            let (acked, count, dead) = (acked.clone(), count.clone(), dead.clone());
+            // Clients 0–2 update a draft; client 3 records complaints.
+            let (app, token) = if c < 3 { (app, token.clone()) } else { (notice_app, agency.clone()) };
             let base = marker + 1_000 * (c + 1);
             clients.push(std::thread::spawn(move || {
                 let mut m = base;
@@ -100,7 +107,11 @@ fn killed_server_loses_no_acknowledged_command() {
                     let Some((200, body)) = http(port, "GET", &format!("/api/applications/{app}"), Some(&token), None) else { continue };
                     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                     let version = v["application"]["version"].as_i64().unwrap_or(0);
-                    let cmd = format!(r#"{{"command":"update_draft","expected_version":{version},"facts":{{"beds":{m}}}}}"#);
+                    let cmd = if c < 3 {
+                        format!(r#"{{"command":"update_draft","expected_version":{version},"facts":{{"beds":{m}}}}}"#)
+                    } else {
+                        format!(r#"{{"command":"record_complaint","expected_version":{version},"summary":"marker {m}"}}"#)
+                    };
                     if let Some((200, _)) = http(port, "POST", &format!("/api/applications/{app}/commands"), Some(&token), Some(&cmd)) {
                         acked.lock().unwrap().push((app, m));
                         count.fetch_add(1, Ordering::SeqCst);
@@ -127,16 +138,23 @@ fn killed_server_loses_no_acknowledged_command() {
         let store = dingdian_store::Store::open(&data.join("dingdian.db").to_string_lossy()).await.unwrap();
         let acked = acked.lock().unwrap().clone();
         assert!(acked.len() >= rounds * 5);
-        let app = acked[0].0;
-        let events = store.events(app).await.unwrap();
-        let mut markers: Vec<u32> = events
-            .iter()
-            .filter_map(|e| match &e.event {
-                dingdian_core::lifecycle::Event::DraftUpdated { facts } => facts.get("beds").and_then(|b| b.as_u64()).map(|b| b as u32),
-                _ => None,
-            })
-            .filter(|m| *m >= 1_000)
-            .collect();
+        let mut apps: Vec<i64> = acked.iter().map(|(a, _)| *a).collect();
+        apps.sort_unstable();
+        apps.dedup();
+        assert_eq!(apps.len(), 2, "both kinds of command were acknowledged");
+        let mut markers: Vec<u32> = Vec::new();
+        for app in apps {
+            for e in store.events(app).await.unwrap() {
+                let m = match &e.event {
+                    dingdian_core::lifecycle::Event::DraftUpdated { facts } => facts.get("beds").and_then(|b| b.as_u64()).map(|b| b as u32),
+                    dingdian_core::lifecycle::Event::ComplaintRecorded { summary, .. } => {
+                        summary.strip_prefix("marker ").and_then(|m| m.parse().ok())
+                    }
+                    _ => None,
+                };
+                markers.extend(m.filter(|m| *m >= 1_000));
+            }
+        }
         let total = markers.len();
         markers.sort_unstable();
         markers.dedup();
