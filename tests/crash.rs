@@ -18,9 +18,13 @@ fn dingdian() -> Command {
 /// Starts the server on a free port and waits for its "running" line.
 fn start(data: &std::path::Path) -> (Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child =
     // The demo is pinned to 2026-11-27; timers would move it on with the real date.
-        dingdian().args(["serve", "--no-timers", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(data).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = dingdian()
+        .args(["serve", "--no-timers", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("dingdian is running") {
