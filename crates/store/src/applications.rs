@@ -375,8 +375,9 @@ impl Store {
             .bind(&ts)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("update applications set number = $1 where id = $2")
+            sqlx::query("update applications set number = $1, query_code = $2 where id = $3")
                 .bind(format!("{}-{year}-{id:06}", profile.division))
+                .bind(crate::public::new_query_code())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

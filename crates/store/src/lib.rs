@@ -13,6 +13,7 @@ pub mod clock;
 mod evaluation;
 mod login;
 mod outbox;
+mod public;
 mod registry;
 pub mod testing;
 
@@ -35,6 +36,7 @@ pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
+pub use public::{NoticeEntry, Progress, ProgressStep};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so

@@ -151,6 +151,9 @@ pub async fn create_application(State(s): State<AppState>, ApiUser(u): ApiUser) 
 #[derive(Serialize)]
 pub struct ApplicationView {
     pub application: AppRecord,
+    /// HRB-QUERY: with the number, lets anyone the institution tells follow the progress.
+    /// Shown to the institution and the staff handling it, not to evaluators or experts.
+    pub query_code: Option<String>,
     pub events: Vec<EventRecord>,
     pub clocks: Vec<ClockView>,
 }
@@ -164,7 +167,8 @@ pub async fn get_application(
     can_read(&u.actor(), &app.scope())?;
     let events = s.store.events(app.id).await?;
     let clocks = s.store.clocks(&app, s.clock.today()).await?;
-    Ok(Json(ApplicationView { application: app, events, clocks }))
+    let query_code = if matches!(u.role(), Role::Evaluator | Role::Expert) { None } else { s.store.query_code(app.id).await? };
+    Ok(Json(ApplicationView { application: app, query_code, events, clocks }))
 }
 
 /// Splits a command request into the expected version and the typed command.

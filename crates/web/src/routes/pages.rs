@@ -234,6 +234,7 @@ struct AppPage<'a> {
     events: Vec<EventRow>,
     actions: Vec<(&'static str, &'static str)>,
     is_institution: bool,
+    query_code: Option<String>,
     error: Option<String>,
     done: Option<String>,
 }
@@ -335,7 +336,9 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
             change: if e.from_state == e.to_state { String::new() } else { format!("{} → {}", e.from_state.zh(), e.to_state.zh()) },
         })
         .collect();
+    let query_code = if matches!(u.role(), Role::Evaluator | Role::Expert) { None } else { s.store.query_code(app.id).await? };
     let page = AppPage {
+        query_code,
         is_institution: u.role() == Role::Institution,
         role_zh: u.role().zh(),
         user: Some(u),
@@ -464,6 +467,80 @@ pub async fn audit_verify(State(s): State<AppState>, MaybeUser(user): MaybeUser)
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     match s.store.verify_audit().await {
         Ok(report) => render(AuditVerifyPage { role_zh: u.role().zh(), user: Some(u), report }),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "query.html")]
+struct QueryPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    number: String,
+    code: String,
+    progress: Option<dingdian_store::Progress>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueryForm {
+    number: Option<String>,
+    code: Option<String>,
+}
+
+/// HRB-QUERY: anyone with an application number and its query code sees the stage and dates.
+pub async fn query(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<QueryForm>) -> Response {
+    let (number, code) = (q.number.unwrap_or_default(), q.code.unwrap_or_default());
+    let (progress, error) = if number.is_empty() && code.is_empty() {
+        (None, None)
+    } else {
+        match s.store.progress(&number, &code).await {
+            Ok(Some(p)) => (Some(p), None),
+            Ok(None) => (None, Some("未找到：请核对申请编号和查询码是否正确。".to_owned())),
+            Err(e) => return error_page(e.into()),
+        }
+    };
+    let status = if error.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    (status, render(QueryPage { role_zh: role_zh(&user), user, number, code, progress, error })).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "notices.html")]
+struct NoticesPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    rows: Vec<dingdian_store::NoticeEntry>,
+}
+
+/// HRB-NOTICE / URC-RES-2: current and past notices, no sign-in needed.
+pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    match s.store.notices(500).await {
+        Ok(rows) => render(NoticesPage { role_zh: role_zh(&user), user, rows }),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notices_atom.xml")]
+struct NoticesFeed {
+    updated: String,
+    rows: Vec<dingdian_store::NoticeEntry>,
+}
+
+/// The notices as an Atom feed.
+pub async fn notices_feed(State(s): State<AppState>) -> Response {
+    match s.store.notices(100).await {
+        Ok(rows) => {
+            let updated =
+                rows.first().map(|n| format!("{}T00:00:00+08:00", n.published_on)).unwrap_or_else(|| "2026-01-01T00:00:00+08:00".into());
+            match (NoticesFeed { updated, rows }).render() {
+                Ok(xml) => ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "feed template");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
+        }
         Err(e) => error_page(e.into()),
     }
 }
