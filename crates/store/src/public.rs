@@ -92,9 +92,10 @@ impl Store {
 
     /// Current and past public notices, newest first.
     pub async fn notices(&self, limit: i64) -> Result<Vec<NoticeEntry>> {
-        let rows: Vec<(i64, String, String, String, String, String, String, String, String, String)> = with_pool!(self, p => {
+        let rows: Vec<NoticeRow> = with_pool!(self, p => {
             sqlx::query_as(
-                "select a.id, coalesce(a.number, ''), i.name, i.category, i.address, i.district, a.city, a.state, e.payload, e.occurred_on
+                "select a.id, coalesce(a.number, '') as number, i.name, i.category, i.address, i.district, a.city, a.state,
+                        e.payload, e.occurred_on
                  from events e join applications a on a.id = e.application_id join institutions i on i.id = a.institution_id
                  where e.kind = 'notice_published' order by e.occurred_on desc, a.id desc limit $1",
             )
@@ -104,24 +105,38 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .filter_map(|(application_id, number, institution, category, address, district, city, state, payload, on)| {
-                let ends_on = match serde_json::from_str::<Event>(&payload).ok()? {
+            .filter_map(|r| {
+                let ends_on = match serde_json::from_str::<Event>(&r.payload).ok()? {
                     Event::NoticePublished { ends_on } => ends_on,
                     _ => None,
                 };
                 Some(NoticeEntry {
-                    application_id,
-                    number,
-                    institution,
-                    category,
-                    address,
-                    district,
-                    city,
-                    published_on: on.parse().ok()?,
+                    application_id: r.id,
+                    number: r.number,
+                    institution: r.name,
+                    category: r.category,
+                    address: r.address,
+                    district: r.district,
+                    city: r.city,
+                    published_on: r.occurred_on.parse().ok()?,
                     ends_on,
-                    current: state == State::PublicNotice.as_str(),
+                    current: r.state == State::PublicNotice.as_str(),
                 })
             })
             .collect())
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct NoticeRow {
+    id: i64,
+    number: String,
+    name: String,
+    category: String,
+    address: String,
+    district: String,
+    city: String,
+    state: String,
+    payload: String,
+    occurred_on: String,
 }
