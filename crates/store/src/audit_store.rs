@@ -181,8 +181,8 @@ impl Store {
             };
             let hash = audit::hash(&entry, &prev, audit::ALG).expect("known algorithm");
             sqlx::query(
-                "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, prev_hash, hash, alg)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg)
+                 values ($1, $2, $3, $4, $5, $9, $6, $7, $8)",
             )
             .bind(seq + 1)
             .bind(actor.user_id)
@@ -192,6 +192,7 @@ impl Store {
             .bind(&prev)
             .bind(&hash)
             .bind(audit::ALG)
+            .bind(dingdian_core::china_date(now).to_string())
             .execute(&mut *tx)
             .await?;
             sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1").bind(seq + 1).bind(&hash).bind(&ts).execute(&mut *tx).await?;
@@ -204,10 +205,13 @@ impl Store {
     pub async fn daily_heads(&self, limit: i64) -> Result<Vec<DailyHead>> {
         Ok(with_pool!(self, p => {
             sqlx::query_as::<_, DailyHead>(
-                "select e.occurred_on as day, e.audit_seq as seq, e.hash as hash from events e
-                 join (select occurred_on, max(audit_seq) as last from events where audit_seq is not null group by occurred_on) d
-                   on d.last = e.audit_seq
-                 order by e.audit_seq desc limit $1",
+                "with chain as (
+                    select audit_seq, hash, occurred_on as day from events where audit_seq is not null
+                    union all
+                    select audit_seq, hash, occurred_on from personal_data_reads)
+                 select c.day as day, c.audit_seq as seq, c.hash as hash from chain c
+                 join (select day, max(audit_seq) as last from chain group by day) d on d.last = c.audit_seq
+                 order by c.audit_seq desc limit $1",
             )
             .bind(limit)
             .fetch_all(p)

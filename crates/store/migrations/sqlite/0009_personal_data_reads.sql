@@ -7,6 +7,7 @@ create table personal_data_reads (
     actor_role text not null,
     payload text not null,
     occurred_at text not null,
+    occurred_on text not null,
     prev_hash text not null,
     hash text not null,
     alg text not null
