@@ -467,7 +467,9 @@ impl Command {
             RecordSiteEvaluation { .. } => Who::Step(Step::SiteEvaluation),
             RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
             Decide { .. } => Who::Step(Step::CollectiveDecision),
-            PublishNotice | RecordComplaint { .. } | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
+            PublishNotice | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
+            // A complaint is recorded by the agency, or by the system on behalf of the public.
+            RecordComplaint { .. } => Who::StepOrSystem(Step::PublicNotice),
             CompletePreparation | FailPreparation { .. } => Who::Step(Step::PresignPreparation),
             Countersign => Who::Step(Step::Signing),
         }
@@ -479,6 +481,8 @@ enum Who {
     Step(Step),
     /// The actor of the step that owns the current state.
     StateStep,
+    /// The step's actor, or the system acting for someone without an account (the public).
+    StepOrSystem(Step),
 }
 
 /// Facts recorded on an application. Each variant is one thing that happened.
@@ -916,6 +920,8 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Who::Role(r) => Some(r),
         Who::Step(step) => p.step(step).map(|s| s.actor),
         Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
+        Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
+        Who::StepOrSystem(step) => p.step(step).map(|s| s.actor),
     };
     let not_here = || Refusal::NotAllowedInState { state: st.state, command: cmd.name() };
     match required {

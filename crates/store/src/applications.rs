@@ -183,7 +183,9 @@ fn worker_id() -> String {
 }
 
 /// A decided command, ready to be written.
-struct Prepared {
+struct Prepared<'a> {
+    /// A public complaint's details, written beside its event.
+    complaint: Option<&'a crate::complaints::NewComplaint>,
     app: AppRecord,
     actor: Actor,
     expected: i64,
@@ -199,7 +201,7 @@ struct Prepared {
 /// Evaluates to the version before the command.
 macro_rules! write_prepared {
     ($tx:ident, $pr:expr, $now:expr, $head_sql:expr) => {{
-        let pr: &Prepared = $pr;
+        let pr: &Prepared<'_> = $pr;
         let ts = $now.to_string();
         let on = china_date($now).to_string();
         let n = pr.decision.events.len() as i64;
@@ -271,6 +273,31 @@ macro_rules! write_prepared {
             .execute(&mut *$tx)
             .await?;
             prev = hash;
+            if let (Event::ComplaintRecorded { number, .. }, Some(c)) = (e, pr.complaint) {
+                sqlx::query(
+                    "insert into complaints (receipt, application_id, number, name, contact, content, status, created_at)
+                     values ($1, $2, $3, $4, $5, $6, 'open', $7)",
+                )
+                .bind(&c.receipt)
+                .bind(pr.app.id)
+                .bind(i64::from(*number))
+                .bind(&c.name)
+                .bind(&c.contact)
+                .bind(&c.content)
+                .bind(&ts)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            if let Event::ComplaintResolved { number, founded, finding } = e {
+                sqlx::query("update complaints set status = $1, finding = $2, resolved_at = $3 where application_id = $4 and number = $5")
+                    .bind(if *founded { "founded" } else { "unfounded" })
+                    .bind(finding)
+                    .bind(&ts)
+                    .bind(pr.app.id)
+                    .bind(i64::from(*number))
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             if let Event::BanImposed { rule, until, reason } = e {
                 sqlx::query("insert into bans (uscc, rule, until_on, reason, application_id, created_at) values ($1, $2, $3, $4, $5, $6)")
                     .bind(&pr.uscc)
@@ -469,7 +496,21 @@ impl Store {
 
     /// Decides and records one command. `expected_version` is the version the caller last saw.
     pub async fn execute(&self, id: i64, actor: &Actor, expected_version: i64, cmd: &Command, now: Timestamp) -> Result<Executed> {
-        let prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
+        self.execute_with(id, actor, expected_version, cmd, now, None).await
+    }
+
+    /// As `execute`, also writing a public complaint's details in the same transaction.
+    pub(crate) async fn execute_with(
+        &self,
+        id: i64,
+        actor: &Actor,
+        expected_version: i64,
+        cmd: &Command,
+        now: Timestamp,
+        complaint: Option<&crate::complaints::NewComplaint>,
+    ) -> Result<Executed> {
+        let mut prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
+        prepared.complaint = complaint;
         let head_sql = self.head_sql();
         let seqs = with_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -482,7 +523,7 @@ impl Store {
         Ok(Executed { application, events })
     }
 
-    async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared> {
+    async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared<'static>> {
         let today = china_date(now);
         let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
         lifecycle::can_read(actor, &app.scope())?;
@@ -523,6 +564,7 @@ impl Store {
         // A signed institution is not deemed to give up while the agency countersigns.
         let due = clocks::next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && state.institution_signed));
         Ok(Prepared {
+            complaint: None,
             due,
             profile_version: profile.version.clone(),
             app,

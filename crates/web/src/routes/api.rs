@@ -302,3 +302,14 @@ pub async fn failed_notifications(State(s): State<AppState>, ApiUser(u): ApiUser
     let rows = s.store.failed_notifications(&u.city).await?;
     Ok(Json(rows.into_iter().map(|(id, recipient, subject, error)| FailedNotification { id, recipient, subject, error }).collect()))
 }
+
+/// The complaints on an application with the complainants' details: the agency and supervisors.
+pub async fn complaints(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(raw): Path<String>,
+) -> Result<Json<Vec<dingdian_store::ComplaintRecord>>, ApiError> {
+    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    can_read(&u.actor(), &app.scope())?;
+    Ok(Json(s.store.complaints(app.id).await?))
+}

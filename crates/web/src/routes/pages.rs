@@ -544,3 +544,67 @@ pub async fn notices_feed(State(s): State<AppState>) -> Response {
         Err(e) => error_page(e.into()),
     }
 }
+
+#[derive(Template)]
+#[template(path = "complaint.html")]
+struct ComplaintPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    number: String,
+    receipt: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NumberQuery {
+    number: Option<String>,
+}
+
+/// The public complaint form (HRB-NOTICE, URC-RES-2).
+pub async fn complaint_form(MaybeUser(user): MaybeUser, Query(q): Query<NumberQuery>) -> Response {
+    render(ComplaintPage { role_zh: role_zh(&user), user, number: q.number.unwrap_or_default(), receipt: None, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct ComplaintForm {
+    number: String,
+    content: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    contact: Option<String>,
+}
+
+pub async fn file_complaint(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    MaybeUser(user): MaybeUser,
+    Form(f): Form<ComplaintForm>,
+) -> Response {
+    let outcome = s.store.file_complaint(&f.number, f.name.as_deref(), f.contact.as_deref(), &f.content, &addr, s.clock.now()).await;
+    let (status, receipt, error) = match outcome {
+        Ok(Ok(r)) => (StatusCode::CREATED, Some(r), None),
+        Ok(Err(dingdian_store::ComplaintError::Throttled)) => {
+            (StatusCode::TOO_MANY_REQUESTS, None, Some("提交过于频繁，请一小时后再试。如情况紧急，请直接联系医保经办机构。".to_owned()))
+        }
+        Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(m)),
+        Err(e) => return error_page(e.into()),
+    };
+    (status, render(ComplaintPage { role_zh: role_zh(&user), user, number: f.number, receipt, error })).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "complaint_status.html")]
+struct ComplaintStatusPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    c: dingdian_store::ComplaintStatus,
+}
+
+pub async fn complaint_status(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(receipt): Path<String>) -> Response {
+    match s.store.complaint_status(&receipt).await {
+        Ok(Some(c)) => render(ComplaintStatusPage { role_zh: role_zh(&user), user, c }),
+        Ok(None) => error_page(ApiError::not_found()),
+        Err(e) => error_page(e.into()),
+    }
+}
