@@ -90,14 +90,22 @@ pub fn parse_csv(text: &str, profiles: &[&Profile]) -> Result<Vec<InstitutionRow
     let mut seen: HashMap<String, usize> = HashMap::new();
     // Lines are counted from byte offsets, so CRLF files, blank lines and quoted line breaks
     // all give the line a person sees in an editor.
-    let line_at = |byte: u64| {
-        let bytes = text.as_bytes();
+    // Records come in order, so newlines are counted incrementally: linear in the file size.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0usize);
+    let mut line_at = |byte: u64| {
         // A record's position may point at the line break before it (CRLF, blank lines).
         let mut at = (byte as usize).min(bytes.len());
         while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
             at += 1;
         }
-        bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+        if at < counted_to {
+            counted_to = 0;
+            newlines = 0;
+        }
+        newlines += bytes[counted_to..at].iter().filter(|b| **b == b'\n').count();
+        counted_to = at;
+        newlines + 1
     };
     for (i, rec) in reader.records().enumerate() {
         let pos = match &rec {

@@ -86,10 +86,7 @@ pub struct PublicDraw {
 /// The draw: the full record for the agency and supervisors; for everyone else in the city only
 /// the public facts (commitment, public value, dates).
 pub async fn get(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<axum::response::Response, ApiError> {
-    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    if round.city != u.city {
-        return Err(Refusal::NotYourRegion.into());
-    }
+    let round = own_round(&s, &raw, &u).await?;
     let d = s.store.round_draw(round.id).await?.ok_or_else(ApiError::not_found)?;
     if sees_everything(u.role()) {
         return Ok(Json(d).into_response());
@@ -111,10 +108,7 @@ pub async fn export(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): P
     if !sees_everything(u.role()) {
         return Err(Refusal::NotYourRole { required: Role::Supervisor }.into());
     }
-    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    if round.city != u.city {
-        return Err(Refusal::NotYourRegion.into());
-    }
+    let round = own_round(&s, &raw, &u).await?;
     let record = s.store.round_draw(round.id).await?.and_then(|d| d.record).ok_or_else(ApiError::not_found)?;
     let disposition = format!("attachment; filename=\"draw-{}.json\"", round.id);
     Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, disposition)], draw::canonical_json(&record)))
@@ -261,10 +255,7 @@ pub struct Filed {
 
 /// URC-RES-1: the passed list of a round, for filing (备案) with the administrative department.
 pub async fn filing(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<Filed>>, ApiError> {
-    let round = s.store.round(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    if round.city != u.city || u.role() == Role::Institution {
-        return Err(Refusal::NotYourRegion.into());
-    }
+    let round = own_round(&s, &raw, &u).await?;
     let rows = s.store.filing_list(round.id).await?;
     Ok(Json(
         rows.into_iter().map(|(application_id, number, institution, uscc)| Filed { application_id, number, institution, uscc }).collect(),
