@@ -35,6 +35,17 @@ fn may_write(actor: &Actor, city: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The institution named in the path, if the caller may write its registry entry.
+async fn writable_institution(s: &AppState, raw: &str, u: &dingdian_store::User) -> Result<dingdian_store::InstitutionRecord, ApiError> {
+    let inst = s.store.institution(id(raw)?).await?.ok_or_else(ApiError::not_found)?;
+    may_write(&u.actor(), &inst.city)?;
+    Ok(inst)
+}
+
+fn resident_id(raw: &str) -> Result<ResidentId, ApiError> {
+    ResidentId::parse(raw).map_err(|e| ApiError::invalid(e.code(), format!("身份证号码有误：{}", e.message_zh())))
+}
+
 fn id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
@@ -129,10 +140,9 @@ pub async fn add_person(
     Path(raw): Path<String>,
     body: JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
-    let inst = s.store.institution(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    may_write(&u.actor(), &inst.city)?;
+    let inst = writable_institution(&s, &raw, &u).await?;
     let p: NewPerson = body.into_typed()?;
-    let rid = ResidentId::parse(&p.resident_id).map_err(|e| ApiError::invalid(e.code(), format!("身份证号码有误：{}", e.message_zh())))?;
+    let rid = resident_id(&p.resident_id)?;
     let person_id = s.store.add_person(inst.id, &rid, &p.name, &p.role, s.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "person_id": person_id, "resident_id": rid.masked() }))))
 }
@@ -161,12 +171,11 @@ pub async fn add_record(
     Path(raw): Path<String>,
     body: JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
-    let inst = s.store.institution(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    may_write(&u.actor(), &inst.city)?;
+    let inst = writable_institution(&s, &raw, &u).await?;
     let r: NewRecordBody = body.into_typed()?;
     let kind = RecordKind::parse(&r.kind).ok_or_else(|| ApiError::invalid("invalid_input", format!("记录类型“{}”无效。", r.kind)))?;
     let person = match &r.person_resident_id {
-        Some(p) => Some(ResidentId::parse(p).map_err(|e| ApiError::invalid(e.code(), format!("身份证号码有误：{}", e.message_zh())))?),
+        Some(p) => Some(resident_id(p)?),
         None => None,
     };
     let new = NewRecord {
@@ -212,8 +221,7 @@ pub async fn reveal_person(
     Path((raw, person)): Path<(String, String)>,
     body: JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    let inst = s.store.institution(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    may_write(&u.actor(), &inst.city)?;
+    let inst = writable_institution(&s, &raw, &u).await?;
     let b: RevealBody = body.into_typed()?;
     if b.purpose.trim().is_empty() {
         return Err(ApiError::invalid("invalid_input", "请说明查看完整身份证号码的用途。"));
