@@ -1,0 +1,1 @@
+//! Printable documents (placeholder until the docs helper lands).
