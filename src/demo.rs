@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use dingdian_core::ids::Uscc;
 use dingdian_core::lifecycle::{Actor, Command, Outcome, Problem, Reason, Role, SupplementItem};
 use dingdian_core::policy::InstitutionKind;
-use dingdian_store::{NewInstitution, NewUser, Store};
+use dingdian_store::files::FileStore;
+use dingdian_store::{NewInstitution, NewUser, Store, Upload};
 use dingdian_web::DemoAccount;
 use jiff::{SignedDuration, Timestamp};
 
@@ -271,7 +272,7 @@ pub fn accounts() -> Vec<DemoAccount> {
 }
 
 /// Seeds demo data relative to `now`. Returns how many applications it created.
-pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
+pub async fn seed(store: &Store, files: &FileStore, now: Timestamp) -> Result<usize> {
     // The demo timeline needs working-day data; outside the shipped years, pin it to 2026.
     let base = if store.calendar().has_year(dingdian_core::china_date(now).year()) {
         now
@@ -319,7 +320,7 @@ pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
         let inst_actor = store.user(user_id).await?.context("demo user")?.actor();
         let has_app = !store.applications_for(&inst_actor, None, 1).await?.is_empty();
         if !has_app {
-            let mut script = Script::new(store, base, inst_actor, i.city, i.district).await?;
+            let mut script = Script::new(store, files, base, inst_actor, i.city, i.district).await?;
             script.inst_code = i.code.to_owned();
             script.beds = i.beds;
             script.play(i.story).await?;
@@ -332,6 +333,7 @@ pub async fn seed(store: &Store, now: Timestamp) -> Result<usize> {
 /// Drives one application with the real command path, at times before `base`.
 struct Script<'a> {
     store: &'a Store,
+    files: &'a FileStore,
     base: Timestamp,
     inst: Actor,
     agency: Actor,
@@ -349,11 +351,12 @@ async fn actor(store: &Store, username: &str) -> Result<Actor> {
 }
 
 impl<'a> Script<'a> {
-    async fn new(store: &'a Store, base: Timestamp, inst: Actor, city: &str, district: &str) -> Result<Script<'a>> {
+    async fn new(store: &'a Store, files: &'a FileStore, base: Timestamp, inst: Actor, city: &str, district: &str) -> Result<Script<'a>> {
         let p = if city == "harbin" { "hrb" } else { "urc" };
         let branch = if district == "650103" { "urc-branch-shayibake" } else { "urc-branch-tianshan" };
         Ok(Script {
             store,
+            files,
             base,
             agency: actor(store, &format!("{p}-agency")).await?,
             branch: if city == "urumqi" { actor(store, branch).await? } else { actor(store, "hrb-agency").await? },
@@ -382,6 +385,21 @@ impl<'a> Script<'a> {
         Ok(())
     }
 
+    /// Uploads a small demo PDF into a material slot, through the real upload path.
+    async fn upload(&mut self, days_ago: i64, slot: &str) -> Result<()> {
+        let body = demo_pdf(&format!("{} {slot} {days_ago}", self.inst_code));
+        let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(body))]);
+        let who = self.inst.clone();
+        let name = format!("{slot}.pdf");
+        let out = self
+            .store
+            .attach_material(self.files, self.app, &who, Upload { slot, name: &name, body: stream }, self.at(days_ago))
+            .await
+            .with_context(|| format!("demo: upload {slot} on application {}", self.app))?;
+        self.version = out.application.version;
+        Ok(())
+    }
+
     async fn play(mut self, story: Story) -> Result<()> {
         let start = match story {
             Story::Signed | Story::SignedUrc => 60,
@@ -395,6 +413,18 @@ impl<'a> Script<'a> {
         let (agency, branch, expert, system) = (self.agency.clone(), self.branch.clone(), self.expert.clone(), self.system.clone());
         let facts = declaration(&self.inst_code, self.beds);
         self.run(&inst, start + 1, Command::UpdateDraft { facts }).await?;
+        let slots: Vec<String> = {
+            let app = self.store.application(self.app).await?.context("demo application")?;
+            let profile = self.store.profile_for(&app)?;
+            profile
+                .materials_for(app.institution_kind(), dingdian_core::policy::MaterialPhase::Application)
+                .map(|m| m.id.clone())
+                .filter(|id| !(matches!(story, Story::Signed | Story::AwaitingSupplement) && id == "integrity_letter"))
+                .collect()
+        };
+        for slot in &slots {
+            self.upload(start + 1, slot).await?;
+        }
         let submit_day = if matches!(story, Story::Submitted | Story::AwaitingSupplement) { 2 } else { start };
         self.run(&inst, submit_day, Command::Submit).await?;
         match story {
@@ -403,6 +433,8 @@ impl<'a> Script<'a> {
             Story::Signed | Story::PublicNotice | Story::FailedRectifying => {
                 if story == Story::Signed {
                     self.run(&agency, start - 1, supplement_notice()).await?;
+                    self.upload(start - 3, "integrity_letter").await?;
+                    self.upload(start - 3, "his_evidence").await?;
                     self.run(&inst, start - 3, Command::Supplement { note: Some("已补传诚信承诺书。".into()) }).await?;
                 }
                 self.run(&agency, 28, Command::Accept).await?;
@@ -487,6 +519,32 @@ impl<'a> Script<'a> {
             Story::Draft => Ok(()),
         }
     }
+}
+
+/// A minimal, valid one-page PDF carrying `text` (distinct per institution and slot, so the
+/// demo's files are distinct).
+fn demo_pdf(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 12 Tf 72 720 Td ({}) Tj ET", text.replace(['(', ')', '\\'], ""));
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out
 }
 
 fn supplement_notice() -> Command {

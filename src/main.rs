@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use dingdian_core::policy::Profile;
 use dingdian_store::Store;
 use dingdian_store::clock::{Clock, SystemClock};
+use dingdian_store::files::{self, FileStore};
 use dingdian_web::{App, AppState};
 
 #[derive(Parser)]
@@ -235,9 +236,32 @@ struct DbArgs {
     /// Load city profiles from this directory (*.toml) instead of the shipped ones.
     #[arg(long, env = "DINGDIAN_POLICY_DIR")]
     policy_dir: Option<PathBuf>,
+    /// Directory for uploaded files (default: <data-dir>/files).
+    #[arg(long, env = "DINGDIAN_FILES_DIR")]
+    files_dir: Option<PathBuf>,
+    /// Store files in an S3-compatible bucket instead, e.g. s3://dingdian-files; endpoint and
+    /// credentials come from AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    /// (and AWS_ALLOW_HTTP=true for a plain-HTTP endpoint).
+    #[arg(long, env = "DINGDIAN_S3_URL", conflicts_with = "files_dir")]
+    s3: Option<String>,
 }
 
 impl DbArgs {
+    /// The file store; spool files a crash left behind (older than an hour) are removed.
+    fn open_files(&self) -> Result<FileStore> {
+        let backend = match (&self.s3, &self.files_dir) {
+            (Some(url), _) => files::Backend::S3 { url: url.clone() },
+            (None, Some(dir)) => files::Backend::Local(dir.clone()),
+            (None, None) => files::Backend::Local(self.data_dir.join("files")),
+        };
+        let store = FileStore::open(&backend, &self.data_dir).with_context(|| format!("opening file storage {backend:?}"))?;
+        let swept = store.sweep_spool(Duration::from_secs(3600))?;
+        if swept > 0 {
+            tracing::info!(swept, "removed unfinished uploads left by an earlier run");
+        }
+        Ok(store)
+    }
+
     async fn open(&self, clock: &dyn Clock) -> Result<Store> {
         let url = match &self.database {
             Some(url) => url.clone(),
@@ -328,7 +352,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Demo { db, now } => {
             let store = db.open(&*clock).await?;
-            let n = demo::seed(&store, now.unwrap_or_else(|| clock.now())).await?;
+            let files = db.open_files()?;
+            let n = demo::seed(&store, &files, now.unwrap_or_else(|| clock.now())).await?;
             println!("demo data ready ({n} new applications); every demo account's password is {}", demo::PASSWORD);
             Ok(ExitCode::SUCCESS)
         }
@@ -568,14 +593,15 @@ async fn serve(
     clock: Arc<dyn Clock>,
 ) -> Result<ExitCode> {
     let store = db.open(&*clock).await?;
+    let files = db.open_files()?;
     let demo_accounts = if demo {
-        let n = demo::seed(&store, clock.now()).await?;
+        let n = demo::seed(&store, &files, clock.now()).await?;
         tracing::info!(new_applications = n, "demo data ready");
         demo::accounts()
     } else {
         Vec::new()
     };
-    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts }));
+    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts, files }));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     println!("dingdian is running: open http://{local}/ in a browser ({} database)", state.store.backend());

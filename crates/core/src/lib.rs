@@ -2,6 +2,7 @@
 //! deadlines, policy profiles, and the application state machine. No I/O, no async and no clock
 //! of its own: everything time-dependent takes today's date as an argument.
 
+pub mod annex;
 pub mod audit;
 pub mod calendar;
 pub mod clocks;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::Calendar;
 use crate::deadline::{self, Due};
 use crate::eligibility::{self, Declaration, Finding, Record};
-use crate::policy::{BanTrigger, Expiry, InstitutionKind, Profile, Step};
+use crate::policy::{BanTrigger, Expiry, FileType, InstitutionKind, MaterialPhase, Profile, Step};
 
 /// Lifecycle states (DESIGN.md). The last six are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -241,6 +241,17 @@ pub enum Problem {
     Defective,
 }
 
+/// A stored file attached to a material slot. The bytes live in file storage under their
+/// SHA-256; the user's file name is data, never a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    pub sha256: String,
+    pub size: u64,
+    pub file_type: FileType,
+    pub name: String,
+}
+
 /// A reason for a refusal or rejection, citing the rule where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +295,18 @@ pub enum Command {
     Supplement {
         #[serde(default)]
         note: Option<String>,
+    },
+    /// Institution: a file stored by the upload endpoint joins a material slot (HRB-MAT). Sent
+    /// only by the server after it stored and hashed the bytes; the command API refuses it.
+    AttachMaterial {
+        slot: String,
+        file: FileRef,
+    },
+    /// Institution: take a file out of a slot while the slot is open. Its version stays in the
+    /// history.
+    RemoveMaterial {
+        slot: String,
+        sha256: String,
     },
     Accept,
     /// 不予受理, with reasons (HRB-ACC-1, URC-REV-1).
@@ -388,6 +411,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "override_conditions",
     "issue_supplement_notice",
     "supplement",
+    "remove_material",
     "accept",
     "reject",
     "schedule_evaluation",
@@ -423,6 +447,8 @@ impl Command {
             Command::OverrideConditions { .. } => "override_conditions",
             Command::IssueSupplementNotice { .. } => "issue_supplement_notice",
             Command::Supplement { .. } => "supplement",
+            Command::AttachMaterial { .. } => "attach_material",
+            Command::RemoveMaterial { .. } => "remove_material",
             Command::Accept => "accept",
             Command::Reject { .. } => "reject",
             Command::ScheduleEvaluation { .. } => "schedule_evaluation",
@@ -454,9 +480,15 @@ impl Command {
     fn who(&self) -> Who {
         use Command::*;
         match self {
-            UpdateDraft { .. } | Submit | Withdraw { .. } | Supplement { .. } | ConfirmScoreSheet | RequestReevaluation | Sign => {
-                Who::Role(Role::Institution)
-            }
+            UpdateDraft { .. }
+            | Submit
+            | Withdraw { .. }
+            | Supplement { .. }
+            | AttachMaterial { .. }
+            | RemoveMaterial { .. }
+            | ConfirmScoreSheet
+            | RequestReevaluation
+            | Sign => Who::Role(Role::Institution),
             EndNotice | DeemWithdrawn | DeemGivenUp | RecalculateDeadlines { .. } => Who::Role(Role::System),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
@@ -498,6 +530,9 @@ pub enum Event {
         /// Conditions not met by the declared facts, listed for the reviewer.
         #[serde(default)]
         unmet: Vec<Finding>,
+        /// Material slots without a file at submission, listed for the completeness check.
+        #[serde(default)]
+        missing_materials: Vec<String>,
     },
     ConditionsOverridden {
         reason: String,
@@ -513,6 +548,17 @@ pub enum Event {
     },
     Supplemented {
         note: Option<String>,
+    },
+    MaterialAttached {
+        slot: String,
+        file: FileRef,
+        /// A one-file slot's earlier file, superseded (kept in the history).
+        #[serde(default)]
+        replaced: Option<String>,
+    },
+    MaterialRemoved {
+        slot: String,
+        sha256: String,
     },
     Accepted,
     Rejected {
@@ -602,6 +648,8 @@ impl Event {
             Event::ConditionsOverridden { .. } => "conditions_overridden",
             Event::SupplementNoticeIssued { .. } => "supplement_notice_issued",
             Event::Supplemented { .. } => "supplemented",
+            Event::MaterialAttached { .. } => "material_attached",
+            Event::MaterialRemoved { .. } => "material_removed",
             Event::Accepted => "accepted",
             Event::Rejected { .. } => "rejected",
             Event::EvaluationScheduled { .. } => "evaluation_scheduled",
@@ -638,6 +686,8 @@ impl Event {
             Event::Withdrawn { .. } => "申请撤回",
             Event::SupplementNoticeIssued { .. } => "一次性告知补正材料",
             Event::Supplemented { .. } => "补正材料",
+            Event::MaterialAttached { .. } => "上传材料",
+            Event::MaterialRemoved { .. } => "移除材料",
             Event::Accepted => "受理",
             Event::Rejected { .. } => "不予受理",
             Event::EvaluationScheduled { .. } => "安排现场踏查",
@@ -701,6 +751,21 @@ pub struct AppState {
     /// Conditions found unmet at submission and not yet overridden.
     #[serde(default)]
     pub unmet_conditions: Vec<Finding>,
+    /// The current files of each material slot (HRB-MAT); superseded versions live in the events.
+    #[serde(default)]
+    pub materials: std::collections::BTreeMap<String, Vec<FileRef>>,
+    /// HRB-ACC-2: the slots the supplement notice reopened, until the institution supplements.
+    #[serde(default)]
+    pub open_slots: Vec<String>,
+    /// Reopened slots that received a file since the notice.
+    #[serde(default)]
+    pub supplemented_slots: Vec<String>,
+    /// Slots empty at submission (listed for the completeness check).
+    #[serde(default)]
+    pub missing_materials: Vec<String>,
+    /// The agreement document to sign (HRB-SIGN / URC-SIGN), once issued.
+    #[serde(default)]
+    pub agreement: Option<FileRef>,
 }
 
 impl Default for AppState {
@@ -722,6 +787,11 @@ impl Default for AppState {
             complaints: Vec::new(),
             institution_signed: false,
             unmet_conditions: Vec::new(),
+            materials: Default::default(),
+            open_slots: Vec::new(),
+            supplemented_slots: Vec::new(),
+            missing_materials: Vec::new(),
+            agreement: None,
         }
     }
 }
@@ -731,12 +801,40 @@ impl AppState {
     pub fn apply(&mut self, event: &Event, to: State, on: Date) {
         match event {
             Event::DraftUpdated { facts } => self.facts.extend(facts.clone()),
-            Event::Submitted { unmet, .. } => {
+            Event::Submitted { unmet, missing_materials, .. } => {
                 self.submitted_on = Some(self.submitted_on.unwrap_or(on));
                 self.unmet_conditions = unmet.clone();
+                self.missing_materials = missing_materials.clone();
             }
             Event::ConditionsOverridden { .. } => self.unmet_conditions.clear(),
-            Event::SupplementNoticeIssued { .. } => self.supplement_notices += 1,
+            Event::SupplementNoticeIssued { items, .. } => {
+                self.supplement_notices += 1;
+                self.open_slots = items.iter().map(|i| i.slot.clone()).collect();
+                self.supplemented_slots.clear();
+            }
+            Event::Supplemented { .. } => {
+                self.open_slots.clear();
+                self.supplemented_slots.clear();
+            }
+            Event::MaterialAttached { slot, file, replaced } => {
+                let files = self.materials.entry(slot.clone()).or_default();
+                if let Some(old) = replaced {
+                    files.retain(|f| &f.sha256 != old);
+                }
+                files.push(file.clone());
+                if self.open_slots.contains(slot) && !self.supplemented_slots.contains(slot) {
+                    self.supplemented_slots.push(slot.clone());
+                }
+            }
+            Event::MaterialRemoved { slot, sha256 } => {
+                if let Some(files) = self.materials.get_mut(slot) {
+                    files.retain(|f| &f.sha256 != sha256);
+                    if files.is_empty() {
+                        self.materials.remove(slot);
+                        self.supplemented_slots.retain(|s| s != slot);
+                    }
+                }
+            }
             Event::JoinedRound { round_id } | Event::SiteEvaluationStarted { round_id } => self.round_id = Some(*round_id),
             Event::SiteEvaluationRecorded { score, by, .. } => {
                 self.site_recorded = true;
@@ -842,6 +940,10 @@ pub enum Refusal {
     NotAccepted { findings: Vec<Finding> },
     #[error("conditions unmet: {findings:?}")]
     ConditionsUnmet { findings: Vec<Finding> },
+    #[error("material slot {slot} is not open for files now")]
+    SlotClosed { slot: String, name: String },
+    #[error("supplement incomplete: {names:?}")]
+    SupplementIncomplete { names: Vec<String> },
 }
 
 impl Refusal {
@@ -864,6 +966,8 @@ impl Refusal {
             Refusal::KindNotServed { .. } => "kind_not_served",
             Refusal::NotAccepted { .. } => "not_accepted",
             Refusal::ConditionsUnmet { .. } => "conditions_unmet",
+            Refusal::SlotClosed { .. } => "slot_closed",
+            Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
         }
     }
 
@@ -893,6 +997,12 @@ impl Refusal {
             Refusal::KindNotServed { kind, .. } => format!("本地区不受理{}的定点申请。", kind.zh()),
             Refusal::NotAccepted { findings } => format!("不予受理：{}", list(findings)),
             Refusal::ConditionsUnmet { findings } => format!("申请条件未满足：{}", list(findings)),
+            Refusal::SlotClosed { name, .. } => {
+                format!("“{name}”现在不能上传或更改：已提交的申请只能补正一次性告知中列明的材料。")
+            }
+            Refusal::SupplementIncomplete { names } => {
+                format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
+            }
         }
     }
 }
@@ -953,7 +1063,12 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             if !unmet.is_empty() && p.unmet_conditions == eligibility::OnUnmet::Refuse {
                 return Err(Refusal::ConditionsUnmet { findings: unmet });
             }
-            let submitted = Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone(), unmet };
+            let missing_materials = p
+                .materials_for(ctx.kind, MaterialPhase::Application)
+                .filter(|m| st.materials.get(&m.id).is_none_or(Vec::is_empty))
+                .map(|m| m.id.clone())
+                .collect();
+            let submitted = Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone(), unmet, missing_materials };
             go(vec![submitted], p.next_after(State::Draft))
         }
         Command::OverrideConditions { reason }
@@ -969,7 +1084,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             if st.supplement_notices > 0 {
                 return Err(Refusal::SecondSupplementNotice);
             }
-            validate_items(p, items)?;
+            validate_items(p, ctx.kind, items)?;
             // A due date in a year without calendar data stays open (flagged on the clock); the
             // notice itself must not wait for the calendar.
             let due = expiry_due(ctx, Expiry::DeemWithdrawn, ctx.today).ok();
@@ -977,7 +1092,50 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         }
         Command::Supplement { note } if s == State::AwaitingSupplement => {
             within(ctx, st, Expiry::DeemWithdrawn)?;
+            // HRB-ACC-2: every reopened slot must have received a file since the notice.
+            let names: Vec<String> = st
+                .open_slots
+                .iter()
+                .filter(|slot| !st.supplemented_slots.contains(slot))
+                .map(|slot| p.material(slot).map_or_else(|| slot.clone(), |m| m.name.clone()))
+                .collect();
+            if !names.is_empty() {
+                return Err(Refusal::SupplementIncomplete { names });
+            }
             go(vec![Event::Supplemented { note: non_empty(note) }], State::Submitted)
+        }
+        Command::AttachMaterial { slot, file } => {
+            let m = open_slot(ctx, st, slot, cmd.name())?;
+            if !m.types.contains(&file.file_type) {
+                return Err(invalid("file", format!("“{}”只接受 {} 文件。", m.name, m.types_label())));
+            }
+            if file.size == 0 {
+                return Err(invalid("file", "文件是空的，请选择正确的文件重新上传。"));
+            }
+            if file.size > m.max_bytes() {
+                return Err(invalid("file", format!("文件超过“{}”的大小上限 {} MB。", m.name, m.max_mb)));
+            }
+            if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid("file", "文件摘要无效。"));
+            }
+            let name = required_text("file", &file.name)?;
+            let current = st.materials.get(slot).map(Vec::as_slice).unwrap_or_default();
+            if current.iter().any(|f| f.sha256 == file.sha256) {
+                return Err(invalid("file", format!("同一文件已上传到“{}”。", m.name)));
+            }
+            if m.multiple && current.len() >= MAX_FILES_PER_SLOT {
+                return Err(invalid("file", format!("“{}”最多上传 {MAX_FILES_PER_SLOT} 个文件。", m.name)));
+            }
+            let replaced = if m.multiple { None } else { current.first().map(|f| f.sha256.clone()) };
+            let file = FileRef { name, ..file.clone() };
+            go(vec![Event::MaterialAttached { slot: slot.clone(), file, replaced }], s)
+        }
+        Command::RemoveMaterial { slot, sha256 } => {
+            open_slot(ctx, st, slot, cmd.name())?;
+            if !st.materials.get(slot).is_some_and(|fs| fs.iter().any(|f| &f.sha256 == sha256)) {
+                return Err(invalid("sha256", "该材料中没有这个文件。"));
+            }
+            go(vec![Event::MaterialRemoved { slot: slot.clone(), sha256: sha256.clone() }], s)
         }
         Command::Accept if s == State::Submitted => {
             unmet_settled(st)?;
@@ -1219,17 +1377,48 @@ fn check_sheet(
     Ok(Some(score >= sheet.pass_mark))
 }
 
+/// The most files one slot holds.
+pub const MAX_FILES_PER_SLOT: usize = 50;
+
+/// A slot the institution may change now: any of its application slots in a draft, only the
+/// slots a supplement notice reopened while it awaits the supplement (HRB-ACC-2), and the
+/// preparation slots during pre-signing preparation.
+fn open_slot<'p>(ctx: &Ctx<'p>, st: &AppState, slot: &str, command: &'static str) -> Result<&'p crate::policy::MaterialSlot, Refusal> {
+    let m = ctx
+        .profile
+        .material(slot)
+        .filter(|m| m.applies_to.contains(&ctx.kind))
+        .ok_or_else(|| invalid("slot", format!("材料项“{slot}”不存在。")))?;
+    if !matches!(st.state, State::Draft | State::AwaitingSupplement | State::PresignPreparation) {
+        return Err(Refusal::NotAllowedInState { state: st.state, command });
+    }
+    let open = match (st.state, m.phase) {
+        (State::Draft, MaterialPhase::Application) => true,
+        (State::AwaitingSupplement, MaterialPhase::Application) => st.open_slots.iter().any(|s| s == slot),
+        (State::PresignPreparation, MaterialPhase::Preparation) => true,
+        _ => false,
+    };
+    if open {
+        if st.state == State::AwaitingSupplement {
+            within(ctx, st, Expiry::DeemWithdrawn)?;
+        }
+        Ok(m)
+    } else {
+        Err(Refusal::SlotClosed { slot: slot.to_owned(), name: m.name.clone() })
+    }
+}
+
 /// Unmet conditions must be overridden (with a reason) or the application rejected.
 fn unmet_settled(st: &AppState) -> Result<(), Refusal> {
     if st.unmet_conditions.is_empty() { Ok(()) } else { Err(Refusal::ConditionsUnmet { findings: st.unmet_conditions.clone() }) }
 }
 
-fn validate_items(p: &Profile, items: &[SupplementItem]) -> Result<(), Refusal> {
+fn validate_items(p: &Profile, kind: InstitutionKind, items: &[SupplementItem]) -> Result<(), Refusal> {
     if items.is_empty() {
         return Err(invalid("items", "一次性告知须列明全部需补正的材料，至少一项。"));
     }
     for it in items {
-        if p.material(&it.slot).is_none() {
+        if p.material(&it.slot).is_none_or(|m| m.phase != MaterialPhase::Application || !m.applies_to.contains(&kind)) {
             return Err(invalid("items", format!("材料项“{}”不存在。", it.slot)));
         }
         if it.reason.trim().is_empty() {

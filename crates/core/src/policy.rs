@@ -151,6 +151,70 @@ pub enum FileType {
     Zip,
 }
 
+impl FileType {
+    /// The type of a file judged by its first bytes, never by its name. `None` for anything
+    /// that is not one of the types a slot can accept (an executable renamed `.pdf`, say).
+    pub fn sniff(head: &[u8]) -> Option<FileType> {
+        let kind = infer::get(head)?;
+        match kind.mime_type() {
+            "application/pdf" => Some(FileType::Pdf),
+            "image/jpeg" => Some(FileType::Jpeg),
+            "image/png" => Some(FileType::Png),
+            "video/mp4" | "video/quicktime" => Some(FileType::Mp4),
+            "application/zip" => Some(FileType::Zip),
+            _ => None,
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            FileType::Pdf => "application/pdf",
+            FileType::Jpeg => "image/jpeg",
+            FileType::Png => "image/png",
+            FileType::Mp4 => "video/mp4",
+            FileType::Zip => "application/zip",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileType::Pdf => "pdf",
+            FileType::Jpeg => "jpg",
+            FileType::Png => "png",
+            FileType::Mp4 => "mp4",
+            FileType::Zip => "zip",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Pdf => "PDF",
+            FileType::Jpeg => "JPEG",
+            FileType::Png => "PNG",
+            FileType::Mp4 => "MP4 视频",
+            FileType::Zip => "ZIP 压缩包",
+        }
+    }
+}
+
+/// When a material slot is filled: with the application, or during pre-signing preparation
+/// (HRB-PRE-2 evidence, the Annex 2 package).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaterialPhase {
+    #[default]
+    Application,
+    Preparation,
+}
+
+/// A check a slot's file must pass as a whole before it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotCheck {
+    /// HRB-ANNEX2: the acceptance package's name and contents.
+    Annex2Package,
+}
+
 /// A named material slot taking one or more files (HRB-MAT).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MaterialSlot {
@@ -161,6 +225,20 @@ pub struct MaterialSlot {
     pub types: Vec<FileType>,
     pub max_mb: u32,
     pub multiple: bool,
+    pub phase: MaterialPhase,
+    pub check: Option<SlotCheck>,
+}
+
+impl MaterialSlot {
+    /// The size limit in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        u64::from(self.max_mb) * 1024 * 1024
+    }
+
+    /// "PDF、JPEG、PNG"
+    pub fn types_label(&self) -> String {
+        self.types.iter().map(|t| t.label()).collect::<Vec<_>>().join("、")
+    }
 }
 
 /// Re-evaluation after a failure (HRB-EVAL-3 / URC-RES-1).
@@ -318,6 +396,11 @@ impl Profile {
         self.materials.iter().find(|m| m.id == id)
     }
 
+    /// The slots an institution of `kind` fills in `phase`, in profile order.
+    pub fn materials_for(&self, kind: InstitutionKind, phase: MaterialPhase) -> impl Iterator<Item = &MaterialSlot> {
+        self.materials.iter().filter(move |m| m.phase == phase && m.applies_to.contains(&kind))
+    }
+
     /// The shipped profiles, parsed. Panics if a shipped file is invalid (a test guards this).
     pub fn shipped() -> Vec<Profile> {
         SHIPPED
@@ -442,6 +525,9 @@ struct RawMaterial {
     max_mb: Sp<u32>,
     #[serde(default)]
     multiple: bool,
+    #[serde(default)]
+    phase: MaterialPhase,
+    check: Option<SlotCheck>,
 }
 
 #[derive(Deserialize)]
@@ -617,6 +703,8 @@ impl Validator<'_> {
                 types: mat.types.get_ref().clone(),
                 max_mb: *mat.max_mb.get_ref(),
                 multiple: mat.multiple,
+                phase: mat.phase,
+                check: mat.check,
             });
         }
 
@@ -764,7 +852,13 @@ mod tests {
         assert_eq!(ps.len(), 2);
         let hrb = &ps[0];
         assert_eq!(hrb.kinds, vec![InstitutionKind::Medical], "HRB-SCOPE");
-        assert_eq!(hrb.materials.len(), 8, "HRB-MAT has eight items");
+        let application = hrb.materials.iter().filter(|m| m.phase == MaterialPhase::Application).count();
+        assert_eq!(application, 8, "HRB-MAT has eight items");
+        let annex2 = hrb.material("annex2_package").expect("HRB-ANNEX2 package slot");
+        assert_eq!(
+            (annex2.phase, annex2.check, annex2.types.as_slice()),
+            (MaterialPhase::Preparation, Some(SlotCheck::Annex2Package), &[FileType::Zip][..])
+        );
         assert_eq!(hrb.next_after(State::Draft), State::Submitted);
         assert_eq!(hrb.next_after(State::Accepted), State::OnSiteEvaluation);
         assert_eq!(hrb.next_after(State::ExpertReview), State::Passed);

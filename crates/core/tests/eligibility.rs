@@ -598,7 +598,7 @@ fn unfulfilled_penalty(kind: InstitutionKind, rule: &str) {
     assert!(f.text.contains("尚未履行"), "{f:?}");
     assert_eq!(f.until, None);
     let done = Record { fulfilled: true, ..open.clone() };
-    none(&rejections(&p, kind, &[done.clone()], on()));
+    none(&rejections(&p, kind, std::slice::from_ref(&done), on()));
     // Each unfulfilled penalty is listed.
     let other = record(RecordKind::Penalty, date(2025, 8, 1), false, None, None, "责令改正");
     assert_eq!(rules(&rejections(&p, kind, &[open, done, other], on())), vec![rule, rule]);
@@ -958,7 +958,12 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
     assert_eq!(dec.to, State::Submitted);
     assert_eq!(
         dec.events,
-        vec![Event::Submitted { profile_id: "harbin".into(), profile_version: "2026.1".into(), unmet: expected.clone() }]
+        vec![Event::Submitted {
+            profile_id: "harbin".into(),
+            profile_version: "2026.2".into(),
+            unmet: expected.clone(),
+            missing_materials: hrb_slots()
+        }]
     );
     assert_eq!(app.state.unmet_conditions, expected);
 
@@ -994,7 +999,15 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
 fn hrb_cond_complete_declaration_submits_without_findings() {
     let mut app = Flow::new(harbin(), MED, &hrb_med());
     let dec = app.run(Role::Institution, Command::Submit);
-    assert_eq!(dec.events, vec![Event::Submitted { profile_id: "harbin".into(), profile_version: "2026.1".into(), unmet: vec![] }]);
+    assert_eq!(
+        dec.events,
+        vec![Event::Submitted {
+            profile_id: "harbin".into(),
+            profile_version: "2026.2".into(),
+            unmet: vec![],
+            missing_materials: hrb_slots()
+        }]
+    );
     assert!(matches!(
         app.refused(Role::Agency, Command::OverrideConditions { reason: "无需".into() }),
         Refusal::NotAllowedInState { state: State::Submitted, .. }
@@ -1351,4 +1364,20 @@ fn hrb_elig_type_import_header_checked() {
     let errs = parse("uscc,name,kind\n").unwrap_err();
     assert_eq!(lines(&errs), vec![1]);
     assert!(errs[0].reason.contains("category"), "{errs:#?}");
+}
+
+/// HRB-MAT: a submission without files lists every slot as missing, for the completeness check.
+fn hrb_slots() -> Vec<String> {
+    [
+        "application_form",
+        "licence",
+        "legal_entity",
+        "internal_rules",
+        "his_evidence",
+        "forecast_report",
+        "integrity_letter",
+        "self_evaluation",
+    ]
+    .map(String::from)
+    .to_vec()
 }

@@ -6,10 +6,10 @@ use dingdian_core::calendar::Calendar;
 use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Pause;
 use dingdian_core::lifecycle::{
-    ALL_ROLES, ActiveBan, Actor, AppState, Command, Ctx, Decision, Event, Outcome, Problem, Reason, Refusal, Role, Scope, State,
+    ALL_ROLES, ActiveBan, Actor, AppState, Command, Ctx, Decision, Event, FileRef, Outcome, Problem, Reason, Refusal, Role, Scope, State,
     SupplementItem, decide,
 };
-use dingdian_core::policy::{Expiry, Profile};
+use dingdian_core::policy::{Expiry, FileType, Profile};
 use jiff::civil::{Date, date};
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +163,14 @@ fn supplement() -> Command {
     Command::Supplement { note: Some("已补传".into()) }
 }
 
+fn pdf(n: u8) -> FileRef {
+    FileRef { sha256: format!("{n:02x}").repeat(32), size: 1024, file_type: FileType::Pdf, name: format!("许可证{n}.pdf") }
+}
+
+fn attach(slot: &str, n: u8) -> Command {
+    Command::AttachMaterial { slot: slot.into(), file: pdf(n) }
+}
+
 fn site(score: u16) -> Command {
     Command::RecordSiteEvaluation { score, items: Default::default(), notes: None }
 }
@@ -209,6 +217,8 @@ fn all_commands() -> Vec<Command> {
         Command::Withdraw { reason: None },
         supplement_notice(),
         supplement(),
+        attach("licence", 1),
+        Command::RemoveMaterial { slot: "licence".into(), sha256: pdf(1).sha256 },
         Command::Accept,
         Command::Reject { reasons: reasons(&["主要执业范围为医疗美容"]) },
         Command::ScheduleEvaluation { date: None, note: None },
@@ -246,6 +256,7 @@ fn harbin_path() -> Vec<(Date, Role, Command, State)> {
     vec![
         (date(2026, 3, 2), Institution, Command::Submit, State::Submitted),
         (date(2026, 3, 4), Agency, supplement_notice(), State::AwaitingSupplement),
+        (date(2026, 3, 6), Institution, attach("licence", 2), State::AwaitingSupplement),
         (date(2026, 3, 9), Institution, supplement(), State::Submitted),
         (date(2026, 3, 10), Agency, Command::Accept, State::Accepted),
         (date(2026, 3, 12), Agency, schedule, State::OnSiteEvaluation),
@@ -330,7 +341,8 @@ fn hrb_happy_path_apply_to_sign() {
     // HRB-APPLY
     let d = app.on(date(2026, 3, 2)).run(Institution, Command::Submit);
     assert_eq!(d.to, State::Submitted);
-    assert_eq!(d.events, vec![Event::Submitted { profile_id: "harbin".into(), profile_version: "2026.1".into(), unmet: vec![] }]);
+    assert!(matches!(&d.events[..], [Event::Submitted { profile_id, unmet, missing_materials, .. }]
+        if profile_id == "harbin" && unmet.is_empty() && missing_materials.len() == 8));
     assert_eq!(app.state.submitted_on, Some(date(2026, 3, 2)));
     assert_eq!(app.state.entered_on, Some(date(2026, 3, 2)));
 
@@ -346,6 +358,9 @@ fn hrb_happy_path_apply_to_sign() {
     }
     assert_eq!(app.state.supplement_notices, 1);
 
+    // HRB-ACC-2: supplementing needs a new file in every reopened slot.
+    assert!(matches!(app.on(date(2026, 3, 9)).refused(Institution, supplement()), Refusal::SupplementIncomplete { .. }));
+    app.on(date(2026, 3, 9)).run(Institution, attach("licence", 2));
     let d = app.on(date(2026, 3, 9)).run(Institution, supplement());
     assert_eq!(d.to, State::Submitted);
     assert_eq!(d.events, vec![Event::Supplemented { note: Some("已补传".into()) }]);
@@ -409,7 +424,7 @@ fn hrb_happy_path_apply_to_sign() {
     let d = app.on(date(2026, 4, 22)).run(Agency, Command::Countersign);
     assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned]));
     assert!(app.st().is_terminal());
-    assert_eq!(app.history.len(), 12);
+    assert_eq!(app.history.len(), 13);
 }
 
 /// URC-APPLY, URC-REV-1, URC-REV-2, URC-EVAL-1…4, URC-RES-1, URC-RES-2, URC-SIGN.
@@ -421,7 +436,7 @@ fn urc_happy_path_apply_to_sign() {
     // URC-APPLY: straight to the branch's initial review (no acceptance step).
     let d = app.on(date(2026, 3, 2)).run(Institution, Command::Submit);
     assert_eq!(d.to, State::InitialReview);
-    assert_eq!(d.events, vec![Event::Submitted { profile_id: "urumqi".into(), profile_version: "2026.1".into(), unmet: vec![] }]);
+    assert!(matches!(&d.events[..], [Event::Submitted { profile_id, unmet, .. }] if profile_id == "urumqi" && unmet.is_empty()));
 
     // URC-REV-1
     let d = app.on(date(2026, 3, 5)).run(BranchReviewer, Command::PassInitialReview);
@@ -521,6 +536,7 @@ fn g_one_notice_second_supplement_notice_refused() {
     app.on(date(2026, 3, 4)).run(Role::Agency, supplement_notice());
     assert_eq!(app.st(), State::AwaitingSupplement);
     assert_eq!(app.refused(Role::Agency, supplement_notice()), not_here(State::AwaitingSupplement, "issue_supplement_notice"));
+    app.on(date(2026, 3, 9)).run(Role::Institution, attach("licence", 3));
     app.on(date(2026, 3, 9)).run(Role::Institution, supplement());
     assert_eq!(app.st(), State::Submitted);
     assert_eq!(app.refused(Role::Agency, supplement_notice()), Refusal::SecondSupplementNotice);
@@ -534,6 +550,7 @@ fn harbin_notice_before_national_day() -> App {
     let mut app = App::harbin();
     app.on(date(2026, 9, 28)).run(Role::Institution, Command::Submit);
     let d = app.on(date(2026, 9, 30)).run(Role::Agency, supplement_notice());
+    app.on(date(2026, 9, 30)).run(Role::Institution, attach("licence", 3));
     // LAW-WD: 10-08, 10-09, 10-10 (adjusted working day), 10-12, 10-13.
     assert_eq!(
         d.events,
@@ -1142,6 +1159,7 @@ fn g_clocks_law_suspend_evaluation_pauses_during_supplement() {
     assert_eq!(clocks::next_expiry(&app.clocks()), Some((date(2026, 3, 11), Expiry::DeemWithdrawn)));
 
     // Supplemented on the last day: 7 paused days, 06-02 + 7 = 06-09.
+    app.on(date(2026, 3, 11)).run(Role::Institution, attach("licence", 3));
     app.on(date(2026, 3, 11)).run(Role::Institution, supplement());
     app.on(date(2026, 3, 12));
     let eval = app.clock("evaluation");

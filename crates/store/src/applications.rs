@@ -499,6 +499,13 @@ impl Store {
         self.execute_with(id, actor, expected_version, cmd, now, None).await
     }
 
+    /// Decides a command against the current version without recording anything: would it be
+    /// allowed now?
+    pub async fn check(&self, id: i64, actor: &Actor, cmd: &Command, now: Timestamp) -> Result<()> {
+        let version = self.application(id).await?.ok_or(StoreError::NotFound)?.version;
+        self.prepare(id, actor, version, cmd, now).await.map(|_| ())
+    }
+
     /// As `execute`, also writing a public complaint's details in the same transaction.
     pub(crate) async fn execute_with(
         &self,

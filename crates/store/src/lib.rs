@@ -12,7 +12,9 @@ mod calendar_store;
 pub mod clock;
 mod complaints;
 mod evaluation;
+pub mod files;
 mod login;
+mod materials;
 mod outbox;
 mod public;
 mod registry;
@@ -37,6 +39,7 @@ pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
 pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
+pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use public::{NoticeEntry, Progress, ProgressStep};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
@@ -79,6 +82,11 @@ pub enum StoreError {
     ProfileChanged { id: String, version: String },
     #[error("internal: {0}")]
     Internal(String),
+    #[error("file: {0}")]
+    File(#[from] files::IngestError),
+    /// Input that cannot be accepted, with a stable code and a Chinese message.
+    #[error("{code}: {message}")]
+    Unacceptable { code: &'static str, message: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

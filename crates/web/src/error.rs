@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dingdian_core::lifecycle::Refusal;
 use dingdian_store::StoreError;
+use dingdian_store::files::IngestError;
 use serde::Serialize;
 
 /// An error answered to an API client.
@@ -55,6 +56,8 @@ impl From<Refusal> for ApiError {
             | Refusal::SecondSupplementNotice
             | Refusal::NotYetDue { .. }
             | Refusal::OpenComplaints
+            | Refusal::SlotClosed { .. }
+            | Refusal::SupplementIncomplete { .. }
             | Refusal::MissingCalendar(_) => StatusCode::CONFLICT,
         };
         let detail = match &r {
@@ -64,6 +67,8 @@ impl From<Refusal> for ApiError {
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
             Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),
             Refusal::NotAccepted { findings } | Refusal::ConditionsUnmet { findings } => Some(serde_json::json!({ "findings": findings })),
+            Refusal::SlotClosed { slot, .. } => Some(serde_json::json!({ "slot": slot })),
+            Refusal::SupplementIncomplete { names } => Some(serde_json::json!({ "materials": names })),
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }
@@ -80,6 +85,20 @@ impl From<StoreError> for ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, "conflict", "该申请刚被他人更新，本次操作未生效，请刷新后重试。")
             },
             StoreError::Rejected { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            StoreError::Unacceptable { code, message } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            StoreError::File(f) => {
+                let status = match &f {
+                    IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    IngestError::WrongType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    IngestError::Empty => StatusCode::UNPROCESSABLE_ENTITY,
+                    IngestError::Body(_) => StatusCode::BAD_REQUEST,
+                    IngestError::Storage(detail) => {
+                        tracing::error!(error = %detail, "file storage");
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                };
+                ApiError::new(status, f.code(), f.message_zh())
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请稍后重试；问题已记录。")

@@ -39,6 +39,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Demo accounts to list on the home page; empty outside demo mode.
     pub demo_accounts: Vec<DemoAccount>,
+    /// Uploaded materials and generated documents.
+    pub files: dingdian_store::files::FileStore,
 }
 
 /// Shared application state, cheap to clone.

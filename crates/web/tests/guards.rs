@@ -241,6 +241,7 @@ async fn bad_input_changes_nothing(b: Backend) {
     assert_eq!(t.store().fingerprint().await.unwrap(), before, "bad input changed the database");
     // G-ONE-NOTICE over HTTP: a second notice in the same round is refused.
     t.cmd(&agency, id, supplement_notice()).await;
+    t.upload_pdf(&hosp, id, "licence").await;
     t.cmd(&hosp, id, json!({ "command": "supplement" })).await;
     let (status, body) = t.try_cmd(&agency, id, supplement_notice()).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("second_supplement_notice")));

@@ -61,6 +61,8 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
 
     assert_eq!(t.cmd(&agency, id, supplement_notice()).await, "awaiting_supplement");
     t.advance_days(2);
+    t.upload_pdf(&inst, id, "integrity_letter").await;
+    t.upload_pdf(&inst, id, "his_evidence").await;
     assert_eq!(t.cmd(&inst, id, json!({ "command": "supplement", "note": "已补传" })).await, "submitted");
     assert_eq!(t.cmd(&agency, id, json!({ "command": "accept" })).await, "accepted");
     assert_eq!(t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await, "on_site_evaluation");
@@ -94,6 +96,8 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "draft_updated",
             "submitted",
             "supplement_notice_issued",
+            "material_attached",
+            "material_attached",
             "supplemented",
             "accepted",
             "evaluation_scheduled",
@@ -107,7 +111,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "countersigned"
         ]
     );
-    assert_eq!(view["application"]["profile_version"], "2026.1");
+    assert_eq!(view["application"]["profile_version"], "2026.2");
     let notice = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "notice_ended").unwrap();
     assert_eq!(notice["actor_role"], "system");
 }

@@ -22,12 +22,12 @@ async fn applications_keep_their_profile_version(b: Backend) {
     let old = t.submitted(&hosp).await;
 
     // A new Harbin version gives 10 working days to supplement instead of 5 (HRB-ACC-2).
-    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.1\"", "version = \"2026.2\"", 1).replacen(
+    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.2\"", "version = \"2026.3\"", 1).replacen(
         "amount = 5\nunit = \"working_days\"\nruns_in = [\"awaiting_supplement\"]",
         "amount = 10\nunit = \"working_days\"\nruns_in = [\"awaiting_supplement\"]",
         1,
     );
-    let v2 = Profile::parse("harbin-2026.2.toml", &text).expect("valid");
+    let v2 = Profile::parse("harbin-2026.3.toml", &text).expect("valid");
     assert_eq!(v2.clock("supplement").unwrap().budget.amount, 10);
     let now = dingdian_store::clock::Clock::now(&*t.clock);
     t.store().register_profile(v2, now).await.unwrap();
@@ -37,8 +37,8 @@ async fn applications_keep_their_profile_version(b: Backend) {
     t.cmd(&agency, new, notice()).await;
     let old_app = t.store().application(old).await.unwrap().unwrap();
     let new_app = t.store().application(new).await.unwrap().unwrap();
-    assert_eq!(old_app.profile_version, "2026.1");
-    assert_eq!(new_app.profile_version, "2026.2");
+    assert_eq!(old_app.profile_version, "2026.2");
+    assert_eq!(new_app.profile_version, "2026.3");
     // Notice on Mon 2026-03-02: 5 working days → 03-09; 10 → 03-16.
     assert_eq!(old_app.due_on.unwrap().to_string(), "2026-03-09");
     assert_eq!(new_app.due_on.unwrap().to_string(), "2026-03-16");
@@ -50,8 +50,8 @@ async fn applications_keep_their_profile_version(b: Backend) {
 
     // After a restart, the stored versions are loaded again.
     let reopened = dingdian_store::Store::open(&t_url(&t)).await.unwrap();
-    assert!(reopened.profile_version("harbin", "2026.1").is_some());
     assert!(reopened.profile_version("harbin", "2026.2").is_some());
+    assert!(reopened.profile_version("harbin", "2026.3").is_some());
     reopened.close().await;
 }
 both!(applications_keep_their_profile_version);

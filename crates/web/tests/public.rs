@@ -43,6 +43,7 @@ async fn public_pages_show_progress_and_notices_but_nothing_private(b: Backend) 
         json!({ "command": "issue_supplement_notice", "items": [{ "slot": "licence", "problem": "missing", "reason": secret_note }] }),
     )
     .await;
+    t.upload_pdf(&hosp, id, "licence").await;
     t.cmd(&hosp, id, json!({ "command": "supplement" })).await;
     t.cmd(&agency, id, json!({ "command": "accept" })).await;
     t.cmd(&agency, id, json!({ "command": "schedule_evaluation", "note": secret_note })).await;

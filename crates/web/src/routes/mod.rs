@@ -5,6 +5,7 @@
 
 mod api;
 mod draws;
+mod materials;
 mod pages;
 mod registry;
 
@@ -13,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use dingdian_core::lifecycle::{Refusal, Role};
 
 use crate::{ApiError, AppState};
@@ -51,6 +52,8 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
     use Access::*;
     let r = |method, path, access, handler: MethodRouter<AppState>| (RouteDef { method, path, access }, handler);
     let big = || axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT);
+    // Uploads enforce their slot's limit themselves, as the bytes stream in.
+    let unlimited = axum::extract::DefaultBodyLimit::disable;
     vec![
         // Pages (Simplified Chinese, no JavaScript needed).
         r("GET", "/", Public, get(pages::home)),
@@ -61,6 +64,8 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/applications", Page, post(pages::create_application)),
         r("GET", "/applications/{id}", Page, get(pages::application)),
         r("POST", "/applications/{id}/act", Page, post(pages::act)),
+        r("POST", "/applications/{id}/materials/{slot}", Page, post(materials::upload_form).layer(unlimited())),
+        r("GET", "/applications/{id}/files/{sha256}", Page, get(materials::download)),
         r("GET", "/rounds", Page, get(pages::rounds)),
         r("GET", "/audit", Public, get(pages::audit_heads)),
         r("GET", "/query", Public, get(pages::query)),
@@ -84,6 +89,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/api/applications/{id}/commands", Signed, post(api::command)),
         r("GET", "/api/applications/{id}/evaluators", Signed, get(draws::application_group)),
         r("GET", "/api/applications/{id}/complaints", Roles(OVERSIGHT), get(api::complaints)),
+        r("GET", "/api/applications/{id}/materials", Signed, get(materials::list)),
+        r("PUT", "/api/applications/{id}/materials/{slot}", Roles(&[Role::Institution]), put(materials::upload).layer(unlimited())),
+        r("GET", "/api/applications/{id}/files/{sha256}", Signed, get(materials::download)),
         r("GET", "/api/rounds", Signed, get(api::list_rounds)),
         r("POST", "/api/rounds", Roles(AGENCY), post(api::create_round)),
         r("POST", "/api/rounds/{id}/start", Roles(AGENCY), post(api::start_round)),

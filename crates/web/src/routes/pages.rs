@@ -284,7 +284,7 @@ struct ErrorPage<'a> {
 }
 
 /// A full page (with the site layout) for an error that leaves nothing to show.
-fn error_page(e: ApiError) -> Response {
+pub(super) fn error_page(e: ApiError) -> Response {
     let heading = match e.status {
         StatusCode::NOT_FOUND => "未找到",
         StatusCode::FORBIDDEN => "无权查看",
@@ -370,14 +370,16 @@ pub async fn act(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(raw
     match outcome {
         Ok(_) => Redirect::to(&format!("/applications/{id}?done={}", f.command)).into_response(),
         Err(e) if e.code == "not_found" => error_page(e),
-        // Show the refusal on the page itself, with the status it deserves; nothing changed.
-        Err(e) => {
-            let status = e.status;
-            match application_page(&s, u, &raw, None, Some(message(e))).await {
-                Ok(page) => (status, page).into_response(),
-                Err(e) => error_page(e),
-            }
-        }
+        Err(e) => refusal_page(&s, u, &raw, e).await,
+    }
+}
+
+/// The application page showing a refusal, with the status it deserves; nothing changed.
+pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) -> Response {
+    let status = e.status;
+    match application_page(s, u, raw, None, Some(message(e))).await {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => error_page(e),
     }
 }
 

@@ -12,6 +12,7 @@ use dingdian_core::ids::Uscc;
 use dingdian_core::lifecycle::Role;
 use dingdian_core::policy::{InstitutionKind, Profile};
 use dingdian_store::clock::ManualClock;
+use dingdian_store::files::FileStore;
 use dingdian_store::testing::{Backend, TestDb};
 use dingdian_store::{NewInstitution, NewUser, Store, TickReport};
 use dingdian_web::{App, AppState};
@@ -44,7 +45,58 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub db_url: String,
+    /// The data directory of uploaded files (`files/`) and the spool (`spool/`).
+    pub files_dir: FilesDir,
     _db: TestDb,
+}
+
+/// A temporary data directory, removed with the test app.
+pub struct FilesDir(pub std::path::PathBuf);
+
+impl FilesDir {
+    fn new() -> FilesDir {
+        let dir = std::env::temp_dir().join(format!("dingdian_files_{}", hex_id()));
+        std::fs::create_dir_all(&dir).expect("files dir");
+        FilesDir(dir)
+    }
+
+    /// Every regular file under `sub` (recursively).
+    pub fn files_under(&self, sub: &str) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() { walk(&p, out) } else { out.push(p) }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.0.join(sub), &mut out);
+        out
+    }
+}
+
+impl Drop for FilesDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A small valid PDF whose bytes depend on `tag`.
+pub fn pdf(tag: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n% {tag}\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n").into_bytes()
+}
+
+/// Percent-encodes a query value (UTF-8).
+pub fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn hex_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), jiff::Timestamp::now().as_nanosecond())
 }
 
 /// Institutions of the fixture: (username, city, district, kind, 17 chars of the code).
@@ -117,8 +169,10 @@ impl TestApp {
             };
             store.ensure_user(u, now).await.expect("user");
         }
-        let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new() }));
-        TestApp { router: dingdian_web::router(state.clone()), state, clock, db_url: db.url.clone(), _db: db }
+        let files_dir = FilesDir::new();
+        let files = FileStore::open(&dingdian_store::files::Backend::Local(files_dir.0.join("files")), &files_dir.0).expect("file store");
+        let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new(), files }));
+        TestApp { router: dingdian_web::router(state.clone()), state, clock, db_url: db.url.clone(), files_dir, _db: db }
     }
 
     pub fn store(&self) -> &Store {
@@ -190,6 +244,47 @@ impl TestApp {
         self.cmd(inst_token, id, json!({ "command": "update_draft", "facts": full_facts(national) })).await;
         self.cmd(inst_token, id, json!({ "command": "submit" })).await;
         id
+    }
+
+    /// Uploads `bytes` into a material slot through the API (a streamed PUT).
+    pub async fn upload(&self, token: &str, id: i64, slot: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("/api/applications/{id}/materials/{slot}?name={}", percent(name)))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(bytes))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Uploads a small distinct PDF into a slot; it must be accepted.
+    pub async fn upload_pdf(&self, token: &str, id: i64, slot: &str) -> Value {
+        let (status, body) = self.upload(token, id, slot, &format!("{slot}.pdf"), pdf(&format!("{id}-{slot}-{}", self.now()))).await;
+        assert_eq!(status, StatusCode::CREATED, "upload into {slot} of {id}: {body}");
+        body
+    }
+
+    /// Drives a new application of this Harbin institution to pre-signing preparation
+    /// (HRB-NOTICE ended by the timer); returns its id.
+    pub async fn harbin_to_preparation(&self, inst_token: &str) -> i64 {
+        let agency = self.login("hrb-agency").await;
+        let expert = self.login("hrb-expert").await;
+        let id = self.submitted(inst_token).await;
+        self.cmd(&agency, id, json!({ "command": "accept" })).await;
+        self.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
+        self.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 90 })).await;
+        let review = json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙"] });
+        self.cmd(&expert, id, review).await;
+        self.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+        self.advance_days(12);
+        self.tick().await;
+        assert_eq!(self.state_of(id).await, "presign_preparation");
+        id
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        dingdian_store::clock::Clock::now(&*self.clock)
     }
 
     pub async fn state_of(&self, id: i64) -> String {

@@ -1,0 +1,329 @@
+//! File storage for materials (G-NOTHING-LOST). An upload is streamed into a spool file on
+//! local disk while it is hashed (SHA-256) and typed by its first bytes; limits are enforced as
+//! the bytes arrive, so a refused upload never reaches the store. Checks that need the whole file
+//! (the Annex 2 package) run on the spool file. Only then is the file committed to the object
+//! store under a name of ours, `blobs/<aa>/<sha256>`: a rename on the local backend, a streamed
+//! multipart upload to an S3-compatible bucket. The user's file name is data, never a path.
+//! Identical files are stored once.
+//!
+//! A crash mid-upload leaves at most a spool file, which nothing refers to; `sweep_spool`
+//! removes old ones at start-up.
+
+use std::io;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dingdian_core::policy::FileType;
+use futures_util::{Stream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How many leading bytes are looked at to type a file.
+const SNIFF_BYTES: usize = 8 * 1024;
+/// Part size for S3 multipart uploads (the protocol's minimum is 5 MiB).
+const S3_PART: usize = 5 * 1024 * 1024;
+
+/// Where committed files live.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A directory on local disk (the default: `<data-dir>/files`).
+    Local(PathBuf),
+    /// An S3-compatible bucket, e.g. `s3://dingdian-files`. Endpoint, region and credentials come
+    /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
+    S3 { url: String },
+}
+
+/// The file store: a spool directory on local disk plus an object store.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: Arc<dyn ObjectStore>,
+    /// Set for the local backend: committing is a rename within the same disk.
+    local: Option<Arc<LocalFileSystem>>,
+    spool: PathBuf,
+}
+
+/// What an upload may be.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub allowed: Vec<FileType>,
+}
+
+/// Why an upload was refused. Nothing is stored in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("empty file")]
+    Empty,
+    #[error("larger than {max_bytes} bytes")]
+    TooLarge { max_bytes: u64 },
+    #[error("file type not accepted")]
+    WrongType { allowed: Vec<FileType> },
+    #[error("the upload was interrupted: {0}")]
+    Body(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl IngestError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::Empty => "file_empty",
+            IngestError::TooLarge { .. } => "file_too_large",
+            IngestError::WrongType { .. } => "file_type_not_accepted",
+            IngestError::Body(_) => "upload_interrupted",
+            IngestError::Storage(_) => "storage_unavailable",
+        }
+    }
+
+    pub fn message_zh(&self) -> String {
+        match self {
+            IngestError::Empty => "文件是空的（0 字节），请选择正确的文件重新上传。".into(),
+            IngestError::TooLarge { max_bytes } => {
+                format!("文件超过大小上限 {} MB，请压缩或拆分后重新上传。", max_bytes / (1024 * 1024))
+            }
+            IngestError::WrongType { allowed } => {
+                let names: Vec<&str> = allowed.iter().map(|t| t.label()).collect();
+                format!("文件内容不是可接受的类型（只接受 {}）。请上传原始文件，不要只修改文件扩展名。", names.join("、"))
+            }
+            IngestError::Body(_) => "上传中断，文件未保存，请重新上传。".into(),
+            IngestError::Storage(_) => "文件存储暂时不可用，文件未保存，请稍后重试。".into(),
+        }
+    }
+}
+
+impl From<object_store::Error> for IngestError {
+    fn from(e: object_store::Error) -> Self {
+        IngestError::Storage(e.to_string())
+    }
+}
+
+impl From<io::Error> for IngestError {
+    fn from(e: io::Error) -> Self {
+        IngestError::Storage(e.to_string())
+    }
+}
+
+/// An upload held in the spool, hashed and typed, not yet committed. Dropping it removes the
+/// spool file.
+#[derive(Debug)]
+pub struct Spooled {
+    path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    pub file_type: FileType,
+}
+
+impl Spooled {
+    /// The spool file, for checks that need the whole file.
+    pub fn path(&self) -> &FsPath {
+        &self.path
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The stored key of a file with this digest.
+pub fn blob_key(sha256: &str) -> Path {
+    Path::from(format!("blobs/{}/{sha256}", &sha256[..2]))
+}
+
+impl FileStore {
+    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the files).
+    pub fn open(backend: &Backend, data_dir: &FsPath) -> Result<FileStore, IngestError> {
+        let spool = data_dir.join("spool");
+        std::fs::create_dir_all(&spool)?;
+        match backend {
+            Backend::Local(root) => {
+                std::fs::create_dir_all(root)?;
+                let local = Arc::new(LocalFileSystem::new_with_prefix(root)?);
+                Ok(FileStore { inner: local.clone(), local: Some(local), spool })
+            }
+            Backend::S3 { url } => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str()).build()?;
+                Ok(FileStore { inner: Arc::new(s3), local: None, spool })
+            }
+        }
+    }
+
+    /// Streams an upload into the spool: hashed as it arrives, typed by its first bytes, and
+    /// refused as soon as it breaks a limit. The spool file is flushed to disk before this returns.
+    pub async fn spool<S, E>(&self, body: S, limits: &Limits) -> Result<Spooled, IngestError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
+        let mut body = std::pin::pin!(body);
+        let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
+        let mut pending: Vec<Bytes> = Vec::new();
+        // Collect the first bytes to type the file before writing anything.
+        while head.len() < SNIFF_BYTES {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let take = chunk.len().min(SNIFF_BYTES - head.len());
+                    head.extend_from_slice(&chunk[..take]);
+                    pending.push(chunk);
+                }
+                Some(Err(e)) => return Err(IngestError::Body(e.to_string())),
+                None => break,
+            }
+        }
+        if head.is_empty() {
+            return Err(IngestError::Empty);
+        }
+        let file_type = FileType::sniff(&head)
+            .filter(|t| limits.allowed.contains(t))
+            .ok_or_else(|| IngestError::WrongType { allowed: limits.allowed.clone() })?;
+        let path = self.spool.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
+        let mut spooled = Spooled { path, sha256: String::new(), size: 0, file_type };
+        let mut file = tokio::fs::File::create(&spooled.path).await?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut write = async |chunk: &[u8], file: &mut tokio::fs::File| -> Result<(), IngestError> {
+            size += chunk.len() as u64;
+            if size > limits.max_bytes {
+                return Err(IngestError::TooLarge { max_bytes: limits.max_bytes });
+            }
+            hasher.update(chunk);
+            file.write_all(chunk).await?;
+            Ok(())
+        };
+        for chunk in pending {
+            write(&chunk, &mut file).await?;
+        }
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| IngestError::Body(e.to_string()))?;
+            write(&chunk, &mut file).await?;
+        }
+        file.sync_all().await?;
+        drop(file);
+        spooled.size = size;
+        spooled.sha256 = hex::encode(hasher.finalize());
+        Ok(spooled)
+    }
+
+    /// Commits a spooled file to the store under its digest and makes it durable. A file with
+    /// the same digest already stored is kept as it is (stored once).
+    pub async fn commit(&self, spooled: Spooled) -> Result<String, IngestError> {
+        let key = blob_key(&spooled.sha256);
+        if self.exists(&spooled.sha256).await? {
+            return Ok(spooled.sha256.clone());
+        }
+        match &self.local {
+            Some(local) => {
+                let target = local.path_to_filesystem(&key)?;
+                let source = spooled.path.clone();
+                tokio::task::spawn_blocking(move || -> io::Result<()> {
+                    let dir = target.parent().expect("blob keys have a directory");
+                    std::fs::create_dir_all(dir)?;
+                    std::fs::rename(&source, &target)?;
+                    // The rename is durable once the directory entry is.
+                    std::fs::File::open(dir)?.sync_all()
+                })
+                .await
+                .map_err(|e| IngestError::Storage(e.to_string()))??;
+            }
+            None => {
+                let upload = self.inner.put_multipart(&key).await?;
+                let mut writer = WriteMultipart::new_with_chunk_size(upload, S3_PART);
+                let mut file = tokio::fs::File::open(&spooled.path).await?;
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = match file.read(&mut buf).await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            let _ = writer.abort().await;
+                            return Err(e.into());
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    writer.wait_for_capacity(1).await?;
+                    writer.write(&buf[..n]);
+                }
+                writer.finish().await?;
+            }
+        }
+        Ok(spooled.sha256.clone())
+    }
+
+    pub async fn exists(&self, sha256: &str) -> Result<bool, IngestError> {
+        match self.inner.head(&blob_key(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A stored file as a stream of bytes, with its size.
+    pub async fn read(&self, sha256: &str) -> Result<(u64, impl Stream<Item = Result<Bytes, IngestError>> + use<>), IngestError> {
+        let got = self.inner.get(&blob_key(sha256)).await?;
+        let size = got.meta.size;
+        let stream = match got.payload {
+            GetResultPayload::File(file, _) => {
+                let file = tokio::fs::File::from_std(file);
+                tokio_util_stream(file).boxed()
+            }
+            GetResultPayload::Stream(s) => s.map(|r| r.map_err(IngestError::from)).boxed(),
+        };
+        Ok((size, stream))
+    }
+
+    /// A stored file read whole (for small files: generated documents, checks).
+    pub async fn read_all(&self, sha256: &str) -> Result<Bytes, IngestError> {
+        Ok(self.inner.get(&blob_key(sha256)).await?.bytes().await?)
+    }
+
+    /// Stores bytes produced by the server itself (a generated PDF), under their digest.
+    pub async fn put_bytes(&self, bytes: Bytes) -> Result<String, IngestError> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if !self.exists(&sha256).await? {
+            self.inner.put(&blob_key(&sha256), bytes.into()).await?;
+        }
+        Ok(sha256)
+    }
+
+    /// Removes spool files older than `older_than` left by a crash. Returns how many.
+    pub fn sweep_spool(&self, older_than: std::time::Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.spool)? {
+            let entry = entry?;
+            let old = entry.metadata()?.modified()?.elapsed().is_ok_and(|age| age >= older_than);
+            if old && entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The spool directory (tests look into it).
+    pub fn spool_dir(&self) -> &FsPath {
+        &self.spool
+    }
+}
+
+/// Reads a local file as a stream of chunks.
+fn tokio_util_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, IngestError>> {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), Some(file)))
+            }
+            Err(e) => Some((Err(IngestError::from(e)), None)),
+        }
+    })
+}
