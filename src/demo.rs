@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use dingdian_core::ids::Uscc;
-use dingdian_core::lifecycle::{Actor, Command, Outcome, Problem, Reason, Role, SupplementItem};
+use dingdian_core::lifecycle::{Actor, ChecklistItem, Command, Outcome, Problem, Reason, Role, SupplementItem};
 use dingdian_core::policy::InstitutionKind;
 use dingdian_store::files::FileStore;
 use dingdian_store::{NewInstitution, NewUser, Store, Upload};
@@ -400,6 +400,58 @@ impl<'a> Script<'a> {
         Ok(())
     }
 
+    /// HRB-PRE-1…3 done the real way: training, evidence, Annex 1 and 2, verification, station.
+    async fn prepare(&mut self, agency: &Actor, days_ago: i64) -> Result<()> {
+        let inst = self.inst.clone();
+        self.run(
+            agency,
+            days_ago,
+            Command::RecordTraining { session: "2026 年第 3 期定点医疗机构培训".into(), attended: true, passed: true },
+        )
+        .await?;
+        for slot in ["evidence_network_security", "annex1_materials", "evidence_inventory_interface"] {
+            self.upload(days_ago, slot).await?;
+        }
+        let record = self.store.institution(self.inst.institution_id.unwrap_or_default()).await?.context("demo institution")?;
+        let day = dingdian_core::china_date(self.at(days_ago));
+        let name = format!("哈尔滨市处方流转验收材料—{}{}.zip", day.strftime("%Y年%-m月%-d日"), record.name);
+        let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(annex2_package()?))]);
+        let out = self
+            .store
+            .attach_material(self.files, self.app, &inst, Upload { slot: "annex2_package", name: &name, body: stream }, self.at(days_ago))
+            .await
+            .context("demo: Annex 2 package")?;
+        self.version = out.application.version;
+        let form = dingdian_core::annex::Annex1 {
+            institution_name: record.name.clone(),
+            national_code: self.inst_code.clone(),
+            business_address: record.address.clone(),
+            carrier: dingdian_core::annex::Carrier::Unicom,
+            line_form: dingdian_core::annex::LineForm::Wired,
+            application_date: day,
+            security_equipment: true,
+            equipment_brand: Some("深信服".into()),
+            equipment_model: Some("AF-1000".into()),
+            security_rules: true,
+            legal_representative: "王建国".into(),
+            phone: "0451-86661234".into(),
+            attachments: dingdian_core::annex::Attachments {
+                business_licence_copy: true,
+                security_commitment: true,
+                security_org_chart: true,
+                equipment_photos: true,
+            },
+            remarks: None,
+        };
+        self.run(&inst, days_ago, Command::FileAnnex1 { form }).await?;
+        self.run(&inst, days_ago, Command::RequestAnnex2Acceptance).await?;
+        self.run(agency, days_ago - 1, Command::ReviewAnnex2 { passed: true, reason: None }).await?;
+        for item in [ChecklistItem::NetworkSecurity, ChecklistItem::DedicatedLine, ChecklistItem::InventoryInterface] {
+            self.run(agency, days_ago - 1, Command::VerifyChecklistItem { item, note: "现场核验属实".into() }).await?;
+        }
+        self.run(agency, days_ago - 2, Command::RecordStationAcceptance { note: "龙江医保一体化平台服务站点验收通过".into() }).await
+    }
+
     async fn play(mut self, story: Story) -> Result<()> {
         let start = match story {
             Story::Signed | Story::SignedUrc => 60,
@@ -467,6 +519,7 @@ impl<'a> Script<'a> {
                 }
                 self.run(&agency, 19, Command::PublishNotice).await?;
                 self.run(&system, 8, Command::EndNotice).await?;
+                self.prepare(&agency, 7).await?;
                 self.run(&agency, 4, Command::CompletePreparation).await?;
                 self.run(&inst, 2, Command::Sign).await?;
                 self.run(&agency, 1, Command::Countersign).await
@@ -545,6 +598,21 @@ fn demo_pdf(text: &str) -> Vec<u8> {
     }
     out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
     out
+}
+
+/// An Annex 2 acceptance package: a (tiny) screen recording and the stamped form.
+fn annex2_package() -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut video = vec![0, 0, 0, 0x18];
+    video.extend_from_slice(b"ftypmp42\0\0\0\0mp42isom");
+    video.resize(16 * 1024, 0);
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("处方流转测试录屏.mp4", opts)?;
+    w.write_all(&video)?;
+    w.start_file("验收单（盖章）.pdf", opts)?;
+    w.write_all(&demo_pdf("acceptance form 6-03-01"))?;
+    Ok(w.finish()?.into_inner())
 }
 
 fn supplement_notice() -> Command {

@@ -250,7 +250,7 @@ impl DbArgs {
     /// The file store; spool files a crash left behind (older than an hour) are removed.
     fn open_files(&self) -> Result<FileStore> {
         let backend = match (&self.s3, &self.files_dir) {
-            (Some(url), _) => files::Backend::S3 { url: url.clone() },
+            (Some(url), _) => files::Backend::S3 { url: url.clone(), options: Vec::new() },
             (None, Some(dir)) => files::Backend::Local(dir.clone()),
             (None, None) => files::Backend::Local(self.data_dir.join("files")),
         };
@@ -353,6 +353,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Demo { db, now } => {
             let store = db.open(&*clock).await?;
             let files = db.open_files()?;
+            store.use_files(files.clone());
             let n = demo::seed(&store, &files, now.unwrap_or_else(|| clock.now())).await?;
             println!("demo data ready ({n} new applications); every demo account's password is {}", demo::PASSWORD);
             Ok(ExitCode::SUCCESS)
@@ -594,6 +595,7 @@ async fn serve(
 ) -> Result<ExitCode> {
     let store = db.open(&*clock).await?;
     let files = db.open_files()?;
+    store.use_files(files.clone());
     let demo_accounts = if demo {
         let n = demo::seed(&store, &files, clock.now()).await?;
         tracing::info!(new_applications = n, "demo data ready");

@@ -252,6 +252,118 @@ pub struct FileRef {
     pub name: String,
 }
 
+/// HRB-PRE-2's system-work checklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecklistItem {
+    /// ① network-security equipment.
+    NetworkSecurity,
+    /// ② the dedicated line (Annex 1).
+    DedicatedLine,
+    /// ③ the 进销存 upload interface to the provincial platform.
+    InventoryInterface,
+    /// ④ the e-prescription flow accepted in the test environment (Annex 2).
+    EPrescription,
+    /// ⑤ the real-name device, when rolled out.
+    RealNameDevice,
+}
+
+impl ChecklistItem {
+    pub const ALL: [ChecklistItem; 5] = [
+        ChecklistItem::NetworkSecurity,
+        ChecklistItem::DedicatedLine,
+        ChecklistItem::InventoryInterface,
+        ChecklistItem::EPrescription,
+        ChecklistItem::RealNameDevice,
+    ];
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            ChecklistItem::NetworkSecurity => "① 配备网络安全设备",
+            ChecklistItem::DedicatedLine => "② 开通医保专线（附件1备案）",
+            ChecklistItem::InventoryInterface => "③ 完成进销存数据上传省平台接口改造",
+            ChecklistItem::EPrescription => "④ 处方流转测试环境验收通过（附件2）",
+            ChecklistItem::RealNameDevice => "⑤ 配备实名认证设备（适时推进）",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecklistItem::NetworkSecurity => "network_security",
+            ChecklistItem::DedicatedLine => "dedicated_line",
+            ChecklistItem::InventoryInterface => "inventory_interface",
+            ChecklistItem::EPrescription => "e_prescription",
+            ChecklistItem::RealNameDevice => "real_name_device",
+        }
+    }
+
+    /// The material slot holding the institution's evidence for this item.
+    pub fn evidence_slot(self) -> &'static str {
+        match self {
+            ChecklistItem::NetworkSecurity => "evidence_network_security",
+            ChecklistItem::DedicatedLine => "annex1_materials",
+            ChecklistItem::InventoryInterface => "evidence_inventory_interface",
+            ChecklistItem::EPrescription => "annex2_package",
+            ChecklistItem::RealNameDevice => "evidence_real_name_device",
+        }
+    }
+}
+
+/// One training session's result (HRB-PRE-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingResult {
+    pub session: String,
+    pub attended: bool,
+    pub passed: bool,
+    pub on: Date,
+}
+
+/// The Annex 2 acceptance request (HRB-ANNEX2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annex2State {
+    /// Requests made (the first, and at most one resubmission).
+    pub requests: u32,
+    /// A request awaiting the agency's result, with the agency's due date.
+    pub pending: bool,
+    pub review_due: Option<Date>,
+    pub accepted: bool,
+    /// After a failed first request: the last day to resubmit.
+    pub resubmit_due: Option<Date>,
+    /// The request was deemed withdrawn (no resubmission in time).
+    pub withdrawn: bool,
+    pub last_reason: Option<String>,
+}
+
+/// Pre-signing preparation (HRB-PRE-1…3) as recorded so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preparation {
+    pub training: Vec<TrainingResult>,
+    /// Checklist items the agency verified, with its note.
+    pub verified: std::collections::BTreeMap<ChecklistItem, String>,
+    /// HRB-ANNEX1, as filed.
+    pub annex1: Option<crate::annex::Annex1>,
+    pub annex2: Annex2State,
+    /// HRB-PRE-3: the service station's acceptance on the provincial platform.
+    pub station_accepted: Option<String>,
+}
+
+impl Preparation {
+    pub fn training_passed(&self) -> bool {
+        self.training.iter().any(|t| t.passed)
+    }
+}
+
+impl FileRef {
+    /// "512 字节", "12.3 KB", "1.5 MB".
+    pub fn size_label(&self) -> String {
+        match self.size {
+            n if n < 1024 => format!("{n} 字节"),
+            n if n < 1024 * 1024 => format!("{:.1} KB", n as f64 / 1024.0),
+            n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+        }
+    }
+}
+
 /// A reason for a refusal or rejection, citing the rule where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -380,6 +492,33 @@ pub enum Command {
         founded: bool,
         finding: String,
     },
+    /// HRB-PRE-1: a training session's attendance and test result.
+    RecordTraining {
+        session: String,
+        attended: bool,
+        passed: bool,
+    },
+    /// HRB-PRE-2: the agency verified a checklist item against the institution's evidence.
+    VerifyChecklistItem {
+        item: ChecklistItem,
+        note: String,
+    },
+    /// HRB-ANNEX1: the institution files the dedicated-line form.
+    FileAnnex1 {
+        form: crate::annex::Annex1,
+    },
+    /// HRB-ANNEX2: the institution asks for acceptance of its uploaded package.
+    RequestAnnex2Acceptance,
+    /// HRB-ANNEX2: the agency notifies the result, once, online.
+    ReviewAnnex2 {
+        passed: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// HRB-PRE-3: the service station was accepted on the provincial platform.
+    RecordStationAcceptance {
+        note: String,
+    },
     /// HRB-PRE-1…3 all done.
     CompletePreparation,
     /// HRB-PRE-4.
@@ -396,6 +535,13 @@ pub enum Command {
     DeemWithdrawn,
     /// System: HRB-SIGN / URC-SIGN window missed.
     DeemGivenUp,
+    /// System: HRB-ANNEX2 resubmission window missed.
+    DeemAnnex2Withdrawn,
+    /// Server: the agreement to sign was generated from the profile's template. Sent only by
+    /// the server, which rendered and stored the document.
+    IssueAgreement {
+        document: FileRef,
+    },
     /// System: a calendar year was loaded; the application's deadlines were computed anew
     /// (LAW-WD data changed).
     RecalculateDeadlines {
@@ -428,6 +574,12 @@ pub const COMMAND_NAMES: &[&str] = &[
     "publish_notice",
     "record_complaint",
     "resolve_complaint",
+    "record_training",
+    "verify_checklist_item",
+    "file_annex1",
+    "request_annex2_acceptance",
+    "review_annex2",
+    "record_station_acceptance",
     "complete_preparation",
     "fail_preparation",
     "sign",
@@ -465,6 +617,14 @@ impl Command {
             Command::PublishNotice => "publish_notice",
             Command::RecordComplaint { .. } => "record_complaint",
             Command::ResolveComplaint { .. } => "resolve_complaint",
+            Command::RecordTraining { .. } => "record_training",
+            Command::VerifyChecklistItem { .. } => "verify_checklist_item",
+            Command::FileAnnex1 { .. } => "file_annex1",
+            Command::RequestAnnex2Acceptance => "request_annex2_acceptance",
+            Command::ReviewAnnex2 { .. } => "review_annex2",
+            Command::RecordStationAcceptance { .. } => "record_station_acceptance",
+            Command::DeemAnnex2Withdrawn => "deem_annex2_withdrawn",
+            Command::IssueAgreement { .. } => "issue_agreement",
             Command::CompletePreparation => "complete_preparation",
             Command::FailPreparation { .. } => "fail_preparation",
             Command::Sign => "sign",
@@ -486,10 +646,14 @@ impl Command {
             | Supplement { .. }
             | AttachMaterial { .. }
             | RemoveMaterial { .. }
+            | FileAnnex1 { .. }
+            | RequestAnnex2Acceptance
             | ConfirmScoreSheet
             | RequestReevaluation
             | Sign => Who::Role(Role::Institution),
-            EndNotice | DeemWithdrawn | DeemGivenUp | RecalculateDeadlines { .. } => Who::Role(Role::System),
+            EndNotice | DeemWithdrawn | DeemGivenUp | DeemAnnex2Withdrawn | IssueAgreement { .. } | RecalculateDeadlines { .. } => {
+                Who::Role(Role::System)
+            }
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
             Reject { .. } | OverrideConditions { .. } => Who::StateStep,
@@ -502,7 +666,12 @@ impl Command {
             PublishNotice | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
             // A complaint is recorded by the agency, or by the system on behalf of the public.
             RecordComplaint { .. } => Who::StepOrSystem(Step::PublicNotice),
-            CompletePreparation | FailPreparation { .. } => Who::Step(Step::PresignPreparation),
+            CompletePreparation
+            | FailPreparation { .. }
+            | RecordTraining { .. }
+            | VerifyChecklistItem { .. }
+            | ReviewAnnex2 { .. }
+            | RecordStationAcceptance { .. } => Who::Step(Step::PresignPreparation),
             Countersign => Who::Step(Step::Signing),
         }
     }
@@ -619,12 +788,50 @@ pub enum Event {
         finding: String,
     },
     NoticeEnded,
+    TrainingRecorded {
+        session: String,
+        attended: bool,
+        passed: bool,
+        attempt: u32,
+    },
+    ChecklistItemVerified {
+        item: ChecklistItem,
+        note: String,
+    },
+    Annex1Filed {
+        form: crate::annex::Annex1,
+    },
+    Annex2Requested {
+        /// The agency's last day to notify the result.
+        review_due: Option<Date>,
+    },
+    Annex2Reviewed {
+        passed: bool,
+        reason: Option<String>,
+        /// After a first failure: the last day to resubmit.
+        resubmit_due: Option<Date>,
+    },
+    Annex2Withdrawn,
+    StationAccepted {
+        note: String,
+    },
+    AgreementIssued {
+        document: FileRef,
+    },
     PreparationCompleted,
     PreparationFailed {
         reason: String,
     },
-    InstitutionSigned,
-    Countersigned,
+    /// The institution's signature: who and when are the event's actor and time.
+    InstitutionSigned {
+        /// SHA-256 of the agreement document signed.
+        #[serde(default)]
+        document_sha256: Option<String>,
+    },
+    Countersigned {
+        #[serde(default)]
+        document_sha256: Option<String>,
+    },
     GivenUp {
         reason: String,
         deemed: bool,
@@ -669,8 +876,16 @@ impl Event {
             Event::NoticeEnded => "notice_ended",
             Event::PreparationCompleted => "preparation_completed",
             Event::PreparationFailed { .. } => "preparation_failed",
-            Event::InstitutionSigned => "institution_signed",
-            Event::Countersigned => "countersigned",
+            Event::InstitutionSigned { .. } => "institution_signed",
+            Event::Countersigned { .. } => "countersigned",
+            Event::TrainingRecorded { .. } => "training_recorded",
+            Event::ChecklistItemVerified { .. } => "checklist_item_verified",
+            Event::Annex1Filed { .. } => "annex1_filed",
+            Event::Annex2Requested { .. } => "annex2_requested",
+            Event::Annex2Reviewed { .. } => "annex2_reviewed",
+            Event::Annex2Withdrawn => "annex2_withdrawn",
+            Event::StationAccepted { .. } => "station_accepted",
+            Event::AgreementIssued { .. } => "agreement_issued",
             Event::GivenUp { .. } => "given_up",
             Event::BanImposed { .. } => "ban_imposed",
             Event::DeadlinesRecalculated { .. } => "deadlines_recalculated",
@@ -708,8 +923,16 @@ impl Event {
             Event::NoticeEnded => "公示期满",
             Event::PreparationCompleted => "签约前准备完成",
             Event::PreparationFailed { .. } => "签约前准备未完成，视为放弃",
-            Event::InstitutionSigned => "机构签订协议",
-            Event::Countersigned => "经办机构签订协议",
+            Event::InstitutionSigned { .. } => "机构签订协议",
+            Event::Countersigned { .. } => "经办机构签订协议",
+            Event::TrainingRecorded { .. } => "记录培训考试结果",
+            Event::ChecklistItemVerified { .. } => "核验系统改造事项",
+            Event::Annex1Filed { .. } => "提交专线备案表（附件1）",
+            Event::Annex2Requested { .. } => "申请处方流转验收（附件2）",
+            Event::Annex2Reviewed { .. } => "通知处方流转验收结果",
+            Event::Annex2Withdrawn => "处方流转验收申请视为撤回",
+            Event::StationAccepted { .. } => "服务站点建设验收通过",
+            Event::AgreementIssued { .. } => "生成协议文本",
             Event::GivenUp { deemed: true, .. } => "逾期未签订协议，视为放弃",
             Event::GivenUp { .. } => "放弃",
             Event::BanImposed { .. } => "记录限制申请期限",
@@ -766,6 +989,9 @@ pub struct AppState {
     /// The agreement document to sign (HRB-SIGN / URC-SIGN), once issued.
     #[serde(default)]
     pub agreement: Option<FileRef>,
+    /// Pre-signing preparation (HRB-PRE-1…3).
+    #[serde(default)]
+    pub prep: Preparation,
 }
 
 impl Default for AppState {
@@ -792,6 +1018,7 @@ impl Default for AppState {
             supplemented_slots: Vec::new(),
             missing_materials: Vec::new(),
             agreement: None,
+            prep: Preparation::default(),
         }
     }
 }
@@ -863,7 +1090,38 @@ impl AppState {
                     c.founded = Some(*founded);
                 }
             }
-            Event::InstitutionSigned => self.institution_signed = true,
+            Event::InstitutionSigned { .. } => self.institution_signed = true,
+            Event::TrainingRecorded { session, attended, passed, .. } => {
+                self.prep.training.push(TrainingResult { session: session.clone(), attended: *attended, passed: *passed, on })
+            }
+            Event::ChecklistItemVerified { item, note } => {
+                self.prep.verified.insert(*item, note.clone());
+            }
+            Event::Annex1Filed { form } => self.prep.annex1 = Some(form.clone()),
+            Event::Annex2Requested { review_due } => {
+                let a = &mut self.prep.annex2;
+                a.requests += 1;
+                a.pending = true;
+                a.review_due = *review_due;
+                a.resubmit_due = None;
+            }
+            Event::Annex2Reviewed { passed, reason, resubmit_due } => {
+                let a = &mut self.prep.annex2;
+                a.pending = false;
+                a.review_due = None;
+                a.accepted = *passed;
+                a.resubmit_due = *resubmit_due;
+                a.last_reason = reason.clone();
+                if *passed {
+                    self.prep.verified.insert(ChecklistItem::EPrescription, "处方流转测试环境验收通过".into());
+                }
+            }
+            Event::Annex2Withdrawn => {
+                self.prep.annex2.withdrawn = true;
+                self.prep.annex2.resubmit_due = None;
+            }
+            Event::StationAccepted { note } => self.prep.station_accepted = Some(note.clone()),
+            Event::AgreementIssued { document } => self.agreement = Some(document.clone()),
             _ => {}
         }
         if to != self.state || self.entered_on.is_none() {
@@ -944,6 +1202,8 @@ pub enum Refusal {
     SlotClosed { slot: String, name: String },
     #[error("supplement incomplete: {names:?}")]
     SupplementIncomplete { names: Vec<String> },
+    #[error("preparation incomplete: {missing:?}")]
+    PreparationIncomplete { missing: Vec<String> },
 }
 
 impl Refusal {
@@ -968,6 +1228,7 @@ impl Refusal {
             Refusal::ConditionsUnmet { .. } => "conditions_unmet",
             Refusal::SlotClosed { .. } => "slot_closed",
             Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
+            Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
         }
     }
 
@@ -1003,6 +1264,7 @@ impl Refusal {
             Refusal::SupplementIncomplete { names } => {
                 format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
             }
+            Refusal::PreparationIncomplete { missing } => format!("签约前准备尚未完成：{}。", missing.join("；")),
         }
     }
 }
@@ -1249,7 +1511,32 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             }
             advance(Event::NoticeEnded)
         }
-        Command::CompletePreparation if s == State::PresignPreparation => advance(Event::PreparationCompleted),
+        Command::CompletePreparation if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            let prep = &st.prep;
+            let mut missing = Vec::new();
+            if !prep.training_passed() {
+                missing.push("培训考试未通过（HRB-PRE-1）".to_owned());
+            }
+            for item in ChecklistItem::ALL {
+                if item == ChecklistItem::RealNameDevice && !cfg.real_name_device {
+                    continue;
+                }
+                if !prep.verified.contains_key(&item) {
+                    missing.push(format!("{} 未核验（HRB-PRE-2）", item.zh()));
+                }
+            }
+            if prep.annex1.is_none() {
+                missing.push("专线备案表（附件1）未提交（HRB-ANNEX1）".to_owned());
+            }
+            if prep.station_accepted.is_none() {
+                missing.push("服务站点建设未验收（HRB-PRE-3）".to_owned());
+            }
+            if !missing.is_empty() {
+                return Err(Refusal::PreparationIncomplete { missing });
+            }
+            advance(Event::PreparationCompleted)
+        }
         Command::FailPreparation { reason } if s == State::PresignPreparation => {
             let reason = required_text("reason", reason)?;
             let mut events = vec![Event::PreparationFailed { reason: reason.clone() }];
@@ -1258,13 +1545,110 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         }
         Command::Sign if s == State::ReadyToSign && !st.institution_signed => {
             within(ctx, st, Expiry::DeemGivenUp)?;
-            go(vec![Event::InstitutionSigned], s)
+            go(vec![Event::InstitutionSigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], s)
+        }
+        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed => {
+            go(vec![Event::AgreementIssued { document: document.clone() }], s)
+        }
+        Command::RecordTraining { session, attended, passed } if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            if st.prep.training_passed() {
+                return Err(invalid("training", "培训考试已通过，无需再次记录。"));
+            }
+            if *passed && !*attended {
+                return Err(invalid("passed", "未参加培训的不能记为考试通过。"));
+            }
+            let session = required_text("session", session)?;
+            let attempt = st.prep.training.len() as u32 + 1;
+            let mut events = vec![Event::TrainingRecorded { session, attended: *attended, passed: *passed, attempt }];
+            // HRB-PRE-4: not attending or failing, with the one retest used up, is giving up.
+            if !*passed && attempt >= cfg.training_attempts {
+                let reason = if *attended {
+                    "培训考试补考仍未通过（HRB-PRE-4）"
+                } else {
+                    "未参加培训考试且补考机会已用完（HRB-PRE-4）"
+                };
+                events.push(Event::PreparationFailed { reason: reason.into() });
+                events.extend(ban(ctx, BanTrigger::PresignGiveUp, reason));
+                return go(events, State::GivenUp);
+            }
+            go(events, s)
+        }
+        Command::VerifyChecklistItem { item, note } if s == State::PresignPreparation => {
+            preparation(p)?;
+            let note = required_text("note", note)?;
+            if *item == ChecklistItem::EPrescription {
+                return Err(invalid("item", "④ 由处方流转验收结果确定，请通过“通知验收结果”办理。"));
+            }
+            if *item == ChecklistItem::DedicatedLine && st.prep.annex1.is_none() {
+                return Err(invalid("item", "机构尚未提交专线备案表（附件1），暂不能核验 ②。"));
+            }
+            if st.materials.get(item.evidence_slot()).is_none_or(Vec::is_empty) {
+                return Err(invalid("item", format!("机构尚未上传“{}”的证明材料。", item.zh())));
+            }
+            go(vec![Event::ChecklistItemVerified { item: *item, note }], s)
+        }
+        Command::FileAnnex1 { form } if s == State::PresignPreparation => {
+            preparation(p)?;
+            go(vec![Event::Annex1Filed { form: form.clone() }], s)
+        }
+        Command::RequestAnnex2Acceptance if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            let a = &st.prep.annex2;
+            if a.accepted || a.pending {
+                return Err(invalid("annex2", if a.accepted { "处方流转验收已通过。" } else { "验收申请正在审核中，请等待结果通知。" }));
+            }
+            if a.withdrawn {
+                return Err(invalid("annex2", "验收未通过后未在期限内重新提交，验收申请已视为撤回（HRB-ANNEX2）。"));
+            }
+            if a.requests >= 1 {
+                match a.resubmit_due {
+                    Some(due) if ctx.today > due => {
+                        return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });
+                    }
+                    Some(_) => {}
+                    None => return Err(invalid("annex2", "验收只能重新提交一次（HRB-ANNEX2）。")),
+                }
+            }
+            if st.materials.get(ChecklistItem::EPrescription.evidence_slot()).is_none_or(Vec::is_empty) {
+                return Err(invalid("annex2", "请先上传处方流转验收材料压缩包（录屏视频和盖章验收单）。"));
+            }
+            let review_due = working_days_after(ctx, ctx.today, cfg.annex2_review_working_days);
+            go(vec![Event::Annex2Requested { review_due }], s)
+        }
+        Command::ReviewAnnex2 { passed, reason } if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            if !st.prep.annex2.pending {
+                return Err(invalid("annex2", "没有待审核的处方流转验收申请。"));
+            }
+            let reason = non_empty(reason);
+            if !*passed && reason.is_none() {
+                return Err(invalid("reason", "验收未通过须说明原因，便于机构整改后重新提交。"));
+            }
+            // One resubmission window, after the first failure only.
+            let resubmit_due = if !*passed && st.prep.annex2.requests == 1 {
+                working_days_after(ctx, ctx.today, cfg.annex2_resubmit_working_days)
+            } else {
+                None
+            };
+            go(vec![Event::Annex2Reviewed { passed: *passed, reason, resubmit_due }], s)
+        }
+        Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => match st.prep.annex2.resubmit_due {
+            Some(due) if ctx.today > due && !st.prep.annex2.pending => go(vec![Event::Annex2Withdrawn], s),
+            due => Err(Refusal::NotYetDue { due }),
+        },
+        Command::RecordStationAcceptance { note } if s == State::PresignPreparation => {
+            preparation(p)?;
+            if st.prep.station_accepted.is_some() {
+                return Err(invalid("station", "服务站点验收已记录。"));
+            }
+            go(vec![Event::StationAccepted { note: required_text("note", note)? }], s)
         }
         Command::Countersign if s == State::ReadyToSign => {
             if !st.institution_signed {
                 return Err(invalid("signature", "机构尚未签订协议，经办机构暂不能签订。"));
             }
-            go(vec![Event::Countersigned], State::Signed)
+            go(vec![Event::Countersigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], State::Signed)
         }
         Command::RecalculateDeadlines { year } if !s.is_terminal() => go(vec![Event::DeadlinesRecalculated { year: *year }], s),
         Command::DeemWithdrawn if s == State::AwaitingSupplement => {
@@ -1377,6 +1761,18 @@ fn check_sheet(
     Ok(Some(score >= sheet.pass_mark))
 }
 
+/// The profile's preparation settings, or the step is not part of it.
+fn preparation(p: &Profile) -> Result<&crate::policy::PreparationConfig, Refusal> {
+    p.preparation.as_ref().ok_or_else(|| invalid("preparation", "本地区没有签约前准备环节。"))
+}
+
+/// The last day of a period of `n` working days starting after `start` (LAW-WD). `None` when the
+/// calendar does not reach that far (never guessed).
+fn working_days_after(ctx: &Ctx<'_>, start: Date, n: u16) -> Option<Date> {
+    let budget = crate::deadline::Budget { amount: n, unit: crate::deadline::Unit::WorkingDays };
+    deadline::compute(start, budget, &[], ctx.calendar).due
+}
+
 /// The most files one slot holds.
 pub const MAX_FILES_PER_SLOT: usize = 50;
 
@@ -1484,7 +1880,7 @@ pub fn notification(event: &Event, number: &str) -> Option<(String, String)> {
         Event::PreparationCompleted | Event::NoticeEnded => {
             ("请签订协议", "您的机构已具备签订协议条件，请在规定期限内在线签订协议。".to_owned())
         }
-        Event::Countersigned => ("协议已签订", "医保服务协议已签订，您的机构已纳入医保定点管理。".to_owned()),
+        Event::Countersigned { .. } => ("协议已签订", "医保服务协议已签订，您的机构已纳入医保定点管理。".to_owned()),
         Event::Withdrawn { deemed: true, .. } => ("视为撤回", "逾期未补正材料，您的定点申请视为自动撤回（HRB-ACC-2）。".to_owned()),
         Event::GivenUp { reason, .. } => ("视为放弃", format!("您的定点申请视为放弃：{reason}。")),
         Event::PreparationFailed { reason } => ("签约前准备未完成", format!("签约前准备未完成，视为放弃：{reason}。")),

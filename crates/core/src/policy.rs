@@ -114,6 +114,9 @@ pub enum Expiry {
     EndNotice,
     /// HRB-SIGN / URC-SIGN: deemed to give up.
     DeemGivenUp,
+    /// HRB-ANNEX2: no resubmission within the window after a failed acceptance; the acceptance
+    /// request is deemed withdrawn.
+    Annex2Withdrawn,
 }
 
 impl Expiry {
@@ -123,6 +126,7 @@ impl Expiry {
             Expiry::DeemWithdrawn => &[State::AwaitingSupplement],
             Expiry::EndNotice => &[State::PublicNotice],
             Expiry::DeemGivenUp => &[State::ReadyToSign],
+            Expiry::Annex2Withdrawn => &[State::PresignPreparation],
         }
     }
 }
@@ -215,6 +219,32 @@ pub enum SlotCheck {
     Annex2Package,
 }
 
+/// Pre-signing preparation settings (HRB-PRE-1…4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreparationConfig {
+    /// HRB-PRE-1: training attempts including the one retest.
+    pub training_attempts: u32,
+    /// HRB-PRE-2 ⑤: the real-name device is required only once rolled out (适时推进).
+    pub real_name_device: bool,
+    /// HRB-ANNEX2: working days the agency has to notify the acceptance result.
+    pub annex2_review_working_days: u16,
+    /// HRB-ANNEX2: working days to resubmit after a failed acceptance (one window).
+    pub annex2_resubmit_working_days: u16,
+}
+
+/// The agreement's text. `{institution_name}`, `{national_code}`, `{uscc}`, `{address}`,
+/// `{district}`, `{number}`, `{agency}` and `{date}` are filled in per application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementTemplate {
+    pub rule: String,
+    pub title: String,
+    /// Party A: the insurance agency.
+    pub agency: String,
+    pub clauses: Vec<String>,
+}
+
 /// A named material slot taking one or more files (HRB-MAT).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MaterialSlot {
@@ -294,6 +324,10 @@ pub struct Profile {
     pub evaluation: Option<EvaluationConfig>,
     /// Site-evaluation score sheets, per kind of institution (HRB-EVAL-1, URC-EVAL-2).
     pub score_sheets: Vec<ScoreSheet>,
+    /// Pre-signing preparation (HRB-PRE-1…4, HRB-ANNEX1/2), when the profile has that step.
+    pub preparation: Option<PreparationConfig>,
+    /// The agreement's text (HRB-SIGN / URC-SIGN).
+    pub agreement: Option<AgreementTemplate>,
     /// SHA-256 of the source text: the identity of this exact version.
     pub sha256: String,
     /// The source text, kept so an application's rules can be shown and reloaded forever.
@@ -437,6 +471,8 @@ struct RawProfile {
     evaluation: Option<RawEvaluation>,
     #[serde(default)]
     score_sheets: Vec<RawSheet>,
+    preparation: Option<PreparationConfig>,
+    agreement: Option<Sp<AgreementTemplate>>,
 }
 
 #[derive(Deserialize)]
@@ -820,6 +856,18 @@ impl Validator<'_> {
             self.errors.sort_by_key(|e| e.line);
             return Err(self.errors);
         }
+        let agreement = raw.agreement.as_ref().map(|a| {
+            let t = a.get_ref().clone();
+            let rule = Sp::new(a.span(), t.rule.clone());
+            let _ = self.rule(&rule);
+            if t.clauses.is_empty() {
+                self.err(a, "agreement needs at least one clause");
+            }
+            t
+        });
+        if raw.preparation.is_some() != raw.steps.get_ref().keys().any(|k| *k.get_ref() == Step::PresignPreparation) {
+            self.err(&raw.steps, "[preparation] goes with the presign_preparation step, and only with it");
+        }
         Ok(Profile {
             id: m.id.get_ref().clone(),
             version: m.version.get_ref().clone(),
@@ -836,6 +884,8 @@ impl Validator<'_> {
             unmet_conditions: m.unmet_conditions,
             evaluation,
             score_sheets,
+            preparation: raw.preparation.clone(),
+            agreement,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
         })

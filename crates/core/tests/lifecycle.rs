@@ -2,12 +2,13 @@
 //! against the shipped Harbin and Urumqi profiles and the shipped calendar. Every test names the
 //! rule it proves (SPEC.md rule IDs).
 
+use dingdian_core::annex::{Annex1, Attachments, Carrier, LineForm};
 use dingdian_core::calendar::Calendar;
 use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Pause;
 use dingdian_core::lifecycle::{
-    ALL_ROLES, ActiveBan, Actor, AppState, Command, Ctx, Decision, Event, FileRef, Outcome, Problem, Reason, Refusal, Role, Scope, State,
-    SupplementItem, decide,
+    ALL_ROLES, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, Outcome, Problem, Reason, Refusal, Role,
+    Scope, State, SupplementItem, decide,
 };
 use dingdian_core::policy::{Expiry, FileType, Profile};
 use jiff::civil::{Date, date};
@@ -40,6 +41,7 @@ fn actor(role: Role, city: &str) -> Actor {
 
 /// One application driven through `decide` and folded with `apply`, with its transition history
 /// kept for the clocks.
+#[derive(Clone)]
 struct App {
     profile: Profile,
     cal: Calendar,
@@ -171,6 +173,45 @@ fn attach(slot: &str, n: u8) -> Command {
     Command::AttachMaterial { slot: slot.into(), file: pdf(n) }
 }
 
+fn attach_zip(n: u8) -> Command {
+    let file = FileRef {
+        file_type: FileType::Zip, name: "哈尔滨市处方流转验收材料—2026年4月13日测试医院.zip".into(), ..pdf(n)
+    };
+    Command::AttachMaterial { slot: "annex2_package".into(), file }
+}
+
+fn annex1_form() -> Annex1 {
+    Annex1 {
+        institution_name: "测试医院".into(),
+        national_code: "H23010200001".into(),
+        business_address: "哈尔滨市南岗区测试路 1 号".into(),
+        carrier: Carrier::Telecom,
+        line_form: LineForm::Wired,
+        application_date: date(2026, 4, 13),
+        security_equipment: true,
+        equipment_brand: Some("某品牌".into()),
+        equipment_model: Some("FW-100".into()),
+        security_rules: true,
+        legal_representative: "张三".into(),
+        phone: "13800138000".into(),
+        attachments: Attachments {
+            business_licence_copy: true,
+            security_commitment: true,
+            security_org_chart: true,
+            equipment_photos: true,
+        },
+        remarks: None,
+    }
+}
+
+fn training(passed: bool) -> Command {
+    Command::RecordTraining { session: "2026 年第 1 期定点培训".into(), attended: true, passed }
+}
+
+fn verify(item: ChecklistItem) -> Command {
+    Command::VerifyChecklistItem { item, note: "现场核验属实".into() }
+}
+
 fn site(score: u16) -> Command {
     Command::RecordSiteEvaluation { score, items: Default::default(), notes: None }
 }
@@ -264,6 +305,18 @@ fn harbin_path() -> Vec<(Date, Role, Command, State)> {
         (date(2026, 4, 1), Expert, review_pass(), State::Passed),
         (date(2026, 4, 2), Agency, Command::PublishNotice, State::PublicNotice),
         (date(2026, 4, 11), System, Command::EndNotice, State::PresignPreparation),
+        (date(2026, 4, 13), Agency, training(true), State::PresignPreparation),
+        (date(2026, 4, 13), Institution, attach("evidence_network_security", 11), State::PresignPreparation),
+        (date(2026, 4, 13), Institution, attach("annex1_materials", 12), State::PresignPreparation),
+        (date(2026, 4, 13), Institution, attach("evidence_inventory_interface", 13), State::PresignPreparation),
+        (date(2026, 4, 13), Institution, attach_zip(14), State::PresignPreparation),
+        (date(2026, 4, 14), Institution, Command::FileAnnex1 { form: annex1_form() }, State::PresignPreparation),
+        (date(2026, 4, 14), Institution, Command::RequestAnnex2Acceptance, State::PresignPreparation),
+        (date(2026, 4, 15), Agency, Command::ReviewAnnex2 { passed: true, reason: None }, State::PresignPreparation),
+        (date(2026, 4, 16), Agency, verify(ChecklistItem::NetworkSecurity), State::PresignPreparation),
+        (date(2026, 4, 16), Agency, verify(ChecklistItem::DedicatedLine), State::PresignPreparation),
+        (date(2026, 4, 16), Agency, verify(ChecklistItem::InventoryInterface), State::PresignPreparation),
+        (date(2026, 4, 17), Agency, Command::RecordStationAcceptance { note: "龙江医保一体化平台验收通过".into() }, State::PresignPreparation),
         (date(2026, 4, 20), Agency, Command::CompletePreparation, State::ReadyToSign),
         (date(2026, 4, 21), Institution, Command::Sign, State::ReadyToSign),
         (date(2026, 4, 22), Agency, Command::Countersign, State::Signed),
@@ -410,21 +463,30 @@ fn hrb_happy_path_apply_to_sign() {
     assert_eq!((d.to, d.events), (State::PresignPreparation, vec![Event::NoticeEnded]));
     assert_eq!(app.state.entered_on, Some(date(2026, 4, 11)));
 
-    // HRB-PRE-1…3
+    // HRB-PRE-1…3: every item is needed; what is missing is listed.
+    match app.on(date(2026, 4, 13)).refused(Agency, Command::CompletePreparation) {
+        Refusal::PreparationIncomplete { missing } => assert_eq!(missing.len(), 7, "{missing:?}"),
+        other => panic!("{other:?}"),
+    }
+    for (d, role, cmd, want) in harbin_path().into_iter().filter(|(d, ..)| *d > date(2026, 4, 11) && *d < date(2026, 4, 20)) {
+        app.on(d).run(role, cmd);
+        assert_eq!(app.st(), want);
+    }
+    assert!(app.state.prep.training_passed() && app.state.prep.annex2.accepted && app.state.prep.annex1.is_some());
     let d = app.on(date(2026, 4, 20)).run(Agency, Command::CompletePreparation);
     assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::PreparationCompleted]));
 
     // HRB-SIGN: the institution signs first, then the agency.
     assert_invalid(app.refused(Agency, Command::Countersign), "signature");
     let d = app.on(date(2026, 4, 21)).run(Institution, Command::Sign);
-    assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::InstitutionSigned]));
+    assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::InstitutionSigned { document_sha256: None }]));
     assert!(app.state.institution_signed);
     assert_eq!(app.state.entered_on, Some(date(2026, 4, 20)), "signing does not restart the HRB-SIGN window");
     assert_eq!(app.refused(Institution, Command::Sign), not_here(State::ReadyToSign, "sign"), "the institution signs once");
     let d = app.on(date(2026, 4, 22)).run(Agency, Command::Countersign);
-    assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned]));
+    assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: None }]));
     assert!(app.st().is_terminal());
-    assert_eq!(app.history.len(), 13);
+    assert_eq!(app.history.len(), 25);
 }
 
 /// URC-APPLY, URC-REV-1, URC-REV-2, URC-EVAL-1…4, URC-RES-1, URC-RES-2, URC-SIGN.
@@ -495,7 +557,7 @@ fn urc_happy_path_apply_to_sign() {
     assert_eq!(app.st(), State::ReadyToSign);
     assert!(app.state.institution_signed);
     let d = app.on(date(2026, 4, 21)).run(Agency, Command::Countersign);
-    assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned]));
+    assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: None }]));
 }
 
 /// The Urumqi path also serves pharmacies (URC-SCOPE): the same steps, driven from the table.
@@ -1250,4 +1312,91 @@ fn full_facts(city: &str) -> serde_json::Map<String, serde_json::Value> {
         "insurance_admin_contracts": [{ "name": "医保员甲", "contract_start": "2025-01-01" }, { "name": "医保员乙", "contract_start": "2025-01-01" }]
     });
     v.as_object().unwrap().clone()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-signing preparation (HRB-PRE-1…4, HRB-ANNEX2).
+
+/// HRB-PRE-1 / HRB-PRE-4: a failed test leaves one retest; failing the retest is giving up, with
+/// the 1-year ban.
+#[test]
+fn hrb_pre_4_failed_training_twice_gives_up_with_ban() {
+    use Role::*;
+    let mut app = harbin_at(State::PresignPreparation);
+    let d = app.on(date(2026, 4, 13)).run(Agency, training(false));
+    assert_eq!(d.to, State::PresignPreparation, "one retest (HRB-PRE-1)");
+    let d = app.on(date(2026, 4, 20)).run(Agency, training(false));
+    assert_eq!(d.to, State::GivenUp);
+    match &d.events[..] {
+        [
+            Event::TrainingRecorded { attempt: 2, passed: false, .. },
+            Event::PreparationFailed { .. },
+            Event::BanImposed { rule, until, .. },
+        ] => {
+            assert_eq!(rule, "HRB-PRE-4");
+            assert_eq!(*until, date(2027, 4, 20));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// HRB-PRE-4 read for the applicant: absence from the first session uses the first attempt, not
+/// the whole chance; passing is only possible when attending.
+#[test]
+fn hrb_pre_1_absence_counts_as_an_attempt() {
+    use Role::*;
+    let mut app = harbin_at(State::PresignPreparation);
+    let absent = Command::RecordTraining { session: "第 1 期".into(), attended: false, passed: false };
+    assert_eq!(app.on(date(2026, 4, 13)).run(Agency, absent).to, State::PresignPreparation);
+    assert_invalid(app.refused(Agency, Command::RecordTraining { session: "第 2 期".into(), attended: false, passed: true }), "passed");
+    assert_eq!(app.on(date(2026, 4, 20)).run(Agency, training(true)).to, State::PresignPreparation);
+    assert!(app.state.prep.training_passed());
+}
+
+/// HRB-ANNEX2: a failed acceptance opens one resubmission window of 5 working days; missing it
+/// makes the request deemed withdrawn (fired by the system), and a second failure opens none.
+#[test]
+fn hrb_annex2_one_resubmission_window() {
+    use Role::*;
+    let mut app = harbin_at(State::PresignPreparation);
+    assert_invalid(app.on(date(2026, 4, 13)).refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
+    app.run(Institution, attach_zip(21));
+    let d = app.run(Institution, Command::RequestAnnex2Acceptance);
+    // The agency's 5 working days: 04-14 … 04-20.
+    assert_eq!(d.events, vec![Event::Annex2Requested { review_due: Some(date(2026, 4, 20)) }]);
+    assert_invalid(app.refused(Agency, Command::ReviewAnnex2 { passed: false, reason: None }), "reason");
+    let d = app.on(date(2026, 4, 15)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("录屏不连续".into()) });
+    // Resubmit by 04-22 (04-16, 17, 20, 21, 22).
+    assert!(matches!(&d.events[..], [Event::Annex2Reviewed { passed: false, resubmit_due: Some(due), .. }] if *due == date(2026, 4, 22)));
+    let mut late = app.clone();
+    assert!(matches!(late.on(date(2026, 4, 22)).refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { .. }));
+    late.on(date(2026, 4, 23)).run(System, Command::DeemAnnex2Withdrawn);
+    assert!(late.state.prep.annex2.withdrawn);
+    assert_invalid(late.refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
+
+    // In time: the one resubmission; failing again opens no new window.
+    app.on(date(2026, 4, 22)).run(Institution, Command::RequestAnnex2Acceptance);
+    let d = app.on(date(2026, 4, 23)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("仍不连续".into()) });
+    assert!(matches!(&d.events[..], [Event::Annex2Reviewed { resubmit_due: None, .. }]));
+    assert_invalid(app.refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
+}
+
+/// HRB-PRE-2 ⑤ is switchable: off in the shipped profile (适时推进), required when switched on.
+#[test]
+fn hrb_pre_2_real_name_device_is_a_profile_switch() {
+    let shipped = Profile::shipped().swap_remove(0);
+    assert!(!shipped.preparation.as_ref().unwrap().real_name_device);
+    let text = dingdian_core::policy::SHIPPED[0].1.replacen("real_name_device = false", "real_name_device = true", 1);
+    let on = Profile::parse("harbin.toml", &text).expect("valid");
+    assert!(on.preparation.as_ref().unwrap().real_name_device);
+    let mut app = App::harbin();
+    app.profile = on;
+    let mut app = drive_until(app, harbin_path(), State::PresignPreparation);
+    for (d, role, cmd, _) in harbin_path().into_iter().filter(|(d, ..)| *d > date(2026, 4, 11) && *d < date(2026, 4, 20)) {
+        app.on(d).run(role, cmd);
+    }
+    match app.on(date(2026, 4, 20)).refused(Role::Agency, Command::CompletePreparation) {
+        Refusal::PreparationIncomplete { missing } => assert_eq!(missing, vec!["⑤ 配备实名认证设备（适时推进） 未核验（HRB-PRE-2）"]),
+        other => panic!("{other:?}"),
+    }
 }

@@ -33,7 +33,7 @@ async fn seed(url: &str, n: i64, due_on: &str, entered_on: &str) {
         "with recursive c(x) as (select 1 union all select x + 1 from c where x < {n})
          insert into applications (institution_id, city, district, kind, profile_id, profile_version, state, version,
            data, due_on, due_action, created_at, updated_at)
-         select 1, 'harbin', '230102', 'medical', 'harbin', '2026.1', 'awaiting_supplement', 2, $1, $2, 'deem_withdrawn', 'x', 'x' from c"
+         select 1, 'harbin', '230102', 'medical', 'harbin', '2026.2', 'awaiting_supplement', 2, $1, $2, 'deem_withdrawn', 'x', 'x' from c"
     );
     if url.starts_with("postgres") {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();

@@ -496,7 +496,27 @@ impl Store {
 
     /// Decides and records one command. `expected_version` is the version the caller last saw.
     pub async fn execute(&self, id: i64, actor: &Actor, expected_version: i64, cmd: &Command, now: Timestamp) -> Result<Executed> {
-        self.execute_with(id, actor, expected_version, cmd, now, None).await
+        let out = self.execute_with(id, actor, expected_version, cmd, now, None).await?;
+        self.after(out, now).await
+    }
+
+    /// Follow-ups of a committed command that need file storage: entering `ready_to_sign`
+    /// issues the agreement document (HRB-SIGN / URC-SIGN).
+    pub(crate) async fn after(&self, out: Executed, now: Timestamp) -> Result<Executed> {
+        let app = &out.application;
+        if app.state != State::ReadyToSign || app.data.agreement.is_some() || app.data.institution_signed {
+            return Ok(out);
+        }
+        let Some(files) = self.files.get() else { return Ok(out) };
+        if let Err(e) = self.issue_agreement(files, app.id, now).await {
+            // The command stands; the document is issued on the next read of the agreement.
+            tracing::error!(application = app.id, error = %e, "issuing the agreement failed");
+            return Ok(out);
+        }
+        let application = self.application(app.id).await?.ok_or(StoreError::NotFound)?;
+        let mut events = out.events;
+        events.extend(self.events(app.id).await?.into_iter().filter(|e| e.seq > application.version - 1 && e.kind == "agreement_issued"));
+        Ok(Executed { application, events })
     }
 
     /// Decides a command against the current version without recording anything: would it be
@@ -540,6 +560,18 @@ impl Store {
         let profile = self.profile_for(&app)?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
         let bans = if matches!(cmd, Command::Submit) { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        // HRB-ANNEX1: the form names the institution itself.
+        if let Command::FileAnnex1 { form } = cmd {
+            let code = inst
+                .national_code
+                .clone()
+                .or_else(|| app.data.facts.get("national_code").and_then(|v| v.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            if let Err(errors) = form.validate(&inst.name, &code, today) {
+                let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
+                return Err(Refusal::Invalid { field: errors[0].field, reason }.into());
+            }
+        }
         let history = if matches!(cmd, Command::Submit | Command::PassVerification) { self.history(inst.id).await? } else { Vec::new() };
         let calendar = self.calendar();
         let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans, kind: app.institution_kind(), history: &history };
@@ -570,6 +602,13 @@ impl Store {
         let views = clocks::clocks(&profile, &history, &calendar, today);
         // A signed institution is not deemed to give up while the agency countersigns.
         let due = clocks::next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && state.institution_signed));
+        // HRB-ANNEX2: the resubmission window is a timer of its own within preparation.
+        let annex2 =
+            state.prep.annex2.resubmit_due.filter(|_| decision.to == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
+        let due = match (due, annex2) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
         Ok(Prepared {
             complaint: None,
             due,
@@ -610,6 +649,7 @@ impl Store {
                     Ok(Expiry::DeemWithdrawn) => Command::DeemWithdrawn,
                     Ok(Expiry::EndNotice) => Command::EndNotice,
                     Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
+                    Ok(Expiry::Annex2Withdrawn) => Command::DeemAnnex2Withdrawn,
                     Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
                 };
                 match self.execute(id, &Actor::system(&city), version, &cmd, now).await {

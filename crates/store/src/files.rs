@@ -34,8 +34,9 @@ pub enum Backend {
     Local(PathBuf),
     /// An S3-compatible bucket, e.g. `s3://dingdian-files`. Endpoint, region and credentials come
     /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
-    S3 { url: String },
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`); `options` (same names,
+    /// any case, e.g. `("aws_endpoint", "http://127.0.0.1:9000")`) override them.
+    S3 { url: String, options: Vec<(String, String)> },
 }
 
 /// The file store: a spool directory on local disk plus an object store.
@@ -147,8 +148,13 @@ impl FileStore {
                 let local = Arc::new(LocalFileSystem::new_with_prefix(root)?);
                 Ok(FileStore { inner: local.clone(), local: Some(local), spool })
             }
-            Backend::S3 { url } => {
-                let s3 = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str()).build()?;
+            Backend::S3 { url, options } => {
+                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
+                for (key, value) in options {
+                    let key: object_store::aws::AmazonS3ConfigKey = key.to_ascii_lowercase().parse()?;
+                    builder = builder.with_config(key, value);
+                }
+                let s3 = builder.build()?;
                 Ok(FileStore { inner: Arc::new(s3), local: None, spool })
             }
         }

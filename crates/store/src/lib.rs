@@ -11,6 +11,7 @@ mod audit_store;
 mod calendar_store;
 pub mod clock;
 mod complaints;
+mod documents;
 mod evaluation;
 pub mod files;
 mod login;
@@ -18,6 +19,7 @@ mod materials;
 mod outbox;
 mod public;
 mod registry;
+mod reports;
 pub mod testing;
 
 use std::collections::BTreeMap;
@@ -37,12 +39,14 @@ pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
+pub use documents::DocKind;
 pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use public::{NoticeEntry, Progress, ProgressStep};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
+pub use reports::{QueueCounts, QueueFilter, QueueRow, ResultStats, StateFilter, Stats, StepStat};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
 /// it may use anything both drivers support (SQL with `$n` placeholders, i64, String, Option).
@@ -101,11 +105,18 @@ struct Profiles {
 /// The database plus the rules in force.
 pub struct Store {
     pool: Pool,
+    /// File storage, for documents the store generates itself (the agreement).
+    files: std::sync::OnceLock<files::FileStore>,
     profiles: RwLock<Profiles>,
     calendar: RwLock<Arc<Calendar>>,
 }
 
 impl Store {
+    /// Gives the store file storage for the documents it generates (the agreement). Set once.
+    pub fn use_files(&self, files: files::FileStore) {
+        let _ = self.files.set(files);
+    }
+
     /// Opens `database`: a `postgres://` URL, or else the path of a SQLite file (created with its
     /// directory on first use). Runs migrations.
     pub async fn open(database: &str) -> Result<Store> {
@@ -129,7 +140,12 @@ impl Store {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             Pool::Sqlite(pool)
         };
-        let store = Store { pool, profiles: RwLock::default(), calendar: RwLock::new(Arc::new(Calendar::shipped())) };
+        let store = Store {
+            pool,
+            files: std::sync::OnceLock::new(),
+            profiles: RwLock::default(),
+            calendar: RwLock::new(Arc::new(Calendar::shipped())),
+        };
         store.load_stored_profiles().await?;
         store.load_stored_calendar().await?;
         Ok(store)

@@ -58,6 +58,7 @@ impl From<Refusal> for ApiError {
             | Refusal::OpenComplaints
             | Refusal::SlotClosed { .. }
             | Refusal::SupplementIncomplete { .. }
+            | Refusal::PreparationIncomplete { .. }
             | Refusal::MissingCalendar(_) => StatusCode::CONFLICT,
         };
         let detail = match &r {
@@ -69,6 +70,7 @@ impl From<Refusal> for ApiError {
             Refusal::NotAccepted { findings } | Refusal::ConditionsUnmet { findings } => Some(serde_json::json!({ "findings": findings })),
             Refusal::SlotClosed { slot, .. } => Some(serde_json::json!({ "slot": slot })),
             Refusal::SupplementIncomplete { names } => Some(serde_json::json!({ "materials": names })),
+            Refusal::PreparationIncomplete { missing } => Some(serde_json::json!({ "missing": missing })),
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

@@ -81,7 +81,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
     assert_eq!(fired, vec![(id, "end_notice")]);
     assert_eq!(t.state_of(id).await, "presign_preparation");
 
-    assert_eq!(t.cmd(&agency, id, json!({ "command": "complete_preparation" })).await, "ready_to_sign");
+    assert_eq!(t.complete_harbin_preparation(&inst, id).await, "ready_to_sign");
     // The agency cannot sign before the institution (HRB-SIGN).
     let (status, body) = t.try_cmd(&agency, id, json!({ "command": "countersign" })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
@@ -106,7 +106,20 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "result_decided",
             "notice_published",
             "notice_ended",
+            "training_recorded",
+            "material_attached",
+            "material_attached",
+            "material_attached",
+            "material_attached",
+            "annex1_filed",
+            "annex2_requested",
+            "annex2_reviewed",
+            "checklist_item_verified",
+            "checklist_item_verified",
+            "checklist_item_verified",
+            "station_accepted",
             "preparation_completed",
+            "agreement_issued",
             "institution_signed",
             "countersigned"
         ]
@@ -248,7 +261,7 @@ async fn given_up_paths(b: Backend) {
     t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
     t.advance_days(10);
     t.tick().await;
-    t.cmd(&agency, id, json!({ "command": "complete_preparation" })).await;
+    t.complete_harbin_preparation(&hosp, id).await;
     // Entered ready_to_sign Thu 2026-03-12; 10 working days → Thu 2026-03-26.
     let app = t.store().application(id).await.unwrap().unwrap();
     assert_eq!(app.due_on.map(|d| d.to_string()).as_deref(), Some("2026-03-26"));

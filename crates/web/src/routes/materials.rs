@@ -109,6 +109,12 @@ pub struct SlotView {
     pub history: Vec<(FileRef, String)>,
 }
 
+impl SlotView {
+    pub fn phase_is_application(&self) -> bool {
+        self.phase == MaterialPhase::Application
+    }
+}
+
 /// The material slots of an application with their files and status.
 pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, ApiError> {
     let profile = s.store.profile_for(app)?;
@@ -127,7 +133,11 @@ pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, 
                 || matches!(app.state, AppStateKind::PresignPreparation | AppStateKind::ReadyToSign | AppStateKind::Signed)
         })
         .map(|m| {
-            let item = notice.as_ref().and_then(|items| items.iter().find(|i| i.slot == m.id));
+            // The notice's findings matter while the institution is supplementing.
+            let item = notice
+                .as_ref()
+                .filter(|_| app.state == AppStateKind::AwaitingSupplement)
+                .and_then(|items| items.iter().find(|i| i.slot == m.id));
             let open = match (app.state, m.phase) {
                 (AppStateKind::Draft, MaterialPhase::Application) => true,
                 (AppStateKind::AwaitingSupplement, MaterialPhase::Application) => st.open_slots.contains(&m.id),

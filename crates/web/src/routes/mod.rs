@@ -4,10 +4,13 @@
 //! authorization-matrix test walks the same table, so no route can escape it.
 
 mod api;
+mod documents;
 mod draws;
 mod materials;
 mod pages;
+mod portal;
 mod registry;
+mod workbench;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -66,6 +69,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/applications/{id}/act", Page, post(pages::act)),
         r("POST", "/applications/{id}/materials/{slot}", Page, post(materials::upload_form).layer(unlimited())),
         r("GET", "/applications/{id}/files/{sha256}", Page, get(materials::download)),
+        r("GET", "/applications/{id}/documents/{kind}", Page, get(documents::view)),
+        r("GET", "/applications/{id}/documents/{kind}/pdf", Page, get(documents::pdf)),
+        r("GET", "/static/print.css", Public, get(documents::print_css)),
         r("GET", "/rounds", Page, get(pages::rounds)),
         r("GET", "/audit", Public, get(pages::audit_heads)),
         r("GET", "/query", Public, get(pages::query)),
@@ -77,6 +83,11 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
         r("GET", "/healthz", Public, get(api::health)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
+        // Workbench (agency).
+        r("GET", "/workbench", Roles(STAFF), get(workbench::queue)),
+        r("GET", "/workbench/export.csv", Roles(STAFF), get(workbench::export_csv)),
+        r("GET", "/workbench/export.xlsx", Roles(STAFF), get(workbench::export_xlsx)),
+        r("GET", "/stats", Roles(STAFF), get(workbench::stats)),
         // JSON API.
         r("GET", "/api/openapi.json", Public, get(api::openapi)),
         r("POST", "/api/session", Public, post(api::login)),
@@ -92,6 +103,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/api/applications/{id}/materials", Signed, get(materials::list)),
         r("PUT", "/api/applications/{id}/materials/{slot}", Roles(&[Role::Institution]), put(materials::upload).layer(unlimited())),
         r("GET", "/api/applications/{id}/files/{sha256}", Signed, get(materials::download)),
+        r("GET", "/api/applications/{id}/documents/{kind}/pdf", Signed, get(documents::pdf)),
         r("GET", "/api/rounds", Signed, get(api::list_rounds)),
         r("POST", "/api/rounds", Roles(AGENCY), post(api::create_round)),
         r("POST", "/api/rounds/{id}/start", Roles(AGENCY), post(api::start_round)),

@@ -149,6 +149,13 @@ struct ListPage<'a> {
     error: Option<String>,
 }
 
+impl AppPage<'_> {
+    /// The national code as declared (for prefilling Annex 1).
+    fn national_code(&self) -> String {
+        self.app.data.facts.get("national_code").and_then(|v| v.as_str()).unwrap_or_default().to_owned()
+    }
+}
+
 /// After a redirect, which command succeeded. Only a known command name is shown (as its
 /// label), so a crafted link cannot put arbitrary text into the page.
 #[derive(Deserialize, Default)]
@@ -234,6 +241,9 @@ struct AppPage<'a> {
     events: Vec<EventRow>,
     actions: Vec<(&'static str, &'static str)>,
     is_institution: bool,
+    awaiting_supplement: bool,
+    today: String,
+    portal: super::portal::Portal,
     query_code: Option<String>,
     error: Option<String>,
     done: Option<String>,
@@ -337,7 +347,11 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
         })
         .collect();
     let query_code = if matches!(u.role(), Role::Evaluator | Role::Expert) { None } else { s.store.query_code(app.id).await? };
+    let portal = super::portal::build(s, &u, &app, &profile).await?;
     let page = AppPage {
+        awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
+        today: today.to_string(),
+        portal,
         query_code,
         is_institution: u.role() == Role::Institution,
         role_zh: u.role().zh(),
@@ -354,21 +368,116 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
     Ok(render(page))
 }
 
-#[derive(Deserialize)]
-pub struct ActForm {
-    command: String,
-    expected_version: i64,
+/// Turns a page form into a command object. Field names carry their type after a colon and
+/// their nesting with dots, so plain HTML forms (no JavaScript) can send any command:
+/// `score:int`, `passed:bool`, `reasons:lines` (one per line), `systems:many` (repeated
+/// checkboxes), `facts.pharmacists:staff` (lines of "name, yyyy-mm-dd"), `items.licence:problem`
+/// (a completeness-review verdict). A later value of the same field wins, so a hidden
+/// `x:bool=false` before a checkbox `x:bool=true` gives an unchecked box its value.
+pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    use serde_json::{Map, Value, json};
+    let mut root = Map::new();
+    let mut review: Vec<(String, String, String)> = Vec::new();
+    let mut reasons: std::collections::BTreeMap<String, String> = Default::default();
+    for (key, raw) in pairs {
+        let (path, ty) = key.split_once(':').unwrap_or((key.as_str(), if key == "expected_version" { "int" } else { "str" }));
+        let value = raw.trim();
+        let v = match ty {
+            "str" if value.is_empty() => continue,
+            "str" => Value::String(value.to_owned()),
+            "int" if value.is_empty() => continue,
+            "int" => json!(value.parse::<i64>().map_err(|_| ApiError::invalid("invalid_input", format!("“{path}”须填写整数。")))?),
+            "bool" => Value::Bool(matches!(value, "true" | "on" | "1")),
+            "lines" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
+            "reasons" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "text": l })).collect()),
+            "staff" => Value::Array(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| {
+                        let (name, start) = l.split_once([',', '，', ' ']).unwrap_or((l, ""));
+                        json!({ "name": name.trim(), "contract_start": start.trim() })
+                    })
+                    .collect(),
+            ),
+            "many" => {
+                let slot = insert_path(&mut root, path, Value::Null);
+                match slot {
+                    Value::Array(a) => a.push(json!(value)),
+                    other => *other = json!([value]),
+                }
+                continue;
+            }
+            "problem" => {
+                review.push((path.to_owned(), value.to_owned(), String::new()));
+                continue;
+            }
+            "reason" => {
+                reasons.insert(path.to_owned(), value.to_owned());
+                continue;
+            }
+            _ => return Err(ApiError::invalid("invalid_input", format!("未知的字段类型“{ty}”。"))),
+        };
+        *insert_path(&mut root, path, Value::Null) = v;
+    }
+    // The completeness review: one verdict per slot; the problems become the notice's items.
+    if !review.is_empty() {
+        let items: Vec<Value> = review
+            .into_iter()
+            .filter(|(_, verdict, _)| verdict != "complete")
+            .map(|(path, verdict, _)| {
+                let slot = path.rsplit('.').next().unwrap_or_default().to_owned();
+                let reason = reasons.get(&path).cloned().unwrap_or_default();
+                json!({ "slot": slot, "problem": verdict, "reason": reason })
+            })
+            .collect();
+        root.remove("items");
+        root.insert("items".into(), Value::Array(items));
+    }
+    Ok(root)
 }
 
-pub async fn act(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(raw): Path<String>, Form(f): Form<ActForm>) -> Response {
+/// The value at a dotted path, created as needed.
+fn insert_path<'a>(
+    root: &'a mut serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    init: serde_json::Value,
+) -> &'a mut serde_json::Value {
+    let mut parts = path.split('.');
+    let first = parts.next().unwrap_or_default();
+    let mut cur = root.entry(first.to_owned()).or_insert(init.clone());
+    for p in parts {
+        if !cur.is_object() {
+            *cur = serde_json::Value::Object(Default::default());
+        }
+        cur = cur.as_object_mut().expect("object").entry(p.to_owned()).or_insert(init.clone());
+    }
+    cur
+}
+
+/// `POST /applications/{id}/act`: any command from a page form (see `form_to_command`); the
+/// same checks as the API. The result is shown on the application page.
+pub async fn act(
+    State(s): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path(raw): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
-    let outcome = match BUTTONS.iter().find(|(n, _)| *n == f.command).and_then(|(n, _)| button_command(n)) {
-        Some(cmd) => s.store.execute(id, &u.actor(), f.expected_version, &cmd, s.clock.now()).await.map_err(ApiError::from),
-        None => Err(ApiError::invalid("invalid_input", "该操作需要填写内容，暂请通过系统接口办理。")),
-    };
+    let outcome = async {
+        // Scope first, as in the API.
+        let app = s.store.application(id).await?.ok_or_else(ApiError::not_found)?;
+        can_read(&u.actor(), &app.scope())?;
+        let body = form_to_command(pairs)?;
+        let (expected, cmd) = super::api::parse_command(body)?;
+        s.store.execute(id, &u.actor(), expected, &cmd, s.clock.now()).await.map_err(ApiError::from)?;
+        Ok::<_, ApiError>(cmd.name())
+    }
+    .await;
     match outcome {
-        Ok(_) => Redirect::to(&format!("/applications/{id}?done={}", f.command)).into_response(),
+        Ok(name) => Redirect::to(&format!("/applications/{id}?done={name}")).into_response(),
         Err(e) if e.code == "not_found" => error_page(e),
         Err(e) => refusal_page(&s, u, &raw, e).await,
     }

@@ -86,6 +86,21 @@ pub fn pdf(tag: &str) -> Vec<u8> {
     format!("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n% {tag}\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n").into_bytes()
 }
 
+/// A valid Annex 2 acceptance package: a video and the stamped form (HRB-ANNEX2).
+pub fn annex2_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut video = vec![0, 0, 0, 0x18];
+    video.extend_from_slice(b"ftypmp42\0\0\0\0mp42isom");
+    video.resize(32 * 1024, 7);
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("录屏.mp4", opts).unwrap();
+    w.write_all(&video).unwrap();
+    w.start_file("验收单.pdf", opts).unwrap();
+    w.write_all(&pdf("stamped form")).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
 /// Percent-encodes a query value (UTF-8).
 pub fn percent(s: &str) -> String {
     s.bytes()
@@ -171,6 +186,7 @@ impl TestApp {
         }
         let files_dir = FilesDir::new();
         let files = FileStore::open(&dingdian_store::files::Backend::Local(files_dir.0.join("files")), &files_dir.0).expect("file store");
+        store.use_files(files.clone());
         let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new(), files }));
         TestApp { router: dingdian_web::router(state.clone()), state, clock, db_url: db.url.clone(), files_dir, _db: db }
     }
@@ -281,6 +297,53 @@ impl TestApp {
         self.tick().await;
         assert_eq!(self.state_of(id).await, "presign_preparation");
         id
+    }
+
+    /// Completes Harbin's pre-signing preparation through the API, the way the parties would:
+    /// training, evidence uploads, Annex 1 and 2, verification, the station (HRB-PRE-1…3).
+    /// Returns the state after `complete_preparation` ("ready_to_sign").
+    pub async fn complete_harbin_preparation(&self, inst_token: &str, id: i64) -> String {
+        let agency = self.login("hrb-agency").await;
+        let training = json!({ "command": "record_training", "session": "2026 年第 1 期", "attended": true, "passed": true });
+        self.cmd(&agency, id, training).await;
+        for slot in ["evidence_network_security", "annex1_materials", "evidence_inventory_interface"] {
+            self.upload_pdf(inst_token, id, slot).await;
+        }
+        let (status, body) = self.upload(inst_token, id, "annex2_package", &self.annex2_name(id).await, annex2_zip()).await;
+        assert_eq!(status, StatusCode::CREATED, "annex2 package: {body}");
+        self.cmd(inst_token, id, json!({ "command": "file_annex1", "form": self.annex1_form(id).await })).await;
+        self.cmd(inst_token, id, json!({ "command": "request_annex2_acceptance" })).await;
+        self.cmd(&agency, id, json!({ "command": "review_annex2", "passed": true })).await;
+        for item in ["network_security", "dedicated_line", "inventory_interface"] {
+            self.cmd(&agency, id, json!({ "command": "verify_checklist_item", "item": item, "note": "核验属实" })).await;
+        }
+        self.cmd(&agency, id, json!({ "command": "record_station_acceptance", "note": "省平台验收通过" })).await;
+        self.cmd(&agency, id, json!({ "command": "complete_preparation" })).await
+    }
+
+    /// The institution's Annex 2 package name for today (HRB-ANNEX2).
+    pub async fn annex2_name(&self, id: i64) -> String {
+        let app = self.store().application(id).await.unwrap().unwrap();
+        let today = jiff::tz::offset(8).to_datetime(self.now()).date();
+        format!("哈尔滨市处方流转验收材料—{}{}.zip", today.strftime("%Y%m%d"), app.institution_name)
+    }
+
+    /// A valid Annex 1 form for the application's institution (HRB-ANNEX1).
+    pub async fn annex1_form(&self, id: i64) -> Value {
+        let app = self.store().application(id).await.unwrap().unwrap();
+        let today = jiff::tz::offset(8).to_datetime(self.now()).date();
+        let inst = self.store().institution(app.institution_id).await.unwrap().unwrap();
+        let code = inst
+            .national_code
+            .unwrap_or_else(|| app.data.facts.get("national_code").and_then(|v| v.as_str()).unwrap_or_default().to_owned());
+        json!({
+            "institution_name": app.institution_name, "national_code": code, "business_address": "哈尔滨市南岗区测试路 1 号",
+            "carrier": "telecom", "line_form": "wired", "application_date": today.to_string(), "security_equipment": true,
+            "equipment_brand": "某品牌", "equipment_model": "FW-100", "security_rules": true, "legal_representative": "张三",
+            "phone": "13800138000",
+            "attachments": { "business_licence_copy": true, "security_commitment": true, "security_org_chart": true, "equipment_photos": true },
+            "remarks": null
+        })
     }
 
     pub fn now(&self) -> jiff::Timestamp {

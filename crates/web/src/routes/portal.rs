@@ -1,0 +1,297 @@
+//! What the application page shows beyond the header: the declared facts form (institution,
+//! draft), the material slots, the completeness review (agency), pre-signing preparation
+//! (HRB-PRE-1…3), signing with its signature records, and the printable documents. Every form
+//! posts to `/applications/{id}/act` (see `pages::form_to_command`) or to the upload route; no
+//! JavaScript is needed.
+
+use dingdian_core::eligibility::{self, Equipment, Fact, System};
+use dingdian_core::lifecycle::{ChecklistItem, Event, FileRef, Role, State};
+use dingdian_core::policy::{Profile, Step};
+use dingdian_store::{AppRecord, DocKind, User};
+use serde::Serialize;
+
+use super::materials::SlotView;
+use crate::{ApiError, AppState};
+
+/// An option of a multi-choice fact: (value, label, checked).
+pub type Choice = (String, &'static str, bool);
+
+/// The draft's declared facts, as form values.
+pub struct FactsForm {
+    pub beds: String,
+    pub operating_since: String,
+    pub first_registered_physicians: String,
+    pub insurance_administrators: String,
+    pub full_time_insurance_staff: String,
+    pub national_code: String,
+    pub principal_responsible: bool,
+    pub insurance_department: bool,
+    pub non_basic_main_practice: bool,
+    pub price_policy_violation: bool,
+    pub facts: Vec<Choice>,
+    pub systems: Vec<Choice>,
+    pub equipment: Vec<Choice>,
+    pub pharmacists: String,
+    pub insurance_admin_contracts: String,
+    /// Conditions the facts do not meet yet (shown as the institution fills them in).
+    pub unmet: Vec<String>,
+}
+
+fn name_of<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl FactsForm {
+    fn new(app: &AppRecord, profile: &Profile, today: jiff::civil::Date) -> FactsForm {
+        let f = &app.data.facts;
+        let s = |k: &str| f.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        let b = |k: &str| f.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        let has = |k: &str, v: &str| f.get(k).and_then(|a| a.as_array()).is_some_and(|a| a.iter().any(|x| x == v));
+        let staff = |k: &str| {
+            f.get(k)
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|p| {
+                            format!("{}, {}", p["name"].as_str().unwrap_or_default(), p["contract_start"].as_str().unwrap_or_default())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default()
+        };
+        let facts = [Fact::HisConnected, Fact::NationalCodesUsed, Fact::StaffContracts, Fact::SocialInsurance, Fact::GspZoning]
+            .into_iter()
+            .map(|x| (name_of(x), x.zh(), b(&name_of(x))))
+            .collect();
+        let systems = [
+            System::Insurance,
+            System::Finance,
+            System::Statistics,
+            System::Quality,
+            System::Inventory,
+            System::DrugManagement,
+            System::StaffManagement,
+            System::Settlement,
+        ]
+        .into_iter()
+        .map(|x| (name_of(x), x.zh(), has("systems", &name_of(x))))
+        .collect();
+        let equipment = [Equipment::VideoSurveillance, Equipment::Biometric, Equipment::DrugTraceability]
+            .into_iter()
+            .map(|x| (name_of(x), x.zh(), has("equipment", &name_of(x))))
+            .collect();
+        let unmet = match dingdian_core::lifecycle::declaration(f) {
+            Ok(d) => eligibility::unmet(profile, app.institution_kind(), &d, today)
+                .into_iter()
+                .map(|x| format!("{}（{}）", x.text, x.rule))
+                .collect(),
+            Err(e) => vec![e.message_zh()],
+        };
+        FactsForm {
+            beds: s("beds"),
+            operating_since: s("operating_since"),
+            first_registered_physicians: s("first_registered_physicians"),
+            insurance_administrators: s("insurance_administrators"),
+            full_time_insurance_staff: s("full_time_insurance_staff"),
+            national_code: s("national_code"),
+            principal_responsible: b("principal_responsible"),
+            insurance_department: b("insurance_department"),
+            non_basic_main_practice: b("non_basic_main_practice"),
+            price_policy_violation: b("price_policy_violation"),
+            facts,
+            systems,
+            equipment,
+            pharmacists: staff("pharmacists"),
+            insurance_admin_contracts: staff("insurance_admin_contracts"),
+            unmet,
+        }
+    }
+}
+
+/// One HRB-PRE-2 checklist row.
+pub struct ChecklistRow {
+    pub item: &'static str,
+    pub label: &'static str,
+    pub required: bool,
+    pub verified: Option<String>,
+    pub evidence_files: usize,
+    /// The agency may verify it now (evidence present, not ④).
+    pub can_verify: bool,
+}
+
+/// Pre-signing preparation as shown.
+pub struct PrepView {
+    pub training: Vec<(String, &'static str, &'static str, String)>,
+    pub training_passed: bool,
+    pub attempts_left: u32,
+    pub checklist: Vec<ChecklistRow>,
+    pub annex1_filed: bool,
+    pub annex2: String,
+    pub annex2_pending: bool,
+    pub annex2_can_request: bool,
+    pub station: Option<String>,
+}
+
+/// A signature record (HRB-SIGN / URC-SIGN): who, when, which document.
+pub struct SignatureRow {
+    pub party: &'static str,
+    pub name: String,
+    pub at: String,
+    pub sha256: String,
+}
+
+/// Everything the page adds for the current user.
+pub struct Portal {
+    pub facts: Option<FactsForm>,
+    pub slots: Vec<SlotView>,
+    /// The agency's completeness review (HRB-ACC-1) is open.
+    pub review: bool,
+    pub missing_at_submit: Vec<String>,
+    pub prep: Option<PrepView>,
+    pub prep_agency: bool,
+    pub prep_institution: bool,
+    pub agreement: Option<FileRef>,
+    pub signatures: Vec<SignatureRow>,
+    pub documents: Vec<(&'static str, &'static str)>,
+    /// Score entry: (item id, name, max) of the profile's sheet, when the user scores now.
+    pub score_items: Vec<(String, String, u16)>,
+    pub can_score: bool,
+    pub can_review_expert: bool,
+    pub can_reject: bool,
+    pub open_complaints: Vec<u32>,
+    pub can_resolve: bool,
+}
+
+fn step_actor(profile: &Profile, step: Step) -> Option<Role> {
+    profile.step(step).map(|s| s.actor)
+}
+
+pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -> Result<Portal, ApiError> {
+    let role = u.role();
+    let today = s.clock.today();
+    let is_inst = role == Role::Institution;
+    let slots = super::materials::slot_views(s, app).await?;
+    let facts = (is_inst && app.state == State::Draft).then(|| FactsForm::new(app, profile, today));
+    let review =
+        app.state == State::Submitted && step_actor(profile, Step::CompletenessCheck) == Some(role) && app.data.supplement_notices == 0;
+    let missing_at_submit =
+        app.data.missing_materials.iter().map(|m| profile.material(m).map_or_else(|| m.clone(), |x| x.name.clone())).collect();
+
+    let prep_actor = step_actor(profile, Step::PresignPreparation);
+    let prep =
+        profile.preparation.as_ref().filter(|_| matches!(app.state, State::PresignPreparation | State::ReadyToSign | State::Signed)).map(
+            |cfg| {
+                let p = &app.data.prep;
+                let checklist = ChecklistItem::ALL
+                    .into_iter()
+                    .map(|item| {
+                        let evidence_files = app.data.materials.get(item.evidence_slot()).map_or(0, Vec::len);
+                        let verified = p.verified.get(&item).cloned();
+                        let annex_ok = item != ChecklistItem::DedicatedLine || p.annex1.is_some();
+                        ChecklistRow {
+                            item: item.as_str(),
+                            label: item.zh(),
+                            required: item != ChecklistItem::RealNameDevice || cfg.real_name_device,
+                            can_verify: verified.is_none() && item != ChecklistItem::EPrescription && evidence_files > 0 && annex_ok,
+                            verified,
+                            evidence_files,
+                        }
+                    })
+                    .collect();
+                let a = &p.annex2;
+                let annex2 = if a.accepted {
+                    "验收通过".to_owned()
+                } else if a.pending {
+                    format!("已申请验收，等待经办机构通知结果（应于 {} 前通知）", a.review_due.map(|d| d.to_string()).unwrap_or_default())
+                } else if a.withdrawn {
+                    "验收未通过且未在期限内重新提交，申请视为撤回".to_owned()
+                } else if let Some(due) = a.resubmit_due {
+                    format!("验收未通过：{}。请整改后于 {due} 24:00 前重新提交（仅一次）", a.last_reason.clone().unwrap_or_default())
+                } else if a.requests > 0 {
+                    format!("验收未通过：{}", a.last_reason.clone().unwrap_or_default())
+                } else {
+                    "尚未申请验收".to_owned()
+                };
+                let failed = p.training.iter().filter(|t| !t.passed).count() as u32;
+                PrepView {
+                    training: p
+                        .training
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.session.clone(),
+                                if t.attended { "参加" } else { "未参加" },
+                                if t.passed { "通过" } else { "未通过" },
+                                t.on.to_string(),
+                            )
+                        })
+                        .collect(),
+                    training_passed: p.training_passed(),
+                    attempts_left: cfg.training_attempts.saturating_sub(failed),
+                    checklist,
+                    annex1_filed: p.annex1.is_some(),
+                    annex2,
+                    annex2_pending: a.pending,
+                    annex2_can_request: !a.accepted && !a.pending && !a.withdrawn && (a.requests == 0 || a.resubmit_due.is_some()),
+                    station: p.station_accepted.clone(),
+                }
+            },
+        );
+    let in_prep = app.state == State::PresignPreparation;
+    let mut signatures = Vec::new();
+    for e in s.store.events(app.id).await? {
+        let (party, sha) = match &e.event {
+            Event::InstitutionSigned { document_sha256 } => ("乙方（申请机构）", document_sha256.clone()),
+            Event::Countersigned { document_sha256 } => ("甲方（经办机构）", document_sha256.clone()),
+            _ => continue,
+        };
+        let name = s.store.user(e.actor_user_id).await?.map(|u| u.display_name).unwrap_or_default();
+        signatures.push(SignatureRow {
+            party,
+            name,
+            at: e.occurred_at.chars().take(19).collect::<String>().replace('T', " "),
+            sha256: sha.unwrap_or_default(),
+        });
+    }
+    let mut documents = vec![(DocKind::ApplicationForm.slug(), DocKind::ApplicationForm.zh())];
+    if app.data.site_recorded || app.data.expert_recommendation.is_some() {
+        documents.push((DocKind::EvaluationSummary.slug(), DocKind::EvaluationSummary.zh()));
+    }
+    if app.data.prep.annex1.is_some() {
+        documents.push((DocKind::Annex1.slug(), DocKind::Annex1.zh()));
+    }
+    if app.data.agreement.is_some() {
+        documents.push((DocKind::Agreement.slug(), DocKind::Agreement.zh()));
+    }
+    let can_score = app.state == State::OnSiteEvaluation && step_actor(profile, Step::SiteEvaluation) == Some(role);
+    let score_items = if can_score {
+        profile
+            .score_sheets
+            .iter()
+            .find(|sh| sh.applies_to.contains(&app.institution_kind()))
+            .map(|sh| sh.items.iter().map(|i| (i.id.clone(), i.name.clone(), i.max)).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let reject_step = Step::owning(app.state).and_then(|st| step_actor(profile, st));
+    Ok(Portal {
+        facts,
+        slots,
+        review,
+        missing_at_submit,
+        prep,
+        prep_agency: in_prep && prep_actor == Some(role),
+        prep_institution: in_prep && is_inst,
+        agreement: app.data.agreement.clone(),
+        signatures,
+        documents,
+        score_items,
+        can_score,
+        can_review_expert: app.state == State::ExpertReview && step_actor(profile, Step::ExpertReview) == Some(role),
+        can_reject: matches!(app.state, State::Submitted | State::InitialReview) && reject_step == Some(role),
+        open_complaints: app.data.complaints.iter().filter(|c| c.open).map(|c| c.number).collect(),
+        can_resolve: app.state == State::PublicNotice && step_actor(profile, Step::PublicNotice) == Some(role),
+    })
+}

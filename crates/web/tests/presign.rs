@@ -1,0 +1,229 @@
+//! From the notice to the agreement: pre-signing preparation (HRB-PRE-1…4, HRB-ANNEX1/2), the
+//! agreement PDF and the signature records (HRB-SIGN), and the printable documents (HRB-MAT).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, TestApp};
+use dingdian_core::ids::Uscc;
+use dingdian_core::lifecycle::Role;
+use dingdian_core::policy::InstitutionKind;
+use dingdian_store::testing::Backend;
+use dingdian_store::{NewInstitution, NewUser};
+use http_body_util::BodyExt;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+const NAME: &str = "哈尔滨市南岗区康宁医院";
+const NATIONAL: &str = "H23010300123";
+
+/// A Harbin hospital with a Chinese name and a national code on record; returns its token.
+async fn kangning(t: &TestApp) -> String {
+    let now = t.now();
+    let uscc = Uscc::with_check("12230103MB7A8B9C0").expect("code");
+    let inst = NewInstitution {
+        uscc: &uscc,
+        name: NAME,
+        kind: InstitutionKind::Medical,
+        category: "综合医院",
+        city: "harbin",
+        district: "230103",
+        national_code: Some(NATIONAL),
+        address: "哈尔滨市南岗区学府路 100 号",
+        beds: 120,
+    };
+    let id = t.store().ensure_institution(inst, now).await.expect("institution");
+    let user = NewUser {
+        username: "kangning",
+        display_name: "康宁医院医保办",
+        password: PASSWORD,
+        role: Role::Institution,
+        city: "harbin",
+        district: None,
+        institution_id: Some(id),
+    };
+    t.store().ensure_user(user, now).await.expect("user");
+    t.login("kangning").await
+}
+
+async fn get_bytes(t: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+    let req = Request::builder().uri(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    pdf_extract::extract_text_from_mem(bytes).expect("a PDF a parser can read")
+}
+
+/// HRB-NOTICE → HRB-PRE-1…3 → HRB-SIGN: an unfounded complaint does not stop the application;
+/// preparation is done item by item; the agreement is generated from the profile's template as a
+/// PDF naming the institution, and each signature records who, when and the document's SHA-256.
+async fn notice_unfounded_complaint_preparation_signed(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = kangning(&t).await;
+    let agency = t.login("hrb-agency").await;
+    let expert = t.login("hrb-expert").await;
+    let id = t.submitted(&hosp).await;
+    t.cmd(&agency, id, json!({ "command": "accept" })).await;
+    t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 88 })).await;
+    t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲"] })).await;
+    t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    t.cmd(&agency, id, json!({ "command": "record_complaint", "summary": "反映床位不足" })).await;
+    t.advance_days(12);
+    assert!(t.tick().await.fired.is_empty(), "an open complaint holds the end of the notice");
+    assert_eq!(t.state_of(id).await, "public_notice");
+    t.cmd(&agency, id, json!({ "command": "resolve_complaint", "number": 1, "founded": false, "finding": "经查不属实" })).await;
+    t.advance_days(1);
+    t.tick().await;
+    assert_eq!(t.state_of(id).await, "presign_preparation", "an unfounded complaint lets the application continue");
+
+    // HRB-PRE: completing before every item is done is refused, listing what is missing.
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "complete_preparation" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("preparation_incomplete")), "{body}");
+    assert_eq!(body["detail"]["missing"].as_array().unwrap().len(), 7, "{body}");
+    // HRB-ANNEX1: the form must name the institution itself.
+    let mut wrong = t.annex1_form(id).await;
+    wrong["institution_name"] = json!("别的医院");
+    let (status, body) = t.try_cmd(&hosp, id, json!({ "command": "file_annex1", "form": wrong })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+    // HRB-PRE-2: the agency verifies against evidence, not before it is uploaded.
+    let (status, body) =
+        t.try_cmd(&agency, id, json!({ "command": "verify_checklist_item", "item": "network_security", "note": "属实" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+
+    assert_eq!(t.complete_harbin_preparation(&hosp, id).await, "ready_to_sign");
+    // HRB-ANNEX1 as a printable PDF.
+    let (status, annex1) = get_bytes(&t, &format!("/api/applications/{id}/documents/annex1/pdf"), &hosp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf_text(&annex1).contains("医保专线备案表"));
+
+    // The agreement was issued on entering ready_to_sign.
+    let app = t.store().application(id).await.unwrap().unwrap();
+    let agreement = app.data.agreement.clone().expect("agreement issued (HRB-SIGN)");
+    let (status, pdf) = get_bytes(&t, &format!("/api/applications/{id}/files/{}", agreement.sha256), &hosp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hex::encode(Sha256::digest(&pdf)), agreement.sha256, "the stored document is the one recorded");
+    let text = pdf_text(&pdf);
+    assert!(text.contains(NAME), "agreement names the institution: {text}");
+    assert!(text.contains(NATIONAL), "agreement carries the national code: {text}");
+    assert!(text.contains("哈尔滨市基本医疗保险定点医疗机构服务协议"));
+    // The document route serves the same stored file.
+    let (_, same) = get_bytes(&t, &format!("/api/applications/{id}/documents/agreement/pdf"), &agency).await;
+    assert_eq!(same, pdf);
+
+    assert_eq!(t.cmd(&hosp, id, json!({ "command": "sign" })).await, "ready_to_sign");
+    assert_eq!(t.cmd(&agency, id, json!({ "command": "countersign" })).await, "signed");
+    let view = t.get_app(&agency, id).await;
+    let sigs: Vec<&serde_json::Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "institution_signed" || e["kind"] == "countersigned").collect();
+    assert_eq!(sigs.len(), 2);
+    for s in &sigs {
+        assert_eq!(s["event"]["document_sha256"], agreement.sha256.as_str(), "{s}");
+        assert!(s["actor_user_id"].as_i64().unwrap() > 0 && s["occurred_at"].as_str().is_some());
+    }
+    assert_eq!(sigs[0]["actor_role"], "institution");
+    assert_eq!(sigs[1]["actor_role"], "agency");
+    // The page shows the signature records.
+    let (_, page) = t.call(Method::GET, &format!("/applications/{id}"), Some(&agency), None).await;
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains(&agreement.sha256) && page.contains("乙方（申请机构）"), "signature records on the page");
+}
+both!(notice_unfounded_complaint_preparation_signed);
+
+/// HRB-PRE-1 / HRB-PRE-4: failing the test and then the retest ends in `given_up` with a 1-year
+/// ban; a new application is refused while it lasts.
+async fn failed_training_twice_gives_up_with_ban(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.harbin_to_preparation(&hosp).await;
+    let fail = json!({ "command": "record_training", "session": "第 1 期", "attended": true, "passed": false });
+    assert_eq!(t.cmd(&agency, id, fail).await, "presign_preparation", "one retest");
+    let fail = json!({ "command": "record_training", "session": "补考", "attended": true, "passed": false });
+    assert_eq!(t.cmd(&agency, id, fail).await, "given_up");
+    let view = t.get_app(&agency, id).await;
+    let ban = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "ban_imposed").expect("ban").clone();
+    assert_eq!(ban["event"]["rule"], "HRB-PRE-4");
+
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let again = body["id"].as_i64().unwrap();
+    t.cmd(&hosp, again, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
+    let (status, body) = t.try_cmd(&hosp, again, json!({ "command": "submit" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("banned")), "{body}");
+}
+both!(failed_training_twice_gives_up_with_ban);
+
+/// HRB-MAT item 1: the application form (with its staff roster) as a PDF whose text a parser
+/// finds the institution's Chinese name and national code in; and its HTML print view.
+async fn application_form_pdf_and_print_view(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = kangning(&t).await;
+    let id = t.submitted(&hosp).await;
+    let (status, pdf) = get_bytes(&t, &format!("/api/applications/{id}/documents/application-form/pdf"), &hosp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF"));
+    let text = pdf_text(&pdf);
+    assert!(text.contains(NAME) && text.contains(NATIONAL), "{text}");
+    assert!(text.contains("人员花名册"));
+    let (status, html) = t.call(Method::GET, &format!("/applications/{id}/documents/application-form"), Some(&hosp), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = html.as_str().unwrap().to_owned();
+    assert!(html.contains(NAME) && html.contains("/static/print.css"), "{html}");
+    // Another institution sees neither.
+    let other = t.login("hrb-clinic").await;
+    let (status, _) = get_bytes(&t, &format!("/api/applications/{id}/documents/application-form/pdf"), &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Documents that do not exist yet are a clear 404.
+    let (status, body) = t.call(Method::GET, &format!("/api/applications/{id}/documents/agreement/pdf"), Some(&hosp), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("document_not_ready")), "{body}");
+}
+both!(application_form_pdf_and_print_view);
+
+/// The page forms need no JavaScript: the completeness review posts one verdict per slot and
+/// becomes the one supplement notice (HRB-ACC-1, G-ONE-NOTICE).
+async fn completeness_review_form_issues_the_notice(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.submitted(&hosp).await;
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let mut form = vec![("command".to_owned(), "issue_supplement_notice".to_owned()), ("expected_version:int".into(), version.to_string())];
+    for slot in [
+        "application_form",
+        "licence",
+        "legal_entity",
+        "internal_rules",
+        "his_evidence",
+        "forecast_report",
+        "integrity_letter",
+        "self_evaluation",
+    ] {
+        let verdict = match slot {
+            "licence" => "missing",
+            "his_evidence" => "defective",
+            _ => "complete",
+        };
+        form.push((format!("items.{slot}:problem"), verdict.into()));
+        form.push((format!("items.{slot}:reason"), if verdict == "complete" { String::new() } else { format!("{slot} 有问题") }));
+    }
+    let body = form.iter().map(|(k, v)| format!("{}={}", common::percent(k), common::percent(v))).collect::<Vec<_>>().join("&");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/applications/{id}/act"))
+        .header(header::AUTHORIZATION, format!("Bearer {agency}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert_eq!(app.state.as_str(), "awaiting_supplement");
+    assert_eq!(app.data.open_slots, vec!["licence".to_owned(), "his_evidence".to_owned()]);
+}
+both!(completeness_review_form_issues_the_notice);
