@@ -275,8 +275,8 @@ macro_rules! write_prepared {
             prev = hash;
             if let (Event::ComplaintRecorded { number, .. }, Some(c)) = (e, pr.complaint) {
                 sqlx::query(
-                    "insert into complaints (receipt, application_id, number, name, contact, content, status, created_at)
-                     values ($1, $2, $3, $4, $5, $6, 'open', $7)",
+                    "insert into complaints (receipt, application_id, number, name, contact, content, status, created_at, attachments)
+                     values ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
                 )
                 .bind(&c.receipt)
                 .bind(pr.app.id)
@@ -285,6 +285,7 @@ macro_rules! write_prepared {
                 .bind(&c.contact)
                 .bind(&c.content)
                 .bind(&ts)
+                .bind(serde_json::to_string(&c.attachments).map_err(|e| StoreError::Internal(e.to_string()))?)
                 .execute(&mut *$tx)
                 .await?;
             }

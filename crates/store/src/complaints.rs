@@ -35,6 +35,15 @@ pub struct ComplaintRecord {
     pub finding: Option<String>,
     pub created_at: String,
     pub resolved_at: Option<String>,
+    /// Attached files (JSON list of `FileRef`).
+    #[serde(skip)]
+    pub attachments: String,
+}
+
+impl ComplaintRecord {
+    pub fn files(&self) -> Vec<dingdian_core::lifecycle::FileRef> {
+        serde_json::from_str(&self.attachments).unwrap_or_default()
+    }
 }
 
 /// What the complainant sees with the receipt.
@@ -53,7 +62,13 @@ pub(crate) struct NewComplaint {
     pub name: Option<String>,
     pub contact: Option<String>,
     pub content: String,
+    pub attachments: Vec<dingdian_core::lifecycle::FileRef>,
 }
+
+/// Attachments to a complaint: at most this many files…
+pub const COMPLAINT_MAX_FILES: usize = 3;
+/// …of at most this size each (PDF, JPEG or PNG).
+pub const COMPLAINT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 fn receipt() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -80,6 +95,15 @@ impl Store {
         addr: &str,
         now: Timestamp,
     ) -> Result<std::result::Result<String, ComplaintError>> {
+        if !self.complaint_attempt(addr, now).await? {
+            return Ok(Err(ComplaintError::Throttled));
+        }
+        self.file_complaint_with(number, name, contact, content, Vec::new(), now).await
+    }
+
+    /// Counts one complaint attempt from `addr`; false when the address is over its hourly
+    /// limit (checked before any attachment is read, so a flood stores nothing).
+    pub async fn complaint_attempt(&self, addr: &str, now: Timestamp) -> Result<bool> {
         let t = now.as_second();
         let key = format!("addr:{addr}");
         let (recent,): (i64,) = with_pool!(self, p => {
@@ -89,11 +113,21 @@ impl Store {
             sqlx::query("insert into complaint_attempts (key, at) values ($1, $2)").bind(&key).bind(t).execute(p).await?;
             sqlx::query("delete from complaint_attempts where at < $1").bind(t - 86400).execute(p).await?;
         });
-        if recent >= COMPLAINTS_PER_HOUR {
-            return Ok(Err(ComplaintError::Throttled));
-        }
+        Ok(recent < COMPLAINTS_PER_HOUR)
+    }
+
+    /// Files a complaint whose attempt was counted and whose attachments are stored.
+    pub async fn file_complaint_with(
+        &self,
+        number: &str,
+        name: Option<&str>,
+        contact: Option<&str>,
+        content: &str,
+        attachments: Vec<dingdian_core::lifecycle::FileRef>,
+        now: Timestamp,
+    ) -> Result<std::result::Result<String, ComplaintError>> {
         let details = match (clean(name, 100), clean(contact, 100), clean(Some(content), MAX_CONTENT)) {
-            (Ok(name), Ok(contact), Ok(Some(content))) => NewComplaint { receipt: receipt(), name, contact, content },
+            (Ok(name), Ok(contact), Ok(Some(content))) => NewComplaint { receipt: receipt(), name, contact, content, attachments },
             (_, _, Ok(None)) => return Ok(Err(ComplaintError::Invalid("请填写投诉举报的具体内容。".into()))),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Ok(Err(e)),
         };
@@ -135,7 +169,7 @@ impl Store {
     pub async fn complaints(&self, application_id: i64) -> Result<Vec<ComplaintRecord>> {
         Ok(with_pool!(self, p => {
             sqlx::query_as::<_, ComplaintRecord>(
-                "select receipt, number, name, contact, content, status, finding, created_at, resolved_at from complaints
+                "select receipt, number, name, contact, content, status, finding, created_at, resolved_at, attachments from complaints
                  where application_id = $1 order by number",
             )
             .bind(application_id)

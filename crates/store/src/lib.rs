@@ -38,7 +38,7 @@ pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
-pub use complaints::{COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
+pub use complaints::{COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
 pub use documents::DocKind;
 pub use evaluation::RoundDraw;
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};

@@ -99,13 +99,26 @@ impl Store {
     pub async fn material_file(&self, id: i64, actor: &Actor, sha256: &str) -> Result<FileRef> {
         let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
         lifecycle::can_read(actor, &app.scope())?;
-        self.material_history(id)
+        let found = self
+            .material_history(id)
             .await?
             .into_iter()
             .find(|(_, f, _)| f.sha256 == sha256)
             .map(|(_, f, _)| f)
-            .or_else(|| self.document_ref(&app, sha256))
-            .ok_or(StoreError::NotFound)
+            .or_else(|| self.document_ref(&app, sha256));
+        if let Some(f) = found {
+            return Ok(f);
+        }
+        // Complaint attachments: the agency and supervisors only (they may identify the
+        // complainant, whom the institution never learns).
+        if matches!(actor.role, lifecycle::Role::Agency | lifecycle::Role::Supervisor) {
+            for c in self.complaints(id).await? {
+                if let Some(f) = c.files().into_iter().find(|f| f.sha256 == sha256) {
+                    return Ok(f);
+                }
+            }
+        }
+        Err(StoreError::NotFound)
     }
 
     /// Every file ever attached to the application: (slot, file, attached at), oldest first.

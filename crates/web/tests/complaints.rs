@@ -99,3 +99,84 @@ async fn hrb_notice_complaints(b: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(hrb_notice_complaints);
+
+/// A complaint with attachments sent as the page's multipart form.
+async fn complain_with_files(t: &TestApp, ip: &str, number: &str, files: &[(&str, Vec<u8>)]) -> (StatusCode, String) {
+    let boundary = "----complaintboundary";
+    let mut body = Vec::new();
+    for (name, value) in [("number", number), ("content", "现场无药品追溯设备，附照片"), ("name", ""), ("contact", "")] {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    for (file_name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/complaints")
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut().insert(ConnectInfo(format!("{ip}:5000").parse::<SocketAddr>().unwrap()));
+    let (status, body) = t.send(req).await;
+    (status, body.as_str().unwrap_or_default().to_owned())
+}
+
+/// HRB-NOTICE complaints carry evidence: attachments are typed by their bytes and limited; the
+/// agency and supervisors download them, the institution cannot; a throttled address stores
+/// nothing.
+async fn complaint_attachments(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.harbin_to_preparation(&hosp).await;
+    // Back to a notice: a second application of another institution.
+    let clinic = t.login("hrb-clinic").await;
+    let expert = t.login("hrb-expert").await;
+    let id2 = t.submitted(&clinic).await;
+    t.cmd(&agency, id2, json!({ "command": "accept" })).await;
+    t.cmd(&agency, id2, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, id2, json!({ "command": "record_site_evaluation", "score": 80 })).await;
+    t.cmd(&expert, id2, json!({ "command": "record_expert_review", "recommendation": "pass" })).await;
+    t.cmd(&agency, id2, json!({ "command": "publish_notice" })).await;
+    let number = t.store().application(id2).await.unwrap().unwrap().number;
+    let _ = id;
+
+    // An executable posing as a photo is refused, and nothing is stored.
+    let before = t.files_dir.files_under("files").len();
+    let (status, page) = complain_with_files(&t, "192.0.2.10", &number, &[("照片.jpg", b"MZ\x90\0\x03\0\0\0".to_vec())]).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{page}");
+    assert!(page.contains("不是可接受的类型"));
+    assert_eq!(t.files_dir.files_under("files").len(), before);
+
+    let photo = common::pdf("evidence photo");
+    let (status, page) = complain_with_files(&t, "192.0.2.11", &number, &[("现场.pdf", photo.clone())]).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let (_, list) = t.call(Method::GET, &format!("/api/applications/{id2}/complaints"), Some(&agency), None).await;
+    let file = list[0]["attachments"][0].clone();
+    assert_eq!(file["name"], "现场.pdf");
+    let sha = file["sha256"].as_str().unwrap();
+    let path = format!("/api/applications/{id2}/files/{sha}");
+    assert_eq!(t.call(Method::GET, &path, Some(&agency), None).await.0, StatusCode::OK);
+    let supervisor = t.login("hrb-supervisor").await;
+    assert_eq!(t.call(Method::GET, &path, Some(&supervisor), None).await.0, StatusCode::OK);
+    assert_eq!(
+        t.call(Method::GET, &path, Some(&clinic), None).await.0,
+        StatusCode::NOT_FOUND,
+        "the institution never sees complaint evidence"
+    );
+
+    // A flood from one address: once throttled, attachments are not even read.
+    for _ in 0..dingdian_store::COMPLAINTS_PER_HOUR {
+        complain_with_files(&t, "192.0.2.12", &number, &[]).await;
+    }
+    let stored = t.files_dir.files_under("files").len();
+    let (status, _) = complain_with_files(&t, "192.0.2.12", &number, &[("大量.pdf", common::pdf("flood"))]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(t.files_dir.files_under("files").len(), stored, "a throttled complaint stores nothing");
+}
+both!(complaint_attachments);

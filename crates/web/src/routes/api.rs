@@ -304,12 +304,18 @@ pub async fn failed_notifications(State(s): State<AppState>, ApiUser(u): ApiUser
 }
 
 /// The complaints on an application with the complainants' details: the agency and supervisors.
-pub async fn complaints(
-    State(s): State<AppState>,
-    ApiUser(u): ApiUser,
-    Path(raw): Path<String>,
-) -> Result<Json<Vec<dingdian_store::ComplaintRecord>>, ApiError> {
+pub async fn complaints(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<Value>>, ApiError> {
     let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
     can_read(&u.actor(), &app.scope())?;
-    Ok(Json(s.store.complaints(app.id).await?))
+    let rows = s.store.complaints(app.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|c| {
+                let files = c.files();
+                let mut v = serde_json::to_value(&c).unwrap_or_default();
+                v["attachments"] = serde_json::to_value(files).unwrap_or_default();
+                v
+            })
+            .collect(),
+    ))
 }

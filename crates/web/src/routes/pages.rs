@@ -3,10 +3,11 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use dingdian_core::lifecycle::{self, Command, Ctx, Role, can_read};
+use dingdian_core::lifecycle::{self, Command, Ctx, FileRef, Role, can_read};
+use dingdian_core::policy::FileType;
 use dingdian_store::User;
 use serde::Deserialize;
 
@@ -686,22 +687,90 @@ pub struct ComplaintForm {
     contact: Option<String>,
 }
 
+/// `POST /complaints`: a multipart form (text fields, then up to three attachments). The
+/// address's hourly limit is checked before any byte of an attachment is read, so a flood stores
+/// nothing; attachments are streamed, hashed and typed like materials.
 pub async fn file_complaint(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
     MaybeUser(user): MaybeUser,
-    Form(f): Form<ComplaintForm>,
+    req: axum::extract::Request,
 ) -> Response {
-    let outcome = s.store.file_complaint(&f.number, f.name.as_deref(), f.contact.as_deref(), &f.content, &addr, s.clock.now()).await;
-    let (status, receipt, error) = match outcome {
-        Ok(Ok(r)) => (StatusCode::CREATED, Some(r), None),
-        Ok(Err(dingdian_store::ComplaintError::Throttled)) => {
-            (StatusCode::TOO_MANY_REQUESTS, None, Some("提交过于频繁，请一小时后再试。如情况紧急，请直接联系医保经办机构。".to_owned()))
-        }
-        Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(m)),
-        Err(e) => return error_page(e.into()),
+    let role = role_zh(&user);
+    let page = |status: StatusCode, number: String, receipt: Option<String>, error: Option<String>| {
+        (status, render(ComplaintPage { role_zh: role, user: user.clone(), number, receipt, error })).into_response()
     };
-    (status, render(ComplaintPage { role_zh: role_zh(&user), user, number: f.number, receipt, error })).into_response()
+    match s.store.complaint_attempt(&addr, s.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let e = "提交过于频繁，请一小时后再试。如情况紧急，请直接联系医保经办机构。".to_owned();
+            return page(StatusCode::TOO_MANY_REQUESTS, String::new(), None, Some(e));
+        }
+        Err(e) => return error_page(e.into()),
+    }
+    let mut f = ComplaintForm { number: String::new(), content: String::new(), name: None, contact: None };
+    let mut files = Vec::new();
+    let parsed: Result<(), ApiError> = async {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let Form(form) = Form::<ComplaintForm>::from_request(req, &s)
+                .await
+                .map_err(|e| ApiError::invalid("invalid_form", format!("表单有误：{}", e.body_text())))?;
+            f = form;
+            return Ok(());
+        }
+        let mut form = axum::extract::Multipart::from_request(req, &s)
+            .await
+            .map_err(|e| ApiError::invalid("invalid_form", format!("表单有误：{}", e.body_text())))?;
+        let limits = dingdian_store::files::Limits {
+            max_bytes: dingdian_store::COMPLAINT_MAX_BYTES,
+            allowed: vec![FileType::Pdf, FileType::Jpeg, FileType::Png],
+        };
+        while let Some(field) =
+            form.next_field().await.map_err(|e| ApiError::invalid("upload_interrupted", format!("上传中断，请重新提交（{e}）。")))?
+        {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "attachments" {
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                if file_name.is_empty() {
+                    continue; // the empty file input of a form without attachments
+                }
+                if files.len() >= dingdian_store::COMPLAINT_MAX_FILES {
+                    return Err(ApiError::invalid("too_many_files", format!("最多附 {} 个文件。", dingdian_store::COMPLAINT_MAX_FILES)));
+                }
+                let file_name = dingdian_store::check_file_name(&file_name)?;
+                let spooled = s
+                    .files
+                    .spool(futures_util::TryStreamExt::map_err(field, |e| e.to_string()), &limits)
+                    .await
+                    .map_err(dingdian_store::StoreError::File)?;
+                let file = FileRef { sha256: spooled.sha256.clone(), size: spooled.size, file_type: spooled.file_type, name: file_name };
+                s.files.commit(spooled).await.map_err(dingdian_store::StoreError::File)?;
+                files.push(file);
+                continue;
+            }
+            let text = field.text().await.map_err(|e| ApiError::invalid("upload_interrupted", format!("上传中断，请重新提交（{e}）。")))?;
+            match name.as_str() {
+                "number" => f.number = text,
+                "content" => f.content = text,
+                "name" => f.name = Some(text),
+                "contact" => f.contact = Some(text),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = parsed {
+        return page(e.status, f.number, None, Some(e.message));
+    }
+    let outcome = s.store.file_complaint_with(&f.number, f.name.as_deref(), f.contact.as_deref(), &f.content, files, s.clock.now()).await;
+    match outcome {
+        Ok(Ok(r)) => page(StatusCode::CREATED, f.number, Some(r), None),
+        Ok(Err(dingdian_store::ComplaintError::Throttled)) => page(StatusCode::TOO_MANY_REQUESTS, f.number, None, None),
+        Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => page(StatusCode::UNPROCESSABLE_ENTITY, f.number, None, Some(m)),
+        Err(e) => error_page(e.into()),
+    }
 }
 
 #[derive(Template)]
