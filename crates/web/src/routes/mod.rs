@@ -3,6 +3,7 @@
 //! (handlers still check scope — region, district, own institution — themselves). The
 //! authorization-matrix test walks the same table, so no route can escape it.
 
+mod admin;
 mod api;
 mod documents;
 mod draws;
@@ -81,6 +82,10 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/complaints", Public, post(pages::file_complaint)),
         r("GET", "/complaints/{receipt}", Public, get(pages::complaint_status)),
         r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
+        r("GET", "/admin", Roles(&[Role::Admin]), get(admin::index)),
+        r("POST", "/admin/users", Roles(&[Role::Admin]), post(admin::create_user)),
+        r("POST", "/admin/calendar", Roles(&[Role::Admin]), post(admin::load_calendar).layer(big())),
+        r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
         r("GET", "/healthz", Public, get(api::health)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
         // Workbench (agency).

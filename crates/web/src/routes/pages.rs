@@ -18,7 +18,7 @@ use dingdian_store::LoginError;
 /// Page sessions live 8 hours.
 const SESSION_TTL: i64 = 8 * 3600;
 
-fn render(t: impl Template) -> Response {
+pub(super) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -28,12 +28,12 @@ fn render(t: impl Template) -> Response {
     }
 }
 
-fn role_zh(user: &Option<User>) -> &'static str {
+pub(super) fn role_zh(user: &Option<User>) -> &'static str {
     user.as_ref().map(|u| u.role().zh()).unwrap_or("")
 }
 
 /// A person-facing message for any error.
-fn message(e: ApiError) -> String {
+pub(super) fn message(e: ApiError) -> String {
     e.message
 }
 

@@ -215,6 +215,14 @@ impl TestApp {
         self.send(req.expect("request")).await
     }
 
+    /// Logs in with a password of one's own (accounts made during a test).
+    pub async fn login_with(&self, username: &str, password: &str) -> String {
+        let (status, body) =
+            self.call(Method::POST, "/api/session", None, Some(json!({ "username": username, "password": password }))).await;
+        assert_eq!(status, StatusCode::CREATED, "login {username}: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     pub async fn login(&self, username: &str) -> String {
         let (status, body) =
             self.call(Method::POST, "/api/session", None, Some(json!({ "username": username, "password": PASSWORD }))).await;

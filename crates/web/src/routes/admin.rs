@@ -1,0 +1,223 @@
+//! Administrator screens (the city's medical-security department): accounts and roles, the
+//! profiles in force with their versions, and the holiday calendar years. Plus the evaluator's
+//! phone screen of assignments.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use dingdian_core::draw;
+use dingdian_core::lifecycle::{ALL_ROLES, Role, State as AppStateKind};
+use dingdian_store::{CalendarYearInfo, InstitutionRecord, NewUser, User};
+use serde::Deserialize;
+
+use super::pages::{message, render, role_zh};
+use crate::auth::MaybeUser;
+use crate::{ApiError, AppState};
+
+/// A profile as listed.
+pub struct ProfileRow {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    pub sha256: String,
+    pub steps: Vec<String>,
+    pub clocks: Vec<String>,
+    pub materials: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    users: Vec<(User, &'static str)>,
+    institutions: Vec<InstitutionRecord>,
+    roles: Vec<(&'static str, &'static str)>,
+    profiles: Vec<ProfileRow>,
+    years: Vec<CalendarYearInfo>,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+async fn page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
+    let users = s
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|x| x.city == u.city)
+        .map(|x| {
+            let zh = x.role().zh();
+            (x, zh)
+        })
+        .collect();
+    let institutions = s.store.institutions(Some(&u.city)).await?;
+    let profiles = s
+        .store
+        .current_profiles()
+        .into_iter()
+        .filter(|p| p.id == u.city)
+        .map(|p| ProfileRow {
+            id: p.id.clone(),
+            version: p.version.clone(),
+            name: p.name.clone(),
+            sha256: p.sha256.clone(),
+            steps: p.steps.iter().map(|(k, v)| format!("{k:?}（{}，{}）", v.rule, v.actor.zh())).collect(),
+            clocks: p.clocks.iter().map(|c| format!("{}：{}（{}）", c.name, c.budget, c.rule)).collect(),
+            materials: p.materials.len(),
+        })
+        .collect();
+    let roles = ALL_ROLES.iter().filter(|r| **r != Role::System).map(|r| (r.as_str(), r.zh())).collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = AdminPage {
+        role_zh: u.role().zh(),
+        user: Some(u),
+        users,
+        institutions,
+        roles,
+        profiles,
+        years: s.store.calendar_years(),
+        error,
+        done,
+    };
+    Ok((status, render(page)).into_response())
+}
+
+/// `GET /admin`
+pub async fn index(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    page(&s, u, None, None).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    username: String,
+    display_name: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    institution_id: String,
+}
+
+/// `POST /admin/users`: a new account in the administrator's city.
+pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(f): Form<NewUserForm>) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let outcome: Result<String, ApiError> = async {
+        let role = Role::parse(&f.role).filter(|r| *r != Role::System).ok_or_else(|| ApiError::invalid("invalid_input", "请选择角色。"))?;
+        let username = f.username.trim();
+        if username.is_empty() || username.chars().any(|c| c.is_whitespace()) || username.chars().count() > 64 {
+            return Err(ApiError::invalid("invalid_input", "用户名不能为空、不能含空格，最多 64 个字符。"));
+        }
+        if f.display_name.trim().is_empty() {
+            return Err(ApiError::invalid("invalid_input", "请填写姓名或单位名称。"));
+        }
+        if s.store.user_by_username(username).await?.is_some() {
+            return Err(ApiError::invalid("username_taken", format!("用户名“{username}”已被使用，请换一个。")));
+        }
+        let district = f.district.trim();
+        let district = match role {
+            Role::BranchReviewer if district.is_empty() => {
+                return Err(ApiError::invalid("invalid_input", "区（县）医保分中心的账号须填写所在区县代码。"));
+            }
+            Role::BranchReviewer => Some(district),
+            _ => None,
+        };
+        let institution_id = match role {
+            Role::Institution => {
+                let id: i64 =
+                    f.institution_id.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "申请机构账号须选择所属机构。"))?;
+                let inst = s.store.institution(id).await?.filter(|i| i.city == u.city);
+                Some(inst.ok_or_else(|| ApiError::invalid("invalid_input", "所选机构不在本市。"))?.id)
+            }
+            _ => None,
+        };
+        let new =
+            NewUser { username, display_name: f.display_name.trim(), password: &f.password, role, city: &u.city, district, institution_id };
+        s.store.ensure_user(new, s.clock.now()).await?;
+        tracing::info!(admin = u.id, username, role = role.as_str(), "account created");
+        Ok(format!("已创建账号“{username}”（{}）。", role.zh()))
+    }
+    .await;
+    let (error, done) = match outcome {
+        Ok(m) => (None, Some(m)),
+        Err(e) => (Some(message(e)), None),
+    };
+    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+pub struct CalendarForm {
+    name: String,
+    toml: String,
+}
+
+/// `POST /admin/calendar`: load or replace a year (LAW-WD data) without a release.
+pub async fn load_calendar(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(f): Form<CalendarForm>) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let name = if f.name.trim().is_empty() { "calendar.toml" } else { f.name.trim() };
+    let (error, done) = match s.store.load_calendar_year(name, &f.toml, Some(u.id), s.clock.now()).await {
+        Ok(load) => (None, Some(format!("已载入 {} 年节假日安排，重新计算了 {} 件申请的期限。", load.year, load.reprojected.len()))),
+        Err(e) => (Some(message(e.into())), None),
+    };
+    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// One assignment on the evaluator's phone.
+pub struct AssignmentRow {
+    pub visit_on: String,
+    pub reveal_on: String,
+    pub institution: Option<String>,
+    pub address: Option<String>,
+    pub application: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "assignments.html")]
+struct AssignmentsPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    rows: Vec<AssignmentRow>,
+}
+
+/// `GET /assignments`: the evaluator's tasks (URC-EVAL-1: the institution shows from the reveal
+/// on), each linking to the application to score.
+pub async fn assignments(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let result: Result<Vec<AssignmentRow>, ApiError> = async {
+        let Some(me) = u.evaluator_id.clone() else { return Ok(Vec::new()) };
+        let today = s.clock.today();
+        let institutions = s.store.institutions(Some(&u.city)).await?;
+        let apps = s.store.applications_for(&u.actor(), Some(AppStateKind::OnSiteEvaluation), 500).await?;
+        let mut rows = Vec::new();
+        for round_id in s.store.drawn_rounds().await? {
+            let Some(d) = s.store.round_draw(round_id).await? else { continue };
+            let Some(record) = &d.record else { continue };
+            let revealed = d.reveal_on.is_some_and(|r| today >= r);
+            for (uscc, ids) in draw::final_groups(record) {
+                if !ids.contains(&me) {
+                    continue;
+                }
+                let inst = institutions.iter().find(|i| i.uscc == uscc).filter(|_| revealed);
+                let application =
+                    inst.and_then(|i| apps.iter().find(|a| a.institution_id == i.id && a.round_id == Some(round_id))).map(|a| a.id);
+                rows.push(AssignmentRow {
+                    visit_on: d.visit_on.map(|v| v.to_string()).unwrap_or_default(),
+                    reveal_on: d.reveal_on.map(|v| v.to_string()).unwrap_or_default(),
+                    institution: inst.map(|i| i.name.clone()),
+                    address: inst.map(|i| i.address.clone()),
+                    application,
+                });
+            }
+        }
+        Ok(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => render(AssignmentsPage { role_zh: role_zh(&Some(u.clone())), user: Some(u), rows }),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,75 @@
+//! Administrator screens: accounts and roles, profiles, calendar years; the evaluator's tasks.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{TestApp, percent};
+use dingdian_store::testing::Backend;
+
+async fn post_form(t: &TestApp, path: &str, token: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let body = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, body) = t.send(req).await;
+    (status, body.as_str().unwrap_or_default().to_owned())
+}
+
+/// Accounts are created in the administrator's city with the role's required scope; a taken
+/// user name and a branch account without its district are refused in plain Chinese.
+async fn admin_creates_accounts(b: Backend) {
+    let t = TestApp::new(b).await;
+    let admin = t.login("hrb-admin").await;
+    let (status, page) = t.call(Method::GET, "/admin", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains("hrb-agency") && !page.contains("urc-agency"), "only the city's accounts");
+    assert!(page.contains("哈尔滨市") && page.contains("2026.2"), "the profile in force");
+
+    let new = [("username", "hrb-agency-2"), ("display_name", "经办员乙"), ("role", "agency"), ("password", "long-enough-1")];
+    let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("已创建账号"));
+    let token = t.login_with("hrb-agency-2", "long-enough-1").await;
+    let (_, me) = t.call(Method::GET, "/api/me", Some(&token), None).await;
+    assert_eq!((me["role"].as_str(), me["city"].as_str()), (Some("agency"), Some("harbin")), "{me}");
+
+    let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("已被使用"));
+    let branch = [("username", "b1"), ("display_name", "分中心"), ("role", "branch_reviewer"), ("password", "long-enough-1")];
+    let (status, page) = post_form(&t, "/admin/users", &admin, &branch).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("区县代码"));
+    let weak = [("username", "weak"), ("display_name", "甲"), ("role", "expert"), ("password", "short")];
+    let (status, page) = post_form(&t, "/admin/users", &admin, &weak).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("密码至少 8 位"));
+
+    // Nobody else reaches these screens.
+    let agency = t.login("hrb-agency").await;
+    assert_eq!(t.call(Method::GET, "/admin", Some(&agency), None).await.0, StatusCode::FORBIDDEN);
+}
+both!(admin_creates_accounts);
+
+/// LAW-WD data without a release: a bad calendar text is refused with its line; a good one is
+/// listed afterwards.
+async fn admin_loads_a_calendar_year(b: Backend) {
+    let t = TestApp::new(b).await;
+    let admin = t.login("hrb-admin").await;
+    let (status, page) = post_form(&t, "/admin/calendar", &admin, &[("name", "2027.toml"), ("toml", "year = \"x\"")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("2027.toml:1"), "{page}");
+    let year =
+        "year = 2027\nsource = \"测试用 2027 年安排\"\n\n[[holidays]]\nname = \"元旦\"\nfrom = \"2027-01-01\"\nto = \"2027-01-03\"\n";
+    let (status, page) = post_form(&t, "/admin/calendar", &admin, &[("name", "2027.toml"), ("toml", year)]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("已载入 2027 年"));
+    assert!(t.store().calendar().has_year(2027));
+}
+both!(admin_loads_a_calendar_year);
