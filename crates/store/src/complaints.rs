@@ -104,8 +104,13 @@ impl Store {
     /// Counts one complaint attempt from `addr`; false when the address is over its hourly
     /// limit (checked before any attachment is read, so a flood stores nothing).
     pub async fn complaint_attempt(&self, addr: &str, now: Timestamp) -> Result<bool> {
+        self.attempt(&format!("addr:{addr}"), COMPLAINTS_PER_HOUR, now).await
+    }
+
+    /// Counts one attempt under `key` (kept in the database, so the limit holds across server
+    /// instances); false when there were already `per_hour` in the last hour.
+    pub async fn attempt(&self, key: &str, per_hour: i64, now: Timestamp) -> Result<bool> {
         let t = now.as_second();
-        let key = format!("addr:{addr}");
         let (recent,): (i64,) = with_pool!(self, p => {
             sqlx::query_as("select count(*) from complaint_attempts where key = $1 and at > $2").bind(&key).bind(t - 3600).fetch_one(p).await?
         });
@@ -113,7 +118,7 @@ impl Store {
             sqlx::query("insert into complaint_attempts (key, at) values ($1, $2)").bind(&key).bind(t).execute(p).await?;
             sqlx::query("delete from complaint_attempts where at < $1").bind(t - 86400).execute(p).await?;
         });
-        Ok(recent < COMPLAINTS_PER_HOUR)
+        Ok(recent < per_hour)
     }
 
     /// Files a complaint whose attempt was counted and whose attachments are stored.

@@ -45,7 +45,7 @@ pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use public::{NoticeEntry, Progress, ProgressStep};
-pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, RecordView};
+pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, REGISTRATIONS_PER_HOUR, RecordView};
 pub use reports::{QueueCounts, QueueFilter, QueueRow, ResultStats, StateFilter, Stats, StepStat};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so

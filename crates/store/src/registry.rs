@@ -315,3 +315,73 @@ impl From<sqlx::Error> for ImportError {
         ImportError::Store(e.into())
     }
 }
+
+/// Registrations tried from one address per hour.
+pub const REGISTRATIONS_PER_HOUR: i64 = 10;
+
+impl Store {
+    /// An institution registers its own account: it must be in the registry (entered or imported
+    /// by the agency), and the registrant proves it with the legal representative's resident ID
+    /// number on record. One account per institution; further staff accounts come from the
+    /// administrator. Returns the new account.
+    pub async fn register_institution_account(
+        &self,
+        uscc: &str,
+        legal_rep_id: &str,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        now: Timestamp,
+    ) -> Result<crate::User> {
+        let refuse = |code: &'static str, message: String| StoreError::Unacceptable { code, message };
+        let uscc = dingdian_core::ids::Uscc::parse(uscc.trim()).map_err(|e| refuse(e.code(), e.message_zh()))?;
+        let rid = ResidentId::parse(legal_rep_id.trim()).map_err(|e| refuse(e.code(), e.message_zh()))?;
+        let found: Option<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, city from institutions where uscc = $1").bind(uscc.as_str()).fetch_optional(p).await?
+        });
+        let Some((institution_id, city)) = found else {
+            return Err(refuse("institution_unknown", "机构登记信息中没有这个统一社会信用代码，请先联系所在地医保经办机构登记。".into()));
+        };
+        let (matches,): (i64,) = with_pool!(self, p => {
+            sqlx::query_as(
+                "select count(*) from persons p join institution_persons ip on ip.person_id = p.id
+                 where ip.institution_id = $1 and ip.role = 'legal_representative' and p.resident_id = $2",
+            )
+            .bind(institution_id)
+            .bind(rid.expose())
+            .fetch_one(p)
+            .await?
+        });
+        if matches == 0 {
+            return Err(refuse(
+                "identity_mismatch",
+                "法定代表人身份证号与登记信息不一致，请核对；如登记有误，请联系医保经办机构更正。".into(),
+            ));
+        }
+        let (accounts,): (i64,) = with_pool!(self, p => {
+            sqlx::query_as("select count(*) from users where institution_id = $1").bind(institution_id).fetch_one(p).await?
+        });
+        if accounts > 0 {
+            return Err(refuse("account_exists", "该机构已注册账号。忘记密码或需要增加账号的，请联系医保经办机构。".into()));
+        }
+        let username = username.trim();
+        if username.is_empty() || username.chars().any(char::is_whitespace) || username.chars().count() > 64 {
+            return Err(refuse("invalid_input", "用户名不能为空、不能含空格，最多 64 个字符。".into()));
+        }
+        if self.user_by_username(username).await?.is_some() {
+            return Err(refuse("username_taken", format!("用户名“{username}”已被使用，请换一个。")));
+        }
+        let display_name = if display_name.trim().is_empty() { username } else { display_name.trim() };
+        let new = crate::NewUser {
+            username,
+            display_name,
+            password,
+            role: dingdian_core::lifecycle::Role::Institution,
+            city: &city,
+            district: None,
+            institution_id: Some(institution_id),
+        };
+        let id = self.ensure_user(new, now).await?;
+        self.user(id).await?.ok_or(StoreError::NotFound)
+    }
+}

@@ -73,3 +73,75 @@ async fn admin_loads_a_calendar_year(b: Backend) {
     assert!(t.store().calendar().has_year(2027));
 }
 both!(admin_loads_a_calendar_year);
+
+/// An institution in the registry opens its own account, proving itself with its legal
+/// representative's resident ID number on record; once only; unknown codes and wrong IDs are
+/// refused in plain Chinese and change nothing.
+async fn institution_registers_its_account(b: Backend) {
+    use dingdian_core::ids::{ResidentId, Uscc};
+    let t = TestApp::new(b).await;
+    let now = t.now();
+    let uscc = Uscc::with_check("52230104MJ1234567").expect("code");
+    let inst = dingdian_store::NewInstitution {
+        uscc: &uscc,
+        name: "哈尔滨市道里区新阳诊所",
+        kind: dingdian_core::policy::InstitutionKind::Medical,
+        category: "诊所",
+        city: "harbin",
+        district: "230102",
+        national_code: None,
+        address: "哈尔滨市道里区新阳路 9 号",
+        beds: 0,
+    };
+    let id = t.store().ensure_institution(inst, now).await.unwrap();
+    let rid = ResidentId::parse("11010519491231002X").expect("a valid id");
+    t.store().add_person(id, &rid, "王五", "legal_representative", now).await.unwrap();
+    let form = |uscc: &str, rid: &str, user: &str| {
+        vec![
+            ("uscc", uscc.to_owned()),
+            ("legal_rep_id", rid.to_owned()),
+            ("username", user.to_owned()),
+            ("display_name", "医保办".to_owned()),
+            ("password", "long-enough-1".to_owned()),
+            ("password2", "long-enough-1".to_owned()),
+        ]
+    };
+    let router = t.router.clone();
+    let post = |fields: Vec<(&'static str, String)>| {
+        let router = router.clone();
+        async move {
+            let body = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
+            let mut req = Request::builder()
+                .method(Method::POST)
+                .uri("/register")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap();
+            req.extensions_mut().insert(axum::extract::ConnectInfo("192.0.2.50:4000".parse::<std::net::SocketAddr>().unwrap()));
+            let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+            let status = resp.status();
+            let cookie = resp.headers().get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_owned());
+            let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+            (status, cookie, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let users_before = t.store().users().await.unwrap().len();
+    let (status, _, page) = post(form("91230104MA0000001X", "11010519491231002X", "xinyang")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("统一社会信用代码") || page.contains("校验"), "{page}");
+    let (status, _, page) = post(form(uscc.as_str(), "110105194912310029", "xinyang")).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(page.contains("身份证"), "{page}");
+    assert_eq!(t.store().users().await.unwrap().len(), users_before, "nothing created");
+
+    let (status, cookie, _) = post(form(uscc.as_str(), "11010519491231002X", "xinyang")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some_and(|c| c.starts_with("dd_session=")));
+    let token = t.login_with("xinyang", "long-enough-1").await;
+    let (_, me) = t.call(Method::GET, "/api/me", Some(&token), None).await;
+    assert_eq!((me["role"].as_str(), me["institution_id"].as_i64()), (Some("institution"), Some(id)), "{me}");
+    let (status, _, page) = post(form(uscc.as_str(), "11010519491231002X", "xinyang2")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("已注册账号"));
+}
+both!(institution_registers_its_account);

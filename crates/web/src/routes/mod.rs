@@ -64,6 +64,8 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/login", Public, get(pages::login_form)),
         r("POST", "/login", Public, post(pages::login)),
         r("POST", "/logout", Public, post(pages::logout)),
+        r("GET", "/register", Public, get(pages::register_form)),
+        r("POST", "/register", Public, post(pages::register)),
         r("GET", "/applications", Page, get(pages::applications)),
         r("POST", "/applications", Page, post(pages::create_application)),
         r("GET", "/applications/{id}", Page, get(pages::application)),

@@ -105,14 +105,91 @@ pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, head
     match s.store.create_session(user.id, "cookie", SESSION_TTL, s.clock.now()).await {
         Ok(token) => {
             tracing::info!(user_id = user.id, "page login");
-            let secure = if crate::auth::over_tls(&headers) { "; Secure" } else { "" };
-            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}{secure}");
-            let mut resp = Redirect::to("/applications").into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            resp
+            signed_in(&token, &headers, "/applications")
         }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Signs a user in with a session cookie and sends them on.
+fn signed_in(token: &str, headers: &HeaderMap, to: &str) -> Response {
+    let secure = if crate::auth::over_tls(headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}{secure}");
+    let mut resp = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    error: Option<String>,
+    uscc: String,
+    username: String,
+    display_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    uscc: String,
+    legal_rep_id: String,
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    password: String,
+    password2: String,
+}
+
+/// `GET /register`: an institution in the registry opens its account.
+pub async fn register_form() -> Response {
+    render(RegisterPage { user: None, role_zh: "", error: None, uscc: String::new(), username: String::new(), display_name: String::new() })
+}
+
+/// `POST /register`: checked against the registry (the legal representative's ID on record),
+/// throttled per address in the database; signs the new account in.
+pub async fn register(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<RegisterForm>,
+) -> Response {
+    let refuse = |status: StatusCode, error: String| {
+        let page = RegisterPage {
+            user: None,
+            role_zh: "",
+            error: Some(error),
+            uscc: f.uscc.clone(),
+            username: f.username.clone(),
+            display_name: f.display_name.clone(),
+        };
+        (status, render(page)).into_response()
+    };
+    match s.store.attempt(&format!("register:{addr}"), dingdian_store::REGISTRATIONS_PER_HOUR, s.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(StatusCode::TOO_MANY_REQUESTS, "注册尝试过于频繁，请一小时后再试。".into()),
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    if f.password != f.password2 {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "两次输入的密码不一致，请重新输入。".into());
+    }
+    let user = match s
+        .store
+        .register_institution_account(&f.uscc, &f.legal_rep_id, &f.username, &f.display_name, &f.password, s.clock.now())
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return refuse(e.status, e.message);
+        }
+    };
+    tracing::info!(user_id = user.id, institution = user.institution_id, "institution registered");
+    match s.store.create_session(user.id, "cookie", SESSION_TTL, s.clock.now()).await {
+        Ok(token) => signed_in(&token, &headers, "/applications"),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
