@@ -112,10 +112,10 @@ impl Store {
     pub async fn attempt(&self, key: &str, per_hour: i64, now: Timestamp) -> Result<bool> {
         let t = now.as_second();
         let (recent,): (i64,) = with_pool!(self, p => {
-            sqlx::query_as("select count(*) from complaint_attempts where key = $1 and at > $2").bind(&key).bind(t - 3600).fetch_one(p).await?
+            sqlx::query_as("select count(*) from complaint_attempts where key = $1 and at > $2").bind(key).bind(t - 3600).fetch_one(p).await?
         });
         with_pool!(self, p => {
-            sqlx::query("insert into complaint_attempts (key, at) values ($1, $2)").bind(&key).bind(t).execute(p).await?;
+            sqlx::query("insert into complaint_attempts (key, at) values ($1, $2)").bind(key).bind(t).execute(p).await?;
             sqlx::query("delete from complaint_attempts where at < $1").bind(t - 86400).execute(p).await?;
         });
         Ok(recent < per_hour)
