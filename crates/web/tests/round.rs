@@ -207,6 +207,7 @@ async fn urc_eval_full_round(b: Backend) {
         page.contains(committed["commitment"].as_str().unwrap()) && page.contains(&format!("/api/rounds/{round_id}/draw/export")),
         "{page}"
     );
+    assert!(page.contains("重新计算一致"), "URC-EVAL-1: the server recomputes the draw for the supervisor");
     let (status, _) = t.call(Method::GET, "/rounds", Some(first_token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

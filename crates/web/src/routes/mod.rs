@@ -90,6 +90,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
         r("GET", "/healthz", Public, get(api::health)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
+        r("GET", "/static/app.js", Public, get(pages::script)),
         // Workbench (agency).
         r("GET", "/workbench", Roles(STAFF), get(workbench::queue)),
         r("GET", "/workbench/export.csv", Roles(STAFF), get(workbench::export_csv)),

@@ -586,6 +586,14 @@ pub async fn audit_heads(State(s): State<AppState>, MaybeUser(user): MaybeUser) 
     }
 }
 
+/// The site's one script: progressive enhancement (upload progress); every page works without it.
+pub async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+}
+
 /// The site's one stylesheet (no inline styles or scripts, so the CSP can forbid them).
 pub async fn stylesheet() -> impl IntoResponse {
     (
@@ -603,6 +611,9 @@ pub struct RoundRow {
     visit_on: String,
     reveal_on: String,
     drawn: bool,
+    /// The draw recomputed from its record on the server (URC-EVAL-1, G-AUDIT): `None` before
+    /// the draw, else the differences found (empty: it checks out).
+    verification: Option<Vec<String>>,
 }
 
 #[derive(Template)]
@@ -637,6 +648,7 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Re
             public_value: d.as_ref().and_then(|d| d.public_value.clone()).unwrap_or_default(),
             visit_on: d.as_ref().and_then(|d| d.visit_on).map(|v| v.to_string()).unwrap_or_default(),
             reveal_on: d.as_ref().and_then(|d| d.reveal_on).map(|v| v.to_string()).unwrap_or_default(),
+            verification: d.as_ref().and_then(|d| d.record.as_ref()).map(|r| dingdian_core::draw::verify(r).err().unwrap_or_default()),
             drawn: d.is_some_and(|d| d.record.is_some()),
         });
     }
