@@ -1,4 +1,4 @@
-//! Demo data: accounts for every role in both cities, a dozen institutions, and applications
+//! Demo data: accounts for every role in both cities, thirteen institutions, and applications
 //! driven through the real command path into states across the lifecycle. Idempotent: accounts
 //! and institutions are keyed by username and 统一社会信用代码, and an institution that already
 //! has an application is left alone.
@@ -65,6 +65,8 @@ enum Story {
     Rejected,
     CollectiveDecision,
     SignedUrc,
+    /// Harbin, in pre-signing preparation: training passed, some evidence uploaded.
+    Preparing,
 }
 
 struct Inst {
@@ -83,6 +85,19 @@ struct Inst {
 }
 
 const INSTITUTIONS: &[Inst] = &[
+    Inst {
+        username: "hrb-inst-huimin",
+        uscc17: "52230109MJ5E6F7G8",
+        name: "哈尔滨松北惠民医院",
+        kind: InstitutionKind::Medical,
+        category: "综合医院",
+        city: "harbin",
+        district: "230109",
+        code: "H23010900071",
+        address: "哈尔滨市松北区世博路 88 号",
+        beds: 60,
+        story: Story::Preparing,
+    },
     Inst {
         username: "hrb-inst-kangning",
         uscc17: "12230102MB1A2B3C4",
@@ -482,7 +497,7 @@ impl<'a> Script<'a> {
         match story {
             Story::Submitted => Ok(()),
             Story::AwaitingSupplement => self.run(&agency, 1, supplement_notice()).await,
-            Story::Signed | Story::PublicNotice | Story::FailedRectifying => {
+            Story::Signed | Story::PublicNotice | Story::FailedRectifying | Story::Preparing => {
                 if story == Story::Signed {
                     self.run(&agency, start - 1, supplement_notice()).await?;
                     self.upload(start - 3, "integrity_letter").await?;
@@ -519,6 +534,15 @@ impl<'a> Script<'a> {
                 }
                 self.run(&agency, 19, Command::PublishNotice).await?;
                 self.run(&system, 8, Command::EndNotice).await?;
+                if story == Story::Preparing {
+                    let training =
+                        Command::RecordTraining {
+                            session: "2026 年第 4 期定点医疗机构培训".into(), attended: true, passed: true
+                        };
+                    self.run(&agency, 5, training).await?;
+                    self.upload(4, "evidence_network_security").await?;
+                    return self.upload(4, "evidence_inventory_interface").await;
+                }
                 self.prepare(&agency, 7).await?;
                 self.run(&agency, 4, Command::CompletePreparation).await?;
                 self.run(&inst, 2, Command::Sign).await?;

@@ -54,19 +54,28 @@ fn demo_twice_never_duplicates() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert!(run().contains("12 new applications"));
+    assert!(run().contains("13 new applications"));
     assert!(run().contains("0 new applications"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = dingdian_store::Store::open(&data.join("dingdian.db").to_string_lossy()).await.unwrap();
-        assert_eq!(store.institutions(None).await.unwrap().len(), 12);
+        assert_eq!(store.institutions(None).await.unwrap().len(), 13);
         let users = store.users().await.unwrap();
-        assert_eq!(users.len(), 42, "12 staff, 18 evaluator-pool and 12 institution accounts");
+        assert_eq!(users.len(), 43, "12 staff, 18 evaluator-pool and 13 institution accounts");
         let all = dingdian_core::lifecycle::Actor::system("*");
         let apps = store.applications_for(&all, None, 100).await.unwrap();
-        assert_eq!(apps.len(), 12);
+        assert_eq!(apps.len(), 13);
         let states: std::collections::BTreeSet<&str> = apps.iter().map(|a| a.state.as_str()).collect();
-        for s in ["draft", "submitted", "awaiting_supplement", "public_notice", "signed", "rejected", "on_site_evaluation"] {
+        for s in [
+            "draft",
+            "submitted",
+            "awaiting_supplement",
+            "public_notice",
+            "presign_preparation",
+            "signed",
+            "rejected",
+            "on_site_evaluation",
+        ] {
             assert!(states.contains(s), "demo has an application in {s}: {states:?}");
         }
         assert!(apps.iter().any(|a| a.profile_id == "harbin") && apps.iter().any(|a| a.profile_id == "urumqi"));
