@@ -69,6 +69,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/applications", Page, get(pages::applications)),
         r("POST", "/applications", Page, post(pages::create_application)),
         r("GET", "/applications/{id}", Page, get(pages::application)),
+        r("POST", "/applications/bulk", Roles(&[Role::Agency, Role::BranchReviewer]), post(pages::bulk)),
         r("POST", "/applications/{id}/act", Page, post(pages::act)),
         r("POST", "/applications/{id}/materials/{slot}", Page, post(materials::upload_form).layer(unlimited())),
         r("GET", "/applications/{id}/files/{sha256}", Page, get(materials::download)),

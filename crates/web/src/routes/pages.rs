@@ -561,6 +561,59 @@ pub async fn act(
     }
 }
 
+/// Commands that make sense for many applications at once, with their labels.
+pub const BULK: &[(&str, &str)] =
+    &[("publish_notice", "发布公示（同一批次）"), ("accept", "受理"), ("schedule_evaluation", "安排现场踏查")];
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+struct BulkPage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    label: &'static str,
+    ok: usize,
+    failed: usize,
+    /// (id, number, institution, refusal — empty when done)
+    rows: Vec<(i64, String, String, String)>,
+}
+
+/// `POST /applications/bulk`: one command on many applications (e.g. one notice batch, HRB-NOTICE
+/// / URC-RES-2: the same publication day, so the same calendar-computed end). Each application is
+/// decided on its own, against its current version; one refusal leaves the others done.
+pub async fn bulk(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let command = pairs.iter().find(|(k, _)| k == "command").map(|(_, v)| v.as_str()).unwrap_or_default();
+    let Some((name, label)) = BULK.iter().find(|(n, _)| *n == command).copied() else {
+        return error_page(ApiError::invalid("invalid_input", "请选择可批量办理的操作。"));
+    };
+    let ids: Vec<i64> = pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    if ids.is_empty() || ids.len() > 500 {
+        return error_page(ApiError::invalid("invalid_input", "请勾选要办理的申请（一次最多 500 件）。"));
+    }
+    let Some(cmd) = button_command(name) else { return error_page(ApiError::invalid("invalid_input", "操作无效。")) };
+    let now = s.clock.now();
+    let mut rows = Vec::new();
+    for id in ids {
+        let row = match s.store.application(id).await {
+            Ok(Some(app)) => match can_read(&u.actor(), &app.scope()) {
+                // Outside the user's scope: nothing about the application is shown.
+                Err(r) => (id, id.to_string(), String::new(), ApiError::from(r).message),
+                Ok(()) => {
+                    let refusal = s.store.execute(id, &u.actor(), app.version, &cmd, now).await.err().map(|e| ApiError::from(e).message);
+                    (id, app.number, app.institution_name, refusal.unwrap_or_default())
+                }
+            },
+            Ok(None) => (id, id.to_string(), String::new(), "申请不存在。".to_owned()),
+            Err(e) => (id, id.to_string(), String::new(), ApiError::from(e).message),
+        };
+        rows.push(row);
+    }
+    tracing::info!(user_id = u.id, command = name, count = rows.len(), "bulk command");
+    let ok = rows.iter().filter(|r| r.3.is_empty()).count();
+    let failed = rows.len() - ok;
+    render(BulkPage { role_zh: u.role().zh(), user: Some(u), label, ok, failed, rows })
+}
+
 /// The application page showing a refusal, with the status it deserves; nothing changed.
 pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) -> Response {
     let status = e.status;
