@@ -59,10 +59,32 @@ fn complete_from_route_table(doc: &mut Value) {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } }))
+            .map(|name| {
+                let schema = match name {
+                    "slot" => json!({ "type": "string", "pattern": "^[a-z0-9_]+$" }),
+                    "sha256" => json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }),
+                    "kind" => json!({ "type": "string", "enum": ["application-form", "annex1", "evaluation-summary", "agreement"] }),
+                    _ => json!({ "type": "integer", "format": "int64" }),
+                };
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
+            })
             .collect();
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
+        }
+        // Files: uploads take the raw bytes; downloads return them.
+        if def.path.ends_with("/materials/{slot}") {
+            op["summary"] = json!("上传一个材料文件（原始字节流）");
+            op["parameters"].as_array_mut().expect("path params").push(
+                json!({ "name": "name", "in": "query", "required": false, "schema": { "type": "string", "maxLength": 120 }, "description": "原文件名（作为数据保存）" }),
+            );
+            op["requestBody"] = json!({ "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } });
+            op["responses"]["201"] = json!({ "description": "已保存并记录", "content": { "application/json": { "schema": any_obj } } });
+            op["responses"]["413"] = json!({ "description": "超过大小上限" });
+            op["responses"]["415"] = json!({ "description": "文件类型不被接受" });
+        }
+        if def.path.contains("/files/") || def.path.ends_with("/pdf") {
+            op["responses"]["200"] = json!({ "description": "文件", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } });
         }
         if method == "post" {
             op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": any_obj } } });
