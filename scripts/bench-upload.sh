@@ -5,15 +5,16 @@
 #   cargo build --release && scripts/bench-upload.sh
 #
 # Environment: BIN (default target/release/dingdian), RUNS (default 3), SIZE_MIB (default 1024),
-# BENCH_DIR (where the scratch directory goes, default /tmp; the copy, the spool and the stored
-# file all live there, so both measurements use the same disk).
+# SEED (serve or separate, see below), BENCH_DIR (where the scratch directory goes, default /tmp;
+# the copy, the spool and the stored file all live there, so both measurements use the same disk).
 #
 # Each run: (a) `cp` of the file then `sync FILE` (fsync), (b) `curl -T` of the same file to
 # `PUT /api/applications/{id}/materials/licence` on the release server (`serve --demo`, own data
 # directory, the shipped profiles with the Harbin licence slot raised to 2048 MB). The server
 # acknowledges only after the file is spooled, hashed, fsynced, renamed into the store and recorded.
-# Each run changes a few bytes of the file so that no upload is deduplicated. Peak memory is the
-# server's VmHWM, reset (`/proc/PID/clear_refs` = 5) just before the upload.
+# Each run changes a few bytes of the file so that no upload is deduplicated; odd runs copy first,
+# even runs upload first, with `sync` and a pause (PAUSE seconds, default 5) before each. Peak
+# memory is the server's VmHWM, reset (`/proc/PID/clear_refs` = 5) just before the upload.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +54,15 @@ EOF
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-RUST_LOG=warn "$BIN" serve --demo --no-timers --addr "127.0.0.1:$port" --data-dir "$WORK/data" --policy-dir "$WORK/policies" \
+# SEED=serve (default): `serve --demo` seeds the demo data itself. SEED=separate: `dingdian demo`
+# seeds first and `serve` starts without --demo, so the server's memory is that of serving alone
+# (seeding renders PDFs with an embedded CJK font, and the allocator keeps that memory).
+demo_flag=(--demo)
+if [ "${SEED:-serve}" = separate ]; then
+  "$BIN" demo --data-dir "$WORK/data" --policy-dir "$WORK/policies" >/dev/null
+  demo_flag=()
+fi
+RUST_LOG=warn "$BIN" serve "${demo_flag[@]}" --no-timers --addr "127.0.0.1:$port" --data-dir "$WORK/data" --policy-dir "$WORK/policies" \
   >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 600); do
@@ -76,44 +85,68 @@ sync
 
 now() { date +%s.%N; }
 vm() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER/status"; }
-results="$WORK/results"
-: >"$results"
-echo "file: $SIZE_MIB MiB in $WORK ($(df -P "$WORK" | awk 'NR == 2 { print $1 }')); server pid $SERVER; application $app"
-printf '%-4s %10s %10s %12s %12s %8s %14s %14s\n' run cp_s cp_MiB/s upload_s upload_MiB/s up/cp rss_before_MiB peak_during_MiB
-for run in $(seq 1 "$RUNS"); do
-  # New content each run (no deduplication), then settle the page cache's dirty pages.
-  printf 'run %04d' "$run" | dd of="$src" bs=1 seek=9 conv=notrunc status=none
-  sync
+# The server's CPU time so far (user + system), in seconds.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$SERVER/stat"; }
+# Let the disk settle between measurements: write back dirty pages, then pause.
+settle() { sync; sleep "${PAUSE:-5}"; }
 
+measure_cp() {
   t0=$(now)
   cp "$src" "$WORK/copy.pdf"
   sync "$WORK/copy.pdf"
   t1=$(now)
   rm -f "$WORK/copy.pdf"
-  sync
+}
 
+measure_upload() {
   rss_before=$(vm VmRSS)
   echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || echo "(cannot reset VmHWM: the peak is since start)" >&2
+  c0=$(cpu)
   t2=$(now)
   code=$(curl -sS -o "$WORK/response.json" -w '%{http_code}' -T "$src" -H 'Expect:' -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/pdf' "$base/api/applications/$app/materials/licence?name=bench-$run.pdf")
   t3=$(now)
+  c1=$(cpu)
   peak=$(vm VmHWM)
   [ "$code" = 201 ] || { echo "upload answered $code: $(head -c 500 "$WORK/response.json")" >&2; exit 1; }
+}
 
-  python3 - "$run" "$t0" "$t1" "$t2" "$t3" "$SIZE_MIB" "$rss_before" "$peak" >>"$results" <<'EOF'
+results="$WORK/results"
+: >"$results"
+echo "seed: ${SEED:-serve}; file: $SIZE_MIB MiB in $WORK ($(df -P "$WORK" | awk 'NR == 2 { print $1 }')); server pid $SERVER; application $app"
+printf '%-4s %8s %9s %9s %10s %6s %10s %10s %11s\n' run cp_s cp_MiB/s upload_s up_MiB/s up/cp server_cpu rss_before peak_during
+for run in $(seq 1 "$RUNS"); do
+  # New content each run (no deduplication). Odd runs copy first, even runs upload first, so
+  # neither always pays for the other's write-back.
+  printf 'run %04d' "$run" | dd of="$src" bs=1 seek=9 conv=notrunc status=none
+  settle
+  if [ $(( run % 2 )) = 1 ]; then
+    measure_cp; settle; measure_upload
+  else
+    measure_upload; settle; measure_cp
+  fi
+
+  python3 - "$run" "$t0" "$t1" "$t2" "$t3" "$SIZE_MIB" "$rss_before" "$peak" "$c0" "$c1" >>"$results" <<'EOF'
 import sys
-run, t0, t1, t2, t3, mib, rss, peak = sys.argv[1:]
+run, t0, t1, t2, t3, mib, rss, peak, c0, c1 = sys.argv[1:]
 cp, up = float(t1) - float(t0), float(t3) - float(t2)
-print(run, cp, float(mib) / cp, up, float(mib) / up, cp / up, int(rss) / 1024, int(peak) / 1024)
+print(run, cp, float(mib) / cp, up, float(mib) / up, cp / up, float(c1) - float(c0), int(rss) / 1024, int(peak) / 1024)
 EOF
-  tail -n 1 "$results" | awk '{ printf "%-4s %10.2f %10.0f %12.2f %12.0f %8.2f %14.1f %14.1f\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+  tail -n 1 "$results" | awk '{ printf "%-4s %8.2f %9.0f %9.2f %10.0f %6.2f %10.2f %10.1f %11.1f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
 done
+echo "(times in s, throughput in MiB/s, server_cpu = the server's user + system CPU s during the upload, RSS in MiB)"
 
 python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
-cols = {"cp MiB/s": 2, "upload MiB/s": 4, "upload throughput / cp throughput": 5, "server RSS before upload (MiB)": 6, "server peak RSS during upload (MiB)": 7}
+cols = {
+    "cp MiB/s": 2,
+    "upload MiB/s": 4,
+    "upload throughput / cp throughput": 5,
+    "server CPU s during the upload": 6,
+    "server RSS before upload (MiB)": 7,
+    "server peak RSS during upload (MiB)": 8,
+}
 print()
 print(f"{'':38} {'min':>8} {'median':>8} {'max':>8}")
 for name, i in cols.items():

@@ -44,7 +44,10 @@ impl S3Server {
             .spawn()
         {
             Ok(child) => child,
-            Err(e) => panic!("cannot run python3 -m moto.server ({e}): {INSTALL_HINT}"),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!("cannot run python3 -m moto.server ({e}): {INSTALL_HINT}")
+            }
         };
         let mut server = S3Server { child, port, dir };
         // Wait until it answers: bounded, polling every 50 ms for at most 30 s.
