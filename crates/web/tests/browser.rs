@@ -1,0 +1,743 @@
+//! Browser tests (issue #8): headless Chromium, driven over WebDriver, uses the real pages of the
+//! real router served on a loopback port — a Harbin hospital from its first login to the signed
+//! agreement, an Urumqi evaluator scoring on a phone, and axe-core's accessibility check of the
+//! main pages. Screenshots of the key pages are saved to `target/screenshots/`.
+//!
+//! Needs Debian's `chromium`, `chromium-driver` and `fonts-noto-cjk`, and axe-core in
+//! `target/axe` (`npm install --prefix target/axe axe-core@4`); `.ci/run` installs all of them.
+//! A missing piece fails the test with the command to install it.
+
+#[macro_use]
+mod common;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, TestApp};
+use dingdian_core::ids::Uscc;
+use dingdian_core::lifecycle::Role;
+use dingdian_core::policy::InstitutionKind;
+use dingdian_store::testing::Backend;
+use dingdian_store::{NewInstitution, NewUser};
+use serde_json::{Value, json};
+use webdriver::{Driver, Session};
+
+/// A desktop browser window.
+const DESKTOP: (u32, u32) = (1280, 900);
+/// A phone (CSS pixels of a 6.1-inch phone).
+const PHONE: (u32, u32) = (390, 844);
+
+/// The eight application-phase material slots of Harbin's profile (HRB-MAT).
+const HARBIN_SLOTS: &[(&str, &str)] = &[
+    ("application_form", "申请表及人员花名册.pdf"),
+    ("licence", "医疗机构执业许可证.pdf"),
+    ("legal_entity", "事业单位法人证书.pdf"),
+    ("internal_rules", "医保管理制度.pdf"),
+    ("his_evidence", "HIS收费截图.pdf"),
+    ("forecast_report", "基金使用预测性分析报告.pdf"),
+    ("integrity_letter", "诚信承诺书.pdf"),
+    ("self_evaluation", "综合评估表.pdf"),
+];
+
+/// Serves the test app's router (with connection info, as `dingdian serve` does) on a free
+/// loopback port; returns its origin. The server lives as long as the test's runtime.
+async fn serve(t: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let service = t.router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+/// Where screenshots go: `target/screenshots/` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots"));
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// A scratch folder for the files the "user" picks in file inputs; removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("dingdian_browser_{tag}_{}_{}", std::process::id(), jiff::Timestamp::now().as_nanosecond()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+
+    /// Writes a file and returns its absolute path.
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes).expect("write scratch file");
+        p.to_str().expect("utf-8 path").to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A browser on the served app, with the steps a person takes on its pages.
+struct Ui {
+    s: Session,
+    origin: String,
+    /// Screenshots are saved only from one backend's run (the pages are the same on both).
+    shots: bool,
+}
+
+impl Ui {
+    async fn new(driver: &Driver, origin: &str, (w, h): (u32, u32), mobile: bool, b: Backend) -> Ui {
+        Ui { s: driver.session(w, h, mobile).await, origin: origin.to_owned(), shots: b == Backend::Sqlite }
+    }
+
+    async fn open(&self, path: &str) {
+        self.s.goto(&format!("{}{path}", self.origin)).await;
+    }
+
+    /// Signs in through the login form; lands on the application list.
+    async fn login(&self, username: &str) {
+        self.open("/login").await;
+        self.s.fill("#username", username).await;
+        self.s.fill("#password", PASSWORD).await;
+        self.s.submit_button("main form button[type=submit]", "登录").await;
+        self.no_error().await;
+        assert_eq!(self.s.path().await, "/applications", "{username} signed in");
+        assert!(self.s.exists("header form[action='/logout']").await, "{username} signed in");
+    }
+
+    async fn logout(&self) {
+        self.s.submit_button("header form button", "退出登录").await;
+        assert_eq!(self.s.path().await, "/");
+        assert!(self.s.exists("header a[href='/login']").await, "signed out");
+    }
+
+    async fn open_app(&self, id: i64) {
+        self.open(&format!("/applications/{id}")).await;
+        self.s.find("#state").await;
+    }
+
+    /// The state the application page shows.
+    async fn state(&self) -> String {
+        self.s.text("#state").await
+    }
+
+    async fn assert_state(&self, expected: &str) {
+        self.no_error().await;
+        assert_eq!(self.state().await, expected, "state shown on {}", self.s.url().await);
+    }
+
+    /// Fails with the page's error message, if it shows one.
+    async fn no_error(&self) {
+        if self.s.exists(".error[role=alert]").await {
+            panic!("the page shows an error on {}: {}", self.s.url().await, self.s.text(".error[role=alert]").await);
+        }
+    }
+
+    /// Clicks one of the "可办理的操作" buttons (or any submit button with this label).
+    async fn act(&self, label: &str) {
+        let button = self.s.find_labelled("main form button[type=submit]", label).await;
+        self.s.submit(&button).await;
+        self.no_error().await;
+    }
+
+    /// Picks a file for a material slot and uploads it with the slot's own form.
+    async fn upload(&self, slot: &str, path: &str) {
+        let input = self.s.find(&format!("#file-{slot}")).await;
+        self.s.type_into(&input, path).await;
+        let button = self.s.find(&format!("#slot-{slot} form.upload button[type=submit]")).await;
+        self.s.submit(&button).await;
+        self.no_error().await;
+        let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let row = self.s.text(&format!("#slot-{slot}")).await;
+        assert!(row.contains(&name), "{slot} lists {name}: {row}");
+    }
+
+    /// Saves a full-page PNG as `target/screenshots/{name}.png`.
+    async fn shot(&self, name: &str) {
+        if self.shots {
+            let png = self.s.screenshot_full_page().await;
+            save_png(name, &png);
+        }
+    }
+
+    /// Saves a PNG of one part of the page (e.g. a card) as `target/screenshots/{name}.png`.
+    async fn shot_of(&self, name: &str, css: &str) {
+        if self.shots {
+            let png = self.s.screenshot_of(&self.s.find(css).await).await;
+            save_png(name, &png);
+        }
+    }
+
+    async fn quit(self) {
+        self.s.quit().await;
+    }
+}
+
+/// Writes a screenshot (whole, then renamed: both backends' runs may write the same name).
+fn save_png(name: &str, png: &[u8]) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: a PNG");
+    let dir = screenshot_dir();
+    let tmp = dir.join(format!(".{name}.png.tmp"));
+    std::fs::write(&tmp, png).expect("write screenshot");
+    std::fs::rename(&tmp, dir.join(format!("{name}.png"))).expect("save screenshot");
+}
+
+/// The id in `/applications/{id}`.
+fn app_id(path: &str) -> i64 {
+    path.trim_start_matches("/applications/")
+        .split(['?', '#'])
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an application page: {path}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Harbin: from the first login to the signed agreement, through the pages only.
+
+async fn harbin_hospital_through_pages_to_signed(b: Backend) {
+    let started = std::time::Instant::now();
+    let t = TestApp::new(b).await;
+    let origin = serve(&t).await;
+    let driver = Driver::start().await;
+    let ui = Ui::new(&driver, &origin, DESKTOP, false, b).await;
+    let files = Scratch::new("harbin");
+
+    // The hospital signs in and starts an application.
+    ui.open("/login").await;
+    ui.shot("harbin-01-login").await;
+    ui.login("hrb-hospital").await;
+    ui.act("新建定点申请").await;
+    let id = app_id(&ui.s.path().await);
+    ui.assert_state("草稿").await;
+
+    // The declared facts (the same as `common::full_facts`).
+    ui.s.fill("#f-national", "H23010200001").await;
+    fill_date(&ui.s, "#f-since", "2025-01-01").await;
+    ui.s.fill("#f-beds", "10").await;
+    ui.s.fill("#f-phys", "2").await;
+    ui.s.fill("#f-admins", "1").await;
+    ui.s.fill("#f-fulltime", "1").await;
+    for b in ui.s.find_all("#facts input[type=checkbox]").await {
+        let name = ui.s.prop(&b, "name").await;
+        let declares_a_problem = matches!(name.as_str(), Some("facts.non_basic_main_practice:bool" | "facts.price_policy_violation:bool"));
+        if !declares_a_problem && ui.s.prop(&b, "checked").await != json!(true) {
+            ui.s.click(&b).await;
+        }
+    }
+    ui.s.fill("#f-pharm", "药师甲, 2025-01-01").await;
+    ui.s.fill("#f-ins", "医保员甲, 2025-01-01\n医保员乙, 2025-01-01").await;
+    ui.act("保存申报信息").await;
+    let facts = ui.s.text("#facts").await;
+    assert!(facts.contains("申请条件均已满足"), "every condition met: {facts}");
+    let declared = t.store().application(id).await.unwrap().unwrap().data.facts;
+    let mut expected = common::full_facts("H23010200001");
+    // The form also says "no" to the two exclusions explicitly.
+    expected["non_basic_main_practice"] = json!(false);
+    expected["price_policy_violation"] = json!(false);
+    assert_eq!(Value::Object(declared), expected, "the form declares the API test's full facts");
+
+    // The eight materials, each through its slot's file input.
+    for (slot, name) in HARBIN_SLOTS {
+        ui.upload(slot, &files.file(name, &common::pdf(&format!("{slot} v1")))).await;
+    }
+    for (slot, _) in HARBIN_SLOTS {
+        let row = ui.s.text(&format!("#slot-{slot}")).await;
+        assert!(row.contains("已上传 1 个"), "{slot}: {row}");
+    }
+    ui.shot("harbin-02-hospital-materials").await;
+    ui.act("提交申请").await;
+    ui.assert_state("已提交，待受理").await;
+    assert!(ui.s.text("main .ok[role=status]").await.contains("已办理：提交申请。"));
+    ui.logout().await;
+
+    // The agency reviews the materials and asks, once, for the commitment letter again.
+    ui.login("hrb-agency").await;
+    ui.s.submit(&ui.s.find(&format!("main a[href='/applications/{id}']")).await).await;
+    ui.assert_state("已提交，待受理").await;
+    ui.s.check("input[name='items.integrity_letter:problem'][value=missing]").await;
+    ui.s.fill("#reason-integrity_letter", "诚信承诺书未加盖公章，请上传盖章件").await;
+    ui.shot("harbin-03-agency-review").await;
+    ui.shot_of("harbin-03-agency-review-card", "#review").await;
+    ui.act("发出一次性补正告知").await;
+    ui.assert_state("待补正材料").await;
+    assert!(!ui.s.exists("#review").await, "one notice per round (G-ONE-NOTICE)");
+    ui.logout().await;
+
+    // The hospital sees the notice, uploads the stamped letter and resubmits.
+    ui.login("hrb-hospital").await;
+    ui.open_app(id).await;
+    ui.assert_state("待补正材料").await;
+    let notice = ui.s.text("#materials").await;
+    assert!(notice.contains("经办机构已一次性告知需补正的材料"), "{notice}");
+    let row = ui.s.text("#slot-integrity_letter").await;
+    assert!(row.contains("需补正：诚信承诺书未加盖公章，请上传盖章件"), "{row}");
+    assert!(!ui.s.exists("#file-licence").await, "only the named slot reopens");
+    ui.shot("harbin-04-hospital-supplement-notice").await;
+    ui.upload("integrity_letter", &files.file("诚信承诺书（盖章）.pdf", &common::pdf("integrity v2"))).await;
+    assert!(ui.s.text("#slot-integrity_letter").await.contains("已重新上传"));
+    ui.act("已补正，重新提交").await;
+    ui.assert_state("已提交，待受理").await;
+    ui.logout().await;
+
+    // The agency accepts, visits and scores.
+    ui.login("hrb-agency").await;
+    ui.open_app(id).await;
+    ui.act("受理").await;
+    ui.assert_state("已受理").await;
+    ui.act("安排现场踏查").await;
+    ui.assert_state("现场评估中").await;
+    for (item, score) in [("layout", "18"), ("management", "27"), ("operations", "18"), ("conditions", "27")] {
+        ui.s.fill(&format!("#item-{item}"), score).await;
+    }
+    ui.s.fill("#score-total", "90").await;
+    ui.s.fill("#score-notes", "科室设置合理，医保管理制度健全。").await;
+    ui.act("提交评分").await;
+    ui.assert_state("专家评估中").await;
+    ui.logout().await;
+
+    // The expert panel.
+    ui.login("hrb-expert").await;
+    ui.open_app(id).await;
+    ui.s.check("#expert input[name=recommendation][value=pass]").await;
+    ui.s.fill("#ex-att", "专家甲\n专家乙").await;
+    ui.act("提交评审意见").await;
+    ui.assert_state("评估通过").await;
+    ui.logout().await;
+
+    // The notice (HRB-NOTICE), on the public page too.
+    ui.login("hrb-agency").await;
+    ui.open_app(id).await;
+    ui.act("发布公示").await;
+    ui.assert_state("公示中").await;
+    ui.open("/notices").await;
+    let row = ui.s.find_with_text("main tbody tr", "hrb-hospital").await;
+    assert!(ui.s.text_of(&row).await.contains("公示中"), "the notice is current");
+    ui.shot("harbin-05-notices").await;
+    ui.open("/workbench").await;
+    ui.s.find(&format!("main a[href='/applications/{id}']")).await;
+    ui.shot("harbin-06-workbench").await;
+
+    // The notice ends by the timer; the 8-hour page session has expired with it.
+    t.advance_days(12);
+    t.tick().await;
+    ui.open(&format!("/applications/{id}")).await;
+    assert_eq!(ui.s.path().await, "/login", "the session expired with the clock");
+    ui.login("hrb-agency").await;
+    ui.open_app(id).await;
+    ui.assert_state("签约前准备").await;
+
+    // HRB-PRE-1: training and the test.
+    ui.s.fill("#tr-session", "2026 年第 1 期").await;
+    ui.s.check("#preparation input[type=checkbox][name='passed:bool']").await;
+    ui.act("记录培训考试结果").await;
+    assert!(ui.s.text("#preparation").await.contains("培训考试已通过"));
+    ui.logout().await;
+
+    // HRB-PRE-2, Annex 1 and 2: the hospital's evidence, the line form, the acceptance package.
+    ui.login("hrb-hospital").await;
+    ui.open_app(id).await;
+    for (slot, name) in [
+        ("evidence_network_security", "网络安全设备照片.pdf"),
+        ("annex1_materials", "专线备案审核材料.pdf"),
+        ("evidence_inventory_interface", "进销存接口改造证明.pdf"),
+    ] {
+        ui.upload(slot, &files.file(name, &common::pdf(slot))).await;
+    }
+    let package = files.file(&t.annex2_name(id).await, &common::annex2_zip());
+    ui.upload("annex2_package", &package).await;
+    ui.s.fill("#a1-addr", "哈尔滨市南岗区测试路 1 号").await;
+    ui.s.select("#a1-carrier", "telecom").await;
+    ui.s.select("#a1-line", "wired").await;
+    ui.s.fill("#a1-brand", "某品牌").await;
+    ui.s.fill("#a1-model", "FW-100").await;
+    ui.s.fill("#a1-rep", "张三").await;
+    ui.s.fill("#a1-phone", "13800138000").await;
+    for a in ["business_licence_copy", "security_commitment", "security_org_chart", "equipment_photos"] {
+        ui.s.check(&format!("#annex1 input[type=checkbox][name='form.attachments.{a}:bool']")).await;
+    }
+    ui.act("提交专线备案表").await;
+    assert!(ui.s.text("#preparation").await.contains("已提交。"), "Annex 1 filed");
+    ui.act("申请验收（先上传验收材料压缩包）").await;
+    assert!(ui.s.text("#preparation").await.contains("已申请验收"), "Annex 2 acceptance requested");
+    ui.shot("harbin-07-preparation-hospital").await;
+    ui.logout().await;
+
+    // The agency checks everything and completes preparation.
+    ui.login("hrb-agency").await;
+    ui.open_app(id).await;
+    ui.s.check("#preparation input[name='passed:bool'][value=true]").await;
+    ui.act("通知验收结果").await;
+    assert!(ui.s.text("#preparation").await.contains("验收通过"));
+    for item in ["network_security", "dedicated_line", "inventory_interface"] {
+        ui.s.fill(&format!("#vn-{item}"), "核验属实").await;
+        let button = ui.s.find(&format!("#preparation form:has(#vn-{item}) button[type=submit]")).await;
+        ui.s.submit(&button).await;
+        ui.no_error().await;
+        assert!(!ui.s.exists(&format!("#vn-{item}")).await, "{item} verified");
+    }
+    assert_eq!(ui.s.text("#preparation").await.matches("已核验：核验属实").count(), 3);
+    ui.act("记录验收").await;
+    assert!(ui.s.text("#preparation").await.contains("已验收：龙江医保一体化平台验收通过"));
+    ui.shot("harbin-08-preparation-agency").await;
+    ui.act("签约前准备完成").await;
+    ui.assert_state("待签订协议").await;
+    ui.logout().await;
+
+    // Signing: the hospital, then the agency (HRB-SIGN).
+    ui.login("hrb-hospital").await;
+    ui.open_app(id).await;
+    assert!(ui.s.text("#signing").await.contains("协议文本"), "the agreement is offered");
+    ui.act("签订协议").await;
+    ui.assert_state("待签订协议").await;
+    ui.logout().await;
+    ui.login("hrb-agency").await;
+    ui.open_app(id).await;
+    ui.act("经办机构签订协议").await;
+    ui.assert_state("已签订协议").await;
+    let rows = ui.s.find_all("#signing tbody tr").await;
+    assert_eq!(rows.len(), 2, "two signature records");
+    let sha = t.store().application(id).await.unwrap().unwrap().data.agreement.expect("agreement").sha256;
+    let (first, second) = (ui.s.text_of(&rows[0]).await, ui.s.text_of(&rows[1]).await);
+    assert!(first.contains("乙方（申请机构）") && first.contains("hrb-hospital") && first.contains(&sha), "{first}");
+    assert!(second.contains("甲方（经办机构）") && second.contains("hrb-agency") && second.contains(&sha), "{second}");
+    ui.shot("harbin-09-signed").await;
+    ui.shot_of("harbin-10-signed-card", "#signing").await;
+    assert_eq!(t.state_of(id).await, "signed");
+    ui.quit().await;
+    eprintln!("harbin_hospital_through_pages_to_signed ({b:?}): {:.1} s", started.elapsed().as_secs_f64());
+}
+both!(harbin_hospital_through_pages_to_signed);
+
+/// Types a date into `<input type=date>` the way a person does, field by field in the order
+/// the browser's locale shows them (Debian's Chromium ships only the en-US locale, so that is
+/// month/day/year; with `chromium-l10n` it would be 年/月/日), and checks the value the form will
+/// send. Month and day move on by themselves after two digits; the year does not (it takes up
+/// to six), so → follows it.
+async fn fill_date(s: &Session, css: &str, iso: &str) {
+    let e = s.find(css).await;
+    let (y, rest) = iso.split_once('-').expect("yyyy-mm-dd");
+    let (m, d) = rest.split_once('-').expect("yyyy-mm-dd");
+    let order = s
+        .script(
+            "return new Intl.DateTimeFormat().formatToParts(new Date(2025, 0, 31)).map(p => p.type).filter(t => t !== 'literal');",
+            vec![],
+        )
+        .await;
+    let mut keys = String::new();
+    for part in order.as_array().expect("date parts") {
+        match part.as_str() {
+            Some("year") => keys.push_str(&format!("{y}\u{E014}")),
+            Some("month") => keys.push_str(m),
+            Some("day") => keys.push_str(d),
+            other => panic!("unexpected date part {other:?}"),
+        }
+    }
+    s.type_into(&e, &keys).await;
+    assert_eq!(s.prop(&e, "value").await, json!(iso), "date typed into {css}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Urumqi: a drawn evaluator scores on a phone.
+
+async fn post_csv(t: &TestApp, path: &str, token: &str, body: String) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(body))
+        .unwrap();
+    t.send(req).await
+}
+
+/// An Urumqi pharmacy in on-site evaluation after a real draw (commitment, public value, draw);
+/// returns the application id and the drawn evaluators' user names and ids.
+async fn urumqi_drawn(t: &TestApp) -> (i64, Vec<(String, i64)>) {
+    let pharmacy = t.login("urc-pharmacy").await;
+    let branch = t.login("urc-branch").await;
+    let agency = t.login("urc-agency").await;
+    let id = t.submitted(&pharmacy).await;
+    t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
+    assert_eq!(t.cmd(&branch, id, json!({ "command": "pass_verification" })).await, "evaluator_draw");
+
+    // A pool of six from the three required departments, each from a different employer.
+    let departments = ["insurance", "health", "market_regulation"];
+    let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
+    for i in 0..6 {
+        csv.push_str(&format!("E{i:02},评估员{i},{},单位{i},医疗管理,1,\n", departments[i % 3]));
+    }
+    let (status, body) = post_csv(t, "/api/evaluators/import", &agency, csv).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let now = t.now();
+    let mut users = std::collections::BTreeMap::new();
+    for i in 0..6 {
+        let username = format!("evaluator-{i:02}");
+        let display = format!("评估员{i}");
+        let u = NewUser {
+            username: &username,
+            display_name: &display,
+            password: PASSWORD,
+            role: Role::Evaluator,
+            city: "urumqi",
+            district: None,
+            institution_id: None,
+        };
+        let uid = t.store().ensure_user(u, now).await.unwrap();
+        t.store().link_evaluator(uid, &format!("E{i:02}")).await.unwrap();
+        users.insert(format!("E{i:02}"), (username, uid));
+    }
+
+    let (_, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "2026年第一期" }))).await;
+    let round_id = round["id"].as_i64().expect("round id");
+    t.cmd(&agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
+    let (status, body) = t.call(Method::POST, &format!("/api/rounds/{round_id}/commitment"), Some(&agency), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let draw = json!({ "public_value": "福彩3D 2026-03-02 第058期 472", "visit_on": "2026-03-10" });
+    let (status, drawn) = t.call(Method::POST, &format!("/api/rounds/{round_id}/draw"), Some(&agency), Some(draw)).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    assert_eq!(t.state_of(id).await, "on_site_evaluation");
+    let uscc = Uscc::with_check("91650102MA6G7H8J9").unwrap().to_string();
+    let group: Vec<(String, i64)> = drawn["record"]["groups"][&uscc]
+        .as_array()
+        .unwrap_or_else(|| panic!("a group for the pharmacy: {drawn}"))
+        .iter()
+        .map(|e| users[e.as_str().expect("evaluator id")].clone())
+        .collect();
+    assert_eq!(group.len(), 3, "{drawn}");
+    (id, group)
+}
+
+async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
+    let started = std::time::Instant::now();
+    let t = TestApp::new(b).await;
+    let (id, group) = urumqi_drawn(&t).await;
+    // The visit day (revealed the working day before).
+    t.clock.set_date(jiff::civil::date(2026, 3, 10));
+    let origin = serve(&t).await;
+    let driver = Driver::start().await;
+    let ui = Ui::new(&driver, &origin, PHONE, true, b).await;
+    let (evaluator, evaluator_id) = &group[0];
+
+    ui.login(evaluator).await;
+    let link = ui.s.find(&format!("main a[href='/applications/{id}']")).await;
+    ui.s.submit(&link).await;
+    ui.assert_state("现场评估中").await;
+    assert_eq!(ui.s.script("return window.innerWidth;", vec![]).await, json!(PHONE.0), "a phone-sized viewport");
+    // Nothing on the page is wider than the phone (tables scroll inside their own box).
+    let overflow = ui.s.script("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
+    assert_eq!(overflow, json!(0), "no horizontal page scrolling on a phone");
+
+    // The profile's pharmacy score sheet (URC-EVAL-2): every item with its maximum, then the total.
+    let profile = t.store().current_profile("urumqi").expect("Urumqi profile");
+    let sheet = profile.score_sheets.iter().find(|sh| sh.applies_to.contains(&InstitutionKind::Pharmacy)).expect("pharmacy sheet");
+    let on_page = ui.s.find_all("#score input[id^=item-]").await;
+    assert_eq!(on_page.len(), sheet.items.len(), "one field per item of the sheet");
+    let mut total = 0;
+    for item in &sheet.items {
+        let label = ui.s.text(&format!("#score label[for=item-{}]", item.id)).await;
+        assert!(label.contains(&item.name) && label.contains(&format!("满分 {}", item.max)), "{label}");
+        let field = ui.s.find(&format!("#item-{}", item.id)).await;
+        assert_eq!(ui.s.prop(&field, "max").await, json!(item.max.to_string()));
+        let score = item.max * 9 / 10;
+        total += score;
+        ui.s.fill(&format!("#item-{}", item.id), &score.to_string()).await;
+    }
+    ui.s.fill("#score-total", &total.to_string()).await;
+    ui.s.fill("#score-notes", "GSP 分区规范，医保药品标识清楚。").await;
+    // The numeric keypad comes up for scores on a phone.
+    assert_eq!(ui.s.prop(&ui.s.find("#score-total").await, "inputMode").await, json!("numeric"));
+    ui.shot("urumqi-01-evaluator-phone").await;
+    ui.shot_of("urumqi-02-evaluator-phone-score-sheet", "#score").await;
+    let accessibility = axe(&ui.s).await;
+    ui.act("提交评分").await;
+    ui.assert_state("现场评估中").await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert_eq!(app.data.site_scores, vec![(*evaluator_id, total)], "the evaluator's score is recorded");
+    let events = ui.s.text("main").await;
+    assert!(events.contains("评估人员"), "the record names the evaluator's role: {events}");
+    ui.shot("urumqi-03-evaluator-phone-scored").await;
+    ui.quit().await;
+    assert_no_serious(&[("/applications/{id}（评估人员，手机）".to_owned(), accessibility)]);
+    eprintln!("urumqi_evaluator_scores_on_a_phone ({b:?}): {:.1} s", started.elapsed().as_secs_f64());
+}
+both!(urumqi_evaluator_scores_on_a_phone);
+
+// ---------------------------------------------------------------------------------------------
+// axe-core: no serious or critical violation on the main pages.
+
+/// axe-core's browser build, installed by `.ci/run`.
+fn axe_source() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("axe-core is missing ({path}: {e}); install it with: npm install --prefix target/axe axe-core@4 (.ci/run does)")
+    })
+}
+
+/// Runs axe-core in the current page; returns its violations.
+async fn axe(s: &Session) -> Vec<Value> {
+    // WebDriver scripts are evaluated by the browser's debugging protocol, which the page's
+    // Content-Security-Policy (no inline scripts) does not govern.
+    let loaded = s.script(&format!("{}\n;return typeof window.axe;", axe_source()), vec![]).await;
+    assert_eq!(loaded, json!("object"), "axe-core injected on {}", s.url().await);
+    let result = s
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+                .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                    nodes: v.nodes.map(n => ({ target: n.target, summary: n.failureSummary, html: n.html })) }))))
+                .catch(e => done({ error: String(e) }));",
+            vec![],
+        )
+        .await;
+    assert!(result.get("error").is_none(), "axe-core failed: {result}");
+    result.as_array().cloned().unwrap_or_default()
+}
+
+/// Prints every violation and fails on serious or critical ones.
+fn assert_no_serious(pages: &[(String, Vec<Value>)]) {
+    let mut serious = Vec::new();
+    for (page, violations) in pages {
+        for v in violations {
+            let impact = v["impact"].as_str().unwrap_or("none");
+            let targets: Vec<String> = v["nodes"].as_array().into_iter().flatten().map(|n| n["target"].to_string()).collect();
+            let line = format!(
+                "{page}: [{impact}] {} — {} ({}) at {}",
+                v["id"].as_str().unwrap_or(""),
+                v["help"].as_str().unwrap_or(""),
+                v["helpUrl"].as_str().unwrap_or(""),
+                targets.join(", ")
+            );
+            eprintln!("axe: {line}");
+            if matches!(impact, "serious" | "critical") {
+                for n in v["nodes"].as_array().into_iter().flatten() {
+                    eprintln!("      {} {}", n["html"].as_str().unwrap_or(""), n["summary"].as_str().unwrap_or("").replace('\n', " "));
+                }
+                serious.push(line);
+            }
+        }
+    }
+    assert!(serious.is_empty(), "axe-core: {} serious or critical violation(s):\n{}", serious.len(), serious.join("\n"));
+}
+
+/// One more Harbin hospital with its own account (an institution has one open application at a
+/// time); returns its API token.
+async fn another_harbin_hospital(t: &TestApp, username: &str, name: &str, code17: &str) -> String {
+    let now = t.now();
+    let uscc = Uscc::with_check(code17).expect("code");
+    let inst = NewInstitution {
+        uscc: &uscc,
+        name,
+        kind: InstitutionKind::Medical,
+        category: "综合医院",
+        city: "harbin",
+        district: "230103",
+        national_code: None,
+        address: "哈尔滨市南岗区学府路 100 号",
+        beds: 80,
+    };
+    let id = t.store().ensure_institution(inst, now).await.expect("institution");
+    let user = NewUser {
+        username,
+        display_name: name,
+        password: PASSWORD,
+        role: Role::Institution,
+        city: "harbin",
+        district: None,
+        institution_id: Some(id),
+    };
+    t.store().ensure_user(user, now).await.expect("user");
+    t.login(username).await
+}
+
+async fn accessibility_of_main_pages(b: Backend) {
+    let started = std::time::Instant::now();
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let clinic = t.login("hrb-clinic").await;
+    let kangning = another_harbin_hospital(&t, "kangning", "哈尔滨市南岗区康宁医院", "12230103MB7A8B9C0").await;
+    let anning = another_harbin_hospital(&t, "anning", "哈尔滨市南岗区安宁医院", "12230103MB2C3D4E5").await;
+    let agency = t.login("hrb-agency").await;
+    let expert = t.login("hrb-expert").await;
+    // Pages with content: one application in preparation, one on public notice, one submitted
+    // (the agency's completeness review), one draft (the institution's forms).
+    let prep = t.harbin_to_preparation(&hosp).await;
+    let noticed = t.submitted(&clinic).await;
+    t.cmd(&agency, noticed, json!({ "command": "accept" })).await;
+    t.cmd(&agency, noticed, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, noticed, json!({ "command": "record_site_evaluation", "score": 90 })).await;
+    t.cmd(&expert, noticed, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲"] })).await;
+    t.cmd(&agency, noticed, json!({ "command": "publish_notice" })).await;
+    let submitted = t.submitted(&kangning).await;
+    let (_, draft) = t.call(Method::POST, "/api/applications", Some(&anning), None).await;
+    let draft = draft["id"].as_i64().expect("draft id");
+    t.upload_pdf(&anning, draft, "licence").await;
+
+    let origin = serve(&t).await;
+    let driver = Driver::start().await;
+    let ui = Ui::new(&driver, &origin, DESKTOP, false, b).await;
+    let mut results = Vec::new();
+
+    ui.open("/").await;
+    // The page's CSP is in force (an inline script does not run) while WebDriver's scripts do.
+    let blocked =
+        ui.s.script(
+            "const s = document.createElement('script'); s.textContent = 'window.__inline = 1;';
+             document.head.appendChild(s); return window.__inline === undefined;",
+            vec![],
+        )
+        .await;
+    assert_eq!(blocked, json!(true), "the Content-Security-Policy blocks inline scripts");
+    // The check itself finds what it should: an image without text and an unlabelled field.
+    ui.s.script(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/none.png\"><input name=\"x\">');",
+        vec![],
+    )
+    .await;
+    let planted: Vec<String> = axe(&ui.s).await.iter().map(|v| v["id"].as_str().unwrap_or_default().to_owned()).collect();
+    assert!(
+        planted.contains(&"image-alt".to_owned()) && planted.contains(&"label".to_owned()),
+        "axe-core finds planted faults: {planted:?}"
+    );
+    ui.open("/").await;
+    ui.shot("axe-01-home").await;
+    results.push(("/".to_owned(), axe(&ui.s).await));
+    ui.open("/login").await;
+    results.push(("/login".to_owned(), axe(&ui.s).await));
+    ui.open("/notices").await;
+    ui.s.find_with_text("main tbody tr", "hrb-clinic").await;
+    results.push(("/notices".to_owned(), axe(&ui.s).await));
+
+    ui.login("hrb-agency").await;
+    results.push(("/applications（经办机构）".to_owned(), axe(&ui.s).await));
+    ui.open("/workbench").await;
+    assert!(ui.s.title().await.contains("工作台"), "the workbench page");
+    ui.shot("axe-02-workbench").await;
+    results.push(("/workbench".to_owned(), axe(&ui.s).await));
+    for (id, what) in [(submitted, "受理审核"), (prep, "签约前准备")] {
+        ui.open_app(id).await;
+        results.push((format!("/applications/{id}（经办机构，{what}）"), axe(&ui.s).await));
+    }
+    ui.logout().await;
+
+    for (user, id, what) in [("anning", draft, "草稿"), ("hrb-hospital", prep, "签约前准备")] {
+        ui.login(user).await;
+        ui.open_app(id).await;
+        if id == draft {
+            ui.shot("axe-03-hospital-draft").await;
+        }
+        results.push((format!("/applications/{id}（申请机构，{what}）"), axe(&ui.s).await));
+        ui.logout().await;
+    }
+    ui.quit().await;
+    assert_no_serious(&results);
+    eprintln!("accessibility_of_main_pages ({b:?}): {:.1} s, {} pages", started.elapsed().as_secs_f64(), results.len());
+}
+both!(accessibility_of_main_pages);
