@@ -113,6 +113,11 @@ impl SlotView {
     pub fn phase_is_application(&self) -> bool {
         self.phase == MaterialPhase::Application
     }
+
+    /// The history with Beijing times, for the page.
+    pub fn history_shown(&self) -> Vec<(&FileRef, String)> {
+        self.history.iter().map(|(f, at)| (f, super::beijing(at))).collect()
+    }
 }
 
 /// The material slots of an application with their files and status.

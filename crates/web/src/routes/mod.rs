@@ -23,6 +23,15 @@ use dingdian_core::lifecycle::{Refusal, Role};
 
 use crate::{ApiError, AppState};
 
+/// A stored instant (RFC 3339, UTC) as Beijing time for people: `2026-11-27 10:00`. Text that is
+/// not an instant is shown as it is.
+pub fn beijing(ts: &str) -> String {
+    match ts.parse::<jiff::Timestamp>() {
+        Ok(t) => jiff::tz::offset(8).to_datetime(t).strftime("%Y-%m-%d %H:%M").to_string(),
+        Err(_) => ts.chars().take(16).collect::<String>().replace('T', " "),
+    }
+}
+
 /// A CSV import of tens of thousands of institutions fits in this.
 pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 

@@ -263,7 +263,7 @@ async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -
             state: a.state.zh(),
             due: a.due_on.map(|d| d.to_string()).unwrap_or_default(),
             overdue: a.due_on.is_some_and(|d| today > d),
-            updated: a.updated_at.chars().take(19).collect::<String>().replace('T', " "),
+            updated: super::beijing(&a.updated_at),
         })
         .collect();
     let can_create = u.role() == Role::Institution;
@@ -344,6 +344,37 @@ const BUTTONS: &[(&str, &str)] = &[
     ("withdraw", "撤回申请"),
 ];
 
+/// What a page form did, for the confirmation after its redirect. Only known names are shown,
+/// so a crafted link cannot put text into the page.
+fn done_label(name: &str) -> Option<&'static str> {
+    if let Some((_, label)) = BUTTONS.iter().find(|(n, _)| *n == name) {
+        return Some(label);
+    }
+    Some(match name {
+        "upload" => "文件已上传并保存",
+        "update_draft" => "申报信息已保存",
+        "remove_material" => "已移除该文件（历史版本仍保留）",
+        "issue_supplement_notice" => "已发出一次性补正告知",
+        "reject" => "不予受理",
+        "override_conditions" => "已记录核实理由",
+        "record_site_evaluation" => "评分已提交",
+        "record_expert_review" => "专家评审意见已提交",
+        "decide" => "集体决策结果已记录",
+        "record_complaint" => "投诉举报已记录",
+        "resolve_complaint" => "调查结论已记录",
+        "record_training" => "培训考试结果已记录",
+        "verify_checklist_item" => "核验结果已记录",
+        "file_annex1" => "专线备案表已提交",
+        "request_annex2_acceptance" => "验收申请已提交",
+        "review_annex2" => "验收结果已通知机构",
+        "record_station_acceptance" => "服务站点验收已记录",
+        "fail_preparation" => "已记录为视为放弃",
+        "terminate" => "已终止审核",
+        "join_round" => "已纳入评估批次",
+        _ => return None,
+    })
+}
+
 fn button_command(name: &str) -> Option<Command> {
     serde_json::from_value(serde_json::json!({ "command": name })).ok()
 }
@@ -355,7 +386,7 @@ pub async fn application(
     Query(flash): Query<Flash>,
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
-    let done = flash.done.and_then(|d| BUTTONS.iter().find(|(n, _)| *n == d)).map(|(_, label)| format!("已办理：{label}。"));
+    let done = flash.done.as_deref().and_then(done_label).map(|label| format!("已办理：{label}。"));
     match application_page(&s, u, &raw, done, None).await {
         Ok(r) => r,
         Err(e) => error_page(e),
@@ -418,7 +449,7 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
         .into_iter()
         .map(|e| EventRow {
             seq: e.seq,
-            at: e.occurred_at.chars().take(19).collect::<String>().replace('T', " "),
+            at: super::beijing(&e.occurred_at),
             label: e.label,
             role: Role::parse(&e.actor_role).map(Role::zh).unwrap_or(""),
             change: if e.from_state == e.to_state { String::new() } else { format!("{} → {}", e.from_state.zh(), e.to_state.zh()) },

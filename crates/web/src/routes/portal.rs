@@ -247,12 +247,7 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
             _ => continue,
         };
         let name = s.store.user(e.actor_user_id).await?.map(|u| u.display_name).unwrap_or_default();
-        signatures.push(SignatureRow {
-            party,
-            name,
-            at: e.occurred_at.chars().take(19).collect::<String>().replace('T', " "),
-            sha256: sha.unwrap_or_default(),
-        });
+        signatures.push(SignatureRow { party, name, at: super::beijing(&e.occurred_at), sha256: sha.unwrap_or_default() });
     }
     let mut documents = vec![(DocKind::ApplicationForm.slug(), DocKind::ApplicationForm.zh())];
     if app.data.site_recorded || app.data.expert_recommendation.is_some() {
@@ -264,7 +259,10 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
     if app.data.agreement.is_some() {
         documents.push((DocKind::Agreement.slug(), DocKind::Agreement.zh()));
     }
-    let can_score = app.state == State::OnSiteEvaluation && step_actor(profile, Step::SiteEvaluation) == Some(role);
+    // Each evaluator scores once (URC-EVAL-2); the form goes once the sheet is in.
+    let can_score = app.state == State::OnSiteEvaluation
+        && step_actor(profile, Step::SiteEvaluation) == Some(role)
+        && !app.data.site_scores.iter().any(|(by, _)| *by == u.id);
     let score_items = if can_score {
         profile
             .score_sheets
