@@ -11,6 +11,7 @@ mod materials;
 mod pages;
 mod portal;
 mod registry;
+mod round_pages;
 mod workbench;
 
 use axum::Router;
@@ -86,6 +87,10 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/applications/{id}/documents/{kind}/pdf", Page, get(documents::pdf)),
         r("GET", "/static/print.css", Public, get(documents::print_css)),
         r("GET", "/rounds", Page, get(pages::rounds)),
+        r("POST", "/rounds", Roles(AGENCY), post(round_pages::create)),
+        r("POST", "/rounds/{id}/commit", Roles(AGENCY), post(round_pages::commit)),
+        r("POST", "/rounds/{id}/draw", Roles(AGENCY), post(round_pages::draw)),
+        r("POST", "/rounds/{id}/start", Roles(AGENCY), post(round_pages::start)),
         r("GET", "/audit", Public, get(pages::audit_heads)),
         r("GET", "/query", Public, get(pages::query)),
         r("GET", "/notices", Public, get(pages::notices)),

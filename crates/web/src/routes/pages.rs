@@ -698,6 +698,8 @@ pub struct RoundRow {
     /// The draw recomputed from its record on the server (URC-EVAL-1, G-AUDIT): `None` before
     /// the draw, else the differences found (empty: it checks out).
     verification: Option<Vec<String>>,
+    open: bool,
+    committed: bool,
 }
 
 #[derive(Template)]
@@ -706,11 +708,27 @@ struct RoundsPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
     rows: Vec<RoundRow>,
+    is_agency: bool,
+    today: String,
+    error: Option<String>,
+    done: Option<String>,
 }
 
 /// The agency's and supervisor's list of rounds, with each draw record to download and verify.
-pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(flash): Query<Flash>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let done = match flash.done.as_deref() {
+        Some("create") => Some("已新建评估批次。".to_owned()),
+        Some("commit") => Some("已公布承诺值。抽取时请使用事先约定的公开随机值。".to_owned()),
+        Some("draw") => Some("已完成抽取与分组，抽取记录可下载复核。".to_owned()),
+        Some("start") => Some("已开始现场评估。".to_owned()),
+        _ => None,
+    };
+    rounds_page(&s, u, None, done).await
+}
+
+/// The rounds page with a message.
+pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Response {
     if !matches!(u.role(), Role::Agency | Role::Supervisor) {
         return error_page(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Supervisor }.into());
     }
@@ -733,10 +751,22 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Re
             visit_on: d.as_ref().and_then(|d| d.visit_on).map(|v| v.to_string()).unwrap_or_default(),
             reveal_on: d.as_ref().and_then(|d| d.reveal_on).map(|v| v.to_string()).unwrap_or_default(),
             verification: d.as_ref().and_then(|d| d.record.as_ref()).map(|r| dingdian_core::draw::verify(r).err().unwrap_or_default()),
+            open: r.status == "open",
+            committed: d.is_some(),
             drawn: d.is_some_and(|d| d.record.is_some()),
         });
     }
-    render(RoundsPage { role_zh: u.role().zh(), user: Some(u), rows })
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = RoundsPage {
+        role_zh: u.role().zh(),
+        is_agency: u.role() == Role::Agency,
+        today: s.clock.today().to_string(),
+        user: Some(u),
+        rows,
+        error,
+        done,
+    };
+    (status, render(page)).into_response()
 }
 
 #[derive(Template)]

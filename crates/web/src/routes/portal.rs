@@ -161,6 +161,12 @@ pub struct Portal {
     pub can_reject: bool,
     pub open_complaints: Vec<u32>,
     pub can_resolve: bool,
+    /// URC-EVAL-1: open rounds this application may join (agency, before the draw).
+    pub open_rounds: Vec<(i64, String)>,
+    /// URC-EVAL-4: the collective decision is recorded here.
+    pub can_decide: bool,
+    /// URC-REV-2: information verification may terminate the application.
+    pub can_terminate: bool,
 }
 
 fn step_actor(profile: &Profile, step: Step) -> Option<Role> {
@@ -274,6 +280,12 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
         Vec::new()
     };
     let reject_step = Step::owning(app.state).and_then(|st| step_actor(profile, st));
+    let open_rounds =
+        if app.state == State::EvaluatorDraw && app.round_id.is_none() && step_actor(profile, Step::EvaluatorDraw) == Some(role) {
+            s.store.rounds(&app.city).await?.into_iter().filter(|r| r.status == "open").map(|r| (r.id, r.name)).collect()
+        } else {
+            Vec::new()
+        };
     Ok(Portal {
         facts,
         slots,
@@ -291,5 +303,8 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
         can_reject: matches!(app.state, State::Submitted | State::InitialReview) && reject_step == Some(role),
         open_complaints: app.data.complaints.iter().filter(|c| c.open).map(|c| c.number).collect(),
         can_resolve: app.state == State::PublicNotice && step_actor(profile, Step::PublicNotice) == Some(role),
+        open_rounds,
+        can_decide: app.state == State::CollectiveDecision && step_actor(profile, Step::CollectiveDecision) == Some(role),
+        can_terminate: app.state == State::InfoVerification && step_actor(profile, Step::InfoVerification) == Some(role),
     })
 }
