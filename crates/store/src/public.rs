@@ -52,6 +52,13 @@ pub struct NoticeEntry {
     pub current: bool,
 }
 
+impl NoticeEntry {
+    /// "道里区（230102）"
+    pub fn district_label(&self) -> String {
+        dingdian_core::registry::district_label(&self.district)
+    }
+}
+
 impl Store {
     /// HRB-QUERY: progress by number and query code; `None` unless both match.
     pub async fn progress(&self, number: &str, code: &str) -> Result<Option<Progress>> {
