@@ -10,11 +10,12 @@
 //! 0013): rows are picked and ordered on the index alone, then the page's rows are read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Budget;
 use dingdian_core::lifecycle::{Actor, Event, Outcome, Refusal, Role, State};
-use dingdian_core::policy::Expiry;
+use dingdian_core::policy::{Expiry, Profile};
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -76,20 +77,30 @@ pub struct QueueFilter {
     pub profile_version: Option<String>,
 }
 
-/// Counts of a queue's scope (every filter applied except the state and the district).
+/// Counts for a queue's tabs and filters.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QueueCounts {
-    /// Applications per state with the district filter applied, in lifecycle order, drafts left
+    /// Applications per state under every filter but the state, in lifecycle order, drafts left
     /// out; states without applications are left out.
     pub by_state: Vec<(State, i64)>,
-    /// Every district with applications in scope (codes, sorted), for the district filter.
+    /// Every district with applications in the actor's scope, whatever the filters (codes,
+    /// sorted), for the district filter.
     pub districts: Vec<String>,
+    /// Whether finished applications were counted too. Queues of applications in progress count
+    /// only those (a fraction of the rows), so the default view stays cheap.
+    pub finished_counted: bool,
 }
 
 impl QueueCounts {
-    /// How many applications a state filter selects.
-    pub fn total(&self, states: StateFilter) -> i64 {
-        self.by_state.iter().filter(|(s, _)| states.contains(*s)).map(|(_, n)| n).sum()
+    /// How many applications a state filter selects; `None` when that needs finished
+    /// applications and they were not counted.
+    pub fn total(&self, states: StateFilter) -> Option<i64> {
+        let needs_finished = match states {
+            StateFilter::Open => false,
+            StateFilter::All => true,
+            StateFilter::One(s) => s.is_terminal(),
+        };
+        (self.finished_counted || !needs_finished).then(|| self.by_state.iter().filter(|(s, _)| states.contains(*s)).map(|(_, n)| n).sum())
     }
 }
 
@@ -382,34 +393,52 @@ impl Store {
         rows.into_iter().map(AppRecord::try_from).collect()
     }
 
-    /// Counts per state (with the district filter) and the districts in scope, for the queue's
-    /// tabs and filters. The state filter is ignored.
+    /// Counts per state (with every filter but the state) and the districts in scope, for the
+    /// queue's tabs and filters. The state filter only decides whether finished applications are
+    /// counted: for a queue of applications in progress they are not (a fraction of the rows).
     pub async fn queue_counts(&self, actor: &Actor, f: &QueueFilter) -> Result<QueueCounts> {
-        let grid = self.district_state_counts(actor, f).await?;
-        let district = f.district.as_deref().map(str::trim).filter(|d| !d.is_empty());
-        let mut by_state: BTreeMap<usize, (State, i64)> = BTreeMap::new();
-        let mut districts: Vec<String> = Vec::new();
-        for (d, state, n) in grid {
-            if districts.last() != Some(&d) {
-                districts.push(d.clone());
-            }
-            if district.is_none_or(|want| want == d) {
-                let pos = dingdian_core::lifecycle::ALL_STATES.iter().position(|s| *s == state).unwrap_or(usize::MAX);
-                by_state.entry(pos).or_insert((state, 0)).1 += n;
-            }
+        let finished = match f.states {
+            StateFilter::Open => false,
+            StateFilter::All => true,
+            StateFilter::One(s) => s.is_terminal(),
+        };
+        let mut w = Self::queue_where_full(actor, &QueueFilter { states: StateFilter::All, ..f.clone() })?;
+        if !finished {
+            w.states(StateFilter::Open);
         }
-        districts.dedup();
-        Ok(QueueCounts { by_state: by_state.into_values().collect(), districts })
+        let sql = format!("select a.state, count(*) from applications a where {} group by a.state", w.sql);
+        let rows: Vec<(String, i64)> = with_pool!(self, p => {
+            bind_args!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.as_str())), &w.args).fetch_all(p).await?
+        });
+        let mut by_state = Vec::new();
+        for (s, n) in rows {
+            let state = State::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("state {s}")))?;
+            by_state.push((state, n));
+        }
+        by_state.sort_by_key(|(s, _)| dingdian_core::lifecycle::ALL_STATES.iter().position(|x| x == s));
+        // Every district of the scope, whatever the other filters: a loose index scan (one seek
+        // per district), as neither backend skips through an index for `distinct` on its own
+        // reliably.
+        let w = Self::queue_where(actor, &QueueFilter::default())?;
+        let sql = format!(
+            "with recursive d(district) as (
+                select (select a.district from applications a where {w} order by a.district limit 1)
+                union all
+                select (select a.district from applications a where {w} and a.district > d.district order by a.district limit 1)
+                from d where d.district is not null)
+             select district from d where district is not null",
+            w = w.sql
+        );
+        let districts: Vec<String> = with_pool!(self, p => {
+            bind_args!(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str())), &w.args).fetch_all(p).await?
+        });
+        Ok(QueueCounts { by_state, districts, finished_counted: finished })
     }
 
-    /// (district, state, count) of the actor's scope with every filter but state and district;
-    /// sorted by district.
+    /// (district, state, count) of the actor's scope with every filter but state and district.
     async fn district_state_counts(&self, actor: &Actor, f: &QueueFilter) -> Result<Vec<(String, State, i64)>> {
         let w = Self::queue_where(actor, f)?;
-        let sql = format!(
-            "select a.district, a.state, count(*) from applications a where {} group by a.district, a.state order by a.district, a.state",
-            w.sql
-        );
+        let sql = format!("select a.district, a.state, count(*) from applications a where {} group by a.district, a.state", w.sql);
         let rows: Vec<(String, String, i64)> = with_pool!(self, p => {
             bind_args!(sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql.as_str())), &w.args).fetch_all(p).await?
         });
@@ -514,19 +543,15 @@ impl Store {
         if let Some(d) = district {
             w.eq("a.district", Arg::Text(d.to_owned()));
         }
-        let apps_sql = format!("select a.id, a.profile_id, a.profile_version from applications a where {}", w.sql);
-        let apps: Vec<(i64, String, String)> = with_pool!(self, p => {
-            bind_args!(sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(apps_sql.as_str())), &w.args).fetch_all(p).await?
-        });
+        // Each application's state changes, in order, with the profile version it runs under.
         let events_sql = format!(
-            "select e.application_id, e.from_state, e.to_state, e.occurred_on from events e join applications a on a.id = e.application_id
-             where {} and e.from_state <> e.to_state order by e.application_id, e.seq",
+            "select a.id, a.profile_id, a.profile_version, e.from_state, e.to_state, e.occurred_on
+             from applications a join events e on e.application_id = a.id
+             where {} and e.from_state <> e.to_state order by a.id, e.seq",
             w.sql
         );
-        let transitions: Vec<(i64, String, String, String)> = with_pool!(self, p => {
-            bind_args!(sqlx::query_as::<_, (i64, String, String, String)>(sqlx::AssertSqlSafe(events_sql.as_str())), &w.args)
-                .fetch_all(p)
-                .await?
+        let transitions: Vec<TransitionRow> = with_pool!(self, p => {
+            bind_args!(sqlx::query_as::<_, TransitionRow>(sqlx::AssertSqlSafe(events_sql.as_str())), &w.args).fetch_all(p).await?
         });
         let results_sql = format!(
             "select e.payload from events e join applications a on a.id = e.application_id
@@ -554,32 +579,60 @@ impl Store {
         }
 
         // Time per clock: each application's history through its own profile version's clocks.
-        let histories = histories(transitions)?;
-        let calendar = self.calendar();
-        let mut profiles = HashMap::new();
-        let mut acc: BTreeMap<(String, usize), StepAcc> = BTreeMap::new();
-        for (id, pid, version) in apps {
-            let Some(history) = histories.get(&id) else { continue };
-            let key = (pid.clone(), version.clone());
-            let profile = match profiles.get(&key) {
-                Some(p) => std::sync::Arc::clone(p),
-                None => {
-                    let Some(p) = self.profile_version(&pid, &version).or_else(|| self.current_profile(&pid)) else { continue };
-                    profiles.insert(key, p.clone());
-                    p
-                }
-            };
-            for view in clocks::clocks(&profile, history, &calendar, today) {
-                let Some(pos) = profile.clocks.iter().position(|c| c.id == view.id) else { continue };
-                let a = acc.entry((pid.clone(), pos)).or_default();
-                if a.def.is_none() {
-                    let def = &profile.clocks[pos];
-                    a.def =
-                        Some((profile.name.clone(), def.id.clone(), def.rule.clone(), def.name.clone(), def.budget, def.runs_in.clone()));
-                }
-                a.add(&view);
+        // Tens of thousands of histories are CPU work: done off the async workers.
+        let mut profiles: HashMap<(String, String), Arc<Profile>> = HashMap::new();
+        for (_, pid, version, ..) in &transitions {
+            if !profiles.keys().any(|(p, v)| p == pid && v == version)
+                && let Some(p) = self.profile_version(pid, version).or_else(|| self.current_profile(pid))
+            {
+                profiles.insert((pid.clone(), version.clone()), p);
             }
         }
+        let calendar = self.calendar();
+        let acc = tokio::task::spawn_blocking(move || -> Result<BTreeMap<(String, usize), StepAcc>> {
+            let mut acc: BTreeMap<(String, usize), StepAcc> = BTreeMap::new();
+            let mut add = |profile: &Profile, history: &[Transition]| {
+                for view in clocks::clocks(profile, history, &calendar, today) {
+                    let Some(pos) = profile.clocks.iter().position(|c| c.id == view.id) else { continue };
+                    let a = acc.entry((profile.id.clone(), pos)).or_default();
+                    if a.def.is_none() {
+                        let def = &profile.clocks[pos];
+                        a.def = Some((
+                            profile.name.clone(),
+                            def.id.clone(),
+                            def.rule.clone(),
+                            def.name.clone(),
+                            def.budget,
+                            def.runs_in.clone(),
+                        ));
+                    }
+                    a.add(&view);
+                }
+            };
+            let mut current: Option<(i64, Option<&Arc<Profile>>)> = None;
+            let mut history = Vec::new();
+            for (id, pid, version, from, to, on) in &transitions {
+                if current.is_none_or(|(c, _)| c != *id) {
+                    if let Some((_, Some(profile))) = current {
+                        add(profile, &history);
+                    }
+                    history.clear();
+                    current = Some((*id, profiles.get(&(pid.clone(), version.clone()))));
+                }
+                let corrupt = || StoreError::Corrupt(format!("event of application {id}"));
+                history.push(Transition {
+                    from: State::parse(from).ok_or_else(corrupt)?,
+                    to: State::parse(to).ok_or_else(corrupt)?,
+                    on: on.parse().map_err(|_| corrupt())?,
+                });
+            }
+            if let Some((_, Some(profile))) = current {
+                add(profile, &history);
+            }
+            Ok(acc)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("statistics task: {e}")))??;
         stats.steps = acc
             .into_iter()
             .filter_map(|((pid, _), a)| {
@@ -606,6 +659,9 @@ impl Store {
         Ok(stats)
     }
 }
+
+/// (application, profile id, profile version, from, to, on) of one state change.
+type TransitionRow = (i64, String, String, String, String, String);
 
 type ClockDefSummary = (String, String, String, String, Budget, Vec<State>);
 

@@ -7,6 +7,8 @@
 //! cargo run --release -p dingdian-web --example latency -- both --apps 100000 --clients 50 --secs 20
 //! ```
 //!
+//! `--keep` leaves the seeded database in place (its URL is printed), e.g. to look at query plans.
+//!
 //! For each database: a fresh database (a SQLite file in a temporary directory, or a new
 //! PostgreSQL database that is dropped afterwards), the shipped profiles, 25,000 institutions and
 //! `--apps` applications with their state-change events, seeded with plain SQL in batches (the
@@ -31,7 +33,7 @@ use dingdian_store::clock::{Clock, ManualClock};
 use dingdian_store::testing::{Backend, TestDb};
 use dingdian_store::{NewUser, Store};
 use dingdian_web::{App, AppState};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use jiff::civil::{Date, date};
@@ -45,10 +47,12 @@ struct Args {
     apps: usize,
     clients: usize,
     secs: u64,
+    /// Keep the seeded database (print its URL) instead of dropping it, e.g. to look at plans.
+    keep: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { backends: vec![Backend::Sqlite], apps: 100_000, clients: 50, secs: 20 };
+    let mut a = Args { backends: vec![Backend::Sqlite], apps: 100_000, clients: 50, secs: 20, keep: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut num = |name: &str| it.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| panic!("{name} needs a number"));
@@ -59,7 +63,8 @@ fn args() -> Args {
             "--apps" => a.apps = num("--apps") as usize,
             "--clients" => a.clients = num("--clients") as usize,
             "--secs" => a.secs = num("--secs"),
-            other => panic!("unknown argument {other}; usage: latency [sqlite|postgres|both] [--apps N] [--clients N] [--secs N]"),
+            "--keep" => a.keep = true,
+            other => panic!("unknown argument {other}; usage: latency [sqlite|postgres|both] [--apps N] [--clients N] [--secs N] [--keep]"),
         }
     }
     a
@@ -504,7 +509,9 @@ async fn run(backend: Backend, a: &Args) {
     let token = Arc::new(token["token"].as_str().expect("token").to_owned());
 
     // Single requests (no concurrency): what one person waits for.
-    for path in ["/workbench", "/stats", "/workbench/export.csv?state=open", "/workbench/export.xlsx?state=open"] {
+    let singles =
+        WORKBENCH_PATHS.iter().copied().chain(["/stats", "/workbench/export.csv?state=open", "/workbench/export.xlsx?state=open"]);
+    for path in singles {
         let (status, body, _) = send(&mut c, "GET", path, Some(&token), None).await;
         assert_eq!(status, 200, "{path}");
         let mut took = Vec::new();
@@ -526,5 +533,8 @@ async fn run(backend: Backend, a: &Args) {
     server.abort();
     state.store.close().await;
     let _ = std::fs::remove_dir_all(files_dir);
-    drop(db);
+    if a.keep {
+        println!("  kept the database: {}", db.url);
+        std::mem::forget(db);
+    }
 }

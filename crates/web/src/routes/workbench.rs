@@ -105,41 +105,14 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
-/// GB/T 2260 names of the districts of the shipped cities; other codes are shown as they are.
-const DISTRICTS: &[(&str, &str)] = &[
-    ("230102", "道里区"),
-    ("230103", "南岗区"),
-    ("230104", "道外区"),
-    ("230108", "平房区"),
-    ("230109", "松北区"),
-    ("230110", "香坊区"),
-    ("230111", "呼兰区"),
-    ("230112", "阿城区"),
-    ("230113", "双城区"),
-    ("230123", "依兰县"),
-    ("230124", "方正县"),
-    ("230125", "宾县"),
-    ("230126", "巴彦县"),
-    ("230127", "木兰县"),
-    ("230128", "通河县"),
-    ("230129", "延寿县"),
-    ("230183", "尚志市"),
-    ("230184", "五常市"),
-    ("650102", "天山区"),
-    ("650103", "沙依巴克区"),
-    ("650104", "新市区"),
-    ("650105", "水磨沟区"),
-    ("650106", "头屯河区"),
-    ("650107", "达坂城区"),
-    ("650109", "米东区"),
-    ("650121", "乌鲁木齐县"),
-];
-
+/// "道里区（230102）"; an unknown code as it is.
 fn district_zh(code: &str) -> String {
-    match DISTRICTS.iter().find(|(c, _)| *c == code) {
-        Some((_, name)) => format!("{name}（{code}）"),
-        None => code.to_owned(),
-    }
+    dingdian_core::registry::district_label(code)
+}
+
+/// A district's name alone (its code when unknown), for narrow columns.
+fn district_name(code: &str) -> String {
+    dingdian_core::registry::DISTRICTS.iter().find(|(c, _)| *c == code).map(|(_, n)| (*n).to_owned()).unwrap_or_else(|| code.to_owned())
 }
 
 fn kind_zh(kind: &str) -> &'static str {
@@ -170,7 +143,7 @@ fn states_zh(s: StateFilter) -> &'static str {
 
 pub struct Tab {
     label: &'static str,
-    count: i64,
+    count: Option<i64>,
     href: String,
     current: bool,
 }
@@ -309,7 +282,7 @@ fn row(a: AppRecord, clocks: Option<&Vec<ClockView>>, rounds: &HashMap<i64, Stri
         number: a.number,
         institution: a.institution_name,
         kind: kind_zh(&a.kind),
-        district: district_zh(&a.district),
+        district: district_name(&a.district),
         state: a.state.zh(),
         round: a.round_id.and_then(|r| rounds.get(&r).cloned()).unwrap_or_default(),
         due: a.due_on.map(|d| d.to_string()).unwrap_or_default(),
@@ -326,7 +299,7 @@ fn row(a: AppRecord, clocks: Option<&Vec<ClockView>>, rounds: &HashMap<i64, Stri
         },
         left_overdue: nearest.is_some_and(|d| d < today),
         overdue: due_overdue || limit_overdue,
-        updated: a.updated_at.chars().take(19).collect::<String>().replace('T', " "),
+        updated: super::beijing(&a.updated_at),
     }
 }
 
@@ -344,7 +317,7 @@ async fn queue_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
     let f = q.filter();
     let today = s.clock.today();
     let counts = s.store.queue_counts(&actor, &f).await?;
-    let total = counts.total(f.states);
+    let total = counts.total(f.states).unwrap_or_default();
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page().min(pages);
     let apps = s.store.queue(&actor, &f, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
@@ -357,18 +330,35 @@ async fn queue_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
             row(a, c, &rounds, today)
         })
         .collect();
-    let mut tabs = Vec::new();
-    for states in [StateFilter::Open, StateFilter::All] {
-        tabs.push(Tab { label: states_zh(states), count: counts.total(states), href: q.query(states, None), current: f.states == states });
-    }
-    for (state, n) in &counts.by_state {
+    // In-progress states always; finished ones once the list includes them (counting those
+    // reads every row of the city).
+    let mut tabs = vec![Tab {
+        label: states_zh(StateFilter::Open),
+        count: counts.total(StateFilter::Open),
+        href: q.query(StateFilter::Open, None),
+        current: f.states == StateFilter::Open,
+    }];
+    let mut listed: Vec<AppStateName> = Vec::new();
+    for (state, n) in counts.by_state.iter().filter(|(s, _)| !s.is_terminal()) {
         let states = StateFilter::One(*state);
-        tabs.push(Tab { label: state.zh(), count: *n, href: q.query(states, None), current: f.states == states });
+        tabs.push(Tab { label: state.zh(), count: Some(*n), href: q.query(states, None), current: f.states == states });
+        listed.push(*state);
+    }
+    tabs.push(Tab {
+        label: states_zh(StateFilter::All),
+        count: counts.total(StateFilter::All),
+        href: q.query(StateFilter::All, None),
+        current: f.states == StateFilter::All,
+    });
+    for (state, n) in counts.by_state.iter().filter(|(s, _)| s.is_terminal()) {
+        let states = StateFilter::One(*state);
+        tabs.push(Tab { label: state.zh(), count: Some(*n), href: q.query(states, None), current: f.states == states });
+        listed.push(*state);
     }
     if let StateFilter::One(st) = f.states
-        && !counts.by_state.iter().any(|(s, _)| *s == st)
+        && !listed.contains(&st)
     {
-        tabs.push(Tab { label: st.zh(), count: 0, href: q.query(f.states, None), current: true });
+        tabs.push(Tab { label: st.zh(), count: Some(0), href: q.query(f.states, None), current: true });
     }
     let form = filter_form(s, &u, &q, &counts.districts).await?;
     let page_data = WorkbenchPage {
@@ -406,7 +396,7 @@ const COLUMNS: &[(&str, f64)] = &[
     ("自动处理期限", 14.0),
     ("到期处理", 14.0),
     ("是否已过期限", 12.0),
-    ("更新时间", 20.0),
+    ("更新时间（北京时间）", 20.0),
 ];
 
 fn export_cells(s: &AppState, r: &QueueRow, today: Date) -> Vec<String> {
@@ -425,7 +415,7 @@ fn export_cells(s: &AppState, r: &QueueRow, today: Date) -> Vec<String> {
         r.due_on.map(|d| d.to_string()).unwrap_or_default(),
         r.due_action.map(expiry_zh).unwrap_or("").to_owned(),
         if r.due_on.is_some_and(|d| today > d) { "已超期".to_owned() } else { String::new() },
-        r.updated_at.chars().take(19).collect::<String>().replace('T', " "),
+        super::beijing(&r.updated_at),
     ]
 }
 
@@ -566,9 +556,9 @@ pub struct Legend {
     label: &'static str,
 }
 
-const LABEL_W: u32 = 210;
+/// Widest label column and bar, in SVG user units (13 px text).
+const LABEL_MAX: u32 = 300;
 const BAR_MAX: u32 = 420;
-const CHART_W: u32 = LABEL_W + BAR_MAX + 90;
 const ROW_H: u32 = 24;
 const BAR_H: u32 = 16;
 const TOP: u32 = 8;
@@ -581,7 +571,14 @@ struct Datum {
     class: &'static str,
 }
 
-/// Lays out bars; `group` bars share one label row group (e.g. used vs allowed).
+/// The approximate width of a text at 13 px: full-width characters 13, others 7.5.
+fn text_width(s: &str) -> u32 {
+    let w: f64 = s.chars().map(|c| if c.is_ascii() { 7.5 } else { 13.0 }).sum();
+    w.ceil() as u32
+}
+
+/// Lays out a horizontal bar chart: labels right-aligned in a column as wide as the longest
+/// (shortened beyond `LABEL_MAX`), bars scaled to the largest value, each value after its bar.
 fn chart(
     id: &'static str,
     title: &str,
@@ -590,30 +587,34 @@ fn chart(
     head: Vec<String>,
     table: Vec<Vec<String>>,
 ) -> Chart {
+    let labels: Vec<String> = data.iter().map(|d| fit(&d.label, LABEL_MAX)).collect();
+    let label_w = labels.iter().map(|l| text_width(l)).max().unwrap_or(0).max(60) + 12;
     let max = data.iter().map(|d| d.value).fold(0.0_f64, f64::max);
     let legend_h = if legend.is_empty() { 0 } else { ROW_H };
     let mut bars = Vec::new();
-    for (i, d) in data.iter().enumerate() {
+    let mut right = label_w + BAR_MAX;
+    for (i, (d, label)) in data.iter().zip(labels).enumerate() {
         let y = TOP + legend_h + i as u32 * ROW_H;
         let w = if max > 0.0 { ((d.value / max) * f64::from(BAR_MAX)).round() as u32 } else { 0 };
         let w = if d.value > 0.0 { w.max(2) } else { 0 };
+        right = right.max(label_w + w + 6 + text_width(&d.text));
         bars.push(Bar {
-            label: shorten(&d.label, 14),
-            label_x: LABEL_W - 8,
+            label,
+            label_x: label_w - 8,
             label_y: y + BAR_H - 3,
-            x: LABEL_W,
+            x: label_w,
             y,
             h: BAR_H,
             w,
             class: d.class,
             value: d.text.clone(),
-            value_x: LABEL_W + w + 6,
+            value_x: label_w + w + 6,
         });
     }
     let legend = legend
         .iter()
         .enumerate()
-        .map(|(i, (class, label))| Legend { x: LABEL_W + i as u32 * 150, text_x: LABEL_W + i as u32 * 150 + 18, class, label })
+        .map(|(i, (class, label))| Legend { x: label_w + i as u32 * 150, text_x: label_w + i as u32 * 150 + 18, class, label })
         .collect();
     let empty = data.is_empty();
     let height = TOP * 2 + legend_h + (data.len().max(1) as u32) * ROW_H;
@@ -624,11 +625,23 @@ fn chart(
             data.iter().map(|d| if d.label.is_empty() { d.text.clone() } else { format!("{} {}", d.label, d.text) }).collect();
         format!("{title}：{}。", parts.join("；"))
     };
-    Chart { id, title: title.to_owned(), desc, width: CHART_W, height, bars, legend, empty, head, table }
+    Chart { id, title: title.to_owned(), desc, width: right + 8, height, bars, legend, empty, head, table }
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max - 1).collect::<String>()) }
+/// Shortens a label to `max` units of width, with an ellipsis.
+fn fit(s: &str, max: u32) -> String {
+    if text_width(s) <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if text_width(&out) + text_width(&c.to_string()) + 13 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 fn pct(part: i64, whole: i64) -> String {
@@ -669,7 +682,7 @@ async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
     let today = s.clock.today();
     let f = q.filter();
     let st = s.store.stats(&u.actor(), &f, today).await?;
-    let districts: Vec<String> = s.store.queue_counts(&u.actor(), &QueueFilter { district: None, ..f.clone() }).await?.districts;
+    let districts: Vec<String> = s.store.queue_counts(&u.actor(), &f).await?.districts;
     let mut form = filter_form(s, &u, &q, &districts).await?;
     form.state = String::new();
     let total: i64 = st.by_state.iter().map(|(_, n)| n).sum();
