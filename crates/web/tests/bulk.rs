@@ -33,6 +33,13 @@ async fn notice_batch_publishes_together(b: Backend) {
     let other_city = t.submitted(&urc).await;
     let not_ready_version = t.store().application(other_city).await.unwrap().unwrap().version;
     let agency = t.login("hrb-agency").await;
+    // The workbench offers the batch to the agency (rows to tick), not to supervisors.
+    let (_, page) = t.call(Method::GET, "/workbench?state=passed", Some(&agency), None).await;
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains(r#"action="/applications/bulk""#) && page.contains(&format!(r#"name="ids" value="{a}""#)), "{page}");
+    let supervisor = t.login("hrb-supervisor").await;
+    let (_, page) = t.call(Method::GET, "/workbench?state=passed", Some(&supervisor), None).await;
+    assert!(!page.as_str().unwrap().contains("/applications/bulk"));
     let body = format!("command=publish_notice&ids={a}&ids={b2}&ids={other_city}");
     let req = Request::builder()
         .method(Method::POST)
