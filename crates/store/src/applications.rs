@@ -49,7 +49,7 @@ impl AppRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct AppRow {
+pub(crate) struct AppRow {
     id: i64,
     number: Option<String>,
     institution_id: i64,
@@ -69,7 +69,7 @@ struct AppRow {
     updated_at: String,
 }
 
-const APP_SELECT: &str = "select a.id, a.number, a.institution_id, i.name as institution_name, a.city, a.district, a.kind,
+pub(crate) const APP_SELECT: &str = "select a.id, a.number, a.institution_id, i.name as institution_name, a.city, a.district, a.kind,
     a.profile_id, a.profile_version, a.state, a.version, a.round_id, a.data, a.due_on, a.due_action, a.created_at, a.updated_at
     from applications a join institutions i on i.id = a.institution_id";
 

@@ -19,6 +19,7 @@ use dingdian_core::policy::{Expiry, Profile};
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::applications::{APP_SELECT, AppRow};
 use crate::{AppRecord, Result, Store, StoreError, with_pool};
 
 /// Which states a queue shows.
@@ -236,53 +237,6 @@ macro_rules! bind_args {
 const QUEUE_ORDER: &str = "coalesce(a.due_on, '9999-12-31'), a.updated_at, a.id";
 
 #[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    number: Option<String>,
-    institution_id: i64,
-    institution_name: String,
-    city: String,
-    district: String,
-    kind: String,
-    profile_id: String,
-    profile_version: String,
-    state: String,
-    version: i64,
-    round_id: Option<i64>,
-    data: String,
-    due_on: Option<String>,
-    due_action: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl TryFrom<Row> for AppRecord {
-    type Error = StoreError;
-    fn try_from(r: Row) -> Result<AppRecord> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("application {}: {what}", r.id));
-        Ok(AppRecord {
-            id: r.id,
-            number: r.number.clone().unwrap_or_default(),
-            institution_id: r.institution_id,
-            institution_name: r.institution_name.clone(),
-            state: State::parse(&r.state).ok_or_else(|| corrupt("state"))?,
-            data: serde_json::from_str(&r.data).map_err(|_| corrupt("data"))?,
-            due_on: parse_date(r.due_on.as_deref()).map_err(|_| corrupt("due_on"))?,
-            due_action: parse_expiry(r.due_action.as_deref()).map_err(|_| corrupt("due_action"))?,
-            city: r.city,
-            district: r.district,
-            kind: r.kind,
-            profile_id: r.profile_id,
-            profile_version: r.profile_version,
-            version: r.version,
-            round_id: r.round_id,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct LightRow {
     id: i64,
     number: Option<String>,
@@ -376,18 +330,15 @@ impl Store {
         let n = w.args.len();
         // The page's ids come from the index alone; only those rows are then read and joined.
         let sql = format!(
-            "select a.id, a.number, a.institution_id, i.name as institution_name, a.city, a.district, a.kind,
-                a.profile_id, a.profile_version, a.state, a.version, a.round_id, a.data, a.due_on, a.due_action,
-                a.created_at, a.updated_at
-             from applications a join institutions i on i.id = a.institution_id
+            "{APP_SELECT}
              where a.id in (select a.id from applications a where {} order by {QUEUE_ORDER} limit ${} offset ${})
              order by {QUEUE_ORDER}",
             w.sql,
             n + 1,
             n + 2
         );
-        let rows: Vec<Row> = with_pool!(self, p => {
-            let q = bind_args!(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())), &w.args);
+        let rows: Vec<AppRow> = with_pool!(self, p => {
+            let q = bind_args!(sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str())), &w.args);
             q.bind(limit.max(0)).bind(offset.max(0)).fetch_all(p).await?
         });
         rows.into_iter().map(AppRecord::try_from).collect()

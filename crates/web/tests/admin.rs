@@ -8,16 +8,9 @@ use common::{TestApp, percent};
 use dingdian_store::testing::Backend;
 
 async fn post_form(t: &TestApp, path: &str, token: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let body = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    let (status, body) = t.send(req).await;
-    (status, body.as_str().unwrap_or_default().to_owned())
+    let fields: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    let (status, body, _) = t.post_form(path, token, &fields).await;
+    (status, body)
 }
 
 /// Accounts are created in the administrator's city with the role's required scope; a taken

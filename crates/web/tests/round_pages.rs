@@ -6,24 +6,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{TestApp, percent};
+use common::TestApp;
 use dingdian_store::testing::Backend;
 use serde_json::json;
 
 async fn form(t: &TestApp, path: &str, token: &str, fields: &[(&str, String)]) -> (StatusCode, String, Option<String>) {
-    let body = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = tower::ServiceExt::oneshot(t.router.clone(), req).await.unwrap();
-    let status = resp.status();
-    let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
-    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned(), location)
+    t.post_form(path, token, fields).await
 }
 
 async fn urc_round_through_the_pages(b: Backend) {

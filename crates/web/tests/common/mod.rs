@@ -270,6 +270,23 @@ impl TestApp {
         id
     }
 
+    /// Posts a page form (urlencoded) with a bearer token: (status, body text, Location).
+    pub async fn post_form(&self, path: &str, token: &str, fields: &[(&str, String)]) -> (StatusCode, String, Option<String>) {
+        let body = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("router");
+        let status = resp.status();
+        let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned(), location)
+    }
+
     /// Uploads `bytes` into a material slot through the API (a streamed PUT).
     pub async fn upload(&self, token: &str, id: i64, slot: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
         let req = Request::builder()
