@@ -193,6 +193,8 @@ struct Prepared<'a> {
     state: AppState,
     profile_version: String,
     due: Option<(Date, Expiry)>,
+    /// The nearest deadline of either kind (automatic or the agency's own), for the workbench.
+    sort_due: Option<Date>,
     uscc: String,
 }
 
@@ -210,7 +212,7 @@ macro_rules! write_prepared {
         let round_id = pr.state.round_id;
         let updated = sqlx::query(
             "update applications set state = $1, version = version + $2, data = $3, profile_version = $4, due_on = $5,
-             due_action = $6, round_id = $7, updated_at = $8, timer_owner = null, timer_lease_until = null
+             due_action = $6, round_id = $7, updated_at = $8, timer_owner = null, timer_lease_until = null, sort_due_on = $11
              where id = $9 and version = $10",
         )
         .bind(pr.decision.to.as_str())
@@ -223,6 +225,7 @@ macro_rules! write_prepared {
         .bind(&ts)
         .bind(pr.app.id)
         .bind(pr.expected)
+        .bind(pr.sort_due.map(|d| d.to_string()))
         .execute(&mut *$tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -610,8 +613,12 @@ impl Store {
             (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
             (a, b) => a.or(b),
         };
+        // The agency's own running time limits (clocks without an automatic consequence).
+        let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
+        let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();
         Ok(Prepared {
             complaint: None,
+            sort_due,
             due,
             profile_version: profile.version.clone(),
             app,

@@ -234,7 +234,7 @@ macro_rules! bind_args {
 
 /// The order of a queue: the nearest automatic deadline first, then (rows without one) the
 /// longest untouched, then by id. The same expression is indexed (migration 0013).
-const QUEUE_ORDER: &str = "coalesce(a.due_on, '9999-12-31'), a.updated_at, a.id";
+const QUEUE_ORDER: &str = "coalesce(a.sort_due_on, '9999-12-31'), a.updated_at, a.id";
 
 #[derive(sqlx::FromRow)]
 struct LightRow {

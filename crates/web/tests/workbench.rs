@@ -141,7 +141,8 @@ both!(non_staff_are_refused);
 async fn sorted_by_deadline_filtered_and_overdue_marked(b: Backend) {
     let t = TestApp::new(b).await;
     let agency = t.login("hrb-agency").await;
-    // Submitted first, no automatic deadline: after every dated row.
+    // Submitted first: no automatic deadline, but the agency's own HRB-ACC-1 limit (5 working days,
+    // 2026-03-09) orders it among the dated rows.
     let extra = extra_institution(&t, "hrb-extra", "230102", "91230102MA0EXTRA0").await;
     let undated = t.submitted(&extra).await;
     let hospital = t.submitted(&t.login("hrb-hospital").await).await; // 230102
@@ -154,7 +155,7 @@ async fn sorted_by_deadline_filtered_and_overdue_marked(b: Backend) {
 
     let html = page(&t, "/workbench", &agency).await;
     let pos = |n: &str| html.find(&format!(">{n}</a>")).unwrap_or_else(|| panic!("{n} listed"));
-    assert!(pos(&clinic) < pos(&hospital) && pos(&hospital) < pos(&undated), "nearest deadline first: {html}");
+    assert!(pos(&clinic) < pos(&hospital) && pos(&undated) < pos(&hospital), "nearest deadline first: {html}");
     assert!(row_of(&html, &clinic).contains("2026-03-09"), "{}", row_of(&html, &clinic));
     assert!(row_of(&html, &hospital).contains("2026-03-10"));
     assert!(html.contains("全部在办 <span class=\"count\">3</span>"), "tab counts: {html}");
@@ -235,11 +236,12 @@ async fn pages_of_fifty(b: Backend) {
     let html = page(&t, "/workbench?state=submitted", &agency).await;
     assert!(html.contains("共 61 件，第 1 / 2 页"), "{html}");
     assert_eq!(html.matches("<tr").count(), 51, "50 rows and the header");
-    // Undated rows: the longest untouched first.
-    assert!(html.contains("TEST-PAGE-000") && html.contains("TEST-PAGE-049") && !html.contains("TEST-PAGE-050"));
+    // The application received through the API has the agency's HRB-ACC-1 limit and comes first;
+    // the undated rows follow, the longest untouched first.
+    assert!(html.contains(&first) && html.contains("TEST-PAGE-000") && html.contains("TEST-PAGE-048") && !html.contains("TEST-PAGE-049"));
     assert!(html.contains("href=\"/workbench?state=submitted&#38;page=2\" rel=\"next\""), "{html}");
     let html = page(&t, "/workbench?state=submitted&page=2", &agency).await;
-    assert!(html.contains("TEST-PAGE-050") && html.contains("TEST-PAGE-059") && html.contains(&first), "{html}");
+    assert!(html.contains("TEST-PAGE-049") && html.contains("TEST-PAGE-059") && !html.contains(&first), "{html}");
     assert!(html.contains("rel=\"prev\"") && !html.contains("rel=\"next\""));
     let html = page(&t, "/workbench?state=submitted&page=99", &agency).await;
     assert!(html.contains("第 2 / 2 页"), "a page past the end shows the last one");
@@ -330,3 +332,28 @@ async fn statistics_drawn_as_svg(b: Backend) {
     assert!(html.contains("暂无数据") && !html.contains("道里区"), "another city's numbers stay out");
 }
 both!(statistics_drawn_as_svg);
+
+/// The queue's order takes the agency's own time limits into account (HRB-EVAL-2's 3 months from
+/// receipt), not only automatic consequences: an application received earlier comes first even
+/// when it was touched later.
+async fn sorted_by_the_agency_time_limit_too(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let clinic = t.login("hrb-clinic").await;
+    let agency = t.login("hrb-agency").await;
+    let early = t.submitted(&hosp).await; // received 2026-03-02
+    t.advance_days(5);
+    let late = t.submitted(&clinic).await; // received 2026-03-07
+    t.advance_days(1);
+    t.cmd(&agency, late, json!({ "command": "accept" })).await; // touched 03-08
+    t.advance_days(3);
+    t.cmd(&agency, early, json!({ "command": "accept" })).await; // touched 03-11
+    let (status, page) = t.call(Method::GET, "/workbench?state=accepted", Some(&agency), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap().to_owned();
+    let e = t.store().application(early).await.unwrap().unwrap().number;
+    let l = t.store().application(late).await.unwrap().unwrap().number;
+    let (pe, pl) = (page.find(&e).expect("early listed"), page.find(&l).expect("late listed"));
+    assert!(pe < pl, "HRB-EVAL-2: the application received first is due first");
+}
+both!(sorted_by_the_agency_time_limit_too);
