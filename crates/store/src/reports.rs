@@ -122,6 +122,8 @@ pub struct QueueRow {
     pub submitted_on: Option<Date>,
     pub due_on: Option<Date>,
     pub due_action: Option<Expiry>,
+    /// The nearest deadline of either kind (automatic or the agency's own limit).
+    pub sort_due_on: Option<Date>,
     pub updated_at: String,
 }
 
@@ -233,7 +235,7 @@ macro_rules! bind_args {
 }
 
 /// The order of a queue: the nearest automatic deadline first, then (rows without one) the
-/// longest untouched, then by id. The same expression is indexed (migration 0013).
+/// longest untouched, then by id. The same expression is indexed (migration 0014).
 const QUEUE_ORDER: &str = "coalesce(a.sort_due_on, '9999-12-31'), a.updated_at, a.id";
 
 #[derive(sqlx::FromRow)]
@@ -252,6 +254,7 @@ struct LightRow {
     data: String,
     due_on: Option<String>,
     due_action: Option<String>,
+    sort_due_on: Option<String>,
     updated_at: String,
 }
 
@@ -401,7 +404,7 @@ impl Store {
         let w = Self::queue_where_full(actor, f)?;
         let sql = format!(
             "select a.id, a.number, i.name as institution_name, i.uscc, a.kind, a.city, a.district, a.profile_id, a.profile_version,
-                a.state, r.name as round_name, a.data, a.due_on, a.due_action, a.updated_at
+                a.state, r.name as round_name, a.data, a.due_on, a.due_action, a.sort_due_on, a.updated_at
              from applications a join institutions i on i.id = a.institution_id left join rounds r on r.id = a.round_id
              where {} order by {QUEUE_ORDER} limit ${}",
             w.sql,
@@ -420,6 +423,7 @@ impl Store {
                     state: State::parse(&r.state).ok_or_else(|| corrupt("state"))?,
                     due_on: parse_date(r.due_on.as_deref()).map_err(|_| corrupt("due_on"))?,
                     due_action: parse_expiry(r.due_action.as_deref()).map_err(|_| corrupt("due_action"))?,
+                    sort_due_on: parse_date(r.sort_due_on.as_deref()).map_err(|_| corrupt("sort_due_on"))?,
                     submitted_on: submitted.submitted_on,
                     institution_name: r.institution_name,
                     uscc: r.uscc,

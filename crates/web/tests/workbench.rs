@@ -357,3 +357,23 @@ async fn sorted_by_the_agency_time_limit_too(b: Backend) {
     assert!(pe < pl, "HRB-EVAL-2: the application received first is due first");
 }
 both!(sorted_by_the_agency_time_limit_too);
+
+/// Exports mark an application overdue on the agency's own limit too (HRB-ACC-1: 5 working days
+/// to accept or issue the notice), not only on automatic deadlines.
+async fn export_marks_agency_limits_overdue(b: Backend) {
+    let t = TestApp::new(b).await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.submitted(&t.login("hrb-hospital").await).await; // 2026-03-02, due 03-09
+    let number = number(&t, id).await;
+    // Nothing is due yet.
+    let (_, _, csv) = get(&t, "/workbench/export.csv?state=submitted", &agency).await;
+    let csv = String::from_utf8(csv).unwrap();
+    let line = csv.lines().find(|l| l.contains(&number)).expect("listed").to_owned();
+    assert!(!line.contains("已超期"), "{line}");
+    t.advance_days(8); // 2026-03-10
+    let (_, _, csv) = get(&t, "/workbench/export.csv?state=submitted", &agency).await;
+    let csv = String::from_utf8(csv).unwrap();
+    let line = csv.lines().find(|l| l.contains(&number)).expect("listed").to_owned();
+    assert!(line.contains("已超期"), "HRB-ACC-1 passed: {line}");
+}
+both!(export_marks_agency_limits_overdue);

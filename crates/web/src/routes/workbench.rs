@@ -414,7 +414,8 @@ fn export_cells(s: &AppState, r: &QueueRow, today: Date) -> Vec<String> {
         r.submitted_on.map(|d| d.to_string()).unwrap_or_default(),
         r.due_on.map(|d| d.to_string()).unwrap_or_default(),
         r.due_action.map(expiry_zh).unwrap_or("").to_owned(),
-        if r.due_on.is_some_and(|d| today > d) { "已超期".to_owned() } else { String::new() },
+        // Past the nearest deadline of either kind: the automatic one or the agency's own limit.
+        if r.sort_due_on.or(r.due_on).is_some_and(|d| today > d) { "已超期".to_owned() } else { String::new() },
         super::beijing(&r.updated_at),
     ]
 }
