@@ -7,18 +7,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, percent};
 use dingdian_store::testing::Backend;
-use serde_json::json;
-
-async fn passed(t: &TestApp, inst: &str) -> i64 {
-    let agency = t.login("hrb-agency").await;
-    let expert = t.login("hrb-expert").await;
-    let id = t.submitted(inst).await;
-    t.cmd(&agency, id, json!({ "command": "accept" })).await;
-    t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
-    t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 85 })).await;
-    t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass" })).await;
-    id
-}
 
 /// HRB-NOTICE: a batch published together ends together, computed by the calendar; an
 /// application not ready is listed as not done and left unchanged; another city's application
@@ -27,8 +15,8 @@ async fn notice_batch_publishes_together(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = t.login("hrb-hospital").await;
     let clinic = t.login("hrb-clinic").await;
-    let a = passed(&t, &hosp).await;
-    let b2 = passed(&t, &clinic).await;
+    let a = t.harbin_passed(&hosp).await;
+    let b2 = t.harbin_passed(&clinic).await;
     let urc = t.login("urc-pharmacy").await;
     let other_city = t.submitted(&urc).await;
     let not_ready_version = t.store().application(other_city).await.unwrap().unwrap().version;

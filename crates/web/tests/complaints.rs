@@ -131,20 +131,11 @@ async fn complain_with_files(t: &TestApp, ip: &str, number: &str, files: &[(&str
 /// nothing.
 async fn complaint_attachments(b: Backend) {
     let t = TestApp::new(b).await;
-    let hosp = t.login("hrb-hospital").await;
     let agency = t.login("hrb-agency").await;
-    let id = t.harbin_to_preparation(&hosp).await;
-    // Back to a notice: a second application of another institution.
     let clinic = t.login("hrb-clinic").await;
-    let expert = t.login("hrb-expert").await;
-    let id2 = t.submitted(&clinic).await;
-    t.cmd(&agency, id2, json!({ "command": "accept" })).await;
-    t.cmd(&agency, id2, json!({ "command": "schedule_evaluation" })).await;
-    t.cmd(&agency, id2, json!({ "command": "record_site_evaluation", "score": 80 })).await;
-    t.cmd(&expert, id2, json!({ "command": "record_expert_review", "recommendation": "pass" })).await;
+    let id2 = t.harbin_passed(&clinic).await;
     t.cmd(&agency, id2, json!({ "command": "publish_notice" })).await;
     let number = t.store().application(id2).await.unwrap().unwrap().number;
-    let _ = id;
 
     // An executable posing as a photo is refused, and nothing is stored.
     let before = t.files_dir.files_under("files").len();

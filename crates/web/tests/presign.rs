@@ -66,12 +66,7 @@ async fn notice_unfounded_complaint_preparation_signed(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = kangning(&t).await;
     let agency = t.login("hrb-agency").await;
-    let expert = t.login("hrb-expert").await;
-    let id = t.submitted(&hosp).await;
-    t.cmd(&agency, id, json!({ "command": "accept" })).await;
-    t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
-    t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 88 })).await;
-    t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲"] })).await;
+    let id = t.harbin_passed(&hosp).await;
     t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
     t.cmd(&agency, id, json!({ "command": "record_complaint", "summary": "反映床位不足" })).await;
     t.advance_days(12);

@@ -306,9 +306,9 @@ impl TestApp {
         body
     }
 
-    /// Drives a new application of this Harbin institution to pre-signing preparation
-    /// (HRB-NOTICE ended by the timer); returns its id.
-    pub async fn harbin_to_preparation(&self, inst_token: &str) -> i64 {
+    /// Drives a new application of this Harbin institution through acceptance, the site
+    /// evaluation and a passing expert review (HRB-EVAL-1/2); returns its id, in `passed`.
+    pub async fn harbin_passed(&self, inst_token: &str) -> i64 {
         let agency = self.login("hrb-agency").await;
         let expert = self.login("hrb-expert").await;
         let id = self.submitted(inst_token).await;
@@ -317,6 +317,14 @@ impl TestApp {
         self.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 90 })).await;
         let review = json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙"] });
         self.cmd(&expert, id, review).await;
+        id
+    }
+
+    /// Drives a new application of this Harbin institution to pre-signing preparation
+    /// (HRB-NOTICE ended by the timer); returns its id.
+    pub async fn harbin_to_preparation(&self, inst_token: &str) -> i64 {
+        let agency = self.login("hrb-agency").await;
+        let id = self.harbin_passed(inst_token).await;
         self.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
         self.advance_days(12);
         self.tick().await;
