@@ -333,7 +333,7 @@ pub async fn seed(store: &Store, files: &FileStore, now: Timestamp) -> Result<us
         };
         let user_id = store.ensure_user(user, base).await?;
         let inst_actor = store.user(user_id).await?.context("demo user")?.actor();
-        let has_app = !store.applications_for(&inst_actor, None, 1).await?.is_empty();
+        let has_app = !store.applications_for(&inst_actor, None, 1, dingdian_core::china_date(base)).await?.is_empty();
         if !has_app {
             let mut script = Script::new(store, files, base, inst_actor, i.city, i.district).await?;
             script.inst_code = i.code.to_owned();
@@ -580,10 +580,11 @@ impl<'a> Script<'a> {
                     let points = [("layout", 18), ("management", 21), ("operations", 17), ("conditions", 27 - k as u16)];
                     let items: std::collections::BTreeMap<String, u16> = points.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
                     let score = items.values().sum();
-                    self.run(&evaluator, days - 8, Command::RecordSiteEvaluation { score, items, notes: None }).await?;
+                    // URC-EVAL-2: on the visit day.
+                    self.run(&evaluator, days - 10, Command::RecordSiteEvaluation { score, items, notes: None }).await?;
                 }
-                self.run(&inst, days - 8, Command::ConfirmScoreSheet).await?;
-                self.run(&expert, days - 10, pass_review()).await?;
+                self.run(&inst, days - 10, Command::ConfirmScoreSheet).await?;
+                self.run(&expert, days - 11, pass_review()).await?;
                 if story == Story::CollectiveDecision {
                     return Ok(());
                 }
@@ -686,7 +687,7 @@ fn declaration(national_code: &str, beds: i64) -> serde_json::Map<String, serde_
 
 /// Urumqi's evaluator pool (URC-EVAL-1): 18 people from the five departments, some with ties.
 async fn seed_pool(store: &Store, now: Timestamp) -> Result<()> {
-    let agency = Actor { user_id: 0, role: Role::Agency, city: "urumqi".into(), district: None, institution_id: None };
+    let agency = Actor { role: Role::Agency, ..Actor::system("urumqi") };
     let departments = ["insurance", "health", "market_regulation", "industry_association", "insurance_committee"];
     let employers = ["市医保局", "市卫健委", "市市场监管局", "市医药行业协会", "市医保委员会", "新疆医科大学", "自治区人民医院"];
     let surnames = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高"];

@@ -63,7 +63,7 @@ fn demo_twice_never_duplicates() {
         let users = store.users().await.unwrap();
         assert_eq!(users.len(), 43, "12 staff, 18 evaluator-pool and 13 institution accounts");
         let all = dingdian_core::lifecycle::Actor::system("*");
-        let apps = store.applications_for(&all, None, 100).await.unwrap();
+        let apps = store.applications_for(&all, None, 100, jiff::civil::Date::MIN).await.unwrap();
         assert_eq!(apps.len(), 13);
         let states: std::collections::BTreeSet<&str> = apps.iter().map(|a| a.state.as_str()).collect();
         for s in [
@@ -123,7 +123,7 @@ fn killed_between_claim_and_commit_fires_once_after_restart() {
     rt.block_on(async {
         let store = dingdian_store::Store::open(&data.join("dingdian.db").to_string_lossy()).await.unwrap();
         let all = dingdian_core::lifecycle::Actor::system("*");
-        for app in store.applications_for(&all, None, 100).await.unwrap() {
+        for app in store.applications_for(&all, None, 100, jiff::civil::Date::MIN).await.unwrap() {
             let events = store.events(app.id).await.unwrap();
             let by_system = events.iter().filter(|e| e.actor_role == "system" && e.from_state != e.to_state).count();
             assert!(by_system <= 2, "application {} fired twice: {:?}", app.id, events.iter().map(|e| &e.kind).collect::<Vec<_>>());

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::deadline::{self, Budget, Due, Pause};
-use crate::lifecycle::State;
+use crate::lifecycle::{AppState, State};
 use crate::policy::{ClockDef, Expiry, Profile};
 
 /// One state change in an application's history, as the clocks need it.
@@ -128,4 +128,33 @@ fn latest_run(def: &ClockDef, history: &[Transition], cal: &Calendar, today: Dat
         on_expiry: def.on_expiry,
         due,
     })
+}
+
+/// The timers an application carries after a decision (G-CLOCKS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timers {
+    /// The automatic consequence to fire: its last day and what fires after it.
+    pub due: Option<(Date, Expiry)>,
+    /// The nearest deadline of either kind (automatic consequences and the agency's own running
+    /// time limits), for sorting queues.
+    pub sort_due: Option<Date>,
+}
+
+/// G-CLOCKS: the timers of an application in state `st`, whose history (transitions, the last
+/// one included) is `history`.
+pub fn timers(profile: &Profile, history: &[Transition], cal: &Calendar, today: Date, st: &AppState) -> Timers {
+    let views = clocks(profile, history, cal, today);
+    // HRB-SIGN / URC-SIGN: a signed institution is not deemed to give up while the agency
+    // countersigns; the delay is the agency's.
+    let due = next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && st.institution_signed));
+    // HRB-ANNEX2: the resubmission window is a timer of its own within preparation.
+    let annex2 = st.prep.annex2.resubmit_due.filter(|_| st.state == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
+    let due = match (due, annex2) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    // The agency's own running time limits (clocks without an automatic consequence).
+    let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
+    let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();
+    Timers { due, sort_due }
 }

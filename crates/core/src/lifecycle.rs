@@ -12,6 +12,7 @@ use crate::calendar::Calendar;
 use crate::deadline::{self, Due};
 use crate::eligibility::{self, Declaration, Finding, Record};
 use crate::policy::{BanTrigger, Expiry, FileType, InstitutionKind, MaterialPhase, Profile, Step};
+pub use crate::visibility::{Grouping, Scope, can_read};
 
 /// Lifecycle states (DESIGN.md). The last six are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -195,32 +196,13 @@ pub struct Actor {
     pub district: Option<String>,
     /// The institution, for institution accounts.
     pub institution_id: Option<i64>,
+    /// The evaluator's id in the city's pool, for evaluator accounts.
+    pub evaluator_id: Option<String>,
 }
 
 impl Actor {
     pub fn system(city: &str) -> Actor {
-        Actor { user_id: 0, role: Role::System, city: city.to_owned(), district: None, institution_id: None }
-    }
-}
-
-/// The parts of an application that decide who may see and touch it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Scope {
-    pub institution_id: i64,
-    pub city: String,
-    pub district: String,
-}
-
-/// May `actor` read an application with this scope? Institutions see only their own;
-/// branch reviewers their district; everyone else their city.
-pub fn can_read(actor: &Actor, scope: &Scope) -> Result<(), Refusal> {
-    match actor.role {
-        Role::System => Ok(()),
-        Role::Institution if actor.institution_id == Some(scope.institution_id) => Ok(()),
-        Role::Institution => Err(Refusal::NotYourInstitution),
-        _ if actor.city != scope.city => Err(Refusal::NotYourRegion),
-        Role::BranchReviewer if actor.district.as_deref() != Some(scope.district.as_str()) => Err(Refusal::NotYourRegion),
-        _ => Ok(()),
+        Actor { user_id: 0, role: Role::System, city: city.to_owned(), district: None, institution_id: None, evaluator_id: None }
     }
 }
 
@@ -634,6 +616,85 @@ impl Command {
             Command::DeemGivenUp => "deem_given_up",
             Command::RecalculateDeadlines { .. } => "recalculate_deadlines",
         }
+    }
+
+    /// What this command's decision reads beyond the application; the store loads exactly this.
+    pub fn needs(&self) -> Needs {
+        match self {
+            // G-BANS and the not-accepted rules at submission (URC-REJ-*).
+            Command::Submit => Needs { bans: true, history: true, open_rounds: false },
+            // URC-REV-2: the not-accepted rules again, against today's record.
+            Command::PassVerification => Needs { history: true, ..Needs::default() },
+            Command::JoinRound { .. } => Needs { open_rounds: true, ..Needs::default() },
+            _ => Needs::default(),
+        }
+    }
+
+    /// A command of this name with placeholder input, to ask `decide` whether its form belongs on
+    /// a page (see `available`). `None` for a name no page sends.
+    pub fn probe(name: &str) -> Option<Command> {
+        let text = || "—".to_owned();
+        Some(match name {
+            "update_draft" => Command::UpdateDraft { facts: serde_json::Map::new() },
+            "submit" => Command::Submit,
+            "withdraw" => Command::Withdraw { reason: None },
+            "override_conditions" => Command::OverrideConditions { reason: text() },
+            "issue_supplement_notice" => Command::IssueSupplementNotice { items: Vec::new() },
+            "supplement" => Command::Supplement { note: None },
+            "accept" => Command::Accept,
+            "reject" => Command::Reject { reasons: Vec::new() },
+            "schedule_evaluation" => Command::ScheduleEvaluation { date: None, note: None },
+            "pass_initial_review" => Command::PassInitialReview,
+            "pass_verification" => Command::PassVerification,
+            "terminate" => Command::Terminate { reason: text() },
+            "join_round" => Command::JoinRound { round_id: 0 },
+            "start_site_evaluation" => Command::StartSiteEvaluation { round_id: 0 },
+            "record_site_evaluation" => Command::RecordSiteEvaluation { score: 0, items: std::collections::BTreeMap::new(), notes: None },
+            "confirm_score_sheet" => Command::ConfirmScoreSheet,
+            "record_expert_review" => Command::RecordExpertReview {
+                recommendation: Outcome::Pass,
+                reasons: Vec::new(),
+                rectification: None,
+                attendees: vec![text()],
+            },
+            "decide" => Command::Decide { outcome: Outcome::Pass, reasons: Vec::new(), rectification: None },
+            "request_reevaluation" => Command::RequestReevaluation,
+            "publish_notice" => Command::PublishNotice,
+            "record_complaint" => Command::RecordComplaint { summary: text() },
+            "resolve_complaint" => Command::ResolveComplaint { number: 0, founded: false, finding: text() },
+            "record_training" => Command::RecordTraining { session: text(), attended: true, passed: true },
+            "file_annex1" => Command::FileAnnex1 {
+                form: crate::annex::Annex1 {
+                    institution_name: String::new(),
+                    national_code: String::new(),
+                    business_address: String::new(),
+                    carrier: crate::annex::Carrier::Unicom,
+                    line_form: crate::annex::LineForm::Wired,
+                    application_date: Date::MIN,
+                    security_equipment: false,
+                    equipment_brand: None,
+                    equipment_model: None,
+                    security_rules: false,
+                    legal_representative: String::new(),
+                    phone: String::new(),
+                    attachments: crate::annex::Attachments {
+                        business_licence_copy: false,
+                        security_commitment: false,
+                        security_org_chart: false,
+                        equipment_photos: false,
+                    },
+                    remarks: None,
+                },
+            },
+            "request_annex2_acceptance" => Command::RequestAnnex2Acceptance,
+            "review_annex2" => Command::ReviewAnnex2 { passed: true, reason: None },
+            "record_station_acceptance" => Command::RecordStationAcceptance { note: text() },
+            "complete_preparation" => Command::CompletePreparation,
+            "fail_preparation" => Command::FailPreparation { reason: text() },
+            "sign" => Command::Sign,
+            "countersign" => Command::Countersign,
+            _ => return None,
+        })
     }
 
     /// Who may send this command: a fixed role, or the actor of a profile step.
@@ -1143,7 +1204,16 @@ pub struct ActiveBan {
     pub reason: String,
 }
 
-/// What a decision may look at besides the application.
+/// The applying institution as a decision sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionFacts {
+    pub name: String,
+    /// The national insurance institution code (国码) on record, if any.
+    pub national_code: Option<String>,
+}
+
+/// What a decision may look at besides the application. The store fills what the command
+/// `needs` (see `Command::needs`); what a command does not need may stay empty.
 pub struct Ctx<'a> {
     pub profile: &'a Profile,
     pub calendar: &'a Calendar,
@@ -1154,6 +1224,32 @@ pub struct Ctx<'a> {
     pub kind: InstitutionKind,
     /// The record of the institution and its people (read by the not-accepted rules).
     pub history: &'a [Record],
+    /// The applying institution (HRB-ANNEX1: the form names it).
+    pub institution: Option<&'a InstitutionFacts>,
+    /// The city's rounds still open for applications to join (URC-EVAL-1).
+    pub open_rounds: &'a [i64],
+}
+
+impl<'a> Ctx<'a> {
+    /// A context with nothing loaded beyond the rules, the calendar and the day.
+    pub fn new(profile: &'a Profile, calendar: &'a Calendar, today: Date, kind: InstitutionKind) -> Ctx<'a> {
+        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[] }
+    }
+}
+
+/// The facts beyond the application that a command's decision reads; the store loads these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Bans in force against the institution (G-BANS).
+    pub bans: bool,
+    /// The institution's and its people's record (the not-accepted rules).
+    pub history: bool,
+    /// The city's open rounds.
+    pub open_rounds: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true };
 }
 
 /// The events a command produces and the state it leads to.
@@ -1174,6 +1270,13 @@ pub enum Refusal {
     NotYourRegion,
     #[error("the application belongs to another institution")]
     NotYourInstitution,
+    /// The application's own progress rules the command out for now (e.g. already done).
+    #[error("not now: {reason}")]
+    NotNow { reason: String },
+    #[error("the evaluator is not grouped with this institution")]
+    NotAssigned,
+    #[error("the grouping is not revealed yet (reveal on {on:?})")]
+    NotRevealed { on: Option<Date> },
     #[error("stale version: expected {expected}, current {actual}")]
     StaleVersion { expected: i64, actual: i64 },
     #[error("invalid {field}: {reason}")]
@@ -1207,6 +1310,20 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Does this refusal concern what was entered (a form can put it right), rather than who
+    /// acts, on what, and when? A page shows a command's form when only such a refusal stands
+    /// in its way (see `available`).
+    pub fn is_about_input(&self) -> bool {
+        matches!(
+            self,
+            Refusal::Invalid { .. }
+                | Refusal::NotAccepted { .. }
+                | Refusal::ConditionsUnmet { .. }
+                | Refusal::SupplementIncomplete { .. }
+                | Refusal::PreparationIncomplete { .. }
+        )
+    }
+
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -1214,6 +1331,9 @@ impl Refusal {
             Refusal::NotYourRole { .. } => "not_your_role",
             Refusal::NotYourRegion => "not_your_region",
             Refusal::NotYourInstitution => "not_your_institution",
+            Refusal::NotAssigned => "not_assigned",
+            Refusal::NotNow { .. } => "not_allowed_now",
+            Refusal::NotRevealed { .. } => "not_revealed",
             Refusal::StaleVersion { .. } => "stale_version",
             Refusal::Invalid { .. } => "invalid_input",
             Refusal::SecondSupplementNotice => "second_supplement_notice",
@@ -1243,6 +1363,12 @@ impl Refusal {
             }
             Refusal::NotYourRegion => "该申请不属于您所在的地区，无权查看或办理。".into(),
             Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
+            Refusal::NotAssigned => "您未被抽取为该机构的评估人员，无权查看或办理。".into(),
+            Refusal::NotNow { reason } => reason.clone(),
+            Refusal::NotRevealed { on: Some(on) } => {
+                format!("评估分组将于 {on} 公布（现场评估前日），此前不能查看被评估机构的信息。")
+            }
+            Refusal::NotRevealed { on: None } => "评估分组尚未公布，此前不能查看被评估机构的信息。".into(),
             Refusal::StaleVersion { .. } => "该申请已被他人更新，请刷新页面后重试。".into(),
             Refusal::Invalid { reason, .. } => format!("填写有误：{reason}"),
             Refusal::SecondSupplementNotice => "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into(),
@@ -1286,7 +1412,7 @@ pub fn check_kind(profile: &Profile, kind: InstitutionKind) -> Result<(), Refusa
 
 /// Decides a command: checks scope, role and state, and returns the events it produces.
 pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
-    can_read(actor, scope)?;
+    can_read(actor, scope, ctx.today)?;
     let p = ctx.profile;
     let required = match cmd.who() {
         Who::Role(r) => Some(r),
@@ -1428,11 +1554,22 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)
         }
         Command::JoinRound { round_id } if s == State::EvaluatorDraw && st.round_id.is_none() => {
+            // URC-EVAL-1: a round of this city that has not started drawing.
+            if !ctx.open_rounds.contains(round_id) {
+                return Err(invalid("round_id", "评估批次不存在或已开始。"));
+            }
             go(vec![Event::JoinedRound { round_id: *round_id }], s)
         }
         Command::StartSiteEvaluation { round_id } if s == State::EvaluatorDraw => {
             if st.round_id != Some(*round_id) {
                 return Err(invalid("round_id", "该申请未纳入此评估批次。"));
+            }
+            // URC-EVAL-1: where the profile draws evaluators, the site evaluation starts only
+            // with the draw (a round started without one would have nobody to score it).
+            if p.evaluation.is_some() && scope.grouping.is_none() {
+                return Err(Refusal::NotNow {
+                    reason: "须先抽取评估人员并随机分组后，方可开始现场评估（URC-EVAL-1）。".into()
+                });
             }
             advance(Event::SiteEvaluationStarted { round_id: *round_id })
         }
@@ -1443,6 +1580,17 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
                 && !st.site_scores.iter().any(|(by, _)| *by == actor.user_id)
                 && (p.step(Step::SiteEvaluation).is_some_and(|c| c.score_sheet_confirmation) || !st.site_recorded) =>
         {
+            // URC-EVAL-1 / URC-EVAL-2: in a drawn round only the evaluators grouped with the
+            // institution score it (`can_read` let only those, and only from the reveal, this
+            // far), and nobody scores before the visit day.
+            if let Some(g) = &scope.grouping {
+                if actor.role == Role::Evaluator && !g.includes(actor.evaluator_id.as_deref()) {
+                    return Err(Refusal::NotAssigned);
+                }
+                if let Some(visit) = g.visit_on.filter(|v| ctx.today < *v) {
+                    return Err(Refusal::TooEarly { earliest: visit, rule: "URC-EVAL-2".into() });
+                }
+            }
             let passes = check_sheet(p.score_sheet(ctx.kind), *score, items)?;
             let event =
                 Event::SiteEvaluationRecorded { score: *score, notes: non_empty(notes), items: items.clone(), by: actor.user_id, passes };
@@ -1452,6 +1600,13 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::ConfirmScoreSheet if s == State::OnSiteEvaluation && !st.score_confirmed => {
             if !st.site_recorded {
                 return Err(invalid("score_sheet", "评估人员尚未录入评分，暂不能确认。"));
+            }
+            // URC-EVAL-2: the institution signs the sheet once every grouped evaluator has scored.
+            if let Some(g) = scope.grouping.as_ref().filter(|g| st.site_scores.len() < g.evaluators.len()) {
+                return Err(invalid(
+                    "score_sheet",
+                    format!("抽取的 {} 名评估人员中已有 {} 名评分，全部评分后方可确认。", g.evaluators.len(), st.site_scores.len()),
+                ));
             }
             advance(Event::ScoreSheetConfirmed)
         }
@@ -1553,7 +1708,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::RecordTraining { session, attended, passed } if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
             if st.prep.training_passed() {
-                return Err(invalid("training", "培训考试已通过，无需再次记录。"));
+                return Err(Refusal::NotNow { reason: "培训考试已通过，无需再次记录。".into() });
             }
             if *passed && !*attended {
                 return Err(invalid("passed", "未参加培训的不能记为考试通过。"));
@@ -1590,16 +1745,31 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         }
         Command::FileAnnex1 { form } if s == State::PresignPreparation => {
             preparation(p)?;
+            // HRB-ANNEX1: the form names the institution itself, with its national code.
+            let inst = ctx.institution.cloned().unwrap_or_default();
+            let code = inst
+                .national_code
+                .or_else(|| st.facts.get("national_code").and_then(|v| v.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            if let Err(errors) = form.validate(&inst.name, &code, ctx.today) {
+                let field = errors.first().map_or("form", |e| e.field);
+                let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
+                return Err(Refusal::Invalid { field, reason });
+            }
             go(vec![Event::Annex1Filed { form: form.clone() }], s)
         }
         Command::RequestAnnex2Acceptance if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
             let a = &st.prep.annex2;
             if a.accepted || a.pending {
-                return Err(invalid("annex2", if a.accepted { "处方流转验收已通过。" } else { "验收申请正在审核中，请等待结果通知。" }));
+                let reason =
+                    if a.accepted { "处方流转验收已通过。" } else { "验收申请正在审核中，请等待结果通知。" };
+                return Err(Refusal::NotNow { reason: reason.into() });
             }
             if a.withdrawn {
-                return Err(invalid("annex2", "验收未通过后未在期限内重新提交，验收申请已视为撤回（HRB-ANNEX2）。"));
+                return Err(Refusal::NotNow {
+                    reason: "验收未通过后未在期限内重新提交，验收申请已视为撤回（HRB-ANNEX2）。".into()
+                });
             }
             if a.requests >= 1 {
                 match a.resubmit_due {
@@ -1607,7 +1777,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
                         return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });
                     }
                     Some(_) => {}
-                    None => return Err(invalid("annex2", "验收只能重新提交一次（HRB-ANNEX2）。")),
+                    None => return Err(Refusal::NotNow { reason: "验收只能重新提交一次（HRB-ANNEX2）。".into() }),
                 }
             }
             if st.materials.get(ChecklistItem::EPrescription.evidence_slot()).is_none_or(Vec::is_empty) {
@@ -1619,7 +1789,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::ReviewAnnex2 { passed, reason } if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
             if !st.prep.annex2.pending {
-                return Err(invalid("annex2", "没有待审核的处方流转验收申请。"));
+                return Err(Refusal::NotNow { reason: "没有待审核的处方流转验收申请。".into() });
             }
             let reason = non_empty(reason);
             if !*passed && reason.is_none() {
@@ -1640,7 +1810,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::RecordStationAcceptance { note } if s == State::PresignPreparation => {
             preparation(p)?;
             if st.prep.station_accepted.is_some() {
-                return Err(invalid("station", "服务站点验收已记录。"));
+                return Err(Refusal::NotNow { reason: "服务站点验收已记录。".into() });
             }
             go(vec![Event::StationAccepted { note: required_text("note", note)? }], s)
         }
@@ -1666,6 +1836,30 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             go(events, State::GivenUp)
         }
         _ => Err(not_here()),
+    }
+}
+
+/// "What may this actor do now?" (DESIGN §7): the commands whose form a page shows this actor
+/// today — those `decide` takes as they are, or would take with suitable input.
+pub fn available(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor) -> Vec<&'static str> {
+    COMMAND_NAMES.iter().copied().filter(|name| allows_form(ctx, scope, st, actor, name)).collect()
+}
+
+/// Does `decide` take this command exactly as it is?
+pub fn allows(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> bool {
+    decide(ctx, scope, st, actor, cmd).is_ok()
+}
+
+/// Does `decide` take the command of this name, as it is or with suitable input?
+pub fn allows_form(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, name: &str) -> bool {
+    Command::probe(name).is_some_and(|cmd| allows_with_input(ctx, scope, st, actor, &cmd))
+}
+
+/// Does `decide` take this command, or refuse it only for its input?
+pub fn allows_with_input(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> bool {
+    match decide(ctx, scope, st, actor, cmd) {
+        Ok(_) => true,
+        Err(r) => r.is_about_input(),
     }
 }
 

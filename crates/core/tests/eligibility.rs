@@ -835,7 +835,7 @@ impl Flow {
     fn new(profile: Profile, kind: InstitutionKind, d: &Declaration) -> Flow {
         let district = if profile.id == "harbin" { "230102" } else { "650102" };
         Flow {
-            scope: Scope { institution_id: 1, city: profile.id.clone(), district: district.into() },
+            scope: Scope { institution_id: 1, city: profile.id.clone(), district: district.into(), grouping: None },
             profile,
             cal: Calendar::shipped(),
             kind,
@@ -856,6 +856,7 @@ impl Flow {
             city: self.scope.city.clone(),
             district: (role == Role::BranchReviewer).then(|| self.scope.district.clone()),
             institution_id: (role == Role::Institution).then_some(1),
+            evaluator_id: None,
         }
     }
 
@@ -867,6 +868,8 @@ impl Flow {
             bans: &self.bans,
             kind: self.kind,
             history: &self.history,
+            institution: None,
+            open_rounds: &[],
         };
         decide(&ctx, &self.scope, &self.state, &self.actor(role), cmd)
     }

@@ -7,8 +7,8 @@ use dingdian_core::calendar::Calendar;
 use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Pause;
 use dingdian_core::lifecycle::{
-    ALL_ROLES, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, Outcome, Problem, Reason, Refusal, Role,
-    Scope, State, SupplementItem, decide,
+    ALL_ROLES, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, Grouping, InstitutionFacts, Outcome,
+    Problem, Reason, Refusal, Role, Scope, State, SupplementItem, decide,
 };
 use dingdian_core::policy::{Expiry, FileType, Profile};
 use jiff::civil::{Date, date};
@@ -36,7 +36,20 @@ fn actor(role: Role, city: &str) -> Actor {
         city: city.to_owned(),
         district: (role == Role::BranchReviewer).then(|| district.to_owned()),
         institution_id: (role == Role::Institution).then_some(1),
+        evaluator_id: (role == Role::Evaluator).then(|| EVALUATOR.to_owned()),
     }
+}
+
+/// The test evaluator's pool id; the test applications are grouped with it and revealed from
+/// the start, so the role rules are what the lifecycle tests see (visibility has its own tests).
+const EVALUATOR: &str = "E1";
+
+fn revealed_grouping() -> Option<Grouping> {
+    Some(Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: None, reveal_on: Some(date(2026, 1, 1)) })
+}
+
+fn test_institution() -> InstitutionFacts {
+    InstitutionFacts { name: "测试医院".into(), national_code: Some("H23010200001".into()) }
 }
 
 /// One application driven through `decide` and folded with `apply`, with its transition history
@@ -62,7 +75,7 @@ impl App {
             profile,
             cal: Calendar::shipped(),
             city,
-            scope: Scope { institution_id: 1, city: city.to_owned(), district: district.to_owned() },
+            scope: Scope { institution_id: 1, city: city.to_owned(), district: district.to_owned(), grouping: revealed_grouping() },
             state: AppState { facts: full_facts(city), ..AppState::default() },
             history: Vec::new(),
             events: Vec::new(),
@@ -90,6 +103,7 @@ impl App {
 
     /// Asks without changing anything.
     fn ask(&self, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
+        let inst = test_institution();
         let ctx = Ctx {
             profile: &self.profile,
             calendar: &self.cal,
@@ -97,6 +111,8 @@ impl App {
             bans: &self.bans,
             kind: dingdian_core::policy::InstitutionKind::Medical,
             history: &[],
+            institution: Some(&inst),
+            open_rounds: &[1, 7],
         };
         decide(&ctx, &self.scope, &self.state, actor, cmd)
     }
@@ -1372,13 +1388,13 @@ fn hrb_annex2_one_resubmission_window() {
     assert!(matches!(late.on(date(2026, 4, 22)).refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { .. }));
     late.on(date(2026, 4, 23)).run(System, Command::DeemAnnex2Withdrawn);
     assert!(late.state.prep.annex2.withdrawn);
-    assert_invalid(late.refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
+    assert!(matches!(late.refused(Institution, Command::RequestAnnex2Acceptance), Refusal::NotNow { .. }));
 
     // In time: the one resubmission; failing again opens no new window.
     app.on(date(2026, 4, 22)).run(Institution, Command::RequestAnnex2Acceptance);
     let d = app.on(date(2026, 4, 23)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("仍不连续".into()) });
     assert!(matches!(&d.events[..], [Event::Annex2Reviewed { resubmit_due: None, .. }]));
-    assert_invalid(app.refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
+    assert!(matches!(app.refused(Institution, Command::RequestAnnex2Acceptance), Refusal::NotNow { .. }));
 }
 
 /// HRB-PRE-2 ⑤ is switchable: off in the shipped profile (适时推进), required when switched on.

@@ -41,6 +41,7 @@ impl User {
             city: self.city.clone(),
             district: self.district.clone(),
             institution_id: self.institution_id,
+            evaluator_id: self.evaluator_id.clone(),
         }
     }
 }
@@ -221,12 +222,18 @@ impl Store {
         if let Some((id,)) = existing {
             return Ok(id);
         }
+        self.create_institution(i, now).await
+    }
+
+    /// Enters a new institution in the registry. A USCC already registered, in any city, is a
+    /// conflict (`already_registered`, 409) and returns nothing of the existing record.
+    pub async fn create_institution(&self, i: NewInstitution<'_>, now: Timestamp) -> Result<i64> {
         let kind = match i.kind {
             InstitutionKind::Medical => "medical",
             InstitutionKind::Pharmacy => "pharmacy",
         };
         let now = now.to_string();
-        let id: (i64,) = with_pool!(self, p => {
+        let id: std::result::Result<(i64,), sqlx::Error> = with_pool!(self, p => {
             sqlx::query_as(
                 "insert into institutions (uscc, name, kind, category, city, district, national_code, address, beds, created_at, updated_at)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning id",
@@ -242,9 +249,16 @@ impl Store {
             .bind(i.beds)
             .bind(now)
             .fetch_one(p)
-            .await?
+            .await
         });
-        Ok(id.0)
+        match id {
+            Ok((id,)) => Ok(id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Rejected {
+                code: "already_registered",
+                message: format!("统一社会信用代码 {} 已在登记库中。", i.uscc.as_str()),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn institution(&self, id: i64) -> Result<Option<Institution>> {

@@ -5,10 +5,15 @@
 
 use std::sync::Arc;
 
+use dingdian_core::calendar::Calendar;
 use dingdian_core::china_date;
 use dingdian_core::clocks::{self, ClockView, Transition};
-use dingdian_core::lifecycle::{self, ActiveBan, Actor, AppState, Command, Ctx, Decision, Event, Refusal, Role, Scope, State};
+use dingdian_core::eligibility::Record;
+use dingdian_core::lifecycle::{
+    self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, InstitutionFacts, Needs, Refusal, Role, Scope, State,
+};
 use dingdian_core::policy::{Expiry, InstitutionKind, Profile};
+use dingdian_core::visibility::{self, Listing};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -42,9 +47,51 @@ impl AppRecord {
     pub fn institution_kind(&self) -> InstitutionKind {
         if self.kind == "pharmacy" { InstitutionKind::Pharmacy } else { InstitutionKind::Medical }
     }
+}
 
-    pub fn scope(&self) -> Scope {
-        Scope { institution_id: self.institution_id, city: self.city.clone(), district: self.district.clone() }
+/// What a page may offer an actor on one application (decided by the core).
+#[derive(Debug, Clone, Default)]
+pub struct Available {
+    /// The commands whose forms the page shows (allowed as they are, or with suitable input).
+    pub names: Vec<&'static str>,
+    /// The commands allowed right now without input (the page's plain buttons).
+    pub now: Vec<&'static str>,
+    /// The rounds the application may join (URC-EVAL-1).
+    pub open_rounds: Vec<i64>,
+    /// The pre-signing checklist items the actor may verify now (HRB-PRE-2).
+    pub verifiable: Vec<ChecklistItem>,
+}
+
+impl Available {
+    pub fn can(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+}
+
+/// The facts a decision reads, loaded (see `Store::load_context`).
+pub(crate) struct Loaded {
+    pub(crate) profile: Arc<Profile>,
+    pub(crate) calendar: Arc<Calendar>,
+    bans: Vec<ActiveBan>,
+    history: Vec<Record>,
+    institution: InstitutionFacts,
+    kind: InstitutionKind,
+    open_rounds: Vec<i64>,
+    pub(crate) uscc: String,
+}
+
+impl Loaded {
+    pub(crate) fn ctx(&self, today: Date) -> Ctx<'_> {
+        Ctx {
+            profile: &self.profile,
+            calendar: &self.calendar,
+            today,
+            bans: &self.bans,
+            kind: self.kind,
+            history: &self.history,
+            institution: Some(&self.institution),
+            open_rounds: &self.open_rounds,
+        }
     }
 }
 
@@ -424,17 +471,20 @@ impl Store {
         row.map(AppRecord::try_from).transpose()
     }
 
-    /// The applications an actor may see, newest first, optionally in one state.
-    pub async fn applications_for(&self, actor: &Actor, state: Option<State>, limit: i64) -> Result<Vec<AppRecord>> {
-        let (inst, city, district) = match actor.role {
-            Role::Institution => (Some(actor.institution_id.unwrap_or(-1)), None, None),
-            Role::BranchReviewer => (None, Some(actor.city.clone()), Some(actor.district.clone().unwrap_or_default())),
-            Role::System => (None, None, None),
-            _ => (None, Some(actor.city.clone()), None),
+    /// The applications an actor may see today (G-VISIBILITY, decided by the core), nearest
+    /// deadline first, optionally in one state.
+    pub async fn applications_for(&self, actor: &Actor, state: Option<State>, limit: i64, today: Date) -> Result<Vec<AppRecord>> {
+        let (inst, city, district, drawn_only) = match visibility::listing(actor) {
+            Listing::Everything => (None, None, None, false),
+            Listing::Institution(id) => (Some(id), None, None, false),
+            Listing::City(city) => (None, Some(city), None, false),
+            Listing::District { city, district } => (None, Some(city), Some(district), false),
+            Listing::Assigned { city } => (None, Some(city), None, true),
         };
+        let drawn = if drawn_only { " and a.round_id is not null" } else { "" };
         let sql = format!(
             "{APP_SELECT} where ($1 is null or a.institution_id = $1) and ($2 is null or a.city = $2)
-             and ($3 is null or a.district = $3) and ($4 is null or a.state = $4)
+             and ($3 is null or a.district = $3) and ($4 is null or a.state = $4){drawn}
              order by a.due_on is null, a.due_on, a.id desc limit $5"
         );
         let rows = with_pool!(self, p => {
@@ -447,7 +497,18 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter().map(AppRecord::try_from).collect()
+        let apps = rows.into_iter().map(AppRecord::try_from).collect::<Result<Vec<_>>>()?;
+        if !drawn_only {
+            return Ok(apps);
+        }
+        // Each row's grouping decides (URC-EVAL-1): only the evaluator's own, from the reveal on.
+        let mut shown = Vec::new();
+        for app in apps {
+            if lifecycle::can_read(actor, &self.scope(&app).await?, today).is_ok() {
+                shown.push(app);
+            }
+        }
+        Ok(shown)
     }
 
     pub async fn events(&self, application_id: i64) -> Result<Vec<EventRecord>> {
@@ -557,43 +618,14 @@ impl Store {
     async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared<'static>> {
         let today = china_date(now);
         let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
-        lifecycle::can_read(actor, &app.scope())?;
+        let scope = self.scope(&app).await?;
+        // Scope before anything else, so a stranger learns nothing (not even the version).
+        lifecycle::can_read(actor, &scope, today)?;
         if app.version != expected {
             return Err(Refusal::StaleVersion { expected, actual: app.version }.into());
         }
-        let profile = self.profile_for(&app)?;
-        let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
-        let bans = if matches!(cmd, Command::Submit) { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
-        // HRB-ANNEX1: the form names the institution itself.
-        if let Command::FileAnnex1 { form } = cmd {
-            let code = inst
-                .national_code
-                .clone()
-                .or_else(|| app.data.facts.get("national_code").and_then(|v| v.as_str()).map(str::to_owned))
-                .unwrap_or_default();
-            if let Err(errors) = form.validate(&inst.name, &code, today) {
-                let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-                return Err(Refusal::Invalid { field: errors[0].field, reason }.into());
-            }
-        }
-        let history = if matches!(cmd, Command::Submit | Command::PassVerification) { self.history(inst.id).await? } else { Vec::new() };
-        let calendar = self.calendar();
-        let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &bans, kind: app.institution_kind(), history: &history };
-        let decision = lifecycle::decide(&ctx, &app.scope(), &app.data, actor, cmd)?;
-        // URC-EVAL-1: only an evaluator drawn for this institution scores it.
-        if matches!(cmd, Command::RecordSiteEvaluation { .. }) && actor.role == Role::Evaluator {
-            self.check_drawn_evaluator(&app, &inst.uscc, actor).await?;
-        }
-        // URC-EVAL-2: the institution signs the sheet once every drawn evaluator has scored.
-        if matches!(cmd, Command::ConfirmScoreSheet) {
-            self.check_all_scored(&app, &inst.uscc).await?;
-        }
-        if let Command::JoinRound { round_id } = cmd {
-            let round = self.round(*round_id).await?;
-            if round.as_ref().is_none_or(|r| r.city != app.city || r.status != "open") {
-                return Err(Refusal::Invalid { field: "round_id", reason: "评估批次不存在或已开始。".into() }.into());
-            }
-        }
+        let loaded = self.load_context(&app, cmd.needs(), today).await?;
+        let decision = lifecycle::decide(&loaded.ctx(today), &scope, &app.data, actor, cmd)?;
         let mut state = app.data.clone();
         let mut history: Vec<Transition> =
             self.events(id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
@@ -603,31 +635,75 @@ impl Store {
             history.push(Transition { from, to: decision.to, on: today });
             from = decision.to;
         }
-        let views = clocks::clocks(&profile, &history, &calendar, today);
-        // A signed institution is not deemed to give up while the agency countersigns.
-        let due = clocks::next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && state.institution_signed));
-        // HRB-ANNEX2: the resubmission window is a timer of its own within preparation.
-        let annex2 =
-            state.prep.annex2.resubmit_due.filter(|_| decision.to == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
-        let due = match (due, annex2) {
-            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        // The agency's own running time limits (clocks without an automatic consequence).
-        let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
-        let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();
+        let timers = clocks::timers(&loaded.profile, &history, &loaded.calendar, today, &state);
         Ok(Prepared {
             complaint: None,
-            sort_due,
-            due,
-            profile_version: profile.version.clone(),
+            sort_due: timers.sort_due,
+            due: timers.due,
+            profile_version: loaded.profile.version.clone(),
             app,
             actor: actor.clone(),
             expected,
             decision,
             state,
+            uscc: loaded.uscc,
+        })
+    }
+
+    /// Loads what a decision on `app` reads beyond the application itself: always the profile,
+    /// the calendar and the institution; the bans, the record and the open rounds as `needs` says.
+    pub(crate) async fn load_context(&self, app: &AppRecord, needs: Needs, today: Date) -> Result<Loaded> {
+        let profile = self.profile_for(app)?;
+        let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
+        let bans = if needs.bans { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        let history = if needs.history { self.history(inst.id).await? } else { Vec::new() };
+        let open_rounds = if needs.open_rounds {
+            self.rounds(&app.city).await?.into_iter().filter(|r| r.status == "open").map(|r| r.id).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Loaded {
+            profile,
+            calendar: self.calendar(),
+            bans,
+            history,
+            institution: InstitutionFacts { name: inst.name, national_code: inst.national_code },
+            kind: app.institution_kind(),
+            open_rounds,
             uscc: inst.uscc,
         })
+    }
+
+    /// The application's scope (G-VISIBILITY): where it is, and once its round is drawn, its
+    /// grouping with the days of the visit and the reveal.
+    pub async fn scope(&self, app: &AppRecord) -> Result<Scope> {
+        let grouping = match app.round_id {
+            Some(round_id) => self.grouping(round_id, app.institution_id).await?,
+            None => None,
+        };
+        Ok(Scope { institution_id: app.institution_id, city: app.city.clone(), district: app.district.clone(), grouping })
+    }
+
+    /// The application `id`, if `actor` may see it today (G-VISIBILITY); the refusal otherwise.
+    pub async fn readable(&self, id: i64, actor: &Actor, today: Date) -> Result<(AppRecord, Scope)> {
+        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
+        let scope = self.scope(&app).await?;
+        lifecycle::can_read(actor, &scope, today)?;
+        Ok((app, scope))
+    }
+
+    /// "What may this actor do now?" on `app`: the commands whose forms a page shows (decided by
+    /// the core with everything loaded).
+    pub async fn available(&self, app: &AppRecord, scope: &Scope, actor: &Actor, today: Date) -> Result<Available> {
+        let loaded = self.load_context(app, Needs::ALL, today).await?;
+        let ctx = loaded.ctx(today);
+        let names = lifecycle::available(&ctx, scope, &app.data, actor);
+        let exact = |cmd: &Command| lifecycle::allows(&ctx, scope, &app.data, actor, cmd);
+        let open_rounds = loaded.open_rounds.iter().copied().filter(|r| exact(&Command::JoinRound { round_id: *r })).collect();
+        let verifiable =
+            ChecklistItem::ALL.into_iter().filter(|item| exact(&Command::VerifyChecklistItem { item: *item, note: "—".into() })).collect();
+        let now = names.iter().copied().filter(|n| Command::probe(n).is_some_and(|cmd| exact(&cmd))).collect();
+        Ok(Available { names, now, open_rounds, verifiable })
     }
 
     /// Fires every time-driven consequence that is due (G-CLOCKS): deemed withdrawal, end of

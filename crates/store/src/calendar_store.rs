@@ -6,7 +6,7 @@ use std::sync::Arc;
 use dingdian_core::calendar::{Calendar, Year};
 use dingdian_core::china_date;
 use dingdian_core::clocks::{self, ClockView, Transition};
-use dingdian_core::lifecycle::{Actor, Command, Role, State};
+use dingdian_core::lifecycle::{Actor, Command, State};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -101,8 +101,8 @@ impl Store {
         });
         // Which open applications does the new year change?
         let mut affected = Vec::new();
-        let system = Actor { user_id: 0, role: Role::System, city: String::new(), district: None, institution_id: None };
-        for app in self.applications_for(&system, None, i64::MAX).await? {
+        let system = Actor::system("");
+        for app in self.applications_for(&system, None, i64::MAX, today).await? {
             if app.state.is_terminal() {
                 continue;
             }

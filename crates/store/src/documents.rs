@@ -66,9 +66,8 @@ fn national_code(app: &AppRecord, inst: &InstitutionRecord) -> String {
 impl Store {
     /// Builds a printable document of application `id` for `actor` (who must be able to read it).
     /// `None` when the document does not exist yet (no Annex 1 filed, no agreement issued…).
-    pub async fn document(&self, id: i64, actor: &Actor, kind: DocKind) -> Result<Option<Document>> {
-        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
-        lifecycle::can_read(actor, &app.scope())?;
+    pub async fn document(&self, id: i64, actor: &Actor, kind: DocKind, now: Timestamp) -> Result<Option<Document>> {
+        let (app, _) = self.readable(id, actor, dingdian_core::china_date(now)).await?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
         let today = app.updated_at.get(..10).and_then(|d| d.parse::<Date>().ok()).unwrap_or(jiff::civil::date(2026, 1, 1));
         Ok(match kind {

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use dingdian_core::draw::{self, Department, DrawInput, DrawRecord, Evaluator, PastAssignment, Tie, TieKind};
-use dingdian_core::lifecycle::{Actor, Refusal, Role, State};
+use dingdian_core::lifecycle::{Actor, State};
+use dingdian_core::visibility::{self, Grouping};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rand::RngCore;
@@ -44,13 +45,7 @@ fn invalid(message: impl Into<String>) -> StoreError {
 }
 
 fn agency_of(actor: &Actor, city: &str) -> Result<()> {
-    if actor.role != Role::Agency {
-        return Err(Refusal::NotYourRole { required: Role::Agency }.into());
-    }
-    if actor.city != city {
-        return Err(Refusal::NotYourRegion.into());
-    }
-    Ok(())
+    Ok(visibility::can_run_evaluation(actor, city)?)
 }
 
 /// One line of a pool CSV: `id,name,department,employer,specialty,active,ties`, where `ties` is
@@ -100,6 +95,15 @@ impl Store {
         if !errors.is_empty() {
             return Err(invalid(errors.join("\n")));
         }
+        // Nothing crosses cities: an id already in another city's pool is refused, never renamed.
+        for (id, city) in self.evaluator_cities(rows.iter().map(|e| e.id.as_str())).await? {
+            if visibility::can_run_evaluation(actor, &city).is_err() {
+                return Err(StoreError::Rejected {
+                    code: "not_your_region",
+                    message: format!("评估人员编号 {id} 已属于其他城市的评估人员库，不能导入或修改。"),
+                });
+            }
+        }
         let existing: BTreeMap<String, Evaluator> = self.evaluators(&actor.city).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
         let ts = now.to_string();
         with_pool!(self, p => {
@@ -110,11 +114,12 @@ impl Store {
                     continue;
                 }
                 let ties = serde_json::to_string(&e.ties).map_err(|x| StoreError::Internal(x.to_string()))?;
-                sqlx::query(
+                let written = sqlx::query(
                     "insert into evaluators (id, city, name, department, employer, specialty, active, ties, created_at, updated_at)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
                      on conflict (id) do update set name = excluded.name, department = excluded.department, employer = excluded.employer,
-                     specialty = excluded.specialty, active = excluded.active, ties = excluded.ties, updated_at = excluded.updated_at",
+                     specialty = excluded.specialty, active = excluded.active, ties = excluded.ties, updated_at = excluded.updated_at
+                     where evaluators.city = excluded.city",
                 )
                 .bind(&e.id)
                 .bind(&actor.city)
@@ -127,6 +132,13 @@ impl Store {
                 .bind(&ts)
                 .execute(&mut *tx)
                 .await?;
+                // Another city took the id meanwhile: the guard above wrote nothing.
+                if written.rows_affected() == 0 {
+                    return Err(StoreError::Rejected {
+                        code: "not_your_region",
+                        message: format!("评估人员编号 {} 已属于其他城市的评估人员库，不能导入或修改。", e.id),
+                    });
+                }
                 let change = serde_json::json!({ "before": before, "after": e }).to_string();
                 sqlx::query("insert into evaluator_changes (evaluator_id, actor_user_id, change, created_at) values ($1, $2, $3, $4)")
                     .bind(&e.id)
@@ -139,6 +151,25 @@ impl Store {
             tx.commit().await?;
         });
         Ok(rows.len())
+    }
+
+    /// The city of each of these evaluator ids already in some pool.
+    async fn evaluator_cities<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Result<Vec<(String, String)>> {
+        let ids: Vec<&str> = ids.collect();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(400) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("select id, city from evaluators where id in ({})", placeholders.join(","));
+            let rows: Vec<(String, String)> = with_pool!(self, p => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// The pool of a city, by id.
@@ -237,9 +268,7 @@ impl Store {
         let profile = self.current_profile(&round.city).ok_or(StoreError::NotFound)?;
         let config = profile.evaluation.clone().ok_or_else(|| invalid("本地区规则未设置评估人员抽取。"))?;
         let today = dingdian_core::china_date(now);
-        if visit_on <= today {
-            return Err(invalid("现场评估日期应晚于今天。"));
-        }
+        let reveal_on = visibility::reveal_day(&self.calendar(), today, visit_on, config.reveal_working_days_before)?;
         let public_value = public_value.trim();
         if public_value.is_empty() {
             return Err(invalid("请填写公开随机值（如当日公布的彩票开奖号码）。"));
@@ -265,7 +294,6 @@ impl Store {
                 public_value: public_value.to_owned(),
             };
             let record = draw::draw(&input).map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
-            let reveal_on = self.working_days_before(visit_on, config.reveal_working_days_before)?;
             let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
             with_pool!(self, p => {
                 sqlx::query(
@@ -341,46 +369,60 @@ impl Store {
         Ok(out)
     }
 
-    /// Refuses an evaluator who was not drawn (or was replaced) for this institution.
-    pub(crate) async fn check_drawn_evaluator(&self, app: &crate::AppRecord, uscc: &str, actor: &Actor) -> Result<()> {
-        let Some(round_id) = app.round_id else { return Ok(()) };
-        let Some(record) = self.round_draw(round_id).await?.and_then(|d| d.record) else { return Ok(()) };
-        let me = self.user(actor.user_id).await?.and_then(|u| u.evaluator_id);
-        let group = draw::final_groups(&record).remove(uscc).unwrap_or_default();
-        match me {
-            Some(id) if group.contains(&id) => Ok(()),
-            _ => Err(Refusal::Invalid { field: "evaluator", reason: "您未被抽取为该机构的评估人员。".into() }.into()),
-        }
+    /// URC-EVAL-1: an application's grouping in its drawn round — the evaluators grouped with its
+    /// institution (after replacements), the visit and the reveal. `None` before the draw.
+    pub(crate) async fn grouping(&self, round_id: i64, institution_id: i64) -> Result<Option<Grouping>> {
+        let Some(d) = self.round_draw(round_id).await? else { return Ok(None) };
+        let Some(record) = &d.record else { return Ok(None) };
+        let uscc = self.institution(institution_id).await?.ok_or(StoreError::NotFound)?.uscc;
+        let evaluators = draw::final_groups(record).remove(&uscc).unwrap_or_default();
+        Ok(Some(Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on }))
     }
 
-    /// Refuses the score-sheet confirmation until every drawn evaluator has scored.
-    pub(crate) async fn check_all_scored(&self, app: &crate::AppRecord, uscc: &str) -> Result<()> {
-        let Some(round_id) = app.round_id else { return Ok(()) };
-        let Some(record) = self.round_draw(round_id).await?.and_then(|d| d.record) else { return Ok(()) };
-        let group = draw::final_groups(&record).remove(uscc).unwrap_or_default();
-        let scored = app.data.site_scores.len();
-        if scored < group.len() {
-            return Err(Refusal::Invalid {
-                field: "score_sheet",
-                reason: format!("抽取的 {} 名评估人员中已有 {scored} 名评分，全部评分后方可确认。", group.len()),
+    /// An evaluator's assignments (URC-EVAL-1): the days always; the institution and its
+    /// application only once the core says the grouping is revealed.
+    pub async fn assignments(&self, actor: &Actor, today: Date) -> Result<Vec<Assignment>> {
+        let Some(me) = actor.evaluator_id.as_deref() else { return Ok(Vec::new()) };
+        let institutions = self.institutions(Some(&actor.city)).await?;
+        let visible = self.applications_for(actor, None, 1000, today).await?;
+        let mut out = Vec::new();
+        for round in self.rounds(&actor.city).await? {
+            let Some(d) = self.round_draw(round.id).await? else { continue };
+            let Some(record) = &d.record else { continue };
+            for (uscc, evaluators) in draw::final_groups(record) {
+                let grouping = Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on };
+                if !grouping.includes(Some(me)) {
+                    continue;
+                }
+                let revealed = visibility::sees_assignment(&grouping, today);
+                let institution = institutions.iter().find(|i| i.uscc == uscc).filter(|_| revealed).cloned();
+                let application = institution
+                    .as_ref()
+                    .and_then(|i| visible.iter().find(|a| a.institution_id == i.id && a.round_id == Some(round.id)))
+                    .map(|a| a.id);
+                out.push(Assignment {
+                    round_id: round.id,
+                    visit_on: d.visit_on,
+                    reveal_on: d.reveal_on,
+                    revealed,
+                    institution,
+                    application,
+                });
             }
-            .into());
         }
-        Ok(())
+        Ok(out)
     }
+}
 
-    fn working_days_before(&self, day: Date, n: u16) -> Result<Date> {
-        let cal = self.calendar();
-        let mut d = day;
-        let mut left = n;
-        while left > 0 {
-            d = d.yesterday().map_err(|e| StoreError::Internal(e.to_string()))?;
-            match cal.is_working_day(d) {
-                Ok(true) => left -= 1,
-                Ok(false) => {}
-                Err(missing) => return Err(Refusal::MissingCalendar(missing.0).into()),
-            }
-        }
-        Ok(d)
-    }
+/// One of an evaluator's assignments.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub round_id: i64,
+    pub visit_on: Option<Date>,
+    pub reveal_on: Option<Date>,
+    pub revealed: bool,
+    /// Only from the reveal on.
+    pub institution: Option<crate::InstitutionRecord>,
+    /// The application to score, once revealed.
+    pub application: Option<i64>,
 }

@@ -35,12 +35,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
-pub use applications::{AppRecord, EventRecord, Executed, RoundRecord, TickReport};
+pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
 pub use documents::DocKind;
-pub use evaluation::RoundDraw;
+pub use evaluation::{Assignment, RoundDraw};
 pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};

@@ -60,8 +60,7 @@ impl Store {
         E: std::fmt::Display,
     {
         let Upload { slot, name: raw_name, body } = upload;
-        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
-        lifecycle::can_read(actor, &app.scope())?;
+        let (app, _) = self.readable(id, actor, dingdian_core::china_date(now)).await?;
         let profile = self.profile_for(&app)?;
         let m: MaterialSlot = profile
             .material(slot)
@@ -96,9 +95,8 @@ impl Store {
     }
 
     /// A file of application `id` that `actor` may download: any version ever attached.
-    pub async fn material_file(&self, id: i64, actor: &Actor, sha256: &str) -> Result<FileRef> {
-        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
-        lifecycle::can_read(actor, &app.scope())?;
+    pub async fn material_file(&self, id: i64, actor: &Actor, sha256: &str, now: Timestamp) -> Result<FileRef> {
+        let (app, _) = self.readable(id, actor, dingdian_core::china_date(now)).await?;
         let found = self
             .material_history(id)
             .await?

@@ -16,6 +16,7 @@ use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Budget;
 use dingdian_core::lifecycle::{Actor, Event, Outcome, Refusal, Role, State};
 use dingdian_core::policy::{Expiry, Profile};
+use dingdian_core::visibility::{self, Listing};
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -291,14 +292,15 @@ impl Store {
     /// The scope and filters of a queue as a `where` clause (without the state filter).
     fn queue_where(actor: &Actor, f: &QueueFilter) -> Result<Where> {
         let mut w = Where::new();
-        match actor.role {
-            Role::System => {}
-            Role::Agency | Role::Supervisor | Role::Admin => w.eq("a.city", Arg::Text(actor.city.clone())),
-            Role::BranchReviewer => {
-                w.eq("a.city", Arg::Text(actor.city.clone()));
-                w.eq("a.district", Arg::Text(actor.district.clone().unwrap_or_default()));
+        // G-VISIBILITY: the core says whose rows the queues, exports and statistics cover.
+        match visibility::reporting(actor)? {
+            Listing::Everything => {}
+            Listing::City(city) => w.eq("a.city", Arg::Text(city)),
+            Listing::District { city, district } => {
+                w.eq("a.city", Arg::Text(city));
+                w.eq("a.district", Arg::Text(district));
             }
-            Role::Institution | Role::Evaluator | Role::Expert => return Err(Refusal::NotYourRole { required: Role::Agency }.into()),
+            Listing::Institution(_) | Listing::Assigned { .. } => return Err(Refusal::NotYourRole { required: Role::Agency }.into()),
         }
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         if let Some(k) = text(&f.kind) {

@@ -47,7 +47,11 @@ impl ApiError {
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         let status = match &r {
-            Refusal::NotYourRole { .. } | Refusal::NotYourRegion | Refusal::NotYourInstitution => StatusCode::FORBIDDEN,
+            Refusal::NotYourRole { .. }
+            | Refusal::NotYourRegion
+            | Refusal::NotYourInstitution
+            | Refusal::NotAssigned
+            | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
             Refusal::Invalid { .. } | Refusal::KindNotServed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -56,6 +60,7 @@ impl From<Refusal> for ApiError {
             | Refusal::SecondSupplementNotice
             | Refusal::NotYetDue { .. }
             | Refusal::OpenComplaints
+            | Refusal::NotNow { .. }
             | Refusal::SlotClosed { .. }
             | Refusal::SupplementIncomplete { .. }
             | Refusal::PreparationIncomplete { .. }
@@ -65,6 +70,7 @@ impl From<Refusal> for ApiError {
             Refusal::StaleVersion { expected, actual } => Some(serde_json::json!({ "expected": expected, "actual": actual })),
             Refusal::Banned { until, rule } => Some(serde_json::json!({ "until": until, "rule": rule })),
             Refusal::TooEarly { earliest, rule } => Some(serde_json::json!({ "earliest": earliest, "rule": rule })),
+            Refusal::NotRevealed { on } => Some(serde_json::json!({ "reveal_on": on })),
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
             Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),
             Refusal::NotAccepted { findings } | Refusal::ConditionsUnmet { findings } => Some(serde_json::json!({ "findings": findings })),

@@ -150,15 +150,22 @@ async fn urc_pharmacy_draft_to_signed(b: Backend) {
     assert_eq!(status, StatusCode::CREATED, "{round}");
     let round_id = round["id"].as_i64().unwrap();
     assert_eq!(t.cmd(&agency, id, json!({ "command": "join_round", "round_id": round_id })).await, "evaluator_draw");
-    let (status, started) = t.call(Method::POST, &format!("/api/rounds/{round_id}/start"), Some(&agency), None).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    assert_eq!(started["applications"], json!([id]));
+    // URC-EVAL-1: a round of a profile that draws evaluators starts only with its draw.
+    let (status, body) = t.call(Method::POST, &format!("/api/rounds/{round_id}/start"), Some(&agency), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("not_allowed_now")), "{body}");
+    assert_eq!(t.state_of(id).await, "evaluator_draw");
+    let groups = t.draw_for_visit(&agency, round_id, &[id]).await;
     assert_eq!(t.state_of(id).await, "on_site_evaluation");
 
-    // URC-EVAL-2: the pharmacy cannot confirm before the evaluators score.
+    // URC-EVAL-2: the pharmacy cannot confirm before the evaluators score; an evaluator who was
+    // not drawn for it cannot score.
     let (status, body) = t.try_cmd(&inst, id, json!({ "command": "confirm_score_sheet" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(t.cmd(&evaluator, id, json!({ "command": "record_site_evaluation", "score": 92 })).await, "on_site_evaluation");
+    let (status, body) = t.try_cmd(&evaluator, id, json!({ "command": "record_site_evaluation", "score": 92 })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_assigned")), "{body}");
+    for e in &groups[0] {
+        assert_eq!(t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 92 })).await, "on_site_evaluation");
+    }
     assert_eq!(t.cmd(&inst, id, json!({ "command": "confirm_score_sheet" })).await, "expert_review");
     assert_eq!(t.cmd(&expert, id, pass_review()).await, "collective_decision");
     assert_eq!(t.cmd(&agency, id, json!({ "command": "decide", "outcome": "pass" })).await, "passed");
@@ -230,7 +237,6 @@ async fn every_terminal_state(b: Backend) {
 both!(every_terminal_state);
 
 async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) -> i64 {
-    let evaluator = t.login("urc-evaluator").await;
     let expert = t.login("urc-expert").await;
     let id = t.submitted(inst).await;
     t.cmd(branch, id, json!({ "command": "pass_initial_review" })).await;
@@ -238,9 +244,9 @@ async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) -> i
     let (_, round) = t.call(Method::POST, "/api/rounds", Some(agency), Some(json!({ "name": "当期" }))).await;
     let round_id = round["id"].as_i64().unwrap();
     t.cmd(agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
-    let (status, _) = t.call(Method::POST, &format!("/api/rounds/{round_id}/start"), Some(agency), None).await;
-    assert_eq!(status, StatusCode::OK);
-    t.cmd(&evaluator, id, json!({ "command": "record_site_evaluation", "score": 80 })).await;
+    for e in &t.draw_for_visit(agency, round_id, &[id]).await[0] {
+        t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 80 })).await;
+    }
     t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
     t.cmd(&expert, id, pass_review()).await;
     t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass" })).await;

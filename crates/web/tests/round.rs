@@ -225,7 +225,7 @@ async fn urc_eval_full_round(b: Backend) {
     let outsider = evaluator_tokens.keys().find(|e| !names.contains(&e.as_str())).unwrap().clone();
     let (status, body) =
         t.try_cmd(&evaluator_tokens[&outsider], *first_app, json!({ "command": "record_site_evaluation", "score": 90 })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_assigned")), "{body}");
     for (i, (id, token, uscc)) in apps.iter().enumerate() {
         let group = if i == 0 {
             names.iter().map(|s| s.to_string()).collect::<Vec<_>>()

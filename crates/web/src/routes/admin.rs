@@ -7,8 +7,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use dingdian_core::draw;
-use dingdian_core::lifecycle::{ALL_ROLES, Role, State as AppStateKind};
+use dingdian_core::lifecycle::{ALL_ROLES, Role};
 use dingdian_store::{CalendarYearInfo, InstitutionRecord, NewUser, User};
 use serde::Deserialize;
 
@@ -188,32 +187,17 @@ struct AssignmentsPage<'a> {
 pub async fn assignments(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let result: Result<Vec<AssignmentRow>, ApiError> = async {
-        let Some(me) = u.evaluator_id.clone() else { return Ok(Vec::new()) };
-        let today = s.clock.today();
-        let institutions = s.store.institutions(Some(&u.city)).await?;
-        let apps = s.store.applications_for(&u.actor(), Some(AppStateKind::OnSiteEvaluation), 500).await?;
-        let mut rows = Vec::new();
-        for round_id in s.store.drawn_rounds().await? {
-            let Some(d) = s.store.round_draw(round_id).await? else { continue };
-            let Some(record) = &d.record else { continue };
-            let revealed = d.reveal_on.is_some_and(|r| today >= r);
-            for (uscc, ids) in draw::final_groups(record) {
-                if !ids.contains(&me) {
-                    continue;
-                }
-                let inst = institutions.iter().find(|i| i.uscc == uscc).filter(|_| revealed);
-                let application =
-                    inst.and_then(|i| apps.iter().find(|a| a.institution_id == i.id && a.round_id == Some(round_id))).map(|a| a.id);
-                rows.push(AssignmentRow {
-                    visit_on: d.visit_on.map(|v| v.to_string()).unwrap_or_default(),
-                    reveal_on: d.reveal_on.map(|v| v.to_string()).unwrap_or_default(),
-                    institution: inst.map(|i| i.name.clone()),
-                    address: inst.map(|i| i.address.clone()),
-                    application,
-                });
-            }
-        }
-        Ok(rows)
+        let rows = s.store.assignments(&u.actor(), s.clock.today()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| AssignmentRow {
+                visit_on: a.visit_on.map(|v| v.to_string()).unwrap_or_default(),
+                reveal_on: a.reveal_on.map(|v| v.to_string()).unwrap_or_default(),
+                institution: a.institution.as_ref().map(|i| i.name.clone()),
+                address: a.institution.map(|i| i.address),
+                application: a.application,
+            })
+            .collect())
     }
     .await;
     match result {

@@ -6,7 +6,8 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use dingdian_core::clocks::ClockView;
-use dingdian_core::lifecycle::{COMMAND_NAMES, Command, Role, State as AppStateKind, can_read};
+use dingdian_core::lifecycle::{COMMAND_NAMES, Command, Role, State as AppStateKind};
+use dingdian_core::visibility;
 use dingdian_store::{AppRecord, EventRecord, Executed, RoundRecord, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -139,7 +140,7 @@ pub async fn list_applications(
         None => None,
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    Ok(Json(s.store.applications_for(&u.actor(), state, limit).await?))
+    Ok(Json(s.store.applications_for(&u.actor(), state, limit, s.clock.today()).await?))
 }
 
 pub async fn create_application(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<impl IntoResponse, ApiError> {
@@ -163,11 +164,10 @@ pub async fn get_application(
     ApiUser(u): ApiUser,
     Path(raw): Path<String>,
 ) -> Result<Json<ApplicationView>, ApiError> {
-    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    can_read(&u.actor(), &app.scope())?;
+    let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
     let events = s.store.events(app.id).await?;
     let clocks = s.store.clocks(&app, s.clock.today()).await?;
-    let query_code = if matches!(u.role(), Role::Evaluator | Role::Expert) { None } else { s.store.query_code(app.id).await? };
+    let query_code = if visibility::sees_query_code(&u.actor()) { s.store.query_code(app.id).await? } else { None };
     Ok(Json(ApplicationView { application: app, query_code, events, clocks }))
 }
 
@@ -201,8 +201,7 @@ pub async fn command(
 ) -> Result<Json<Executed>, ApiError> {
     let app_id = id(&raw)?;
     // Scope first: someone outside the application's scope learns nothing from validation.
-    let app = s.store.application(app_id).await?.ok_or_else(ApiError::not_found)?;
-    can_read(&u.actor(), &app.scope())?;
+    s.store.readable(app_id, &u.actor(), s.clock.today()).await?;
     let (expected, cmd) = parse_command(body.0)?;
     let out = s.store.execute(app_id, &u.actor(), expected, &cmd, s.clock.now()).await?;
     tracing::info!(application = app_id, command = cmd.name(), user_id = u.id, "command executed");
@@ -305,8 +304,7 @@ pub async fn failed_notifications(State(s): State<AppState>, ApiUser(u): ApiUser
 
 /// The complaints on an application with the complainants' details: the agency and supervisors.
 pub async fn complaints(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<Value>>, ApiError> {
-    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    can_read(&u.actor(), &app.scope())?;
+    let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
     let rows = s.store.complaints(app.id).await?;
     Ok(Json(
         rows.into_iter()

@@ -17,7 +17,7 @@ async fn load(s: &AppState, user: Option<User>, raw: &str, kind: &str) -> Result
     let kind = DocKind::parse(kind).ok_or_else(ApiError::not_found)?;
     let doc = s
         .store
-        .document(id, &u.actor(), kind)
+        .document(id, &u.actor(), kind, s.clock.now())
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "document_not_ready", format!("{}尚未生成。", kind.zh())))?;
     Ok((id, kind, doc))

@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use dingdian_core::draw;
-use dingdian_core::lifecycle::{Refusal, Role, can_read};
+use dingdian_core::lifecycle::{Refusal, Role};
+use dingdian_core::visibility;
 use serde::{Deserialize, Serialize};
 
 use super::api::JsonObject;
@@ -23,14 +24,8 @@ fn id(raw: &str) -> Result<i64, ApiError> {
 /// The round named in the path, if it is in the caller's city (checked before any body is read).
 async fn own_round(s: &AppState, raw: &str, u: &dingdian_store::User) -> Result<dingdian_store::RoundRecord, ApiError> {
     let round = s.store.round(id(raw)?).await?.ok_or_else(ApiError::not_found)?;
-    if round.city != u.city {
-        return Err(Refusal::NotYourRegion.into());
-    }
+    visibility::can_read_round(&u.actor(), &round.city)?;
     Ok(round)
-}
-
-fn sees_everything(role: Role) -> bool {
-    matches!(role, Role::Agency | Role::Supervisor)
 }
 
 pub async fn import_pool(State(s): State<AppState>, ApiUser(u): ApiUser, body: String) -> Result<impl IntoResponse, ApiError> {
@@ -39,7 +34,7 @@ pub async fn import_pool(State(s): State<AppState>, ApiUser(u): ApiUser, body: S
 }
 
 pub async fn pool(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<draw::Evaluator>>, ApiError> {
-    if !sees_everything(u.role()) && u.role() != Role::Admin {
+    if !visibility::sees_evaluator_pool(&u.actor()) {
         return Err(Refusal::NotYourRole { required: Role::Agency }.into());
     }
     Ok(Json(s.store.evaluators(&u.city).await?))
@@ -88,7 +83,7 @@ pub struct PublicDraw {
 pub async fn get(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<axum::response::Response, ApiError> {
     let round = own_round(&s, &raw, &u).await?;
     let d = s.store.round_draw(round.id).await?.ok_or_else(ApiError::not_found)?;
-    if sees_everything(u.role()) {
+    if visibility::sees_draw_record(&u.actor()) {
         return Ok(Json(d).into_response());
     }
     let p = PublicDraw {
@@ -105,7 +100,7 @@ pub async fn get(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path
 
 /// The record as canonical JSON, for `dingdian draw verify`.
 pub async fn export(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    if !sees_everything(u.role()) {
+    if !visibility::sees_draw_record(&u.actor()) {
         return Err(Refusal::NotYourRole { required: Role::Supervisor }.into());
     }
     let round = own_round(&s, &raw, &u).await?;
@@ -143,34 +138,26 @@ pub struct Assignment {
     /// Only after the reveal.
     institution: Option<String>,
     address: Option<String>,
+    /// The application to score, only after the reveal.
+    application_id: Option<i64>,
 }
 
 /// An evaluator's assignments: dates always, the institution only from the reveal on.
 pub async fn my_assignments(State(s): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<Assignment>>, ApiError> {
-    // The route admits evaluators only; one not (yet) in the pool simply has no assignments.
-    let Some(me) = u.evaluator_id.clone() else { return Ok(Json(Vec::new())) };
-    let today = s.clock.today();
-    let institutions = s.store.institutions(Some(&u.city)).await?;
-    let mut out = Vec::new();
-    for round_id in s.store.drawn_rounds().await? {
-        let Some(d) = s.store.round_draw(round_id).await? else { continue };
-        let Some(record) = &d.record else { continue };
-        let revealed = d.reveal_on.is_some_and(|r| today >= r);
-        for (uscc, ids) in draw::final_groups(record) {
-            if ids.contains(&me) {
-                let inst = institutions.iter().find(|i| i.uscc == uscc).filter(|_| revealed);
-                out.push(Assignment {
-                    round_id,
-                    visit_on: d.visit_on,
-                    reveal_on: d.reveal_on,
-                    revealed,
-                    institution: inst.map(|i| i.name.clone()),
-                    address: inst.map(|i| i.address.clone()),
-                });
-            }
-        }
-    }
-    Ok(Json(out))
+    let rows = s.store.assignments(&u.actor(), s.clock.today()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| Assignment {
+                round_id: a.round_id,
+                visit_on: a.visit_on,
+                reveal_on: a.reveal_on,
+                revealed: a.revealed,
+                institution: a.institution.as_ref().map(|i| i.name.clone()),
+                address: a.institution.map(|i| i.address),
+                application_id: a.application,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize)]
@@ -184,18 +171,18 @@ pub struct Group {
 
 /// The evaluators drawn for an application's institution.
 pub async fn application_group(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Group>, ApiError> {
-    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    can_read(&u.actor(), &app.scope())?;
+    let today = s.clock.today();
+    let (app, scope) = s.store.readable(id(&raw)?, &u.actor(), today).await?;
     let round_id = app.round_id.ok_or_else(ApiError::not_found)?;
     let d = s.store.round_draw(round_id).await?.ok_or_else(ApiError::not_found)?;
-    let revealed = d.reveal_on.is_some_and(|r| s.clock.today() >= r);
-    let show = revealed || sees_everything(u.role());
+    let revealed = scope.grouping.as_ref().is_some_and(|g| g.revealed(today));
     let mut evaluators = Vec::new();
-    if show && let Some(record) = &d.record {
-        let inst = s.store.institution(app.institution_id).await?.ok_or_else(ApiError::not_found)?;
+    if visibility::sees_evaluator_names(&u.actor(), &scope, today)
+        && let Some(g) = &scope.grouping
+    {
         let pool = s.store.evaluators(&app.city).await?;
-        for eid in draw::final_groups(record).remove(&inst.uscc).unwrap_or_default() {
-            if let Some(e) = pool.iter().find(|e| e.id == eid) {
+        for eid in &g.evaluators {
+            if let Some(e) = pool.iter().find(|e| &e.id == eid) {
                 evaluators
                     .push(serde_json::json!({ "id": e.id, "name": e.name, "department": e.department.zh(), "specialty": e.specialty }));
             }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use dingdian_core::lifecycle::{FileRef, Problem, State as AppStateKind, can_read};
+use dingdian_core::lifecycle::{FileRef, Problem, State as AppStateKind};
 use dingdian_core::policy::MaterialPhase;
 use dingdian_store::{AppRecord, Executed, Upload, User};
 use futures_util::TryStreamExt;
@@ -53,8 +53,7 @@ pub async fn upload_form(
     let Ok(app_id) = raw.parse::<i64>() else { return super::pages::error_page(ApiError::not_found()) };
     let outcome = async {
         // Scope first: someone outside the application's scope learns nothing from the form.
-        let app = s.store.application(app_id).await?.ok_or_else(ApiError::not_found)?;
-        can_read(&u.actor(), &app.scope())?;
+        s.store.readable(app_id, &u.actor(), s.clock.today()).await?;
         let mut form = Multipart::from_request(req, &s)
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", format!("上传表单有误：{}", e.body_text())))?;
@@ -170,8 +169,7 @@ pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, 
 
 /// `GET /api/applications/{id}/materials`
 pub async fn list(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<SlotView>>, ApiError> {
-    let app = s.store.application(id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    can_read(&u.actor(), &app.scope())?;
+    let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
     Ok(Json(slot_views(&s, &app).await?))
 }
 
@@ -186,7 +184,7 @@ pub async fn download(State(s): State<AppState>, MaybeUser(user): MaybeUser, Pat
 
 async fn serve(s: &AppState, user: Option<User>, raw: &str, sha: &str) -> Result<Response, ApiError> {
     let u = user.ok_or_else(ApiError::unauthenticated)?;
-    let file = s.store.material_file(id(raw)?, &u.actor(), sha).await?;
+    let file = s.store.material_file(id(raw)?, &u.actor(), sha, s.clock.now()).await?;
     let (size, stream) = s.files.read(&file.sha256).await.map_err(dingdian_store::StoreError::File)?;
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();

@@ -61,6 +61,9 @@ const AGENCY: &[Role] = &[Role::Agency];
 const AGENCY_ADMIN: &[Role] = &[Role::Agency, Role::Admin];
 const OVERSIGHT: &[Role] = &[Role::Agency, Role::Supervisor];
 const STAFF: &[Role] = &[Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin];
+/// G-VISIBILITY: evaluators and experts meet institutions only through their applications
+/// (`visibility::can_read_institution` decides each entry).
+const REGISTRY_READERS: &[Role] = &[Role::Institution, Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin];
 
 fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
     use Access::*;
@@ -140,10 +143,10 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/api/evaluators", Roles(&[Role::Agency, Role::Supervisor, Role::Admin]), get(draws::pool)),
         r("POST", "/api/evaluators/import", Roles(AGENCY), post(draws::import_pool).layer(big())),
         r("GET", "/api/me/assignments", Roles(&[Role::Evaluator]), get(draws::my_assignments)),
-        r("GET", "/api/institutions", Signed, get(registry::list)),
+        r("GET", "/api/institutions", Roles(REGISTRY_READERS), get(registry::list)),
         r("POST", "/api/institutions", Roles(AGENCY_ADMIN), post(registry::create)),
         r("POST", "/api/institutions/import", Roles(AGENCY_ADMIN), post(registry::import).layer(big())),
-        r("GET", "/api/institutions/{id}", Signed, get(registry::get)),
+        r("GET", "/api/institutions/{id}", Roles(REGISTRY_READERS), get(registry::get)),
         r("POST", "/api/institutions/{id}/persons", Roles(AGENCY_ADMIN), post(registry::add_person)),
         r("POST", "/api/institutions/{id}/records", Roles(AGENCY_ADMIN), post(registry::add_record)),
         r("POST", "/api/institutions/{id}/persons/{person}/reveal", Roles(AGENCY_ADMIN), post(registry::reveal_person)),

@@ -6,8 +6,9 @@ use axum::Form;
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use dingdian_core::lifecycle::{self, Command, Ctx, FileRef, Role, can_read};
+use dingdian_core::lifecycle::{Command, FileRef, Role};
 use dingdian_core::policy::FileType;
+use dingdian_core::visibility;
 use dingdian_store::User;
 use serde::Deserialize;
 
@@ -248,7 +249,7 @@ pub async fn applications(State(s): State<AppState>, MaybeUser(user): MaybeUser,
 
 async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -> Response {
     let today = s.clock.today();
-    let apps = match s.store.applications_for(&u.actor(), None, 500).await {
+    let apps = match s.store.applications_for(&u.actor(), None, 500, today).await {
         Ok(a) => a,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -375,10 +376,6 @@ fn done_label(name: &str) -> Option<&'static str> {
     })
 }
 
-fn button_command(name: &str) -> Option<Command> {
-    serde_json::from_value(serde_json::json!({ "command": name })).ok()
-}
-
 pub async fn application(
     State(s): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -414,18 +411,13 @@ pub(super) fn error_page(e: ApiError) -> Response {
 
 async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>, error: Option<String>) -> Result<Response, ApiError> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
-    let app = s.store.application(id).await?.ok_or_else(ApiError::not_found)?;
-    let actor = u.actor();
-    can_read(&actor, &app.scope())?;
     let today = s.clock.today();
+    let actor = u.actor();
+    let (app, scope) = s.store.readable(id, &actor, today).await?;
     let profile = s.store.profile_for(&app)?;
-    let calendar = s.store.calendar();
-    let ctx = Ctx { profile: &profile, calendar: &calendar, today, bans: &[], kind: app.institution_kind(), history: &[] };
-    let actions = BUTTONS
-        .iter()
-        .filter(|(name, _)| button_command(name).is_some_and(|cmd| lifecycle::decide(&ctx, &app.scope(), &app.data, &actor, &cmd).is_ok()))
-        .copied()
-        .collect();
+    // What this actor may do now is the core's answer; the page only renders it.
+    let available = s.store.available(&app, &scope, &actor, today).await?;
+    let actions = BUTTONS.iter().filter(|(name, _)| available.now.contains(name)).copied().collect();
     let clocks = s
         .store
         .clocks(&app, today)
@@ -455,8 +447,8 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
             change: if e.from_state == e.to_state { String::new() } else { format!("{} → {}", e.from_state.zh(), e.to_state.zh()) },
         })
         .collect();
-    let query_code = if matches!(u.role(), Role::Evaluator | Role::Expert) { None } else { s.store.query_code(app.id).await? };
-    let portal = super::portal::build(s, &u, &app, &profile).await?;
+    let query_code = if visibility::sees_query_code(&actor) { s.store.query_code(app.id).await? } else { None };
+    let portal = super::portal::build(s, &app, &profile, &available).await?;
     let page = AppPage {
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
         today: today.to_string(),
@@ -577,8 +569,7 @@ pub async fn act(
     let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
     let outcome = async {
         // Scope first, as in the API.
-        let app = s.store.application(id).await?.ok_or_else(ApiError::not_found)?;
-        can_read(&u.actor(), &app.scope())?;
+        s.store.readable(id, &u.actor(), s.clock.today()).await?;
         let body = form_to_command(pairs)?;
         let (expected, cmd) = super::api::parse_command(body)?;
         s.store.execute(id, &u.actor(), expected, &cmd, s.clock.now()).await.map_err(ApiError::from)?;
@@ -621,20 +612,16 @@ pub async fn bulk(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(pa
     if ids.is_empty() || ids.len() > 500 {
         return error_page(ApiError::invalid("invalid_input", "请勾选要办理的申请（一次最多 500 件）。"));
     }
-    let Some(cmd) = button_command(name) else { return error_page(ApiError::invalid("invalid_input", "操作无效。")) };
+    let Some(cmd) = Command::probe(name) else { return error_page(ApiError::invalid("invalid_input", "操作无效。")) };
     let now = s.clock.now();
     let mut rows = Vec::new();
     for id in ids {
-        let row = match s.store.application(id).await {
-            Ok(Some(app)) => match can_read(&u.actor(), &app.scope()) {
-                // Outside the user's scope: nothing about the application is shown.
-                Err(r) => (id, id.to_string(), String::new(), ApiError::from(r).message),
-                Ok(()) => {
-                    let refusal = s.store.execute(id, &u.actor(), app.version, &cmd, now).await.err().map(|e| ApiError::from(e).message);
-                    (id, app.number, app.institution_name, refusal.unwrap_or_default())
-                }
-            },
-            Ok(None) => (id, id.to_string(), String::new(), "申请不存在。".to_owned()),
+        let row = match s.store.readable(id, &u.actor(), s.clock.today()).await {
+            Ok((app, _)) => {
+                let refusal = s.store.execute(id, &u.actor(), app.version, &cmd, now).await.err().map(|e| ApiError::from(e).message);
+                (id, app.number, app.institution_name, refusal.unwrap_or_default())
+            }
+            // Missing or outside the user's scope: nothing about the application is shown.
             Err(e) => (id, id.to_string(), String::new(), ApiError::from(e).message),
         };
         rows.push(row);
@@ -729,7 +716,8 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query
 
 /// The rounds page with a message.
 pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Response {
-    if !matches!(u.role(), Role::Agency | Role::Supervisor) {
+    // G-DRAW: the rounds with their records are for the agency and the supervisors.
+    if !visibility::sees_draw_record(&u.actor()) {
         return error_page(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Supervisor }.into());
     }
     let mut rows = Vec::new();

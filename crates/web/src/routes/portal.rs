@@ -5,9 +5,9 @@
 //! JavaScript is needed.
 
 use dingdian_core::eligibility::{self, Equipment, Fact, System};
-use dingdian_core::lifecycle::{ChecklistItem, Event, FileRef, Role, State};
-use dingdian_core::policy::{Profile, Step};
-use dingdian_store::{AppRecord, DocKind, User};
+use dingdian_core::lifecycle::{ChecklistItem, Event, FileRef, State};
+use dingdian_core::policy::Profile;
+use dingdian_store::{AppRecord, Available, DocKind};
 use serde::Serialize;
 
 use super::materials::SlotView;
@@ -169,22 +169,16 @@ pub struct Portal {
     pub can_terminate: bool,
 }
 
-fn step_actor(profile: &Profile, step: Step) -> Option<Role> {
-    profile.step(step).map(|s| s.actor)
-}
-
-pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -> Result<Portal, ApiError> {
-    let role = u.role();
+/// Builds the page's parts for this user. Which forms show is `available`, the core's answer to
+/// "what may this actor do now"; nothing here decides a permission.
+pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: &Available) -> Result<Portal, ApiError> {
     let today = s.clock.today();
-    let is_inst = role == Role::Institution;
     let slots = super::materials::slot_views(s, app).await?;
-    let facts = (is_inst && app.state == State::Draft).then(|| FactsForm::new(app, profile, today));
-    let review =
-        app.state == State::Submitted && step_actor(profile, Step::CompletenessCheck) == Some(role) && app.data.supplement_notices == 0;
+    let facts = available.can("update_draft").then(|| FactsForm::new(app, profile, today));
+    let review = available.can("issue_supplement_notice");
     let missing_at_submit =
         app.data.missing_materials.iter().map(|m| profile.material(m).map_or_else(|| m.clone(), |x| x.name.clone())).collect();
 
-    let prep_actor = step_actor(profile, Step::PresignPreparation);
     let prep =
         profile.preparation.as_ref().filter(|_| matches!(app.state, State::PresignPreparation | State::ReadyToSign | State::Signed)).map(
             |cfg| {
@@ -194,12 +188,11 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
                     .map(|item| {
                         let evidence_files = app.data.materials.get(item.evidence_slot()).map_or(0, Vec::len);
                         let verified = p.verified.get(&item).cloned();
-                        let annex_ok = item != ChecklistItem::DedicatedLine || p.annex1.is_some();
                         ChecklistRow {
                             item: item.as_str(),
                             label: item.zh(),
                             required: item != ChecklistItem::RealNameDevice || cfg.real_name_device,
-                            can_verify: verified.is_none() && item != ChecklistItem::EPrescription && evidence_files > 0 && annex_ok,
+                            can_verify: available.verifiable.contains(&item),
                             verified,
                             evidence_files,
                         }
@@ -239,12 +232,11 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
                     annex1_filed: p.annex1.is_some(),
                     annex2,
                     annex2_pending: a.pending,
-                    annex2_can_request: !a.accepted && !a.pending && !a.withdrawn && (a.requests == 0 || a.resubmit_due.is_some()),
+                    annex2_can_request: available.can("request_annex2_acceptance"),
                     station: p.station_accepted.clone(),
                 }
             },
         );
-    let in_prep = app.state == State::PresignPreparation;
     let mut signatures = Vec::new();
     for e in s.store.events(app.id).await? {
         let (party, sha) = match &e.event {
@@ -265,10 +257,8 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
     if app.data.agreement.is_some() {
         documents.push((DocKind::Agreement.slug(), DocKind::Agreement.zh()));
     }
-    // Each evaluator scores once (URC-EVAL-2); the form goes once the sheet is in.
-    let can_score = app.state == State::OnSiteEvaluation
-        && step_actor(profile, Step::SiteEvaluation) == Some(role)
-        && !app.data.site_scores.iter().any(|(by, _)| *by == u.id);
+    // URC-EVAL-1/2: the grouped evaluators, from the visit day on, once each (the core decides).
+    let can_score = available.can("record_site_evaluation");
     let score_items = if can_score {
         profile
             .score_sheets
@@ -279,32 +269,30 @@ pub async fn build(s: &AppState, u: &User, app: &AppRecord, profile: &Profile) -
     } else {
         Vec::new()
     };
-    let reject_step = Step::owning(app.state).and_then(|st| step_actor(profile, st));
-    let open_rounds =
-        if app.state == State::EvaluatorDraw && app.round_id.is_none() && step_actor(profile, Step::EvaluatorDraw) == Some(role) {
-            s.store.rounds(&app.city).await?.into_iter().filter(|r| r.status == "open").map(|r| (r.id, r.name)).collect()
-        } else {
-            Vec::new()
-        };
+    let open_rounds = if available.open_rounds.is_empty() {
+        Vec::new()
+    } else {
+        s.store.rounds(&app.city).await?.into_iter().filter(|r| available.open_rounds.contains(&r.id)).map(|r| (r.id, r.name)).collect()
+    };
     Ok(Portal {
         facts,
         slots,
         review,
         missing_at_submit,
         prep,
-        prep_agency: in_prep && prep_actor == Some(role),
-        prep_institution: in_prep && is_inst,
+        prep_agency: available.can("fail_preparation"),
+        prep_institution: available.can("file_annex1"),
         agreement: app.data.agreement.clone(),
         signatures,
         documents,
         score_items,
         can_score,
-        can_review_expert: app.state == State::ExpertReview && step_actor(profile, Step::ExpertReview) == Some(role),
-        can_reject: matches!(app.state, State::Submitted | State::InitialReview) && reject_step == Some(role),
+        can_review_expert: available.can("record_expert_review"),
+        can_reject: available.can("reject"),
         open_complaints: app.data.complaints.iter().filter(|c| c.open).map(|c| c.number).collect(),
-        can_resolve: app.state == State::PublicNotice && step_actor(profile, Step::PublicNotice) == Some(role),
+        can_resolve: available.can("resolve_complaint"),
         open_rounds,
-        can_decide: app.state == State::CollectiveDecision && step_actor(profile, Step::CollectiveDecision) == Some(role),
-        can_terminate: app.state == State::InfoVerification && step_actor(profile, Step::InfoVerification) == Some(role),
+        can_decide: available.can("decide"),
+        can_terminate: available.can("terminate"),
     })
 }

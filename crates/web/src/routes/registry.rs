@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use dingdian_core::eligibility::RecordKind;
 use dingdian_core::ids::{self, ResidentId};
-use dingdian_core::lifecycle::{Actor, Refusal, Role};
+use dingdian_core::lifecycle::{Actor, Scope};
 use dingdian_core::policy::Profile;
 use dingdian_core::registry;
+use dingdian_core::visibility;
 use dingdian_store::{ImportError, NewInstitution, NewRecord, PersonView, RecordView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,21 +19,14 @@ use super::api::JsonObject;
 use crate::auth::ApiUser;
 use crate::{ApiError, AppState};
 
-/// Reading an institution: its own accounts, or staff of its city (branch reviewers: district).
+/// Reading an institution (G-VISIBILITY, decided by the core).
 fn may_read(actor: &Actor, inst: &dingdian_store::InstitutionRecord) -> Result<(), ApiError> {
-    let scope = dingdian_core::lifecycle::Scope { institution_id: inst.id, city: inst.city.clone(), district: inst.district.clone() };
-    Ok(dingdian_core::lifecycle::can_read(actor, &scope)?)
+    Ok(visibility::can_read_institution(actor, &Scope::institution(inst.id, &inst.city, &inst.district))?)
 }
 
-/// Writing the registry: the agency or the administrator of the institution's city.
+/// Writing the registry: the agency or the administrator of the record's city (decided by the core).
 fn may_write(actor: &Actor, city: &str) -> Result<(), ApiError> {
-    if !matches!(actor.role, Role::Agency | Role::Admin) {
-        return Err(Refusal::NotYourRole { required: Role::Agency }.into());
-    }
-    if actor.city != city {
-        return Err(Refusal::NotYourRegion.into());
-    }
-    Ok(())
+    Ok(visibility::can_write_registry(actor, city)?)
 }
 
 /// The institution named in the path, if the caller may write its registry entry.
@@ -84,9 +78,6 @@ pub async fn create(State(s): State<AppState>, ApiUser(u): ApiUser, body: JsonOb
     };
     let row = registry::row(1, &field, &refs).map_err(|reason| ApiError::invalid("invalid_input", reason))?;
     may_write(&u.actor(), &row.city)?;
-    if s.store.institutions(Some(&row.city)).await?.iter().any(|i| i.uscc == row.uscc.as_str()) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_registered", format!("统一社会信用代码 {} 已在登记库中。", row.uscc)));
-    }
     let new = NewInstitution {
         uscc: &row.uscc,
         name: &row.name,
@@ -98,7 +89,8 @@ pub async fn create(State(s): State<AppState>, ApiUser(u): ApiUser, body: JsonOb
         address: &row.address,
         beds: row.beds,
     };
-    let id = s.store.ensure_institution(new, s.clock.now()).await?;
+    // A USCC already registered (in any city) is a conflict; the existing record is not shown.
+    let id = s.store.create_institution(new, s.clock.now()).await?;
     let inst = s.store.institution(id).await?.ok_or_else(ApiError::not_found)?;
     Ok((StatusCode::CREATED, Json(inst)))
 }
@@ -112,9 +104,7 @@ struct ImportRejected {
 
 /// CSV import (UTF-8, BOM tolerated), all or nothing.
 pub async fn import(State(s): State<AppState>, ApiUser(u): ApiUser, body: String) -> Result<axum::response::Response, ApiError> {
-    if !matches!(u.role(), Role::Agency | Role::Admin) {
-        return Err(Refusal::NotYourRole { required: Role::Agency }.into());
-    }
+    may_write(&u.actor(), &u.city)?;
     // Every row must belong to the importer's city.
     match s.store.import_institutions_for_city(&body, &u.city, s.clock.now()).await {
         Ok(n) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "imported": n }))).into_response()),

@@ -379,6 +379,65 @@ impl TestApp {
         })
     }
 
+    /// URC-EVAL-1: draws round `round_id` (the applications `ids` have joined it) from a fresh
+    /// pool with the visit tomorrow (so the grouping is revealed today), moves the clock to the
+    /// visit day, and returns for each application the tokens of the evaluators grouped with it.
+    pub async fn draw_for_visit(&self, agency: &str, round_id: i64, ids: &[i64]) -> Vec<Vec<String>> {
+        let departments = ["insurance", "health", "market_regulation"];
+        let size = 3 * ids.len() + 6;
+        let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
+        for i in 0..size {
+            csv.push_str(&format!("P{round_id:03}{i:03},评估员{i},{},单位{round_id}-{i},医疗管理,1,\n", departments[i % 3]));
+        }
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/evaluators/import")
+            .header(header::AUTHORIZATION, format!("Bearer {agency}"))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(csv))
+            .expect("request");
+        let (status, body) = self.send(req).await;
+        assert_eq!(status, StatusCode::CREATED, "pool import: {body}");
+        let now = self.now();
+        let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/commitment"), Some(agency), None).await;
+        assert_eq!(status, StatusCode::CREATED, "commitment: {body}");
+        let today = dingdian_core::china_date(now);
+        let visit = today.tomorrow().expect("tomorrow");
+        let (status, drawn) = self
+            .call(
+                Method::POST,
+                &format!("/api/rounds/{round_id}/draw"),
+                Some(agency),
+                Some(json!({ "public_value": format!("福彩3D {today}"), "visit_on": visit.to_string() })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "draw: {drawn}");
+        let mut out = Vec::new();
+        for id in ids {
+            let app = self.store().application(*id).await.expect("application").expect("exists");
+            let uscc = self.store().institution(app.institution_id).await.expect("institution").expect("exists").uscc;
+            let mut tokens = Vec::new();
+            for e in drawn["record"]["groups"][&uscc].as_array().expect("a group").iter().filter_map(|v| v.as_str()) {
+                let username = format!("pool-{}", e.to_lowercase());
+                let u = NewUser {
+                    username: &username,
+                    display_name: &username,
+                    password: PASSWORD,
+                    role: Role::Evaluator,
+                    city: &app.city,
+                    district: None,
+                    institution_id: None,
+                };
+                let uid = self.store().ensure_user(u, now).await.expect("evaluator account");
+                self.store().link_evaluator(uid, e).await.expect("link");
+                tokens.push(self.login(&username).await);
+            }
+            out.push(tokens);
+        }
+        self.clock.set_date(visit);
+        out
+    }
+
     pub fn now(&self) -> jiff::Timestamp {
         dingdian_store::clock::Clock::now(&*self.clock)
     }

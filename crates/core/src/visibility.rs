@@ -1,0 +1,212 @@
+//! Who may see what, and from which day (G-VISIBILITY, G-DRAW, URC-EVAL-1). One answer for every
+//! list, page, export, API response, PDF and download: the store loads the facts (the
+//! application's scope with its grouping), the pages and handlers render what this module
+//! allows. It also answers who may write the city's shared records (the registry and the
+//! evaluator pool): nothing crosses cities.
+//!
+//! Not responsible for loading anything, nor for what an actor may *do* to an application (that
+//! is `lifecycle::decide`, which starts by asking `can_read`).
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::lifecycle::{Actor, Refusal, Role};
+
+/// URC-EVAL-1: an application's place in a drawn round — the evaluators grouped with its
+/// institution and the days that matter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Grouping {
+    /// Pool ids of the evaluators grouped with the institution (after replacements).
+    pub evaluators: Vec<String>,
+    /// The site visit.
+    pub visit_on: Option<Date>,
+    /// The grouping becomes known to the evaluators and the institution on this day.
+    pub reveal_on: Option<Date>,
+}
+
+impl Grouping {
+    /// Is this evaluator (by pool id) grouped with the institution?
+    pub fn includes(&self, evaluator_id: Option<&str>) -> bool {
+        evaluator_id.is_some_and(|me| self.evaluators.iter().any(|e| e == me))
+    }
+
+    /// G-DRAW: has the grouping been revealed by `today`? Never before a reveal day is set.
+    pub fn revealed(&self, today: Date) -> bool {
+        self.reveal_on.is_some_and(|r| today >= r)
+    }
+}
+
+/// The parts of an application that decide who may see and touch it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    pub institution_id: i64,
+    pub city: String,
+    pub district: String,
+    /// The application's grouping, once its round is drawn (URC-EVAL-1).
+    pub grouping: Option<Grouping>,
+}
+
+impl Scope {
+    /// The scope of an institution's own record (no application, so no grouping).
+    pub fn institution(institution_id: i64, city: &str, district: &str) -> Scope {
+        Scope { institution_id, city: city.to_owned(), district: district.to_owned(), grouping: None }
+    }
+}
+
+/// G-VISIBILITY: may `actor` see this application today? Institutions see only their own; branch
+/// reviewers their district; evaluators only the applications they are grouped with, and only
+/// from the reveal day on (URC-EVAL-1 "于现场评估前日…分组"); everyone else their city.
+pub fn can_read(actor: &Actor, scope: &Scope, today: Date) -> Result<(), Refusal> {
+    match actor.role {
+        Role::System => Ok(()),
+        Role::Institution if actor.institution_id == Some(scope.institution_id) => Ok(()),
+        Role::Institution => Err(Refusal::NotYourInstitution),
+        _ if actor.city != scope.city => Err(Refusal::NotYourRegion),
+        Role::BranchReviewer if actor.district.as_deref() != Some(scope.district.as_str()) => Err(Refusal::NotYourRegion),
+        Role::Evaluator => match &scope.grouping {
+            Some(g) if g.includes(actor.evaluator_id.as_deref()) => match g.reveal_on {
+                Some(_) if g.revealed(today) => Ok(()),
+                on => Err(Refusal::NotRevealed { on }),
+            },
+            _ => Err(Refusal::NotAssigned),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Which applications a list shows an actor. The store turns this into a query; rows of an
+/// `Assigned` listing are then each checked with `can_read`, since the grouping decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    Everything,
+    Institution(i64),
+    City(String),
+    District {
+        city: String,
+        district: String,
+    },
+    /// Applications of the city in a drawn round, each shown only if `can_read` allows it today.
+    Assigned {
+        city: String,
+    },
+}
+
+/// G-VISIBILITY: the candidate rows of an actor's application lists.
+pub fn listing(actor: &Actor) -> Listing {
+    match actor.role {
+        Role::System => Listing::Everything,
+        // An institution account without an institution sees nothing: id -1 matches no row.
+        Role::Institution => Listing::Institution(actor.institution_id.unwrap_or(-1)),
+        Role::BranchReviewer => Listing::District { city: actor.city.clone(), district: actor.district.clone().unwrap_or_default() },
+        Role::Evaluator => Listing::Assigned { city: actor.city.clone() },
+        Role::Agency | Role::Expert | Role::Supervisor | Role::Admin => Listing::City(actor.city.clone()),
+    }
+}
+
+/// G-VISIBILITY: the rows the staff's queues, exports and statistics cover — the city, or for
+/// a branch reviewer the district. Institutions, evaluators and experts have none.
+pub fn reporting(actor: &Actor) -> Result<Listing, Refusal> {
+    match listing(actor) {
+        Listing::Institution(_) | Listing::Assigned { .. } => Err(Refusal::NotYourRole { required: Role::Agency }),
+        _ if actor.role == Role::Expert => Err(Refusal::NotYourRole { required: Role::Agency }),
+        l => Ok(l),
+    }
+}
+
+/// G-VISIBILITY: may `actor` read an institution's registry entry (its people and history)?
+/// Staff of its city (branch reviewers: its district) and its own accounts. Evaluators and
+/// experts meet institutions only through the applications they are shown.
+pub fn can_read_institution(actor: &Actor, scope: &Scope) -> Result<(), Refusal> {
+    match actor.role {
+        Role::Evaluator | Role::Expert => Err(Refusal::NotYourRole { required: Role::Agency }),
+        _ => can_read(actor, scope, Date::MIN),
+    }
+}
+
+/// G-VISIBILITY, G-DRAW: may `actor` see the names of the evaluators grouped with an
+/// application? The agency running the round and the supervisors always; the institution (and
+/// anyone else who may read the application) only from the reveal day on.
+pub fn sees_evaluator_names(actor: &Actor, scope: &Scope, today: Date) -> bool {
+    if can_read(actor, scope, today).is_err() {
+        return false;
+    }
+    sees_draw_record(actor) || scope.grouping.as_ref().is_some_and(|g| g.revealed(today))
+}
+
+/// G-DRAW: the full draw record (every group, every institution) is for the agency running the
+/// round and the supervisors; everyone else in the city sees its public facts only.
+pub fn sees_draw_record(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Agency | Role::Supervisor)
+}
+
+/// G-DRAW: the evaluator pool (names, employers, declared ties) is for the agency, the
+/// supervisors and the administrator.
+pub fn sees_evaluator_pool(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Agency | Role::Supervisor | Role::Admin)
+}
+
+/// HRB-QUERY: the progress-query code lets anyone the institution tells follow its progress; it
+/// is shown to the institution and the staff handling it, never to evaluators or experts.
+pub fn sees_query_code(actor: &Actor) -> bool {
+    !matches!(actor.role, Role::Evaluator | Role::Expert)
+}
+
+/// URC-EVAL-1: may an evaluator see which institution an assignment is, today?
+pub fn sees_assignment(grouping: &Grouping, today: Date) -> bool {
+    grouping.revealed(today)
+}
+
+/// May `actor` see anything of a round (a city's round)? Nothing crosses cities.
+pub fn can_read_round(actor: &Actor, round_city: &str) -> Result<(), Refusal> {
+    if actor.role != Role::System && actor.city != round_city { Err(Refusal::NotYourRegion) } else { Ok(()) }
+}
+
+/// Writes to a city's shared records (the institution registry, its people and history, the
+/// evaluator pool): the agency (and for the registry the administrator) of that city only.
+/// `record_city` is the city the written record belongs to — for an update, the city it already
+/// has, so a record of another city is never renamed or overwritten.
+pub fn can_write_registry(actor: &Actor, record_city: &str) -> Result<(), Refusal> {
+    if !matches!(actor.role, Role::Agency | Role::Admin) {
+        return Err(Refusal::NotYourRole { required: Role::Agency });
+    }
+    if actor.city != record_city {
+        return Err(Refusal::NotYourRegion);
+    }
+    Ok(())
+}
+
+/// URC-EVAL-1, G-DRAW: the evaluator pool and the rounds (commitment, draw, replacements,
+/// decision) are the agency's, city by city. `record_city` is the city the pool entry or round
+/// belongs to (for an existing evaluator, the city it already has).
+pub fn can_run_evaluation(actor: &Actor, record_city: &str) -> Result<(), Refusal> {
+    if actor.role != Role::Agency {
+        return Err(Refusal::NotYourRole { required: Role::Agency });
+    }
+    if actor.city != record_city {
+        return Err(Refusal::NotYourRegion);
+    }
+    Ok(())
+}
+
+/// URC-EVAL-1 ("于现场评估前日随机抽取…分组"): the day the grouping is revealed, `n` working days
+/// before the visit. The visit must lie after `today`; a reveal that would fall before the day
+/// after the draw is the day after the draw.
+pub fn reveal_day(cal: &Calendar, today: Date, visit_on: Date, n: u16) -> Result<Date, Refusal> {
+    if visit_on <= today {
+        return Err(Refusal::Invalid { field: "visit_on", reason: "现场评估日期应晚于今天。".into() });
+    }
+    let mut day = visit_on;
+    let mut left = n;
+    while left > 0 {
+        day = day
+            .yesterday()
+            .map_err(|_| Refusal::Invalid { field: "visit_on", reason: "现场评估日期超出可计算的范围。".into() })?;
+        match cal.is_working_day(day) {
+            Ok(true) => left -= 1,
+            Ok(false) => {}
+            Err(missing) => return Err(Refusal::MissingCalendar(missing.0)),
+        }
+    }
+    Ok(day)
+}
