@@ -570,7 +570,7 @@ impl State {
 
     fn by_id(&self, id: &str) -> Option<&Evaluator> {
         let c = &self.input().candidates;
-        c.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| &c[i])
+        c.binary_search_by(|e| e.id.as_str().cmp(id)).ok().and_then(|i| c.get(i))
     }
 
     fn employer_clash(&self, e: &Evaluator, members: &[String]) -> bool {
@@ -578,7 +578,8 @@ impl State {
     }
 
     /// Pass 1 for one institution: its department minimums, departments in enum order, each from
-    /// the shuffled order.
+    /// the shuffled order. (`order` is a permutation of the candidates' indices, so indexing
+    /// `candidates` with it here, in `fill` and in `replace` cannot fail.)
     fn take_minimums(&mut self, institution: &str) -> Result<Vec<String>, DrawError> {
         let comp = self.input().composition.clone();
         let mut group: Vec<String> = Vec::new();
@@ -690,6 +691,7 @@ impl State {
         }
         // `fits` is no longer than the candidate list, whose length fits in u32.
         let k = self.ks.below(fits.len() as u32) as usize;
+        // `below(n)` is less than `n`.
         let chosen = fits[k].clone();
         self.used.insert(chosen.clone());
         self.used.insert(declined.to_owned());
