@@ -523,8 +523,18 @@ async fn calendar_for(db: &DbArgs, clock: &dyn Clock) -> Result<Arc<dingdian_cor
     if has_db { Ok(db.open(clock).await?.calendar()) } else { Ok(Arc::new(dingdian_core::calendar::Calendar::shipped())) }
 }
 
+/// At most 40 characters of an argument, for quoting it back in a message.
+fn quoted(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    format!("“{}”", out.escape_debug())
+}
+
 fn parse_date(s: &str) -> Result<jiff::civil::Date> {
-    s.parse().map_err(|_| anyhow::anyhow!("{s:?} is not a date: use YYYY-MM-DD"))
+    use jiff::civil::Date;
+    s.parse().map_err(|_| anyhow::anyhow!("{} 不是有效日期：请按 YYYY-MM-DD 填写（{} 至 {}）", quoted(s), Date::MIN, Date::MAX))
 }
 
 async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
@@ -532,19 +542,23 @@ async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
     match command {
         CalendarCmd::Due { start, amount, unit, explain, db } => {
             let start = parse_date(&start)?;
-            let amount: u16 =
-                amount.parse().ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("{amount:?} is not a positive whole number"))?;
+            let amount: u16 = amount
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow::anyhow!("{} 不是有效的期限数量：应为 1 至 {} 的整数", quoted(&amount), u16::MAX))?;
             let unit = match unit.as_str() {
                 "wd" => Unit::WorkingDays,
                 "d" => Unit::CalendarDays,
                 "m" => Unit::Months,
                 "y" => Unit::Years,
-                other => anyhow::bail!("{other:?} is not a unit: use wd, d, m or y"),
+                other => anyhow::bail!("{} 不是期限单位：应为 wd（工作日）、d（日）、m（月）或 y（年）", quoted(other)),
             };
             let cal = calendar_for(&db, clock).await?;
             let due = deadline::compute(start, Budget { amount, unit }, &[], &cal);
             let Some(d) = due.due else {
-                eprintln!("{}", due.explanation.last().map(String::as_str).unwrap_or("calendar missing"));
+                // The last line says why: a calendar year not loaded, or past 9999-12-31.
+                eprintln!("{}", due.explanation.last().map(String::as_str).unwrap_or("无法确定截止日期"));
                 return Ok(ExitCode::FAILURE);
             };
             println!("{d}");

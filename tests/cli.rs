@@ -232,3 +232,60 @@ fn draw_cli_contract() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("seed"), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Runs `dingdian` and asserts the contract for input it cannot serve: exit 1, a Chinese reason
+/// on stderr, and no panic.
+#[track_caller]
+fn refused_in_chinese(args: &[&str], data: &std::path::Path) -> String {
+    let out = dingdian().args(args).arg("--data-dir").arg(data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(stderr.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{args:?} must say why in Chinese: {stderr}");
+    stderr
+}
+
+/// LAW-START / LAW-MONTH at the ends of the calendar: periods that end past 9999-12-31, dates
+/// without a loaded year, numbers too large and malformed arguments are refused in Chinese,
+/// never with a panic (`calendar due 9999-12-25 10 d` used to abort).
+#[test]
+fn law_start_calendar_at_the_ends_of_time_refuses_in_chinese() {
+    let dir = temp_dir("calendar-edges");
+    let data = dir.join("data");
+    let out_of_range = refused_in_chinese(&["calendar", "due", "9999-12-25", "10", "d"], &data);
+    assert!(out_of_range.contains("超出可计算的日期范围"), "{out_of_range}");
+    refused_in_chinese(&["calendar", "due", "0001-01-01", "65535", "y"], &data);
+    refused_in_chinese(&["calendar", "due", "9999-12-31", "1", "wd"], &data);
+    refused_in_chinese(&["calendar", "due", "9999-10-31", "3", "m"], &data);
+    let too_big = refused_in_chinese(&["calendar", "due", "0001-01-01", "99999", "y"], &data);
+    assert!(too_big.contains("65535"), "{too_big}");
+    refused_in_chinese(&["calendar", "due", "2026-01-05", "99999999999999999999999999", "d"], &data);
+    refused_in_chinese(&["calendar", "due", "2026-01-05", "0", "d"], &data);
+    refused_in_chinese(&["calendar", "due", "2026-01-05", "5", "fortnights"], &data);
+    let missing = refused_in_chinese(&["calendar", "due", "2026-01-05", "65535", "wd"], &data);
+    assert!(missing.contains("2027 年节假日安排未载入"), "{missing}");
+    let not_loaded = refused_in_chinese(&["calendar", "is-workday", "9999-12-31"], &data);
+    assert!(not_loaded.contains("9999"), "{not_loaded}");
+    refused_in_chinese(&["calendar", "is-workday", "2026-02-30"], &data);
+    let long = format!("2026-01-01{}", "\u{7}长".repeat(20_000));
+    let quoted = refused_in_chinese(&["calendar", "is-workday", &long], &data);
+    assert!(quoted.len() < 1000, "a long argument is quoted shortened: {} bytes", quoted.len());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The demo timeline at the first representable instant, with that year's calendar loaded:
+/// it is pinned to 2026 instead of panicking on time arithmetic.
+#[test]
+fn demo_at_the_first_instant_does_not_panic() {
+    let dir = temp_dir("demo-edge");
+    let data = dir.join("data");
+    let year = dir.join("m9999.toml");
+    std::fs::write(&year, "year = -9999\nsource = \"边界测试\"\n").unwrap();
+    let out = dingdian().args(["calendar", "load"]).arg(&year).arg("--data-dir").arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dingdian().args(["demo", "--now=-009999-01-02T01:59:59Z", "--data-dir"]).arg(&data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked") && out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("13 new applications"));
+    let _ = std::fs::remove_dir_all(dir);
+}

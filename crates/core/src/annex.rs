@@ -900,6 +900,7 @@ fn declared_entry_count<R: Read + Seek>(r: &mut R) -> Option<u64> {
     r.read_exact(&mut tail).ok()?;
     let pos = tail.windows(4).rposition(|w| w == EOCD)?;
     let eocd = tail.get(pos..pos + EOCD_LEN as usize)?;
+    // `eocd` is the full 22-byte record (`get` above).
     let count = u16::from_le_bytes([eocd[10], eocd[11]]);
     if count != u16::MAX {
         return Some(count.into());

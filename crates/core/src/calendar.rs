@@ -120,6 +120,8 @@ impl Calendar {
     pub fn shipped() -> Calendar {
         let mut cal = Calendar::default();
         for (file, text) in SHIPPED {
+            // The shipped files are compiled in and checked by `law_wd_shipped_2026_days`, so
+            // this cannot fail at run time; no outside input reaches it.
             let year = Year::parse(file, text).unwrap_or_else(|e| panic!("shipped calendar {file} is invalid: {e:?}"));
             cal.insert(year);
         }
@@ -136,7 +138,9 @@ impl Calendar {
                 let mut d = h.from;
                 while d <= h.to {
                     self.days_off.insert(d, h.name.clone());
-                    d = d.tomorrow().expect("date in range");
+                    // A holiday may end on the last representable date (9999-12-31).
+                    let Ok(next) = d.tomorrow() else { break };
+                    d = next;
                 }
                 self.workdays.extend(h.adjusted_workdays.iter().copied());
             }
@@ -206,6 +210,17 @@ mod tests {
         assert_eq!(cal.day(date(2026, 10, 12)), Ok(DayKind::Workday));
         assert_eq!(cal.day(date(2025, 1, 26)), Ok(DayKind::AdjustedWorkday));
         assert_eq!(cal.day(date(2027, 1, 4)), Err(MissingYear(2027)));
+    }
+
+    /// LAW-WD at the end of the calendar: a loaded year 9999 whose holiday ends on 9999-12-31
+    /// loads without panicking, and its last day answers.
+    #[test]
+    fn law_wd_holiday_on_last_representable_day() {
+        let text = "year = 9999\nsource = \"x\"\n[[holidays]]\nname = \"末日\"\nfrom = \"9999-12-30\"\nto = \"9999-12-31\"\n";
+        let mut cal = Calendar::shipped();
+        cal.insert(Year::parse("9999.toml", text).unwrap());
+        assert_eq!(cal.day(Date::MAX), Ok(DayKind::Holiday("末日".into())));
+        assert_eq!(cal.day(Date::MIN), Err(MissingYear(-9999)));
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! start day is not counted), LAW-MONTH (months end on the corresponding day, or the month's last
 //! day), LAW-HOLIDAY-END (a calendar period ending on a day off ends on the next working day),
 //! LAW-SUSPEND (paused time does not count). A deadline that reaches into a year without calendar
-//! data is reported as unknown, never guessed.
+//! data is reported as unknown, never guessed; one that leaves the range of representable dates
+//! (years -9999 to 9999) is reported as out of range, never a panic. Not responsible for deciding
+//! what a missed deadline means: that is the lifecycle's job.
 
 use std::fmt;
 
-use jiff::ToSpan;
+use jiff::Span;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +62,60 @@ impl Pause {
     fn contains(&self, d: Date) -> bool {
         d > self.from && d <= self.to
     }
-    fn days(&self) -> i32 {
-        (self.to - self.from).get_days().max(0)
+    fn days(&self) -> i64 {
+        // `Date - Date` cannot fail: any two dates are at most 7,304,484 days apart, well inside
+        // what a span holds.
+        i64::from((self.to - self.from).get_days().max(0))
     }
+}
+
+/// Date arithmetic from `start` left the range of dates that can be represented (years -9999 to
+/// 9999), e.g. a period counted from 9999-12-25. A refusal to compute, never a guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("date arithmetic from {start} leaves the range of representable dates")]
+pub struct OutOfRange {
+    pub start: Date,
+}
+
+impl OutOfRange {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        "date_out_of_range"
+    }
+
+    /// Plain Chinese for people.
+    pub fn message_zh(&self) -> String {
+        format!("自 {} 起算的期限超出可计算的日期范围（{} 至 {}），请核对日期和期限。", self.start, Date::MIN, Date::MAX)
+    }
+}
+
+/// Why a computation stopped without a date.
+enum Stop {
+    Missing(MissingYear),
+    OutOfRange,
+}
+
+impl From<MissingYear> for Stop {
+    fn from(m: MissingYear) -> Stop {
+        Stop::Missing(m)
+    }
+}
+
+/// `amount` of `unit` as a span; `None` when the span itself cannot be represented (e.g. more
+/// than 19,998 years), which only happens for periods that leave the date range anyway.
+fn span(amount: i64, unit: Unit) -> Option<Span> {
+    match unit {
+        Unit::WorkingDays | Unit::CalendarDays => Span::new().try_days(amount),
+        Unit::Months => Span::new().try_months(amount),
+        Unit::Years => Span::new().try_years(amount),
+    }
+    .ok()
+}
+
+/// `start` plus `amount` of `unit` (LAW-MONTH clamping for months and years); `None` outside
+/// the date range.
+fn add(start: Date, amount: i64, unit: Unit) -> Option<Date> {
+    start.checked_add(span(amount, unit)?).ok()
 }
 
 /// A computed due date with its reasons.
@@ -73,6 +126,9 @@ pub struct Due {
     pub due: Option<Date>,
     /// Set when the calendar of a year the period reaches into is not loaded.
     pub missing_year: Option<i16>,
+    /// Set when the period ends beyond the last representable date (9999-12-31).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_range: bool,
     /// Each step of the computation, in Chinese.
     pub explanation: Vec<String>,
 }
@@ -87,22 +143,26 @@ pub fn compute(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar) ->
     match result {
         Ok(due) => {
             lines.push(format!("截止 {due} 24:00"));
-            Due { due: Some(due), missing_year: None, explanation: lines }
+            Due { due: Some(due), missing_year: None, out_of_range: false, explanation: lines }
         }
-        Err(MissingYear(y)) => {
+        Err(Stop::Missing(MissingYear(y))) => {
             lines.push(format!("{y} 年节假日安排未载入，无法确定截止日期（不作推测）"));
-            Due { due: None, missing_year: Some(y), explanation: lines }
+            Due { due: None, missing_year: Some(y), out_of_range: false, explanation: lines }
+        }
+        Err(Stop::OutOfRange) => {
+            lines.push(OutOfRange { start }.message_zh());
+            Due { due: None, missing_year: None, out_of_range: true, explanation: lines }
         }
     }
 }
 
-fn count_working_days(start: Date, n: u16, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, MissingYear> {
+fn count_working_days(start: Date, n: u16, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, Stop> {
     let mut d = start;
     let mut counted = 0;
     let mut skipped: Vec<(String, Date, Date)> = Vec::new();
     let mut paused_days = 0;
     while counted < n {
-        d = d.tomorrow().expect("date in range");
+        d = d.tomorrow().map_err(|_| Stop::OutOfRange)?;
         if pauses.iter().any(|p| p.contains(d)) {
             paused_days += 1;
             continue;
@@ -129,25 +189,19 @@ fn count_working_days(start: Date, n: u16, pauses: &[Pause], cal: &Calendar, lin
     Ok(d)
 }
 
-fn calendar_period(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, MissingYear> {
-    let amount = i64::from(budget.amount);
-    let mut end = match budget.unit {
-        Unit::CalendarDays => start.checked_add(amount.days()),
-        Unit::Months => start.checked_add(amount.months()),
-        _ => start.checked_add(amount.years()),
-    }
-    .expect("date in range");
+fn calendar_period(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar, lines: &mut Vec<String>) -> Result<Date, Stop> {
+    let mut end = add(start, i64::from(budget.amount), budget.unit).ok_or(Stop::OutOfRange)?;
     if matches!(budget.unit, Unit::Months | Unit::Years) {
         lines.push(format!("期间届满于对应日 {end}；无对应日的，以该月最后一日为准（LAW-MONTH）"));
     }
-    let paused: i32 = pauses.iter().map(Pause::days).sum();
+    let paused: i64 = pauses.iter().map(Pause::days).fold(0, i64::saturating_add);
     if paused > 0 {
-        end = end.checked_add(i64::from(paused).days()).expect("date in range");
+        end = add(end, paused, Unit::CalendarDays).ok_or(Stop::OutOfRange)?;
         lines.push(format!("暂停计时 {paused} 日，期间顺延至 {end}（LAW-SUSPEND）"));
     }
     let nominal = end;
     while !cal.is_working_day(end)? {
-        end = end.tomorrow().expect("date in range");
+        end = end.tomorrow().map_err(|_| Stop::OutOfRange)?;
     }
     if end != nominal {
         let what = match cal.day(nominal)? {
@@ -162,14 +216,16 @@ fn calendar_period(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar
 /// The first day on which something that must wait `budget` after `start` may happen (e.g.
 /// re-evaluation three months after a failure is served; the end of a ban). Counted as a calendar
 /// period without holiday extension: the day the period reaches is the first permitted day.
+/// Working days count as calendar days here.
+pub fn checked_earliest(start: Date, budget: Budget) -> Result<Date, OutOfRange> {
+    add(start, i64::from(budget.amount), budget.unit).ok_or(OutOfRange { start })
+}
+
+/// [`checked_earliest`], saturating at the last representable date (9999-12-31) instead of
+/// failing: for a wait or a ban that reaches past it, "not before the end of the calendar" is
+/// the closest true answer. Prefer `checked_earliest` where a refusal can be shown.
 pub fn earliest(start: Date, budget: Budget) -> Date {
-    let amount = i64::from(budget.amount);
-    match budget.unit {
-        Unit::WorkingDays | Unit::CalendarDays => start.checked_add(amount.days()),
-        Unit::Months => start.checked_add(amount.months()),
-        Unit::Years => start.checked_add(amount.years()),
-    }
-    .expect("date in range")
+    checked_earliest(start, budget).unwrap_or(Date::MAX)
 }
 
 #[cfg(test)]
@@ -233,5 +289,46 @@ mod tests {
         assert_eq!(due.due, None);
         assert_eq!(due.missing_year, Some(2027));
         assert!(due.explanation.last().unwrap().contains("2027 年节假日安排未载入"));
+    }
+
+    /// LAW-START at the end of the calendar: 10 days from 9999-12-25 end after 9999-12-31, so
+    /// the computation refuses with a reason instead of panicking (`dingdian calendar due
+    /// 9999-12-25 10 d` used to abort).
+    #[test]
+    fn law_start_period_past_year_9999_is_out_of_range() {
+        let b = Budget { amount: 10, unit: Unit::CalendarDays };
+        let due = compute(date(9999, 12, 25), b, &[], &Calendar::shipped());
+        assert_eq!((due.due, due.missing_year, due.out_of_range), (None, None, true));
+        let last = due.explanation.last().unwrap();
+        assert!(last.contains("超出可计算的日期范围"), "{last}");
+        // Working days from the last date: out of range before any calendar lookup.
+        let due = compute(Date::MAX, wd(1), &[], &Calendar::shipped());
+        assert_eq!((due.due, due.out_of_range), (None, true));
+        // More years than a span can hold.
+        let b = Budget { amount: u16::MAX, unit: Unit::Years };
+        assert!(compute(date(1, 1, 1), b, &[], &Calendar::shipped()).out_of_range);
+    }
+
+    /// LAW-MONTH near the end of the calendar: operating since 9999-12-01, six months later is
+    /// not a representable date; `checked_earliest` says so, `earliest` saturates (this used to
+    /// panic and drop the connection of the application page).
+    #[test]
+    fn law_month_earliest_past_year_9999_is_out_of_range() {
+        let b = Budget { amount: 6, unit: Unit::Months };
+        let err = checked_earliest(date(9999, 12, 1), b).unwrap_err();
+        assert_eq!(err.code(), "date_out_of_range");
+        assert!(err.message_zh().contains("9999-12-01"), "{}", err.message_zh());
+        assert_eq!(earliest(date(9999, 12, 1), b), Date::MAX);
+        assert_eq!(checked_earliest(date(9999, 6, 30), b), Ok(date(9999, 12, 30)));
+    }
+
+    /// LAW-SUSPEND with absurd pauses: the sum of many pauses spanning the whole calendar does
+    /// not overflow; the deadline is out of range.
+    #[test]
+    fn law_suspend_huge_pauses_are_out_of_range() {
+        let b = Budget { amount: 1, unit: Unit::CalendarDays };
+        let pauses = vec![Pause { from: Date::MIN, to: Date::MAX }; 400];
+        let due = compute(date(2026, 1, 5), b, &pauses, &Calendar::shipped());
+        assert_eq!((due.due, due.out_of_range), (None, true));
     }
 }

@@ -357,8 +357,9 @@ fn check_secret(secret: &str) -> Result<(), DrawError> {
 }
 
 /// The same month and day `n` years before `on`; 29 February becomes 28 February in a common year.
+/// Before the first representable date (e.g. 30,000 years before year 1) it is `Date::MIN`.
 fn years_before(on: Date, n: i16) -> Date {
-    let year = on.year() - n;
+    let Some(year) = on.year().checked_sub(n) else { return Date::MIN };
     let day = if on.month() == 2 && on.day() == 29 { 28 } else { on.day() };
     Date::new(year, on.month(), day).unwrap_or(Date::MIN)
 }
@@ -503,6 +504,8 @@ impl Keystream {
     /// An unbiased integer in `[0, n)`, `n ≥ 1`: words at or above the largest multiple of `n` not
     /// exceeding 2^32 are rejected and the next word read; always reads at least one word.
     fn below(&mut self, n: u32) -> u32 {
+        // Both callers pass a length they know is at least 1 (`shuffle`: i + 1 ≥ 2; `replace`:
+        // `fits` checked non-empty); no input reaches this with 0.
         assert!(n > 0, "below(0)");
         let n = u64::from(n);
         let zone = (1u64 << 32) / n * n;
@@ -567,7 +570,7 @@ impl State {
 
     fn by_id(&self, id: &str) -> Option<&Evaluator> {
         let c = &self.input().candidates;
-        c.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| &c[i])
+        c.binary_search_by(|e| e.id.as_str().cmp(id)).ok().and_then(|i| c.get(i))
     }
 
     fn employer_clash(&self, e: &Evaluator, members: &[String]) -> bool {
@@ -575,7 +578,8 @@ impl State {
     }
 
     /// Pass 1 for one institution: its department minimums, departments in enum order, each from
-    /// the shuffled order.
+    /// the shuffled order. (`order` is a permutation of the candidates' indices, so indexing
+    /// `candidates` with it here, in `fill` and in `replace` cannot fail.)
     fn take_minimums(&mut self, institution: &str) -> Result<Vec<String>, DrawError> {
         let comp = self.input().composition.clone();
         let mut group: Vec<String> = Vec::new();
@@ -687,6 +691,7 @@ impl State {
         }
         // `fits` is no longer than the candidate list, whose length fits in u32.
         let k = self.ks.below(fits.len() as u32) as usize;
+        // `below(n)` is less than `n`.
         let chosen = fits[k].clone();
         self.used.insert(chosen.clone());
         self.used.insert(declined.to_owned());
@@ -841,5 +846,13 @@ mod tests {
     fn years_before_clamps_leap_day() {
         assert_eq!(years_before(jiff::civil::date(2024, 2, 29), 3), jiff::civil::date(2021, 2, 28));
         assert_eq!(years_before(jiff::civil::date(2026, 3, 2), 3), jiff::civil::date(2023, 3, 2));
+    }
+
+    /// G-DRAW records are read from files: `no_repeat_years = 65535` on a draw dated -9999-01-01
+    /// reaches before the first representable date and clamps instead of overflowing.
+    #[test]
+    fn years_before_clamps_at_first_date() {
+        assert_eq!(years_before(Date::MIN, i16::MAX), Date::MIN);
+        assert_eq!(years_before(Date::MAX, i16::MAX), Date::MIN);
     }
 }

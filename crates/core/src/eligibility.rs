@@ -3,7 +3,7 @@
 //! (URC-REJ-MED-*, URC-REJ-PHA-*) checked against its record and the records of the people who
 //! run it. Every finding cites its rule and explains itself in Chinese; all are listed at once.
 
-use jiff::ToSpan;
+use jiff::Span;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -99,10 +99,17 @@ impl StaffContract {
             None => true,
             // A contract from 2025-01-01 to 2025-12-31 is a one-year contract: the term ends
             // the day before the corresponding date.
-            Some(end) => self.contract_start.checked_add(i64::from(years).years()).and_then(|d| d.yesterday()).is_ok_and(|min| end >= min),
+            // A term that cannot be represented (more than 19,998 years, or reaching past
+            // 9999-12-31) is longer than any contract that can be entered.
+            Some(end) => years_after(self.contract_start, years).and_then(|d| d.yesterday().ok()).is_some_and(|min| end >= min),
         };
         self.contract_start <= on && self.contract_end.is_none_or(|end| end >= on) && long_enough
     }
+}
+
+/// The same day `years` years after `d` (LAW-MONTH); `None` past the representable dates.
+fn years_after(d: Date, years: u16) -> Option<Date> {
+    d.checked_add(Span::new().try_years(years).ok()?).ok()
 }
 
 /// What an institution declares on its application. Parsed once: unknown keys are refused.
@@ -234,9 +241,12 @@ fn failure(profile: &Profile, kind: InstitutionKind, check: &Check, d: &Declarat
         Check::OperatingMonths { months } => match d.operating_since {
             None => Some(format!("未填写正式运营起始日期，无法确认已运营满 {months} 个月。")),
             Some(since) => {
-                let enough =
-                    crate::deadline::earliest(since, crate::deadline::Budget { amount: *months, unit: crate::deadline::Unit::Months });
-                (enough > on).then(|| format!("自 {since} 起运营，至 {on} 未满 {months} 个月（{enough} 起方满）。"))
+                let budget = crate::deadline::Budget { amount: *months, unit: crate::deadline::Unit::Months };
+                match crate::deadline::checked_earliest(since, budget) {
+                    Ok(enough) => (enough > on).then(|| format!("自 {since} 起运营，至 {on} 未满 {months} 个月（{enough} 起方满）。")),
+                    // Months after `since` lie past 9999-12-31, so they cannot have passed by `on`.
+                    Err(e) => Some(format!("自 {since} 起运营，至 {on} 未满 {months} 个月：{}", e.message_zh())),
+                }
             }
         },
         Check::FirstRegisteredPhysicians { min } => (d.first_registered_physicians < *min)
@@ -276,7 +286,9 @@ fn failure(profile: &Profile, kind: InstitutionKind, check: &Check, d: &Declarat
             None => Some("未填写国家医保编码（须先在国家医保信息业务编码标准数据库动态维护平台申请）。".into()),
             Some(Err(e)) => Some(format!("国家医保编码有误：{}", e.message_zh())),
             Some(Ok(code)) => {
-                let city = &profile.division[..4];
+                // Profiles are validated to carry a 6-digit division; the whole code is the
+                // (stricter) fallback for one built in code.
+                let city = profile.division.get(..4).unwrap_or(&profile.division);
                 let letter = if kind == InstitutionKind::Pharmacy { 'P' } else { 'H' };
                 if !code.division().starts_with(city) {
                     Some(format!("国家医保编码的行政区划 {} 不在{}。", code.division(), profile.name))
@@ -388,16 +400,18 @@ pub fn not_accepted(profile: &Profile, kind: InstitutionKind, d: &Declaration, h
         let find = |text: String, until: Option<Date>| Finding { rule: r.rule.clone(), text, until };
         let windowed = |k: RecordKind, years: u16, or_unfulfilled: bool| {
             history.iter().filter(move |h| h.kind == k).filter_map(move |h| {
-                let end = h.date.checked_add(i64::from(years).years()).ok()?;
-                let open = end > on || (or_unfulfilled && !h.fulfilled);
+                // A window that ends past 9999-12-31 is still open on any representable day.
+                let end = years_after(h.date, years);
+                let running = end.is_none_or(|end| end > on);
+                let open = running || (or_unfulfilled && !h.fulfilled);
                 open.then(|| {
                     let who = h.person.as_deref().map(|p| format!("（{p}）")).unwrap_or_default();
-                    let tail = if end > on {
-                        format!("，{years} 年内（至 {end}）不予受理")
-                    } else {
-                        "，相关责任尚未履行完毕".to_owned()
+                    let tail = match end {
+                        Some(end) if running => format!("，{years} 年内（至 {end}）不予受理"),
+                        None => format!("，{years} 年内不予受理"),
+                        Some(_) => "，相关责任尚未履行完毕".to_owned(),
                     };
-                    (format!("{} {}{who}{tail}。", h.date, k.zh()), (end > on).then_some(end))
+                    (format!("{} {}{who}{tail}。", h.date, k.zh()), end.filter(|_| running))
                 })
             })
         };

@@ -105,6 +105,7 @@ fn division_prefix(city: &str) -> &str {
 }
 
 /// Checks that `chars[range]` are ASCII digits; `what` is the expectation named in the error.
+/// Every caller checks the length of `chars` first, so the range is always inside it.
 fn digits(chars: &[char], range: std::ops::Range<usize>, what: &'static str) -> Result<(), IdError> {
     for i in range {
         if !chars[i].is_ascii_digit() {
@@ -153,6 +154,7 @@ impl Uscc {
     }
 
     fn check_char(sum: u32) -> char {
+        // The index is below 31, the length of USCC_CHARS.
         USCC_CHARS.as_bytes()[((31 - sum % 31) % 31) as usize] as char
     }
 
@@ -442,6 +444,7 @@ impl ResidentId {
     /// The GB 11643 check character of the first 17 (digit) characters.
     fn check_char(chars: &[char]) -> char {
         let sum: u32 = chars.iter().zip(RESIDENT_WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
+        // The index is below 11, the length of RESIDENT_CHECK.
         RESIDENT_CHECK[(sum % 11) as usize] as char
     }
 
@@ -455,7 +458,8 @@ impl ResidentId {
         &self.0
     }
 
-    /// The first 6 and last 4 characters with `*` between: `230102********123X`.
+    /// The first 6 and last 4 characters with `*` between: `230102********123X`. (The slices
+    /// below are safe: `parse` admits only 18 ASCII characters.)
     pub fn masked(&self) -> String {
         format!("{}{}{}", &self.0[..6], "*".repeat(8), &self.0[14..])
     }
@@ -473,7 +477,8 @@ impl ResidentId {
     }
 }
 
-/// The birth date at characters 7–14 of 18 characters whose first 17 are digits.
+/// The birth date at characters 7–14 of 18 characters whose first 17 are digits (both callers
+/// check the length first; the fold cannot overflow: 4 digits at most).
 fn resident_birth_date(chars: &[char]) -> Result<Date, IdError> {
     let num = |r: std::ops::Range<usize>| chars[r].iter().fold(0i32, |n, c| n * 10 + c.to_digit(10).unwrap_or(0) as i32);
     let (year, month, day) = (num(6..10), num(10..12), num(12..14));

@@ -363,8 +363,10 @@ pub struct SheetItem {
 }
 
 impl ScoreSheet {
+    /// The sum of the items' maxima, saturating at `u16::MAX` (a profile whose items add up to
+    /// more is refused when it is loaded).
     pub fn total(&self) -> u16 {
-        self.items.iter().map(|i| i.max).sum()
+        u16::try_from(self.items.iter().map(|i| u32::from(i.max)).sum::<u32>()).unwrap_or(u16::MAX)
     }
 }
 
@@ -818,6 +820,10 @@ impl Validator<'_> {
             if sheet.items.is_empty() || sheet.items.iter().any(|i| i.max == 0) || ids.windows(2).any(|w| w[0] == w[1]) {
                 self.err(&sh.id, "a score sheet needs items with distinct ids and a max of at least 1");
             }
+            let sum: u32 = sheet.items.iter().map(|i| u32::from(i.max)).sum();
+            if sum > u32::from(u16::MAX) {
+                self.err(&sh.id, format!("the items' maxima add up to {sum}, more than {}", u16::MAX));
+            }
             if sheet.pass_mark == 0 || sheet.pass_mark > sheet.total() {
                 self.err(&sh.id, format!("pass_mark must be between 1 and the sheet's total ({})", sheet.total()));
             }
@@ -830,8 +836,8 @@ impl Validator<'_> {
         let evaluation = raw.evaluation.as_ref().map(|e| {
             let rule = self.rule(&e.rule);
             let size = *e.group_size.get_ref();
-            let minimum: u32 = e.min_per_department.values().sum();
-            if size == 0 || minimum > size {
+            let minimum: u64 = e.min_per_department.values().map(|m| u64::from(*m)).sum();
+            if size == 0 || minimum > u64::from(size) {
                 self.err(
                     &e.group_size,
                     format!("group_size {size} must be at least 1 and at least the sum of the department minimums ({minimum})"),
@@ -933,6 +939,17 @@ mod tests {
         let text = "[profile]\nid = \"x\"\nversion = 1\n";
         let errs = Profile::parse("x.toml", text).unwrap_err();
         assert_eq!(errs[0].line, 3, "{errs:?}");
+    }
+
+    /// Huge numbers in a profile are load errors, not arithmetic overflow.
+    #[test]
+    fn huge_maxima_and_minimums_are_errors_not_overflow() {
+        let text = SHIPPED[0].1.replacen("max = 20 }", "max = 65535 }", 2);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("add up to")), "{errs:?}");
+        let text = SHIPPED[1].1.replacen("insurance = 1\nhealth = 1", "insurance = 4294967295\nhealth = 4294967295", 1);
+        let errs = Profile::parse("u.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("8589934591")), "{errs:?}");
     }
 
     #[test]

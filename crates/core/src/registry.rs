@@ -120,7 +120,7 @@ pub fn parse_csv(text: &str, profiles: &[&Profile]) -> Result<Vec<InstitutionRow
                 continue;
             }
         };
-        let get = |c: &str| rec.get(idx[c]).unwrap_or("").trim().to_owned();
+        let get = |c: &str| idx.get(c).and_then(|i| rec.get(*i)).unwrap_or("").trim().to_owned();
         match row(line, &get, profiles) {
             Ok(r) => {
                 if let Some(first) = seen.insert(r.uscc.as_str().to_owned(), line) {
@@ -161,7 +161,9 @@ pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> 
         return Err(format!("{}不受理{}（{}）", profile.name, kind.zh(), if profile.id == "harbin" { "HRB-SCOPE" } else { "URC-SCOPE" }));
     }
     let district = get("district");
-    let prefix = &profile.division[..4];
+    // Profiles are validated to carry a 6-digit division; the whole code is the (stricter)
+    // fallback for one built in code.
+    let prefix = profile.division.get(..4).unwrap_or(&profile.division);
     if district.len() != 6 || !district.chars().all(|c| c.is_ascii_digit()) || !district.starts_with(prefix) {
         return Err(format!("区县代码“{district}”应为{}的 6 位区划代码（{prefix}xx）", profile.name));
     }
@@ -188,31 +190,6 @@ pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> 
         b => b.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| format!("床位数“{b}”应为非负整数"))?,
     };
     Ok(InstitutionRow { line, uscc, name, kind, category, city, district, national_code, address, beds })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hrb_elig_type_and_scope_checked_per_row() {
-        let profiles = Profile::shipped();
-        let refs: Vec<&Profile> = profiles.iter().collect();
-        let good = Uscc::with_check("12230102MB1A2B3C4").unwrap();
-        let text = format!(
-            "\u{feff}uscc,name,kind,category,city,district,national_code,address,beds\n\
-             {good},甲医院,medical,综合医院,harbin,230102,H23010200001,道里区,120\n\
-             {good},重复,medical,诊所,harbin,230102,,道里区,0\n\
-             91350100M000100Y44,乙,medical,诊所,harbin,230102,,x,0\n\
-             91350100M000100Y43,丙药店,pharmacy,零售药店,harbin,230102,,x,0\n\
-             91350100M000100Y43,丁,medical,美容院,urumqi,650102,,x,0\n"
-        );
-        let errs = parse_csv(&text, &refs).unwrap_err();
-        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![3, 4, 5, 6], "{errs:?}");
-        assert!(errs[2].reason.contains("HRB-SCOPE"), "{errs:?}");
-        assert!(errs[3].reason.contains("HRB-ELIG-TYPE"), "{errs:?}");
-    }
 }
 
 /// GB/T 2260 names of the districts of the shipped cities (Harbin 2301xx, Urumqi 6501xx).
@@ -250,5 +227,30 @@ pub fn district_label(code: &str) -> String {
     match DISTRICTS.iter().find(|(c, _)| *c == code) {
         Some((_, name)) => format!("{name}（{code}）"),
         None => code.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrb_elig_type_and_scope_checked_per_row() {
+        let profiles = Profile::shipped();
+        let refs: Vec<&Profile> = profiles.iter().collect();
+        let good = Uscc::with_check("12230102MB1A2B3C4").unwrap();
+        let text = format!(
+            "\u{feff}uscc,name,kind,category,city,district,national_code,address,beds\n\
+             {good},甲医院,medical,综合医院,harbin,230102,H23010200001,道里区,120\n\
+             {good},重复,medical,诊所,harbin,230102,,道里区,0\n\
+             91350100M000100Y44,乙,medical,诊所,harbin,230102,,x,0\n\
+             91350100M000100Y43,丙药店,pharmacy,零售药店,harbin,230102,,x,0\n\
+             91350100M000100Y43,丁,medical,美容院,urumqi,650102,,x,0\n"
+        );
+        let errs = parse_csv(&text, &refs).unwrap_err();
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6], "{errs:?}");
+        assert!(errs[2].reason.contains("HRB-SCOPE"), "{errs:?}");
+        assert!(errs[3].reason.contains("HRB-ELIG-TYPE"), "{errs:?}");
     }
 }

@@ -173,6 +173,18 @@ fn hrb_cond_1_operating_three_months_law_month() {
     only_saying(&unmet(&p, MED, &d, on()), "HRB-COND-1", "未填写");
 }
 
+/// HRB-COND-1 with LAW-MONTH at the end of the calendar: operating since 9999-12-01 is not three
+/// months of operation, and saying so must not panic (it used to drop the connection of the
+/// application page and of the submission).
+#[test]
+fn hrb_cond_1_operating_since_year_9999_is_a_finding_not_a_panic() {
+    let d = Declaration { operating_since: Some(date(9999, 12, 1)), ..hrb_med() };
+    only_saying(&unmet(&harbin(), MED, &d, on()), "HRB-COND-1", "超出可计算的日期范围");
+    only_saying(&unmet(&harbin(), MED, &d, Date::MAX), "HRB-COND-1", "9999-12-01");
+    let d = Declaration { operating_since: Some(Date::MIN), ..hrb_med() };
+    none(&unmet(&harbin(), MED, &d, on()));
+}
+
 #[test]
 fn hrb_cond_2_first_registered_physician() {
     let p = harbin();
@@ -631,6 +643,15 @@ fn fraud_three_years(kind: InstitutionKind, rule: &str) {
     let h = [record(RecordKind::Fraud, date(2024, 2, 29), true, None, None, "伪造申请材料")];
     assert_eq!(rejections(&p, kind, &h, on())[0].until, Some(date(2027, 2, 28)));
     none(&rejections(&p, kind, &h, date(2027, 2, 28)));
+}
+
+/// URC-REJ-MED-4 with LAW-MONTH at the end of the calendar: fraud discovered in 9999 keeps the
+/// window open (its end lies past 9999-12-31) instead of being silently ignored or panicking.
+#[test]
+fn urc_rej_med_4_fraud_window_past_year_9999_stays_open() {
+    let h = [record(RecordKind::Fraud, date(9999, 6, 1), true, None, None, "伪造申请材料")];
+    let f = rejections(&urumqi(), MED, &h, date(9999, 12, 31));
+    assert_eq!(only_saying(&f, "URC-REJ-MED-4", "3 年内不予受理").until, None);
 }
 
 #[test]

@@ -179,6 +179,7 @@ impl Store {
                 actor_role: actor.role.as_str(),
                 occurred_at: &ts,
             };
+            // `hash` returns `None` only for an unknown algorithm; ALG is the one it implements.
             let hash = audit::hash(&entry, &prev, audit::ALG).expect("known algorithm");
             sqlx::query(
                 "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg)

@@ -22,7 +22,9 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved (tests, demo seeding).
+/// A clock that stands still until moved (tests, demo seeding). Its dates and moves come from
+/// code, never from input, so the `expect`s below (dates at the ends of time, a poisoned lock
+/// after a panicking test) cannot be reached by a user.
 pub struct ManualClock(Mutex<Timestamp>);
 
 impl ManualClock {

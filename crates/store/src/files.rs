@@ -134,7 +134,8 @@ impl Drop for Spooled {
 
 /// The stored key of a file with this digest.
 pub fn blob_key(sha256: &str) -> Path {
-    Path::from(format!("blobs/{}/{sha256}", &sha256[..2]))
+    // Digests are 64 hex digits computed here; `get` keeps a malformed one from panicking.
+    Path::from(format!("blobs/{}/{sha256}", sha256.get(..2).unwrap_or("__")))
 }
 
 impl FileStore {
@@ -228,6 +229,7 @@ impl FileStore {
                 let target = local.path_to_filesystem(&key)?;
                 let source = spooled.path.clone();
                 tokio::task::spawn_blocking(move || -> io::Result<()> {
+                    // `blob_key` always has the `blobs/xx/` directory, so there is a parent.
                     let dir = target.parent().expect("blob keys have a directory");
                     std::fs::create_dir_all(dir)?;
                     std::fs::rename(&source, &target)?;

@@ -107,6 +107,8 @@ pub struct Store {
     pool: Pool,
     /// File storage, for documents the store generates itself (the agreement).
     files: std::sync::OnceLock<files::FileStore>,
+    // The two locks are held only to clone or replace a value, which cannot panic, so they are
+    // never poisoned and the `expect`s on them cannot fire.
     profiles: RwLock<Profiles>,
     calendar: RwLock<Arc<Calendar>>,
 }
