@@ -336,6 +336,12 @@ impl Preparation {
 }
 
 impl FileRef {
+    /// A stand-in file of this type, to ask whether a slot takes a file now before any byte of
+    /// the real one is read.
+    pub fn probe(file_type: FileType) -> FileRef {
+        FileRef { sha256: "0".repeat(64), size: 1, file_type, name: "probe".into() }
+    }
+
     /// "512 字节", "12.3 KB", "1.5 MB".
     pub fn size_label(&self) -> String {
         match self.size {
@@ -1096,7 +1102,7 @@ impl AppState {
             }
             Event::ConditionsOverridden { .. } => self.unmet_conditions.clear(),
             Event::SupplementNoticeIssued { items, .. } => {
-                self.supplement_notices += 1;
+                self.supplement_notices = self.supplement_notices.saturating_add(1);
                 self.open_slots = items.iter().map(|i| i.slot.clone()).collect();
                 self.supplemented_slots.clear();
             }
@@ -1133,7 +1139,7 @@ impl AppState {
             Event::ResultDecided { outcome, .. } => {
                 self.result_served_on = Some(on);
                 if *outcome == Outcome::Fail {
-                    self.failures += 1;
+                    self.failures = self.failures.saturating_add(1);
                 }
             }
             Event::ReevaluationRequested => {
@@ -1161,7 +1167,7 @@ impl AppState {
             Event::Annex1Filed { form } => self.prep.annex1 = Some(form.clone()),
             Event::Annex2Requested { review_due } => {
                 let a = &mut self.prep.annex2;
-                a.requests += 1;
+                a.requests = a.requests.saturating_add(1);
                 a.pending = true;
                 a.review_due = *review_due;
                 a.resubmit_due = None;
@@ -1273,6 +1279,8 @@ pub enum Refusal {
     /// The application's own progress rules the command out for now (e.g. already done).
     #[error("not now: {reason}")]
     NotNow { reason: String },
+    #[error("date arithmetic from {start} leaves the representable range")]
+    DateOutOfRange { start: Date },
     #[error("the evaluator is not grouped with this institution")]
     NotAssigned,
     #[error("the grouping is not revealed yet (reveal on {on:?})")]
@@ -1332,6 +1340,7 @@ impl Refusal {
             Refusal::NotYourRegion => "not_your_region",
             Refusal::NotYourInstitution => "not_your_institution",
             Refusal::NotAssigned => "not_assigned",
+            Refusal::DateOutOfRange { .. } => "date_out_of_range",
             Refusal::NotNow { .. } => "not_allowed_now",
             Refusal::NotRevealed { .. } => "not_revealed",
             Refusal::StaleVersion { .. } => "stale_version",
@@ -1364,6 +1373,7 @@ impl Refusal {
             Refusal::NotYourRegion => "该申请不属于您所在的地区，无权查看或办理。".into(),
             Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
             Refusal::NotAssigned => "您未被抽取为该机构的评估人员，无权查看或办理。".into(),
+            Refusal::DateOutOfRange { start } => deadline::OutOfRange { start: *start }.message_zh(),
             Refusal::NotNow { reason } => reason.clone(),
             Refusal::NotRevealed { on: Some(on) } => {
                 format!("评估分组将于 {on} 公布（现场评估前日），此前不能查看被评估机构的信息。")
@@ -1634,7 +1644,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::RequestReevaluation if s == State::FailedRectifying => {
             let re = p.reevaluation.as_ref().ok_or_else(not_here)?;
             let served = st.result_served_on.unwrap_or(ctx.today);
-            let earliest = deadline::earliest(served, re.wait);
+            let earliest = deadline::checked_earliest(served, re.wait).map_err(|e| Refusal::DateOutOfRange { start: e.start })?;
             if ctx.today < earliest {
                 return Err(Refusal::TooEarly { earliest, rule: re.rule.clone() });
             }
@@ -1645,7 +1655,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
             go(vec![Event::NoticePublished { ends_on }], State::PublicNotice)
         }
         Command::RecordComplaint { summary } if s == State::PublicNotice => {
-            let number = st.complaints.len() as u32 + 1;
+            let number = u32::try_from(st.complaints.len()).unwrap_or(u32::MAX).saturating_add(1);
             go(vec![Event::ComplaintRecorded { number, summary: required_text("summary", summary)? }], s)
         }
         Command::ResolveComplaint { number, founded, finding } if s == State::PublicNotice => {
@@ -1714,7 +1724,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
                 return Err(invalid("passed", "未参加培训的不能记为考试通过。"));
             }
             let session = required_text("session", session)?;
-            let attempt = st.prep.training.len() as u32 + 1;
+            let attempt = u32::try_from(st.prep.training.len()).unwrap_or(u32::MAX).saturating_add(1);
             let mut events = vec![Event::TrainingRecorded { session, attended: *attended, passed: *passed, attempt }];
             // HRB-PRE-4: not attending or failing, with the one retest used up, is giving up.
             if !*passed && attempt >= cfg.training_attempts {
@@ -1866,7 +1876,7 @@ pub fn allows_with_input(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Ac
 /// HRB-EVAL-3 / URC-RES-1: a pass, a first failure (rectify, may be re-evaluated), or a second
 /// failure (final, with a ban).
 fn result(ctx: &Ctx<'_>, st: &AppState, outcome: Outcome, reasons: &[String], rectification: &Option<String>) -> Result<Decision, Refusal> {
-    let attempt = st.failures + 1;
+    let attempt = st.failures.saturating_add(1);
     let decided = Event::ResultDecided { outcome, reasons: reasons.to_vec(), rectification: rectification.clone(), attempt };
     if outcome == Outcome::Pass {
         return Ok(Decision { events: vec![decided], to: State::Passed });
@@ -1899,6 +1909,7 @@ fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, Refusal> {
     let due: Due = deadline::compute(start, clock.budget, &[], ctx.calendar);
     match (due.due, due.missing_year) {
         (Some(d), _) => Ok(d),
+        (None, _) if due.out_of_range => Err(Refusal::DateOutOfRange { start }),
         (None, y) => Err(Refusal::MissingCalendar(y.unwrap_or(start.year()))),
     }
 }
@@ -1944,8 +1955,8 @@ fn check_sheet(
         if let Some(extra) = items.keys().find(|k| !sheet.items.iter().any(|i| &i.id == *k)) {
             return Err(invalid("items", format!("评分表没有“{extra}”一项。")));
         }
-        let sum: u16 = items.values().sum();
-        if sum != score {
+        let sum: u32 = items.values().map(|v| u32::from(*v)).sum();
+        if sum != u32::from(score) {
             return Err(invalid("score", format!("各项得分合计为 {sum} 分，与总分 {score} 分不一致。")));
         }
     }
@@ -2027,9 +2038,18 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> Refusal {
     Refusal::Invalid { field, reason: reason.into() }
 }
 
+/// The longest free text a command records (reasons, findings, notes): a few pages.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
 fn required_text(field: &'static str, s: &str) -> Result<String, Refusal> {
     let t = s.trim();
-    if t.is_empty() { Err(invalid(field, "此项不能为空。")) } else { Ok(t.to_owned()) }
+    if t.is_empty() {
+        return Err(invalid(field, "此项不能为空。"));
+    }
+    if t.chars().count() > MAX_TEXT_CHARS {
+        return Err(invalid(field, format!("内容过长，最多 {MAX_TEXT_CHARS} 字。")));
+    }
+    Ok(t.to_owned())
 }
 
 fn non_empty(s: &Option<String>) -> Option<String> {

@@ -14,8 +14,8 @@ use dingdian_core::clocks::{self, Transition};
 use dingdian_core::deadline::{self, Budget, Pause, Unit};
 use dingdian_core::eligibility::{Record, RecordKind};
 use dingdian_core::lifecycle::{
-    self, ALL_ROLES, ALL_STATES, ActiveBan, Actor, AppState, ChecklistItem, Command, Complaint, Ctx, FileRef, Outcome, Problem, Reason,
-    Role, Scope, State, SupplementItem, decide,
+    self, ALL_ROLES, ALL_STATES, ActiveBan, Actor, AppState, ChecklistItem, Command, Complaint, Ctx, FileRef, Grouping, InstitutionFacts,
+    Outcome, Problem, Reason, Role, Scope, State, SupplementItem, decide,
 };
 use dingdian_core::policy::{FileType, InstitutionKind, Profile};
 use jiff::Span;
@@ -217,11 +217,22 @@ struct World {
     bans: Vec<ActiveBan>,
     kind: InstitutionKind,
     history: Vec<Record>,
+    institution: InstitutionFacts,
+    open_rounds: Vec<i64>,
 }
 
 /// The one place a `Ctx` is built: when `Ctx` gains a field, only this changes.
 fn ctx(w: &World) -> Ctx<'_> {
-    Ctx { profile: &w.profile, calendar: &w.calendar, today: w.today, bans: &w.bans, kind: w.kind, history: &w.history }
+    Ctx {
+        profile: &w.profile,
+        calendar: &w.calendar,
+        today: w.today,
+        bans: &w.bans,
+        kind: w.kind,
+        history: &w.history,
+        institution: Some(&w.institution),
+        open_rounds: &w.open_rounds,
+    }
 }
 
 /// The shipped calendar, optionally with the first and last representable years loaded, so that
@@ -262,12 +273,16 @@ fn world(harbin: bool, pharmacy: bool, today: Date, x: &Extremes, edges: bool, c
             .map(record)
             .filter(|_| !clean)
             .collect(),
+        institution: InstitutionFacts { name: x.text.clone(), national_code: Some(x.text.clone()) },
+        open_rounds: vec![x.i64],
     }
 }
 
 fn scope(p: &Profile) -> Scope {
     let district = if p.id == "harbin" { "230102" } else { "650102" };
-    Scope { institution_id: 1, city: p.id.clone(), district: district.to_owned() }
+    // Grouped with the test evaluator since the first day, so decide goes past visibility.
+    let grouping = Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: Some(Date::MIN), reveal_on: Some(Date::MIN) };
+    Scope { institution_id: 1, city: p.id.clone(), district: district.to_owned(), grouping: Some(grouping) }
 }
 
 /// An account of `role` whose scope covers the application, so that decide goes past the scope
@@ -282,15 +297,15 @@ fn actor(role: Role, s: &Scope) -> Actor {
         city: s.city.clone(),
         district: (role == Role::BranchReviewer).then(|| s.district.clone()),
         institution_id: (role == Role::Institution).then_some(1),
+        evaluator_id: (role == Role::Evaluator).then(|| EVALUATOR.to_owned()),
     }
 }
 
-/// An application in `state` whose every field holds an extreme value, except the counters:
-/// `AppState` is never read from outside, only folded from events, so a counter is bounded by the
-/// number of events an application has (a handful). (`failures + 1` and similar in lifecycle.rs
-/// would overflow at `u32::MAX`; listed for the lifecycle restructuring to make saturating.)
+const EVALUATOR: &str = "E1";
+
+/// An application in `state` whose every field, counters included, holds an extreme value.
 fn app_state(state: State, x: &Extremes) -> AppState {
-    let count = x.u32 % 4;
+    let count = x.u32;
     let mut st = AppState {
         state,
         entered_on: Some(x.date),

@@ -29,8 +29,11 @@ pub struct User {
 }
 
 impl User {
+    /// The account's role. A role the code does not know (a corrupt row) acts as an institution
+    /// account without an institution: it sees and may do nothing (G-VISIBILITY), rather than
+    /// everything a supervisor sees.
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Supervisor)
+        Role::parse(&self.role).unwrap_or(Role::Institution)
     }
 
     /// The actor this account acts as.
@@ -40,7 +43,7 @@ impl User {
             role: self.role(),
             city: self.city.clone(),
             district: self.district.clone(),
-            institution_id: self.institution_id,
+            institution_id: if Role::parse(&self.role).is_some() { self.institution_id } else { None },
             evaluator_id: self.evaluator_id.clone(),
         }
     }

@@ -10,7 +10,8 @@ use dingdian_core::china_date;
 use dingdian_core::clocks::{self, ClockView, Transition};
 use dingdian_core::eligibility::Record;
 use dingdian_core::lifecycle::{
-    self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, InstitutionFacts, Needs, Refusal, Role, Scope, State,
+    self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, InstitutionFacts, Needs, Refusal, Role, Scope,
+    State,
 };
 use dingdian_core::policy::{Expiry, InstitutionKind, Profile};
 use dingdian_core::visibility::{self, Listing};
@@ -60,6 +61,8 @@ pub struct Available {
     pub open_rounds: Vec<i64>,
     /// The pre-signing checklist items the actor may verify now (HRB-PRE-2).
     pub verifiable: Vec<ChecklistItem>,
+    /// The material slots the actor may upload into now.
+    pub uploadable: Vec<String>,
 }
 
 impl Available {
@@ -300,6 +303,7 @@ macro_rules! write_prepared {
                 actor_role: pr.actor.role.as_str(),
                 occurred_at: &ts,
             };
+            // `ALG` is our own constant; `hash` fails only for an algorithm id it does not know.
             let hash = dingdian_core::audit::hash(&entry, &prev, dingdian_core::audit::ALG).expect("known algorithm");
             sqlx::query(
                 "insert into events (application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
@@ -703,7 +707,16 @@ impl Store {
         let verifiable =
             ChecklistItem::ALL.into_iter().filter(|item| exact(&Command::VerifyChecklistItem { item: *item, note: "—".into() })).collect();
         let now = names.iter().copied().filter(|n| Command::probe(n).is_some_and(|cmd| exact(&cmd))).collect();
-        Ok(Available { names, now, open_rounds, verifiable })
+        // HRB-MAT / HRB-ACC-2: the slots this actor may put a file into now (the upload route
+        // asks the same question before it reads a byte).
+        let uploadable = loaded
+            .profile
+            .materials
+            .iter()
+            .filter(|m| m.types.first().is_some_and(|t| exact(&Command::AttachMaterial { slot: m.id.clone(), file: FileRef::probe(*t) })))
+            .map(|m| m.id.clone())
+            .collect();
+        Ok(Available { names, now, open_rounds, verifiable, uploadable })
     }
 
     /// Fires every time-driven consequence that is due (G-CLOCKS): deemed withdrawal, end of

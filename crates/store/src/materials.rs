@@ -69,7 +69,7 @@ impl Store {
             .ok_or_else(|| lifecycle::Refusal::Invalid { field: "slot", reason: format!("材料项“{slot}”不存在。") })?;
         let name = if raw_name.trim().is_empty() { format!("{slot}.{}", m.types[0].extension()) } else { check_file_name(raw_name)? };
         // Refuse before reading the body when the slot is not open to this user now.
-        let probe = FileRef { sha256: "0".repeat(64), size: 1, file_type: m.types[0], name: "probe".into() };
+        let probe = FileRef::probe(m.types[0]);
         self.check(id, actor, &Command::AttachMaterial { slot: slot.to_owned(), file: probe }, now).await?;
 
         let limits = Limits { max_bytes: m.max_bytes(), allowed: m.types.clone() };

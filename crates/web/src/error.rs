@@ -52,7 +52,7 @@ impl From<Refusal> for ApiError {
             | Refusal::NotYourInstitution
             | Refusal::NotAssigned
             | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
-            Refusal::Invalid { .. } | Refusal::KindNotServed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAllowedInState { .. }

@@ -47,3 +47,24 @@ async fn hrb_cond_1_operating_since_year_9999_is_served(b: Backend) {
     assert_eq!(status, StatusCode::OK, "{html}");
 }
 both!(hrb_cond_1_operating_since_year_9999_is_served);
+
+/// A page form whose field name nests thousands of levels deep (about 10 KB of dots) used to
+/// overflow the stack and abort the whole server; it is refused like any bad field, and
+/// changes nothing.
+async fn a_deeply_nested_form_field_is_refused(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("hrb-hospital").await;
+    let (_, body) = t.call(Method::POST, "/api/applications", Some(&inst), None).await;
+    let id = body["id"].as_i64().unwrap();
+    let deep = format!("facts{}:str", ".a".repeat(5_000));
+    let fields = [("command", "update_draft".to_owned()), ("expected_version:int", "0".into()), (deep.as_str(), "x".into())];
+    let (status, html, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("表单字段名无效"), "{html}");
+    assert_eq!(t.get_app(&inst, id).await["application"]["version"], 0, "nothing changed");
+    // The normal depth still works.
+    let fields = [("command", "update_draft".to_owned()), ("expected_version:int", "0".into()), ("facts.beds:int", "12".into())];
+    let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+both!(a_deeply_nested_form_field_is_refused);

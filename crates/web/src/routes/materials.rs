@@ -120,7 +120,8 @@ impl SlotView {
 }
 
 /// The material slots of an application with their files and status.
-pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, ApiError> {
+/// `uploadable` is the core's answer to which slots the user may put a file into now.
+pub async fn slot_views(s: &AppState, app: &AppRecord, uploadable: &[String]) -> Result<Vec<SlotView>, ApiError> {
     let profile = s.store.profile_for(app)?;
     let history = s.store.material_history(app.id).await?;
     let notice = s.store.events(app.id).await?.into_iter().rev().find_map(|e| match e.event {
@@ -142,12 +143,7 @@ pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, 
                 .as_ref()
                 .filter(|_| app.state == AppStateKind::AwaitingSupplement)
                 .and_then(|items| items.iter().find(|i| i.slot == m.id));
-            let open = match (app.state, m.phase) {
-                (AppStateKind::Draft, MaterialPhase::Application) => true,
-                (AppStateKind::AwaitingSupplement, MaterialPhase::Application) => st.open_slots.contains(&m.id),
-                (AppStateKind::PresignPreparation, MaterialPhase::Preparation) => true,
-                _ => false,
-            };
+            let open = uploadable.contains(&m.id);
             SlotView {
                 id: m.id.clone(),
                 rule: m.rule.clone(),
@@ -169,8 +165,10 @@ pub async fn slot_views(s: &AppState, app: &AppRecord) -> Result<Vec<SlotView>, 
 
 /// `GET /api/applications/{id}/materials`
 pub async fn list(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<SlotView>>, ApiError> {
-    let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
-    Ok(Json(slot_views(&s, &app).await?))
+    let today = s.clock.today();
+    let (app, scope) = s.store.readable(id(&raw)?, &u.actor(), today).await?;
+    let available = s.store.available(&app, &scope, &u.actor(), today).await?;
+    Ok(Json(slot_views(&s, &app, &available.uploadable).await?))
 }
 
 /// `GET /api/applications/{id}/files/{sha256}` and the page route of the same shape: any file

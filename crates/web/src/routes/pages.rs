@@ -469,6 +469,9 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
     Ok(render(page))
 }
 
+/// The deepest nesting of a form field name (`form.attachments.equipment_photos` is 3).
+const MAX_FIELD_DEPTH: usize = 4;
+
 /// Turns a page form into a command object. Field names carry their type after a colon and
 /// their nesting with dots, so plain HTML forms (no JavaScript) can send any command:
 /// `score:int`, `passed:bool`, `reasons:lines` (one per line), `systems:many` (repeated
@@ -482,6 +485,10 @@ pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<S
     let mut reasons: std::collections::BTreeMap<String, String> = Default::default();
     for (key, raw) in pairs {
         let (path, ty) = key.split_once(':').unwrap_or((key.as_str(), if key == "expected_version" { "int" } else { "str" }));
+        // No command nests deeper than a few levels; a deeper name is refused before it is built.
+        if path.split('.').count() > MAX_FIELD_DEPTH {
+            return Err(ApiError::invalid("invalid_input", "表单字段名无效。"));
+        }
         let value = raw.trim();
         let v = match ty {
             "str" if value.is_empty() => continue,
@@ -552,7 +559,11 @@ fn insert_path<'a>(
         if !cur.is_object() {
             *cur = serde_json::Value::Object(Default::default());
         }
-        cur = cur.as_object_mut().expect("object").entry(p.to_owned()).or_insert(init.clone());
+        cur = match cur {
+            serde_json::Value::Object(map) => map.entry(p.to_owned()).or_insert(init.clone()),
+            // Made an object just above.
+            other => other,
+        };
     }
     cur
 }

@@ -173,7 +173,7 @@ pub struct Portal {
 /// "what may this actor do now"; nothing here decides a permission.
 pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: &Available) -> Result<Portal, ApiError> {
     let today = s.clock.today();
-    let slots = super::materials::slot_views(s, app).await?;
+    let slots = super::materials::slot_views(s, app, &available.uploadable).await?;
     let facts = available.can("update_draft").then(|| FactsForm::new(app, profile, today));
     let review = available.can("issue_supplement_notice");
     let missing_at_submit =

@@ -432,26 +432,24 @@ async fn export_rows(s: &AppState, u: &User, q: &Filters) -> Result<(Vec<Vec<Str
     Ok((cells, name))
 }
 
-/// A CSV field: always quoted; a leading formula character is neutralised so a spreadsheet
-/// shows the text instead of evaluating it.
-fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
-    format!("\"{}\"", v.replace('"', "\"\""))
+/// A CSV cell's text: a leading formula character is neutralised so a spreadsheet shows the
+/// text instead of evaluating it (quoting is the `csv` writer's).
+fn csv_field(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}").into() } else { v.into() }
 }
 
 /// The queue as CSV: UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese),
-/// CRLF line ends, a Chinese header row.
-pub fn csv(rows: &[Vec<String>]) -> Vec<u8> {
-    let mut out = String::from("\u{feff}");
-    let header: Vec<String> = COLUMNS.iter().map(|(h, _)| csv_field(h)).collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
+/// every field quoted, CRLF line ends, a Chinese header row.
+pub fn csv(rows: &[Vec<String>]) -> Result<Vec<u8>, ::csv::Error> {
+    let mut w = ::csv::WriterBuilder::new()
+        .quote_style(::csv::QuoteStyle::Always)
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    w.write_record(COLUMNS.iter().map(|(h, _)| csv_field(h).into_owned()))?;
     for r in rows {
-        let line: Vec<String> = r.iter().map(|c| csv_field(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        w.write_record(r.iter().map(|c| csv_field(c).into_owned()))?;
     }
-    out.into_bytes()
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The queue as an Excel workbook: a bold, frozen header row with a filter, set column widths,
@@ -495,7 +493,13 @@ fn download(body: Vec<u8>, content_type: &'static str, name: &str) -> Response {
 pub async fn export_csv(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<Filters>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     match export_rows(&s, &u, &q).await {
-        Ok((rows, name)) => download(csv(&rows), "text/csv; charset=utf-8", &format!("{name}.csv")),
+        Ok((rows, name)) => match csv(&rows) {
+            Ok(bytes) => download(bytes, "text/csv; charset=utf-8", &format!("{name}.csv")),
+            Err(e) => {
+                tracing::error!(error = %e, "csv export");
+                error_page(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "导出失败，请稍后重试。"))
+            }
+        },
         Err(e) => error_page(e),
     }
 }
@@ -799,16 +803,17 @@ async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
 
 #[cfg(test)]
 mod tests {
-    use super::{csv, csv_field, percent};
+    use super::{csv, percent};
 
     #[test]
     fn csv_quotes_and_neutralises_formulas() {
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
-        assert_eq!(csv_field("=1+1"), "\"'=1+1\"");
-        assert_eq!(csv_field("康宁医院"), "\"康宁医院\"");
-        let bytes = csv(&[vec!["x".into()]]);
+        let mut row: Vec<String> = vec!["a\"b".into(), "=1+1".into(), "康宁医院".into()];
+        row.resize(super::COLUMNS.len(), String::new());
+        let bytes = csv(&[row]).unwrap();
         assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
-        assert!(String::from_utf8(bytes).unwrap().ends_with("\"x\"\r\n"));
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.lines().nth(1).unwrap().starts_with("\"a\"\"b\",\"'=1+1\",\"康宁医院\","), "{text}");
+        assert!(text.ends_with("\"\"\r\n"));
     }
 
     #[test]
