@@ -235,8 +235,8 @@ pub struct PreparationConfig {
     /// only in a stored text that predates the field (see [`Profile::inherit_missing`]).
     #[serde(default)]
     pub annex1_title: Option<String>,
-    /// HRB-ANNEX2: the fixed beginning of the acceptance package's file name, e.g.
-    /// `哈尔滨市处方流转验收材料`. Required when a material slot has `check = "annex2_package"`.
+    /// HRB-ANNEX2: the fixed beginning of the acceptance package's file name, as the city's
+    /// guide prints it. Required when a material slot has `check = "annex2_package"`.
     #[serde(default)]
     pub annex2_package_prefix: Option<String>,
 }

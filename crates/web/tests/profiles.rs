@@ -64,22 +64,22 @@ fn t_url(t: &TestApp) -> String {
 const HARBIN_2026_2: &str = include_str!("../../core/tests/fixtures/harbin-2026.2.toml");
 
 // G-PROFILE: an application submitted under a profile text stored by an earlier release keeps
-// that version after an upgrade; the names the old text lacks come from the newer version.
+// that version after an upgrade; the names the old text lacks (here the Annex 2 package prefix,
+// HRB-ANNEX2) come from the newer version of the same city.
 async fn g_profile_older_stored_texts_still_load(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = t.login("hrb-hospital").await;
-    let agency = t.login("hrb-agency").await;
     let now = t.now();
     let old = Profile::parse_stored("<stored profile harbin>", HARBIN_2026_2).expect("old text");
     t.store().register_profile(old, now).await.unwrap();
-    let id = t.submitted(&hosp).await;
+    let id = t.harbin_to_preparation(&hosp).await;
     t.store().register_profile(Profile::shipped().swap_remove(0), now).await.unwrap();
     assert_eq!(t.store().current_profile("harbin").unwrap().version, "2026.3");
 
     let bound = t.store().profile_version("harbin", "2026.2").expect("old version loaded");
     assert_eq!(bound.district_name("230102"), Some("道里区"), "inherited");
     assert_eq!(bound.sha256, Profile::parse_stored("x", HARBIN_2026_2).unwrap().sha256, "the stored text is unchanged");
-    assert_eq!(t.cmd(&agency, id, json!({ "command": "accept" })).await, "accepted");
+    assert_eq!(t.complete_harbin_preparation(&hosp, id).await, "ready_to_sign", "the package name is checked with the inherited prefix");
     assert_eq!(t.get_app(&hosp, id).await["application"]["profile_version"], "2026.2");
 
     // After a restart the old text is parsed again from the database and filled again.
