@@ -193,6 +193,8 @@ struct Prepared<'a> {
     state: AppState,
     profile_version: String,
     due: Option<(Date, Expiry)>,
+    /// What the institution is told: (subject, body) per event that calls for it.
+    notes: Vec<(String, String)>,
     /// The nearest deadline of either kind (automatic or the agency's own), for the workbench.
     sort_due: Option<Date>,
     uscc: String,
@@ -315,8 +317,7 @@ macro_rules! write_prepared {
             }
         }
         // Notifications: the in-app inbox in this same transaction; e-mail through the outbox.
-        let notes: Vec<(String, String)> =
-            pr.decision.events.iter().filter_map(|e| dingdian_core::lifecycle::notification(e, &pr.app.number)).collect();
+        let notes = &pr.notes;
         if !notes.is_empty() {
             let recipients: Vec<(i64, Option<String>)> = sqlx::query_as("select id, email from users where institution_id = $1 order by id")
                 .bind(pr.app.institution_id)
@@ -616,8 +617,10 @@ impl Store {
         // The agency's own running time limits (clocks without an automatic consequence).
         let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
         let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();
+        let notes = decision.events.iter().filter_map(|e| lifecycle::notification(e, &app.number, &profile)).collect();
         Ok(Prepared {
             complaint: None,
+            notes,
             sort_due,
             due,
             profile_version: profile.version.clone(),
