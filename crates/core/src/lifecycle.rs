@@ -1901,5 +1901,8 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
         Event::BanImposed { until, rule, .. } => ("限制申请期限", format!("{until} 前不得再次申请（{rule}）。")),
         _ => return None,
     };
+    // HRB-HOTLINE / URC-CHANNEL: every letter ends with the profile's contact channels.
+    let contacts: Vec<String> = p.contacts.iter().map(|c| format!("{}：{}", c.label, c.value)).collect();
+    let body = if contacts.is_empty() { body } else { format!("{body}\n{}。", contacts.join("；")) };
     Some((subject(title), body))
 }

@@ -263,6 +263,18 @@ impl EligibleCategories {
     }
 }
 
+/// A way to reach the agency or its supervisors (HRB-HOTLINE, URC-CHANNEL), shown to the public
+/// and at the end of every notice to the applicant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub rule: String,
+    /// What it is, e.g. "监督电话".
+    pub label: String,
+    /// The number, group or address.
+    pub value: String,
+}
+
 /// A district (区县) of the city: its GB/T 2260 code and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -357,6 +369,8 @@ pub struct Profile {
     pub districts: Vec<District>,
     /// The title of the printed application form (HRB-MAT item 1).
     pub application_form_title: Option<String>,
+    /// Contact and supervision channels (HRB-HOTLINE, URC-CHANNEL), in profile order.
+    pub contacts: Vec<Contact>,
     pub steps: BTreeMap<Step, StepConfig>,
     pub clocks: Vec<ClockDef>,
     pub materials: Vec<MaterialSlot>,
@@ -509,6 +523,9 @@ impl Profile {
         if self.districts.is_empty() {
             self.districts.clone_from(&newer.districts);
         }
+        if self.contacts.is_empty() {
+            self.contacts.clone_from(&newer.contacts);
+        }
         if self.application_form_title.is_none() {
             self.application_form_title.clone_from(&newer.application_form_title);
         }
@@ -581,6 +598,8 @@ struct RawProfile {
     #[serde(default)]
     districts: Vec<Sp<District>>,
     documents: Option<Sp<RawDocuments>>,
+    #[serde(default)]
+    contacts: Vec<Sp<Contact>>,
 }
 
 #[derive(Deserialize)]
@@ -812,6 +831,16 @@ impl Validator<'_> {
             districts.push(district);
         }
         self.require(&m.id, !districts.is_empty(), "the profile needs its [[districts]] (code and name of each 区县)");
+
+        let mut contacts = Vec::new();
+        for c in &raw.contacts {
+            let contact = c.get_ref().clone();
+            let _ = self.rule(&Sp::new(c.span(), contact.rule.clone()));
+            if contact.label.trim().is_empty() || contact.value.trim().is_empty() {
+                self.err(c, "a contact needs a label and a value");
+            }
+            contacts.push(contact);
+        }
 
         let application_form_title = raw
             .documents
@@ -1094,6 +1123,7 @@ impl Validator<'_> {
             eligible_categories,
             districts,
             application_form_title,
+            contacts,
             steps,
             clocks,
             materials,
@@ -1178,6 +1208,10 @@ mod tests {
         let text = SHIPPED[0].1.replacen("rule = \"HRB-ELIG-TYPE\"", "rule = \"HRB-ELIG-TYPE\"\npharmacy = [\"零售药店\"]", 1);
         let errs = Profile::parse("h.toml", &text).unwrap_err();
         assert!(errs.iter().any(|e| e.message.contains("does not serve")), "{errs:?}");
+        // HRB-HOTLINE: a contact says what it is and how to reach it.
+        let text = SHIPPED[0].1.replacen("value = \"0451-12393\"", "value = \" \"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("a contact needs a label and a value") && e.line > 1), "{errs:?}");
     }
 
     // Applications stay bound to the version they were submitted under: the texts an earlier

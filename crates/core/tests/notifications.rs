@@ -52,3 +52,15 @@ fn hrb_acc_2_withdrawal_cites_the_profiles_rule() {
     let (_, body) = notification(&Event::Withdrawn { reason: None, deemed: true }, "URC-1", &shipped(1)).expect("notified");
     assert!(!body.contains("HRB-"), "{body}");
 }
+
+// HRB-HOTLINE: every letter to the applicant ends with the supervision hotline; URC-CHANNEL: with
+// Urumqi's channels. Both come from the profile.
+#[test]
+fn hrb_hotline_ends_every_letter() {
+    for event in [Event::NoticeEnded, Event::PreparationCompleted, failed(1)] {
+        let (_, body) = notification(&event, "HRB-1", &shipped(0)).expect("notified");
+        assert!(body.ends_with("监督电话：0451-12393。"), "{body}");
+    }
+    let (_, body) = notification(&Event::NoticeEnded, "URC-1", &shipped(1)).expect("notified");
+    assert!(body.contains("656693658") && !body.contains("12393"), "{body}");
+}
