@@ -884,6 +884,16 @@ impl Validator<'_> {
         if !steps.contains_key(&Step::SiteEvaluation) && !steps.contains_key(&Step::ExpertReview) {
             self.err(&raw.steps, "a profile needs site_evaluation or expert_review to reach a result");
         }
+        // The result (pass, or fail with rectification) is decided in one of these; a site
+        // evaluation alone would move every applicant on to `passed`, whatever the score. A text
+        // stored by an earlier release keeps loading as it is.
+        let decides = steps.contains_key(&Step::ExpertReview) || steps.contains_key(&Step::CollectiveDecision);
+        self.require(
+            &raw.steps,
+            decides,
+            "a profile needs expert_review or collective_decision, where the evaluation result is decided \
+             (after site_evaluation alone every applicant would pass)",
+        );
         let uses = |s: State| Step::owning(s).is_none_or(|st| steps.contains_key(&st));
 
         let mut clocks: Vec<ClockDef> = Vec::new();
@@ -1208,6 +1218,12 @@ mod tests {
         let text = SHIPPED[0].1.replacen("rule = \"HRB-ELIG-TYPE\"", "rule = \"HRB-ELIG-TYPE\"\npharmacy = [\"零售药店\"]", 1);
         let errs = Profile::parse("h.toml", &text).unwrap_err();
         assert!(errs.iter().any(|e| e.message.contains("does not serve")), "{errs:?}");
+        // The evaluation result needs a step that decides it.
+        let start = SHIPPED[0].1.find("[steps.expert_review]").unwrap();
+        let end = SHIPPED[0].1.find("[steps.public_notice]").unwrap();
+        let text = format!("{}{}", &SHIPPED[0].1[..start], &SHIPPED[0].1[end..]);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("needs expert_review or collective_decision")), "{errs:?}");
         // HRB-HOTLINE: a contact says what it is and how to reach it.
         let text = SHIPPED[0].1.replacen("value = \"0451-12393\"", "value = \" \"", 1);
         let errs = Profile::parse("h.toml", &text).unwrap_err();
