@@ -23,6 +23,24 @@ fn policy_check_accepts_shipped_profiles() {
     assert!(stdout.contains("policies/harbin.toml: ok") && stdout.contains("policies/urumqi.toml: ok"), "{stdout}");
 }
 
+// G-PROFILE: a third city is a file: `policy check` accepts it, and `--policy-dir` loads it beside
+// the shipped ones.
+#[test]
+fn g_profile_third_city_loads_from_the_policy_dir() {
+    let third = "crates/web/tests/fixtures/third_city.toml";
+    let out = dingdian().args(["policy", "check", third]).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let dir = temp_dir("policy-dir");
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    for (from, to) in [("policies/harbin.toml", "harbin.toml"), ("policies/urumqi.toml", "urumqi.toml"), (third, "shifan.toml")] {
+        std::fs::copy(from, policies.join(to)).unwrap();
+    }
+    let out = dingdian().args(["migrate", "--data-dir"]).arg(dir.join("data")).arg("--policy-dir").arg(&policies).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn policy_check_rejects_broken_profile_with_line() {
     let dir = temp_dir("policy");

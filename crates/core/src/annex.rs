@@ -82,8 +82,8 @@ pub struct Attachments {
     pub equipment_photos: bool,
 }
 
-/// Annex 1 of the Harbin guide (HRB-ANNEX1): the dedicated-line filing form
-/// (哈尔滨市定点医药机构医疗保障业务专线连接申请备案表).
+/// Annex 1 of the Harbin guide (HRB-ANNEX1): the dedicated-line filing form; its printed title
+/// is the profile's `[preparation] annex1_title`.
 ///
 /// The paper form's official seal (公章), its date and the legal representative's handwritten
 /// signature cannot be captured here; `legal_representative` is the signer's name.
@@ -267,9 +267,6 @@ fn date_zh(d: Date) -> String {
 // Annex 2 (HRB-ANNEX2): e-prescription flow acceptance package
 // =============================================================================================
 
-/// The fixed beginning of the package's file name.
-pub const PACKAGE_PREFIX: &str = "哈尔滨市处方流转验收材料";
-
 /// Entries whose real uncompressed size is at most this many bytes are exempt from the ratio
 /// limit: a short text file of repeated characters compresses far better than 100:1 and is
 /// harmless. 1 MiB.
@@ -366,7 +363,7 @@ pub struct PackageSummary {
 pub enum NameProblem {
     /// The name does not end in `.zip`.
     Extension,
-    /// The name does not start with `哈尔滨市处方流转验收材料`.
+    /// The name does not start with the profile's prefix (`annex2_package_prefix`).
     Prefix,
     /// No dash after the prefix.
     Dash,
@@ -444,10 +441,11 @@ impl BombReason {
 /// [`PackageError::message_zh`] is for people; `Display` is English, for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PackageError {
-    /// The file name does not follow `哈尔滨市处方流转验收材料—<年月日><机构名>.zip`.
-    /// `example` is a correct name for this institution and today.
+    /// The file name does not follow `<prefix>—<年月日><机构名>.zip`, `prefix` being the
+    /// profile's `annex2_package_prefix`. `example` is a correct name for this institution and
+    /// today.
     #[error("package name {file_name:?} does not follow the required pattern: {problem:?}")]
-    NameFormat { file_name: String, problem: NameProblem, example: String },
+    NameFormat { file_name: String, problem: NameProblem, prefix: String, example: String },
     /// The date in the name is not a real date (e.g. 2026年2月30日).
     #[error("date {text:?} in the package name is not a real date")]
     NameDate { text: String },
@@ -517,12 +515,12 @@ impl PackageError {
     pub fn message_zh(&self) -> String {
         const REZIP: &str = "请只放入验收视频和盖章的验收申请表，重新压缩后再上传。";
         match self {
-            PackageError::NameFormat { problem, example, .. } => {
+            PackageError::NameFormat { problem, prefix, example, .. } => {
                 let what = match problem {
-                    NameProblem::Extension => "压缩包须为 ZIP 格式，文件名以“.zip”结尾（不接受 rar、7z 等格式）",
-                    NameProblem::Prefix => "文件名须以“哈尔滨市处方流转验收材料”开头",
-                    NameProblem::Dash => "“哈尔滨市处方流转验收材料”之后须接破折号“—”，再接日期和机构名称",
-                    NameProblem::Date => "破折号之后须为日期，写作“2026年11月27日”或“20261127”",
+                    NameProblem::Extension => "压缩包须为 ZIP 格式，文件名以“.zip”结尾（不接受 rar、7z 等格式）".to_string(),
+                    NameProblem::Prefix => format!("文件名须以“{prefix}”开头"),
+                    NameProblem::Dash => format!("“{prefix}”之后须接破折号“—”，再接日期和机构名称"),
+                    NameProblem::Date => "破折号之后须为日期，写作“2026年11月27日”或“20261127”".to_string(),
                 };
                 format!("压缩包名称不符合要求：{what}。请按此格式重新命名：“{example}”。")
             }
@@ -601,7 +599,8 @@ fn size_zh(n: u64) -> String {
 
 /// Checks an acceptance package's file name (HRB-ANNEX2 step 4) and returns the date it names.
 ///
-/// The name is `哈尔滨市处方流转验收材料—<年月日><机构名>.zip`:
+/// The name is `<prefix>—<年月日><机构名>.zip`, where `prefix` is the profile's
+/// `[preparation] annex2_package_prefix` (for Harbin, the prefix its guide prints):
 /// - any directory part (up to the last `/` or `\`, as some browsers send) and surrounding
 ///   whitespace are ignored; the extension `.zip` is matched case-insensitively;
 /// - the dash may be one or two of `—` (U+2014, as printed), `―` (U+2015), `–` (U+2013), `-`
@@ -609,20 +608,22 @@ fn size_zh(n: u64) -> String {
 /// - the date is `2026年11月27日` (month and day with or without a leading zero) or `20261127`;
 ///   it must be a real date and not after `today`;
 /// - the rest, trimmed, must equal `institution_name` (trimmed) exactly.
-pub fn check_package_name(file_name: &str, institution_name: &str, today: Date) -> Result<Date, PackageError> {
+pub fn check_package_name(file_name: &str, prefix: &str, institution_name: &str, today: Date) -> Result<Date, PackageError> {
     let institution = institution_name.trim();
+    let prefix = prefix.trim();
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).trim();
     let format_error = |problem| PackageError::NameFormat {
         file_name: base.to_string(),
         problem,
-        example: format!("{PACKAGE_PREFIX}\u{2014}{}{institution}.zip", date_zh(today)),
+        prefix: prefix.to_string(),
+        example: format!("{prefix}\u{2014}{}{institution}.zip", date_zh(today)),
     };
 
     let stem = match base.len().checked_sub(4).and_then(|i| base.get(i..).map(|ext| (i, ext))) {
         Some((i, ext)) if ext.eq_ignore_ascii_case(".zip") => &base[..i],
         _ => return Err(format_error(NameProblem::Extension)),
     };
-    let rest = stem.strip_prefix(PACKAGE_PREFIX).ok_or_else(|| format_error(NameProblem::Prefix))?.trim_start();
+    let rest = stem.strip_prefix(prefix).ok_or_else(|| format_error(NameProblem::Prefix))?.trim_start();
     let after_dash = rest.trim_start_matches(DASHES);
     let dashes = rest[..rest.len() - after_dash.len()].chars().count();
     if !(1..=2).contains(&dashes) {

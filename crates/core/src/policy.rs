@@ -219,7 +219,7 @@ pub enum SlotCheck {
     Annex2Package,
 }
 
-/// Pre-signing preparation settings (HRB-PRE-1…4).
+/// Pre-signing preparation settings (HRB-PRE-1…4, HRB-ANNEX1/2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreparationConfig {
@@ -231,6 +231,56 @@ pub struct PreparationConfig {
     pub annex2_review_working_days: u16,
     /// HRB-ANNEX2: working days to resubmit after a failed acceptance (one window).
     pub annex2_resubmit_working_days: u16,
+    /// HRB-ANNEX1: the title printed on the dedicated-line filing form. Required on load; empty
+    /// only in a stored text that predates the field (see [`Profile::inherit_missing`]).
+    #[serde(default)]
+    pub annex1_title: Option<String>,
+    /// HRB-ANNEX2: the fixed beginning of the acceptance package's file name, as the city's
+    /// guide prints it. Required when a material slot has `check = "annex2_package"`.
+    #[serde(default)]
+    pub annex2_package_prefix: Option<String>,
+}
+
+/// The categories of institution a profile admits, per kind (HRB-ELIG-TYPE). A kind without a
+/// list, or a profile without the table, admits any category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EligibleCategories {
+    pub rule: String,
+    #[serde(default)]
+    pub medical: Option<Vec<String>>,
+    #[serde(default)]
+    pub pharmacy: Option<Vec<String>>,
+}
+
+impl EligibleCategories {
+    /// The list for a kind; `None` when any category is admitted.
+    pub fn for_kind(&self, kind: InstitutionKind) -> Option<&[String]> {
+        match kind {
+            InstitutionKind::Medical => self.medical.as_deref(),
+            InstitutionKind::Pharmacy => self.pharmacy.as_deref(),
+        }
+    }
+}
+
+/// A way to reach the agency or its supervisors (HRB-HOTLINE, URC-CHANNEL), shown to the public
+/// and at the end of every notice to the applicant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub rule: String,
+    /// What it is, e.g. "监督电话".
+    pub label: String,
+    /// The number, group or address.
+    pub value: String,
+}
+
+/// A district (区县) of the city: its GB/T 2260 code and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct District {
+    pub code: String,
+    pub name: String,
 }
 
 /// The agreement's text. `{institution_name}`, `{national_code}`, `{uscc}`, `{address}`,
@@ -308,7 +358,19 @@ pub struct Profile {
     pub name: String,
     /// The city's administrative-division code (GB/T 2260), e.g. 230100.
     pub division: String,
+    /// The prefix of the city's own rule IDs, e.g. `HRB`; rules may also cite `LAW-` and `G-`.
+    pub rule_prefix: String,
     pub kinds: Vec<InstitutionKind>,
+    /// The rule that says which kinds the city serves (HRB-SCOPE, URC-SCOPE).
+    pub scope_rule: Option<String>,
+    /// The categories admitted (HRB-ELIG-TYPE); `None`: any category.
+    pub eligible_categories: Option<EligibleCategories>,
+    /// The city's districts (区县), GB/T 2260.
+    pub districts: Vec<District>,
+    /// The title of the printed application form (HRB-MAT item 1).
+    pub application_form_title: Option<String>,
+    /// Contact and supervision channels (HRB-HOTLINE, URC-CHANNEL), in profile order.
+    pub contacts: Vec<Contact>,
     pub steps: BTreeMap<Step, StepConfig>,
     pub clocks: Vec<ClockDef>,
     pub materials: Vec<MaterialSlot>,
@@ -432,6 +494,53 @@ impl Profile {
         self.materials.iter().find(|m| m.id == id)
     }
 
+    /// A district's name, when the code is one of the city's districts.
+    pub fn district_name(&self, code: &str) -> Option<&str> {
+        self.districts.iter().find(|d| d.code == code).map(|d| d.name.as_str())
+    }
+
+    /// Whether a category may apply here (HRB-ELIG-TYPE): `Err(rule)` when the profile lists
+    /// the categories of this kind and `category` is not among them.
+    pub fn category_admitted(&self, kind: InstitutionKind, category: &str) -> Result<(), &str> {
+        match &self.eligible_categories {
+            Some(e) if e.for_kind(kind).is_some_and(|list| !list.iter().any(|c| c == category)) => Err(&e.rule),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fills the fields that an older text of this city's profile predates (it was stored by an
+    /// earlier release, before the field existed) from `newer`, a version of the same city that
+    /// has them: names and titles only, never a rule that decides anything. Fields the older
+    /// text sets are kept.
+    pub fn inherit_missing(&mut self, newer: &Profile) {
+        if self.id != newer.id {
+            return;
+        }
+        if self.rule_prefix.is_empty() {
+            self.rule_prefix.clone_from(&newer.rule_prefix);
+        }
+        if self.scope_rule.is_none() {
+            self.scope_rule.clone_from(&newer.scope_rule);
+        }
+        if self.districts.is_empty() {
+            self.districts.clone_from(&newer.districts);
+        }
+        if self.contacts.is_empty() {
+            self.contacts.clone_from(&newer.contacts);
+        }
+        if self.application_form_title.is_none() {
+            self.application_form_title.clone_from(&newer.application_form_title);
+        }
+        if let (Some(old), Some(new)) = (self.preparation.as_mut(), newer.preparation.as_ref()) {
+            if old.annex1_title.is_none() {
+                old.annex1_title.clone_from(&new.annex1_title);
+            }
+            if old.annex2_package_prefix.is_none() {
+                old.annex2_package_prefix.clone_from(&new.annex2_package_prefix);
+            }
+        }
+    }
+
     /// The slots an institution of `kind` fills in `phase`, in profile order.
     pub fn materials_for(&self, kind: InstitutionKind, phase: MaterialPhase) -> impl Iterator<Item = &MaterialSlot> {
         self.materials.iter().filter(move |m| m.phase == phase && m.applies_to.contains(&kind))
@@ -447,8 +556,20 @@ impl Profile {
 
     /// Parses and validates a profile. Every problem found is returned, each with its line.
     pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<LoadError>> {
+        Profile::parse_as(file, text, true)
+    }
+
+    /// Parses a profile text stored by an earlier release. Such a text may predate fields that
+    /// are now required (they were added to take city data out of the code): it is accepted
+    /// without them, and [`Profile::inherit_missing`] fills them from a newer version. Every
+    /// other check applies.
+    pub fn parse_stored(file: &str, text: &str) -> Result<Profile, Vec<LoadError>> {
+        Profile::parse_as(file, text, false)
+    }
+
+    fn parse_as(file: &str, text: &str, complete: bool) -> Result<Profile, Vec<LoadError>> {
         let raw: RawProfile = toml::from_str(text).map_err(|e| vec![LoadError::from_toml(file, text, &e)])?;
-        Validator { file, text, errors: Vec::new() }.build(raw)
+        Validator { file, text, errors: Vec::new(), complete, rule_prefix: None }.build(raw)
     }
 }
 
@@ -473,8 +594,20 @@ struct RawProfile {
     evaluation: Option<RawEvaluation>,
     #[serde(default)]
     score_sheets: Vec<RawSheet>,
-    preparation: Option<PreparationConfig>,
+    preparation: Option<Sp<PreparationConfig>>,
     agreement: Option<Sp<AgreementTemplate>>,
+    eligible_categories: Option<Sp<EligibleCategories>>,
+    #[serde(default)]
+    districts: Vec<Sp<District>>,
+    documents: Option<Sp<RawDocuments>>,
+    #[serde(default)]
+    contacts: Vec<Sp<Contact>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocuments {
+    application_form_title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -524,7 +657,9 @@ struct RawMeta {
     version: Sp<String>,
     name: String,
     division: Sp<String>,
+    rule_prefix: Option<Sp<String>>,
     kinds: Sp<Vec<InstitutionKind>>,
+    scope_rule: Option<Sp<String>>,
     #[serde(default)]
     unmet_conditions: OnUnmet,
 }
@@ -590,6 +725,10 @@ struct Validator<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<LoadError>,
+    /// False for a stored text of an earlier release: fields added since may be missing.
+    complete: bool,
+    /// The city's own rule-ID prefix, once read; `None` accepts any (reported once).
+    rule_prefix: Option<String>,
 }
 
 impl Validator<'_> {
@@ -597,16 +736,29 @@ impl Validator<'_> {
         self.errors.push(LoadError::new(self.file, line_of(self.text, at.span().start), msg));
     }
 
+    /// A rule ID: the city's prefix (`rule_prefix`), `LAW` or `G`, a dash, then upper-case
+    /// letters, digits and dashes.
     fn rule(&mut self, r: &Sp<String>) -> String {
+        let own = self.rule_prefix.clone();
         let ok = r.get_ref().split_once('-').is_some_and(|(p, rest)| {
-            matches!(p, "HRB" | "URC" | "LAW" | "G")
-                && !rest.is_empty()
-                && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+            let prefix_ok = match &own {
+                Some(own) => p == own || p == "LAW" || p == "G",
+                None => !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase()),
+            };
+            prefix_ok && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
         });
         if !ok {
-            self.err(r, format!("rule {:?} is not a rule ID like HRB-ACC-2 (HRB-, URC-, LAW- or G-)", r.get_ref()));
+            let own = own.map(|p| format!("{p}-…, ")).unwrap_or_default();
+            self.err(r, format!("rule {:?} is not a rule ID ({own}LAW-… or G-…, then upper-case letters, digits and dashes)", r.get_ref()));
         }
         r.get_ref().clone()
+    }
+
+    /// Reports a field that a complete profile must have.
+    fn require<T>(&mut self, at: &Sp<T>, present: bool, msg: &str) {
+        if self.complete && !present {
+            self.err(at, msg.to_owned());
+        }
     }
 
     fn nonzero(&mut self, n: &Sp<u16>, what: &str) -> u16 {
@@ -631,6 +783,76 @@ impl Validator<'_> {
         }
         if m.kinds.get_ref().is_empty() {
             self.err(&m.kinds, "kinds must name at least one of medical, pharmacy");
+        }
+        match &m.rule_prefix {
+            Some(p) if p.get_ref().len() >= 2 && p.get_ref().len() <= 8 && p.get_ref().chars().all(|c| c.is_ascii_uppercase()) => {
+                if matches!(p.get_ref().as_str(), "LAW" | "G") {
+                    self.err(p, "rule_prefix must be the city's own prefix, not LAW or G");
+                }
+                self.rule_prefix = Some(p.get_ref().clone());
+            }
+            Some(p) => self.err(p, format!("rule_prefix {:?} must be 2 to 8 upper-case letters, e.g. HRB", p.get_ref())),
+            None => self.require(&m.id, false, "[profile] needs rule_prefix, the prefix of the city's rule IDs (e.g. \"HRB\")"),
+        }
+        let scope_rule = m.scope_rule.as_ref().map(|r| self.rule(r));
+        self.require(&m.id, scope_rule.is_some(), "[profile] needs scope_rule, the rule saying which kinds of institution the city serves");
+
+        let eligible_categories = raw.eligible_categories.as_ref().map(|e| {
+            let c = e.get_ref().clone();
+            let _ = self.rule(&Sp::new(e.span(), c.rule.clone()));
+            for kind in [InstitutionKind::Medical, InstitutionKind::Pharmacy] {
+                let Some(list) = c.for_kind(kind) else { continue };
+                if !m.kinds.get_ref().contains(&kind) {
+                    self.err(e, format!("[eligible_categories] lists {kind:?} categories, a kind this profile does not serve"));
+                }
+                let mut seen = BTreeSet::new();
+                if list.is_empty() || list.iter().any(|x| x.trim().is_empty() || x.trim() != x || !seen.insert(x)) {
+                    self.err(e, format!("the {kind:?} categories must be distinct, non-empty names without surrounding spaces"));
+                }
+            }
+            if c.medical.is_none() && c.pharmacy.is_none() {
+                self.err(e, "[eligible_categories] lists no categories; leave the table out to admit every category");
+            }
+            c
+        });
+
+        let prefix4 = div.get(..4).unwrap_or_default().to_owned();
+        let mut districts: Vec<District> = Vec::new();
+        for d in &raw.districts {
+            let district = d.get_ref().clone();
+            let code = &district.code;
+            if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) || !code.starts_with(&prefix4) || code.ends_with("00") {
+                self.err(d, format!("district code {code:?} must be a 6-digit GB/T 2260 code inside the city ({prefix4}xx, not {div})"));
+            }
+            if district.name.trim().is_empty() {
+                self.err(d, format!("district {code} needs a name"));
+            }
+            if districts.iter().any(|o| &o.code == code) {
+                self.err(d, format!("district code {code} is listed twice"));
+            }
+            districts.push(district);
+        }
+        self.require(&m.id, !districts.is_empty(), "the profile needs its [[districts]] (code and name of each 区县)");
+
+        let mut contacts = Vec::new();
+        for c in &raw.contacts {
+            let contact = c.get_ref().clone();
+            let _ = self.rule(&Sp::new(c.span(), contact.rule.clone()));
+            if contact.label.trim().is_empty() || contact.value.trim().is_empty() {
+                self.err(c, "a contact needs a label and a value");
+            }
+            contacts.push(contact);
+        }
+
+        let application_form_title = raw
+            .documents
+            .as_ref()
+            .and_then(|d| d.get_ref().application_form_title.clone())
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        match &raw.documents {
+            Some(d) => self.require(d, application_form_title.is_some(), "[documents] needs a non-empty application_form_title"),
+            None => self.require(&m.id, false, "the profile needs [documents] application_form_title"),
         }
 
         let mut steps = BTreeMap::new();
@@ -664,6 +886,16 @@ impl Validator<'_> {
         if !steps.contains_key(&Step::SiteEvaluation) && !steps.contains_key(&Step::ExpertReview) {
             self.err(&raw.steps, "a profile needs site_evaluation or expert_review to reach a result");
         }
+        // The result (pass, or fail with rectification) is decided in one of these; a site
+        // evaluation alone would move every applicant on to `passed`, whatever the score. A text
+        // stored by an earlier release keeps loading as it is.
+        let decides = steps.contains_key(&Step::ExpertReview) || steps.contains_key(&Step::CollectiveDecision);
+        self.require(
+            &raw.steps,
+            decides,
+            "a profile needs expert_review or collective_decision, where the evaluation result is decided \
+             (after site_evaluation alone every applicant would pass)",
+        );
         let uses = |s: State| Step::owning(s).is_none_or(|st| steps.contains_key(&st));
 
         let mut clocks: Vec<ClockDef> = Vec::new();
@@ -858,10 +1090,6 @@ impl Validator<'_> {
             }
         });
 
-        if !self.errors.is_empty() {
-            self.errors.sort_by_key(|e| e.line);
-            return Err(self.errors);
-        }
         let agreement = raw.agreement.as_ref().map(|a| {
             let t = a.get_ref().clone();
             let rule = Sp::new(a.span(), t.rule.clone());
@@ -874,12 +1102,44 @@ impl Validator<'_> {
         if raw.preparation.is_some() != raw.steps.get_ref().keys().any(|k| *k.get_ref() == Step::PresignPreparation) {
             self.err(&raw.steps, "[preparation] goes with the presign_preparation step, and only with it");
         }
+        let packages = materials.iter().any(|m| m.check == Some(SlotCheck::Annex2Package));
+        let preparation = raw.preparation.as_ref().map(|p| {
+            let mut c = p.get_ref().clone();
+            for field in [&mut c.annex1_title, &mut c.annex2_package_prefix] {
+                *field = field.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+            }
+            self.require(p, c.annex1_title.is_some(), "[preparation] needs annex1_title, the title of the dedicated-line filing form");
+            if let Some(prefix) = &c.annex2_package_prefix
+                && prefix.contains(['/', '\\', '.', '\u{2014}', '\u{2015}', '\u{2013}', '-', '\u{FF0D}'])
+            {
+                self.err(p, "annex2_package_prefix must not contain /, \\, dashes or dots (they separate the name's parts)");
+            }
+            self.require(
+                p,
+                !packages || c.annex2_package_prefix.is_some(),
+                "[preparation] needs annex2_package_prefix: a material slot checks the Annex 2 package name",
+            );
+            c
+        });
+        if packages && raw.preparation.is_none() {
+            self.err(&raw.steps, "a material with check = \"annex2_package\" needs [preparation] and its annex2_package_prefix");
+        }
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| e.line);
+            return Err(self.errors);
+        }
         Ok(Profile {
             id: m.id.get_ref().clone(),
             version: m.version.get_ref().clone(),
             name: m.name.clone(),
             division: div.clone(),
+            rule_prefix: self.rule_prefix.clone().unwrap_or_default(),
             kinds: m.kinds.get_ref().clone(),
+            scope_rule,
+            eligible_categories,
+            districts,
+            application_form_title,
+            contacts,
             steps,
             clocks,
             materials,
@@ -890,7 +1150,7 @@ impl Validator<'_> {
             unmet_conditions: m.unmet_conditions,
             evaluation,
             score_sheets,
-            preparation: raw.preparation.clone(),
+            preparation,
             agreement,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
@@ -924,6 +1184,78 @@ mod tests {
         assert_eq!(urc.next_after(State::Draft), State::InitialReview);
         assert_eq!(urc.next_after(State::ExpertReview), State::CollectiveDecision);
         assert_eq!(urc.next_after(State::PublicNotice), State::ReadyToSign);
+    }
+
+    // What a city is, beyond its rules, is profile data too: the scope rule, the category list,
+    // the districts and the document titles (G-PROFILE: a third city is a file).
+    #[test]
+    fn g_profile_city_data_comes_from_the_profile() {
+        let ps = Profile::shipped();
+        let (hrb, urc) = (&ps[0], &ps[1]);
+        assert_eq!((hrb.rule_prefix.as_str(), hrb.scope_rule.as_deref()), ("HRB", Some("HRB-SCOPE")));
+        assert_eq!((urc.rule_prefix.as_str(), urc.scope_rule.as_deref()), ("URC", Some("URC-SCOPE")));
+        assert_eq!(hrb.category_admitted(InstitutionKind::Medical, "口腔诊所"), Err("HRB-ELIG-TYPE"));
+        assert_eq!(hrb.category_admitted(InstitutionKind::Medical, "综合医院"), Ok(()));
+        assert_eq!(urc.category_admitted(InstitutionKind::Medical, "口腔诊所"), Ok(()));
+        assert_eq!((hrb.district_name("230102"), urc.district_name("650121")), (Some("道里区"), Some("乌鲁木齐县")));
+        assert_eq!(hrb.district_name("650121"), None);
+        let prep = hrb.preparation.as_ref().expect("HRB-PRE");
+        assert_eq!(prep.annex2_package_prefix.as_deref(), Some("哈尔滨市处方流转验收材料"));
+        assert!(prep.annex1_title.is_some() && hrb.application_form_title.is_some() && urc.application_form_title.is_some());
+    }
+
+    #[test]
+    fn g_profile_city_fields_are_required_and_checked_with_lines() {
+        let text = SHIPPED[0]
+            .1
+            .replacen("rule_prefix = \"HRB\"", "", 1)
+            .replacen("scope_rule = \"HRB-SCOPE\"", "", 1)
+            .replacen("annex2_package_prefix = ", "# ", 1)
+            .replacen("code = \"230104\"", "code = \"650104\"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        for want in ["needs rule_prefix", "needs scope_rule", "needs annex2_package_prefix", "\"650104\" must be a 6-digit"] {
+            assert!(errs.iter().any(|e| e.message.contains(want) && e.line > 1), "{want}: {errs:?}");
+        }
+        // A city cites its own rules (and LAW-, G-), not another city's.
+        let text = SHIPPED[0].1.replacen("scope_rule = \"HRB-SCOPE\"", "scope_rule = \"URC-SCOPE\"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("URC-SCOPE") && e.line == 12), "{errs:?}");
+        // A category list for a kind the city does not serve is a mistake.
+        let text = SHIPPED[0].1.replacen("rule = \"HRB-ELIG-TYPE\"", "rule = \"HRB-ELIG-TYPE\"\npharmacy = [\"零售药店\"]", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("does not serve")), "{errs:?}");
+        // The evaluation result needs a step that decides it.
+        let start = SHIPPED[0].1.find("[steps.expert_review]").unwrap();
+        let end = SHIPPED[0].1.find("[steps.public_notice]").unwrap();
+        let text = format!("{}{}", &SHIPPED[0].1[..start], &SHIPPED[0].1[end..]);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("needs expert_review or collective_decision")), "{errs:?}");
+        // HRB-HOTLINE: a contact says what it is and how to reach it.
+        let text = SHIPPED[0].1.replacen("value = \"0451-12393\"", "value = \" \"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("a contact needs a label and a value") && e.line > 1), "{errs:?}");
+    }
+
+    // Applications stay bound to the version they were submitted under: the texts an earlier
+    // release stored (before the city fields existed) still load, and take the names they lack
+    // from a newer version of the same city.
+    #[test]
+    fn g_profile_stored_older_texts_load_and_inherit_names() {
+        let old = include_str!("../tests/fixtures/harbin-2026.2.toml");
+        assert!(Profile::parse("old.toml", old).is_err(), "a new file must carry the city fields");
+        let mut p = Profile::parse_stored("<stored harbin>", old).expect("stored text loads");
+        assert_eq!((p.version.as_str(), p.scope_rule.as_deref()), ("2026.2", None));
+        let prefix = |p: &Profile| p.preparation.as_ref().and_then(|c| c.annex2_package_prefix.clone());
+        assert_eq!(prefix(&p), None);
+        let shipped = Profile::shipped();
+        p.inherit_missing(&shipped[1]);
+        assert_eq!(prefix(&p), None, "only the same city");
+        p.inherit_missing(&shipped[0]);
+        assert_eq!(prefix(&p).as_deref(), Some("哈尔滨市处方流转验收材料"));
+        assert_eq!(p.district_name("230102"), Some("道里区"));
+        assert_eq!(p.clock("supplement"), shipped[0].clock("supplement"), "rules are the old text's own");
+        let urc = Profile::parse_stored("<stored urumqi>", include_str!("../tests/fixtures/urumqi-2026.2.toml"));
+        assert!(urc.is_ok(), "{urc:?}");
     }
 
     #[test]

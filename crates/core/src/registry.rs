@@ -1,6 +1,8 @@
-//! The institution registry's input rules: the categories of HRB-ELIG-TYPE, and the bulk CSV
-//! import (UTF-8, BOM tolerated), which validates every row and reports each bad one by line
-//! and reason. Parsing only; storing is the store's job, all-or-nothing.
+//! The institution registry's input rules: one institution checked against its city's profile
+//! (kinds served, eligible categories, districts), and the bulk CSV import (UTF-8, BOM
+//! tolerated), which validates every row and reports each bad one by line and reason. Parsing
+//! only; storing is the store's job, all-or-nothing. No city data lives here: it is all in the
+//! profiles.
 
 use std::collections::HashMap;
 
@@ -8,41 +10,6 @@ use serde::Serialize;
 
 use crate::ids::{InstitutionCode, Uscc};
 use crate::policy::{InstitutionKind, Profile};
-
-/// HRB-ELIG-TYPE: the eligible medical-institution categories, by group (1)–(6).
-pub const MEDICAL_CATEGORIES: &[&str] = &[
-    "综合医院",
-    "中医医院",
-    "中西医结合医院",
-    "民族医医院",
-    "专科医院",
-    "康复医院",
-    "专科疾病防治院",
-    "专科疾病防治所",
-    "专科疾病防治站",
-    "妇幼保健院",
-    "社区卫生服务中心",
-    "社区卫生服务站",
-    "中心卫生院",
-    "乡镇卫生院",
-    "街道卫生院",
-    "门诊部",
-    "诊所",
-    "中医诊所",
-    "卫生所",
-    "卫生站",
-    "村卫生室",
-    "村卫生所",
-    "急救中心",
-    "安宁疗护中心",
-    "血液透析中心",
-    "护理院",
-    "养老机构内设医疗机构",
-    "军队医疗机构",
-];
-
-/// The category of a retail pharmacy (URC-SCOPE).
-pub const PHARMACY_CATEGORY: &str = "零售药店";
 
 /// One valid row of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,17 +115,17 @@ pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> 
         other => return Err(format!("机构类型“{other}”无效，应为 medical 或 pharmacy")),
     };
     let category = get("category");
-    let category_ok = match kind {
-        InstitutionKind::Medical => MEDICAL_CATEGORIES.contains(&category.as_str()),
-        InstitutionKind::Pharmacy => category == PHARMACY_CATEGORY,
-    };
-    if !category_ok {
-        return Err(format!("机构类别“{category}”不在可申请范围内（HRB-ELIG-TYPE）"));
+    if category.is_empty() {
+        return Err("机构类别不能为空".into());
     }
     let city = get("city");
     let profile = profiles.iter().find(|p| p.id == city).ok_or_else(|| format!("城市“{city}”未启用"))?;
     if !profile.kinds.contains(&kind) {
-        return Err(format!("{}不受理{}（{}）", profile.name, kind.zh(), if profile.id == "harbin" { "HRB-SCOPE" } else { "URC-SCOPE" }));
+        let rule = profile.scope_rule.as_deref().map(|r| format!("（{r}）")).unwrap_or_default();
+        return Err(format!("{}不受理{}{rule}", profile.name, kind.zh()));
+    }
+    if let Err(rule) = profile.category_admitted(kind, &category) {
+        return Err(format!("机构类别“{category}”不在{}可申请范围内（{rule}）", profile.name));
     }
     let district = get("district");
     // Profiles are validated to carry a 6-digit division; the whole code is the (stricter)
@@ -166,6 +133,9 @@ pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> 
     let prefix = profile.division.get(..4).unwrap_or(&profile.division);
     if district.len() != 6 || !district.chars().all(|c| c.is_ascii_digit()) || !district.starts_with(prefix) {
         return Err(format!("区县代码“{district}”应为{}的 6 位区划代码（{prefix}xx）", profile.name));
+    }
+    if !profile.districts.is_empty() && profile.district_name(&district).is_none() {
+        return Err(format!("区县代码“{district}”不是{}的区县", profile.name));
     }
     let national_code = match get("national_code") {
         c if c.is_empty() => None,
@@ -192,44 +162,6 @@ pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> 
     Ok(InstitutionRow { line, uscc, name, kind, category, city, district, national_code, address, beds })
 }
 
-/// GB/T 2260 names of the districts of the shipped cities (Harbin 2301xx, Urumqi 6501xx).
-pub const DISTRICTS: &[(&str, &str)] = &[
-    ("230102", "道里区"),
-    ("230103", "南岗区"),
-    ("230104", "道外区"),
-    ("230108", "平房区"),
-    ("230109", "松北区"),
-    ("230110", "香坊区"),
-    ("230111", "呼兰区"),
-    ("230112", "阿城区"),
-    ("230113", "双城区"),
-    ("230123", "依兰县"),
-    ("230124", "方正县"),
-    ("230125", "宾县"),
-    ("230126", "巴彦县"),
-    ("230127", "木兰县"),
-    ("230128", "通河县"),
-    ("230129", "延寿县"),
-    ("230183", "尚志市"),
-    ("230184", "五常市"),
-    ("650102", "天山区"),
-    ("650103", "沙依巴克区"),
-    ("650104", "新市区"),
-    ("650105", "水磨沟区"),
-    ("650106", "头屯河区"),
-    ("650107", "达坂城区"),
-    ("650109", "米东区"),
-    ("650121", "乌鲁木齐县"),
-];
-
-/// A district's name for people, e.g. "道里区（230102）"; an unknown code as it is.
-pub fn district_label(code: &str) -> String {
-    match DISTRICTS.iter().find(|(c, _)| *c == code) {
-        Some((_, name)) => format!("{name}（{code}）"),
-        None => code.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,12 +177,25 @@ mod tests {
              {good},重复,medical,诊所,harbin,230102,,道里区,0\n\
              91350100M000100Y44,乙,medical,诊所,harbin,230102,,x,0\n\
              91350100M000100Y43,丙药店,pharmacy,零售药店,harbin,230102,,x,0\n\
-             91350100M000100Y43,丁,medical,美容院,urumqi,650102,,x,0\n"
+             91350100M000100Y43,丁,medical,美容院,harbin,230102,,x,0\n"
         );
         let errs = parse_csv(&text, &refs).unwrap_err();
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6], "{errs:?}");
         assert!(errs[2].reason.contains("HRB-SCOPE"), "{errs:?}");
         assert!(errs[3].reason.contains("HRB-ELIG-TYPE"), "{errs:?}");
+    }
+
+    // The district must be one the profile lists, not merely a code inside the city.
+    #[test]
+    fn g_profile_district_must_be_listed() {
+        let profiles = Profile::shipped();
+        let refs: Vec<&Profile> = profiles.iter().collect();
+        let good = Uscc::with_check("12230102MB1A2B3C4").unwrap();
+        let text = format!(
+            "uscc,name,kind,category,city,district,national_code,address,beds\n{good},甲医院,medical,综合医院,harbin,230199,,x,0\n"
+        );
+        let errs = parse_csv(&text, &refs).unwrap_err();
+        assert!(errs[0].reason.contains("不是哈尔滨市的区县"), "{errs:?}");
     }
 }

@@ -16,6 +16,8 @@ use zip::{CompressionMethod, ZipWriter};
 // ---------------------------------------------------------------------------------------------
 
 const NAME: &str = "哈尔滨市南岗区康宁诊所";
+/// Harbin's `[preparation] annex2_package_prefix`.
+const PREFIX: &str = "哈尔滨市处方流转验收材料";
 const CODE: &str = "H23010200001";
 
 fn today() -> Date {
@@ -314,23 +316,44 @@ fn hrb_annex2_accepts_the_prescribed_name_and_its_variants() {
         "哈尔滨市处方流转验收材料 — 2026年11月27日 哈尔滨市南岗区康宁诊所 .zip",
         "C:\\fakepath\\哈尔滨市处方流转验收材料—2026年11月27日哈尔滨市南岗区康宁诊所.zip",
     ] {
-        assert_eq!(annex::check_package_name(name, NAME, today()), Ok(today()), "{name}");
+        assert_eq!(annex::check_package_name(name, PREFIX, NAME, today()), Ok(today()), "{name}");
     }
-    let earlier = annex::check_package_name("哈尔滨市处方流转验收材料—2026年1月5日哈尔滨市南岗区康宁诊所.zip", NAME, today());
+    let earlier = annex::check_package_name("哈尔滨市处方流转验收材料—2026年1月5日哈尔滨市南岗区康宁诊所.zip", PREFIX, NAME, today());
     assert_eq!(earlier, Ok(date(2026, 1, 5)));
-    let padded = annex::check_package_name("哈尔滨市处方流转验收材料—2026年01月05日哈尔滨市南岗区康宁诊所.zip", NAME, today());
+    let padded = annex::check_package_name("哈尔滨市处方流转验收材料—2026年01月05日哈尔滨市南岗区康宁诊所.zip", PREFIX, NAME, today());
     assert_eq!(padded, Ok(date(2026, 1, 5)));
+}
+
+// HRB-ANNEX2: the prefix is the profile's, not the code's: Harbin's profile carries the one the
+// guide prints, and another profile's prefix is checked and quoted instead.
+#[test]
+fn hrb_annex2_prefix_comes_from_the_profile() {
+    let harbin = dingdian_core::policy::Profile::shipped().swap_remove(0);
+    let prep = harbin.preparation.expect("HRB-PRE");
+    assert_eq!(prep.annex2_package_prefix.as_deref(), Some(PREFIX));
+
+    let other = "示范市电子处方验收包";
+    let name = format!("{other}—2026年11月27日{NAME}.zip");
+    assert_eq!(annex::check_package_name(&name, other, NAME, today()), Ok(today()));
+    let harbin_name = format!("{PREFIX}—2026年11月27日{NAME}.zip");
+    let err = annex::check_package_name(&harbin_name, other, NAME, today()).unwrap_err();
+    assert!(matches!(&err, PackageError::NameFormat { problem: NameProblem::Prefix, .. }), "{err:?}");
+    let msg = err.message_zh();
+    assert!(msg.contains(&format!("须以“{other}”开头")) && msg.contains(&name) && !msg.contains(PREFIX), "{msg}");
+    let err = annex::check_package_name(&format!("{other}2026年11月27日{NAME}.zip"), other, NAME, today()).unwrap_err();
+    assert!(err.message_zh().contains(&format!("“{other}”之后须接破折号")), "{}", err.message_zh());
 }
 
 // HRB-ANNEX2: the institution named is the institution's own, exactly.
 #[test]
 fn hrb_annex2_name_refuses_another_institution() {
-    let err = annex::check_package_name("哈尔滨市处方流转验收材料—2026年11月27日哈尔滨市道里区康宁诊所.zip", NAME, today()).unwrap_err();
+    let err =
+        annex::check_package_name("哈尔滨市处方流转验收材料—2026年11月27日哈尔滨市道里区康宁诊所.zip", PREFIX, NAME, today()).unwrap_err();
     assert_eq!(err.code(), "package_name_institution");
     assert_eq!(err, PackageError::NameInstitution { found: "哈尔滨市道里区康宁诊所".to_string(), expected: NAME.to_string() });
     assert!(err.message_zh().contains(NAME), "{}", err.message_zh());
 
-    let err = annex::check_package_name("哈尔滨市处方流转验收材料—20261127.zip", NAME, today()).unwrap_err();
+    let err = annex::check_package_name("哈尔滨市处方流转验收材料—20261127.zip", PREFIX, NAME, today()).unwrap_err();
     assert_eq!(err, PackageError::NameInstitution { found: String::new(), expected: NAME.to_string() });
     assert!(err.message_zh().contains("缺少机构名称"), "{}", err.message_zh());
 }
@@ -338,17 +361,19 @@ fn hrb_annex2_name_refuses_another_institution() {
 // HRB-ANNEX2: the date in the name is a real date.
 #[test]
 fn hrb_annex2_name_refuses_an_impossible_date() {
-    let err = annex::check_package_name("哈尔滨市处方流转验收材料—2026年2月30日哈尔滨市南岗区康宁诊所.zip", NAME, today()).unwrap_err();
+    let err =
+        annex::check_package_name("哈尔滨市处方流转验收材料—2026年2月30日哈尔滨市南岗区康宁诊所.zip", PREFIX, NAME, today()).unwrap_err();
     assert_eq!(err.code(), "package_name_date");
     assert_eq!(err, PackageError::NameDate { text: "2026年2月30日".to_string() });
-    let err = annex::check_package_name("哈尔滨市处方流转验收材料—20261301哈尔滨市南岗区康宁诊所.zip", NAME, today()).unwrap_err();
+    let err = annex::check_package_name("哈尔滨市处方流转验收材料—20261301哈尔滨市南岗区康宁诊所.zip", PREFIX, NAME, today()).unwrap_err();
     assert_eq!(err.code(), "package_name_date");
 }
 
 // HRB-ANNEX2: the date in the name is not after today.
 #[test]
 fn hrb_annex2_name_refuses_a_future_date() {
-    let err = annex::check_package_name("哈尔滨市处方流转验收材料—2026年11月28日哈尔滨市南岗区康宁诊所.zip", NAME, today()).unwrap_err();
+    let err =
+        annex::check_package_name("哈尔滨市处方流转验收材料—2026年11月28日哈尔滨市南岗区康宁诊所.zip", PREFIX, NAME, today()).unwrap_err();
     assert_eq!(err.code(), "package_name_future_date");
     assert_eq!(err, PackageError::NameDateFuture { date: date(2026, 11, 28), today: today() });
     assert!(err.message_zh().contains("2026年11月28日"), "{}", err.message_zh());
@@ -368,7 +393,7 @@ fn hrb_annex2_name_refuses_a_wrong_pattern() {
         ("哈尔滨市处方流转验收材料—2026年11月27哈尔滨市南岗区康宁诊所.zip", NameProblem::Date),
         ("哈尔滨市处方流转验收材料—哈尔滨市南岗区康宁诊所.zip", NameProblem::Date),
     ] {
-        let err = annex::check_package_name(name, NAME, today()).unwrap_err();
+        let err = annex::check_package_name(name, PREFIX, NAME, today()).unwrap_err();
         assert_eq!(err.code(), "package_name", "{name}");
         assert!(
             matches!(&err, PackageError::NameFormat { problem: p, example: e, .. } if *p == problem && e == example),

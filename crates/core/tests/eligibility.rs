@@ -984,7 +984,7 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.2".into(),
+            profile_version: "2026.3".into(),
             unmet: expected.clone(),
             missing_materials: hrb_slots()
         }]
@@ -1027,7 +1027,7 @@ fn hrb_cond_complete_declaration_submits_without_findings() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.2".into(),
+            profile_version: "2026.3".into(),
             unmet: vec![],
             missing_materials: hrb_slots()
         }]
@@ -1219,27 +1219,36 @@ fn lines(errs: &[RowError]) -> Vec<usize> {
     errs.iter().map(|e| e.line).collect()
 }
 
+/// Harbin's HRB-ELIG-TYPE list, from its profile.
+fn harbin_categories() -> Vec<String> {
+    let p = harbin();
+    let e = p.eligible_categories.expect("HRB-ELIG-TYPE list");
+    assert_eq!(e.rule, "HRB-ELIG-TYPE");
+    e.medical.expect("medical categories")
+}
+
 #[test]
 fn hrb_elig_type_every_listed_category_accepted() {
+    let cats = harbin_categories();
     let mut text = format!("{HEADER}\n");
-    for (i, cat) in registry::MEDICAL_CATEGORIES.iter().enumerate() {
+    for (i, cat) in cats.iter().enumerate() {
         text.push_str(&format!("{},机构{i},medical,{cat},harbin,230102,,道里区某街 {i} 号,{i}\n", uscc(i as u32)));
     }
     let rows = parse(&text).unwrap_or_else(|e| panic!("{e:#?}"));
-    assert_eq!(rows.len(), registry::MEDICAL_CATEGORIES.len());
-    for (i, (r, cat)) in rows.iter().zip(registry::MEDICAL_CATEGORIES).enumerate() {
-        assert_eq!((r.line, r.category.as_str(), r.kind, r.beds), (i + 2, *cat, MED, i as i64));
+    assert_eq!(rows.len(), cats.len());
+    for (i, (r, cat)) in rows.iter().zip(&cats).enumerate() {
+        assert_eq!((r.line, r.category.as_str(), r.kind, r.beds), (i + 2, cat.as_str(), MED, i as i64));
     }
     // The six groups of HRB-ELIG-TYPE are all there.
     for cat in ["综合医院", "康复医院", "妇幼保健院", "村卫生室", "急救中心", "血液透析中心", "养老机构内设医疗机构"]
     {
-        assert!(registry::MEDICAL_CATEGORIES.contains(&cat), "{cat}");
+        assert!(cats.iter().any(|c| c == cat), "{cat}");
     }
 }
 
 #[test]
 fn hrb_elig_type_other_categories_refused() {
-    let bad = ["美容院", "医疗美容诊所", "养生馆", "零售药店", "", "足疗店"];
+    let bad = ["美容院", "医疗美容诊所", "养生馆", "零售药店", "口腔诊所", "足疗店"];
     let mut text = format!("{HEADER}\n");
     for (i, cat) in bad.iter().enumerate() {
         text.push_str(&format!("{},机构{i},medical,{cat},harbin,230102,,道里区,0\n", uscc(100 + i as u32)));
@@ -1247,10 +1256,28 @@ fn hrb_elig_type_other_categories_refused() {
     let errs = parse(&text).unwrap_err();
     assert_eq!(lines(&errs), (2..2 + bad.len()).collect::<Vec<_>>(), "{errs:#?}");
     assert!(errs.iter().all(|e| e.reason.contains("HRB-ELIG-TYPE") && chinese(&e.reason)), "{errs:#?}");
-    // A pharmacy must be a 零售药店.
-    let text = format!("{HEADER}\n{},某药房,pharmacy,诊所,urumqi,650102,,天山区,0\n", uscc(200));
+    // A category is never empty, in any city.
+    let text = format!("{HEADER}\n{},某药房,pharmacy,,urumqi,650102,,天山区,0\n", uscc(200));
     let errs = parse(&text).unwrap_err();
     assert_eq!(lines(&errs), vec![2]);
+}
+
+// Urumqi names no category list (URC-SCOPE only): categories Harbin's HRB-ELIG-TYPE refuses are
+// admitted there, while Harbin still refuses them.
+#[test]
+fn urc_scope_no_category_list_admits_what_hrb_elig_type_refuses() {
+    let cats = ["口腔诊所", "医务室", "中医馆", "健康体检中心", "医学检验实验室"];
+    let mut text = format!("{HEADER}\n");
+    for (i, cat) in cats.iter().enumerate() {
+        text.push_str(&format!("{},机构{i},medical,{cat},urumqi,650103,,沙依巴克区,0\n", uscc(250 + i as u32)));
+    }
+    let rows = parse(&text).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(), cats);
+    assert!(urumqi().eligible_categories.is_none(), "URC names no list");
+    let text = text.replace(",urumqi,650103,", ",harbin,230102,");
+    let errs = parse(&text).unwrap_err();
+    assert_eq!(lines(&errs), vec![2, 3, 4, 5, 6], "{errs:#?}");
+    assert!(errs.iter().all(|e| e.reason.contains("HRB-ELIG-TYPE")), "{errs:#?}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ mod text;
 /// A printable document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
-    /// e.g. "黑龙江省哈尔滨市医疗机构申请定点协议管理申请表".
+    /// e.g. the application form's title, as the city's profile names it.
     pub title: String,
     pub subtitle: Option<String>,
     /// Creation date, written to the PDF metadata.

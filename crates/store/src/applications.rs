@@ -243,6 +243,8 @@ struct Prepared<'a> {
     state: AppState,
     profile_version: String,
     due: Option<(Date, Expiry)>,
+    /// What the institution is told: (subject, body) per event that calls for it.
+    notes: Vec<(String, String)>,
     /// The nearest deadline of either kind (automatic or the agency's own), for the workbench.
     sort_due: Option<Date>,
     uscc: String,
@@ -366,8 +368,7 @@ macro_rules! write_prepared {
             }
         }
         // Notifications: the in-app inbox in this same transaction; e-mail through the outbox.
-        let notes: Vec<(String, String)> =
-            pr.decision.events.iter().filter_map(|e| dingdian_core::lifecycle::notification(e, &pr.app.number)).collect();
+        let notes = &pr.notes;
         if !notes.is_empty() {
             let recipients: Vec<(i64, Option<String>)> = sqlx::query_as("select id, email from users where institution_id = $1 order by id")
                 .bind(pr.app.institution_id)
@@ -640,8 +641,10 @@ impl Store {
             from = decision.to;
         }
         let timers = clocks::timers(&loaded.profile, &history, &loaded.calendar, today, &state);
+        let notes = decision.events.iter().filter_map(|e| lifecycle::notification(e, &app.number, &loaded.profile)).collect();
         Ok(Prepared {
             complaint: None,
+            notes,
             sort_due: timers.sort_due,
             due: timers.due,
             profile_version: loaded.profile.version.clone(),

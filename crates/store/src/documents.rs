@@ -4,7 +4,7 @@
 //! (embedded CJK font) or as an HTML print view by the caller.
 
 use dingdian_core::lifecycle::{self, Actor, Command, Event, FileRef, State};
-use dingdian_core::policy::FileType;
+use dingdian_core::policy::{FileType, Profile};
 use dingdian_docs::{Block, Document};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -72,7 +72,7 @@ impl Store {
         let today = app.updated_at.get(..10).and_then(|d| d.parse::<Date>().ok()).unwrap_or(jiff::civil::date(2026, 1, 1));
         Ok(match kind {
             DocKind::ApplicationForm => Some(self.application_form(&app, &inst, today).await?),
-            DocKind::Annex1 => annex1(&app, &inst, today),
+            DocKind::Annex1 => annex1(&*self.profile_for(&app)?, &app, &inst, today),
             DocKind::EvaluationSummary => Some(self.evaluation_summary(&app, &inst, today).await?),
             DocKind::Agreement => self.agreement_document(&app, &inst)?,
         })
@@ -129,7 +129,7 @@ impl Store {
         blocks.push(Block::Paragraph("本机构承诺所填信息及所附材料真实、准确、完整，如有不实，愿承担相应责任。".into()));
         blocks.push(Block::Signatures(vec!["法定代表人（主要负责人）签字：".into(), "单位盖章：".into(), "日期：".into()]));
         Ok(Document {
-            title: format!("{}医疗机构申请定点协议管理申请表", profile.name),
+            title: profile.application_form_title.clone().unwrap_or_else(|| format!("{}定点医药机构申请表", profile.name)),
             subtitle: Some(format!("申请编号 {}", app.number)),
             created: app.data.submitted_on.unwrap_or(today),
             blocks,
@@ -233,7 +233,7 @@ impl Store {
     }
 }
 
-fn annex1(app: &AppRecord, inst: &InstitutionRecord, today: Date) -> Option<Document> {
+fn annex1(profile: &Profile, app: &AppRecord, inst: &InstitutionRecord, today: Date) -> Option<Document> {
     let form = app.data.prep.annex1.as_ref()?;
     let a = &form.attachments;
     let tick = |b: bool| if b { "■" } else { "□" };
@@ -265,7 +265,11 @@ fn annex1(app: &AppRecord, inst: &InstitutionRecord, today: Date) -> Option<Docu
         Block::Signatures(vec!["法定代表人签字：".into(), "单位盖章：".into(), "日期：".into()]),
     ];
     Some(Document {
-        title: "哈尔滨市定点医药机构医保专线备案表".into(),
+        title: profile
+            .preparation
+            .as_ref()
+            .and_then(|p| p.annex1_title.clone())
+            .unwrap_or_else(|| format!("{}定点医药机构医疗保障业务专线连接申请备案表", profile.name)),
         subtitle: Some(format!("{}（{}）", inst.name, app.number)),
         created: app.data.prep.annex1.as_ref().map(|f| f.application_date).unwrap_or(today),
         blocks,

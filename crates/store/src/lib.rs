@@ -102,6 +102,22 @@ struct Profiles {
     current: BTreeMap<String, Arc<Profile>>,
 }
 
+impl Profiles {
+    /// Gives every other version of `newer`'s city the names and titles its stored text
+    /// predates (`Profile::inherit_missing`); their rules stay their own.
+    fn inherit_from(&mut self, newer: &Profile) {
+        for ((id, version), p) in self.versions.iter_mut() {
+            if *id == newer.id && *version != newer.version {
+                let mut filled = (**p).clone();
+                filled.inherit_missing(newer);
+                if filled != **p {
+                    *p = Arc::new(filled);
+                }
+            }
+        }
+    }
+}
+
 /// The database plus the rules in force.
 pub struct Store {
     pool: Pool,
@@ -199,6 +215,7 @@ impl Store {
         let profile = Arc::new(profile);
         let mut ps = self.profiles.write().expect("profiles lock");
         ps.versions.insert((profile.id.clone(), profile.version.clone()), profile.clone());
+        ps.inherit_from(&profile);
         ps.current.insert(profile.id.clone(), profile);
         Ok(())
     }
@@ -208,10 +225,18 @@ impl Store {
             sqlx::query_as("select profile_id, source from profiles order by created_at").fetch_all(p).await?
         });
         let mut ps = self.profiles.write().expect("profiles lock");
+        let mut loaded = Vec::new();
         for (id, source) in rows {
-            let profile = Profile::parse(&format!("<stored profile {id}>"), &source)
+            // Texts stored by an earlier release may predate fields that are now required.
+            let profile = Profile::parse_stored(&format!("<stored profile {id}>"), &source)
                 .map_err(|e| StoreError::Corrupt(format!("stored profile {id} no longer parses: {e:?}")))?;
-            ps.versions.insert((profile.id.clone(), profile.version.clone()), Arc::new(profile));
+            let profile = Arc::new(profile);
+            ps.versions.insert((profile.id.clone(), profile.version.clone()), profile.clone());
+            loaded.push(profile);
+        }
+        // Newest first: a gap is filled from the most recent version that has the field.
+        for p in loaded.iter().rev() {
+            ps.inherit_from(p);
         }
         Ok(())
     }
@@ -224,6 +249,17 @@ impl Store {
     /// A specific version, as an application was submitted under it.
     pub fn profile_version(&self, id: &str, version: &str) -> Option<Arc<Profile>> {
         self.profiles.read().expect("profiles lock").versions.get(&(id.to_owned(), version.to_owned())).cloned()
+    }
+
+    /// A district's name from the current profile of `city` (`None` when it does not list it).
+    pub fn district_name(&self, city: &str, code: &str) -> Option<String> {
+        self.current_profile(city).and_then(|p| p.district_name(code).map(str::to_owned))
+    }
+
+    /// A district's name from whichever current profile lists the code (GB/T 2260 codes are
+    /// unique across cities), for pages that show codes without their city.
+    pub fn any_district_name(&self, code: &str) -> Option<String> {
+        self.profiles.read().expect("profiles lock").current.values().find_map(|p| p.district_name(code).map(str::to_owned))
     }
 
     pub fn current_profiles(&self) -> Vec<Arc<Profile>> {

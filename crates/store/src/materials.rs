@@ -5,7 +5,7 @@
 //! acknowledged file is on disk and in the database (G-NOTHING-LOST).
 
 use dingdian_core::lifecycle::{self, Actor, Command, FileRef};
-use dingdian_core::policy::{MaterialSlot, SlotCheck};
+use dingdian_core::policy::{MaterialSlot, Profile, SlotCheck};
 use jiff::Timestamp;
 
 use crate::files::{FileStore, Limits, Spooled};
@@ -76,7 +76,7 @@ impl Store {
         let spooled = files.spool(body, &limits).await.map_err(StoreError::File)?;
         if let Some(check) = m.check {
             let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
-            check_whole(check, &spooled, &name, &inst.name, dingdian_core::china_date(now)).await?;
+            check_whole(check, &profile, &spooled, &name, &inst.name, dingdian_core::china_date(now)).await?;
         }
         let file = FileRef { sha256: spooled.sha256.clone(), size: spooled.size, file_type: spooled.file_type, name };
         files.commit(spooled).await.map_err(StoreError::File)?;
@@ -137,12 +137,25 @@ impl Store {
 }
 
 /// Checks that need the whole file, run on the spool file before anything is stored.
-async fn check_whole(check: SlotCheck, spooled: &Spooled, name: &str, institution: &str, today: jiff::civil::Date) -> Result<()> {
+async fn check_whole(
+    check: SlotCheck,
+    profile: &Profile,
+    spooled: &Spooled,
+    name: &str,
+    institution: &str,
+    today: jiff::civil::Date,
+) -> Result<()> {
     match check {
         SlotCheck::Annex2Package => {
             use dingdian_core::annex;
+            // A loaded profile with this check has the prefix (validated, or inherited by a text
+            // stored before the field existed); its absence is a broken installation.
+            let prefix =
+                profile.preparation.as_ref().and_then(|p| p.annex2_package_prefix.as_deref()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("profile {} {} has no annex2_package_prefix", profile.id, profile.version))
+                })?;
             let refuse = |e: annex::PackageError| StoreError::Unacceptable { code: e.code(), message: e.message_zh() };
-            annex::check_package_name(name, institution, today).map_err(refuse)?;
+            annex::check_package_name(name, prefix, institution, today).map_err(refuse)?;
             let path = spooled.path().to_owned();
             tokio::task::spawn_blocking(move || {
                 let file = std::fs::File::open(path).map_err(|e| StoreError::Internal(e.to_string()))?;

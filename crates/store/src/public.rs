@@ -46,6 +46,8 @@ pub struct NoticeEntry {
     pub category: String,
     pub address: String,
     pub district: String,
+    /// The district's name from the city's profile, when it lists the code.
+    pub district_name: Option<String>,
     pub city: String,
     pub published_on: Date,
     pub ends_on: Option<Date>,
@@ -53,9 +55,12 @@ pub struct NoticeEntry {
 }
 
 impl NoticeEntry {
-    /// "道里区（230102）"
+    /// "道里区（230102）"; the code alone when the profile does not name it.
     pub fn district_label(&self) -> String {
-        dingdian_core::registry::district_label(&self.district)
+        match &self.district_name {
+            Some(name) => format!("{name}（{}）", self.district),
+            None => self.district.clone(),
+        }
     }
 }
 
@@ -123,6 +128,7 @@ impl Store {
                     institution: r.name,
                     category: r.category,
                     address: r.address,
+                    district_name: self.district_name(&r.city, &r.district),
                     district: r.district,
                     city: r.city,
                     published_on: r.occurred_on.parse().ok()?,

@@ -124,7 +124,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "countersigned"
         ]
     );
-    assert_eq!(view["application"]["profile_version"], "2026.2");
+    assert_eq!(view["application"]["profile_version"], "2026.3");
     let notice = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "notice_ended").unwrap();
     assert_eq!(notice["actor_role"], "system");
 }

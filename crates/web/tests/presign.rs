@@ -59,6 +59,11 @@ fn pdf_text(bytes: &[u8]) -> String {
     pdf_extract::extract_text_from_mem(bytes).expect("a PDF a parser can read")
 }
 
+/// The text without white space, so a title wrapped over two lines still matches.
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
 /// HRB-NOTICE → HRB-PRE-1…3 → HRB-SIGN: an unfounded complaint does not stop the application;
 /// preparation is done item by item; the agreement is generated from the profile's template as a
 /// PDF naming the institution, and each signature records who, when and the document's SHA-256.
@@ -92,10 +97,16 @@ async fn notice_unfounded_complaint_preparation_signed(b: Backend) {
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
 
     assert_eq!(t.complete_harbin_preparation(&hosp, id).await, "ready_to_sign");
-    // HRB-ANNEX1 as a printable PDF.
+    // HRB-ANNEX1 as a printable PDF, under the title the profile gives it (the guide's).
     let (status, annex1) = get_bytes(&t, &format!("/api/applications/{id}/documents/annex1/pdf"), &hosp).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(pdf_text(&annex1).contains("医保专线备案表"));
+    let title = t.store().current_profile("harbin").unwrap().preparation.clone().unwrap().annex1_title.unwrap();
+    assert_eq!(title, "哈尔滨市定点医药机构医疗保障业务专线连接申请备案表");
+    assert!(squeeze(&pdf_text(&annex1)).contains(&title));
+    // HRB-MAT item 1: the application form, titled as the profile says.
+    let (status, form) = get_bytes(&t, &format!("/api/applications/{id}/documents/application-form/pdf"), &hosp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(squeeze(&pdf_text(&form)).contains("黑龙江省哈尔滨市医疗机构申请定点协议管理申请表"));
 
     // The agreement was issued on entering ready_to_sign.
     let app = t.store().application(id).await.unwrap().unwrap();

@@ -99,3 +99,14 @@ async fn public_pages_show_progress_and_notices_but_nothing_private(b: Backend) 
     assert!(view["query_code"].is_null());
 }
 both!(public_pages_show_progress_and_notices_but_nothing_private);
+
+// HRB-HOTLINE / URC-CHANNEL: the public sees each city's channels, taken from its profile.
+async fn hrb_hotline_and_urc_channel_on_the_notices_page(b: Backend) {
+    let t = TestApp::new(b).await;
+    let (status, page) = t.call(Method::GET, "/notices", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("哈尔滨市：监督电话：0451-12393"), "{page}");
+    assert!(page.contains("通知 QQ 群：656693658"), "{page}");
+}
+both!(hrb_hotline_and_urc_channel_on_the_notices_page);

@@ -824,12 +824,22 @@ struct NoticesPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
     rows: Vec<dingdian_store::NoticeEntry>,
+    /// Each city's contact and supervision channels, "label：value；…" (HRB-HOTLINE, URC-CHANNEL).
+    contacts: Vec<(String, String)>,
 }
 
-/// HRB-NOTICE / URC-RES-2: current and past notices, no sign-in needed.
+/// HRB-NOTICE / URC-RES-2: current and past notices, no sign-in needed, with each city's
+/// contact channels from its profile (HRB-HOTLINE, URC-CHANNEL).
 pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let contacts = s
+        .store
+        .current_profiles()
+        .iter()
+        .filter(|p| !p.contacts.is_empty())
+        .map(|p| (p.name.clone(), p.contacts.iter().map(|c| format!("{}：{}", c.label, c.value)).collect::<Vec<_>>().join("；")))
+        .collect();
     match s.store.notices(500).await {
-        Ok(rows) => render(NoticesPage { role_zh: role_zh(&user), user, rows }),
+        Ok(rows) => render(NoticesPage { role_zh: role_zh(&user), user, rows, contacts }),
         Err(e) => error_page(e.into()),
     }
 }

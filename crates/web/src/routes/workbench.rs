@@ -105,14 +105,17 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
-/// "道里区（230102）"; an unknown code as it is.
-fn district_zh(code: &str) -> String {
-    dingdian_core::registry::district_label(code)
+/// "道里区（230102）" from the city profiles; an unknown code as it is.
+fn district_zh(s: &AppState, code: &str) -> String {
+    match s.store.any_district_name(code) {
+        Some(name) => format!("{name}（{code}）"),
+        None => code.to_owned(),
+    }
 }
 
 /// A district's name alone (its code when unknown), for narrow columns.
-fn district_name(code: &str) -> String {
-    dingdian_core::registry::DISTRICTS.iter().find(|(c, _)| *c == code).map(|(_, n)| (*n).to_owned()).unwrap_or_else(|| code.to_owned())
+fn district_name(s: &AppState, code: &str) -> String {
+    s.store.any_district_name(code).unwrap_or_else(|| code.to_owned())
 }
 
 fn kind_zh(kind: &str) -> &'static str {
@@ -218,7 +221,7 @@ struct WorkbenchPage<'a> {
 fn scope_zh(u: &User, s: &AppState) -> String {
     let city = s.store.current_profile(&u.city).map(|p| p.name.clone()).unwrap_or_else(|| u.city.clone());
     match (u.role(), u.district.as_deref()) {
-        (Role::BranchReviewer, Some(d)) => format!("{city} · {}", district_zh(d)),
+        (Role::BranchReviewer, Some(d)) => format!("{city} · {}", district_zh(s, d)),
         _ => city,
     }
 }
@@ -228,9 +231,9 @@ async fn filter_form(s: &AppState, u: &User, q: &Filters, districts: &[String]) 
     let actor = u.actor();
     let district = f.district.clone();
     let mut ds = vec![opt("", "全部区县", district.as_deref().or(Some("")))];
-    ds.extend(districts.iter().map(|d| opt(d.clone(), district_zh(d), district.as_deref())));
+    ds.extend(districts.iter().map(|d| opt(d.clone(), district_zh(s, d), district.as_deref())));
     if let Some(d) = district.as_deref().filter(|d| !districts.iter().any(|x| x == d)) {
-        ds.push(opt(d, district_zh(d), Some(d)));
+        ds.push(opt(d, district_zh(s, d), Some(d)));
     }
     let kind = f.kind.as_deref().or(Some(""));
     let kinds = vec![opt("", "全部类型", kind), opt("medical", "医疗机构", kind), opt("pharmacy", "零售药店", kind)];
@@ -272,7 +275,7 @@ fn agency_limit(clocks: &[ClockView]) -> Option<&ClockView> {
         .min_by_key(|c| c.due.due)
 }
 
-fn row(a: AppRecord, clocks: Option<&Vec<ClockView>>, rounds: &HashMap<i64, String>, today: Date) -> Row {
+fn row(s: &AppState, a: AppRecord, clocks: Option<&Vec<ClockView>>, rounds: &HashMap<i64, String>, today: Date) -> Row {
     let limit = clocks.and_then(|c| agency_limit(c));
     let limit_overdue = clocks.is_some_and(|cs| cs.iter().any(|c| c.on_expiry.is_none() && c.status == ClockStatus::Overdue));
     let due_overdue = a.due_on.is_some_and(|d| today > d);
@@ -282,7 +285,7 @@ fn row(a: AppRecord, clocks: Option<&Vec<ClockView>>, rounds: &HashMap<i64, Stri
         number: a.number,
         institution: a.institution_name,
         kind: kind_zh(&a.kind),
-        district: district_name(&a.district),
+        district: district_name(s, &a.district),
         state: a.state.zh(),
         round: a.round_id.and_then(|r| rounds.get(&r).cloned()).unwrap_or_default(),
         due: a.due_on.map(|d| d.to_string()).unwrap_or_default(),
@@ -327,7 +330,7 @@ async fn queue_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
         .into_iter()
         .map(|a| {
             let c = clocks.get(&a.id);
-            row(a, c, &rounds, today)
+            row(s, a, c, &rounds, today)
         })
         .collect();
     // In-progress states always; finished ones once the list includes them (counting those
@@ -407,7 +410,7 @@ fn export_cells(s: &AppState, r: &QueueRow, today: Date) -> Vec<String> {
         r.uscc.clone(),
         kind_zh(&r.kind).to_owned(),
         city,
-        district_zh(&r.district),
+        district_zh(s, &r.district),
         format!("{} {}", r.profile_id, r.profile_version),
         r.state.zh().to_owned(),
         r.round_name.clone().unwrap_or_default(),
@@ -716,9 +719,9 @@ async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
     let data = st
         .by_district
         .iter()
-        .map(|(d, n)| Datum { label: district_zh(d), value: *n as f64, text: n.to_string(), class: "bar-open" })
+        .map(|(d, n)| Datum { label: district_zh(s, d), value: *n as f64, text: n.to_string(), class: "bar-open" })
         .collect();
-    let table = st.by_district.iter().map(|(d, n)| vec![district_zh(d), n.to_string(), pct(*n, total)]).collect();
+    let table = st.by_district.iter().map(|(d, n)| vec![district_zh(s, d), n.to_string(), pct(*n, total)]).collect();
     charts.push(chart("chart-district", "按区县统计的申请数", data, &[], vec!["区县".into(), "申请数".into(), "占比".into()], table));
 
     let mut data = Vec::new();
