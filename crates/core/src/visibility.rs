@@ -152,6 +152,13 @@ pub fn sees_query_code(actor: &Actor) -> bool {
     !matches!(actor.role, Role::Evaluator | Role::Expert)
 }
 
+/// G-VISIBILITY (URC-RES-2's complaints): the complainant — name, contact, the complaint's text
+/// and attachments — is seen by the agency investigating and the supervisors only, never by the
+/// institution complained about.
+pub fn sees_complainant(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Agency | Role::Supervisor)
+}
+
 /// URC-EVAL-1: may an evaluator see which institution an assignment is, today?
 pub fn sees_assignment(grouping: &Grouping, today: Date) -> bool {
     grouping.revealed(today)

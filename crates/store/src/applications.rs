@@ -795,9 +795,7 @@ impl Store {
     }
 
     pub async fn create_round(&self, actor: &Actor, name: &str, now: Timestamp) -> Result<RoundRecord> {
-        if actor.role != Role::Agency {
-            return Err(Refusal::NotYourRole { required: Role::Agency }.into());
-        }
+        visibility::can_run_evaluation(actor, &actor.city)?;
         let name = name.trim();
         if name.is_empty() {
             return Err(Refusal::Invalid { field: "name", reason: "请填写批次名称。".into() }.into());
@@ -840,9 +838,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<i64>> {
         let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
-        if round.city != actor.city {
-            return Err(Refusal::NotYourRegion.into());
-        }
+        visibility::can_run_evaluation(actor, &round.city)?;
         if minutes.trim().is_empty() {
             return Err(Refusal::Invalid { field: "minutes", reason: "请填写集体研究会议纪要。".into() }.into());
         }
@@ -909,9 +905,7 @@ impl Store {
     /// site evaluation together, in one transaction.
     pub async fn start_round(&self, round_id: i64, actor: &Actor, now: Timestamp) -> Result<Vec<i64>> {
         let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
-        if round.city != actor.city {
-            return Err(Refusal::NotYourRegion.into());
-        }
+        visibility::can_run_evaluation(actor, &round.city)?;
         if round.status != "open" {
             return Err(Refusal::Invalid { field: "round_id", reason: "该评估批次已开始。".into() }.into());
         }

@@ -109,7 +109,7 @@ impl Store {
         }
         // Complaint attachments: the agency and supervisors only (they may identify the
         // complainant, whom the institution never learns).
-        if matches!(actor.role, lifecycle::Role::Agency | lifecycle::Role::Supervisor) {
+        if dingdian_core::visibility::sees_complainant(actor) {
             for c in self.complaints(id).await? {
                 if let Some(f) = c.files().into_iter().find(|f| f.sha256 == sha256) {
                     return Ok(f);

@@ -304,6 +304,9 @@ pub async fn failed_notifications(State(s): State<AppState>, ApiUser(u): ApiUser
 
 /// The complaints on an application with the complainants' details: the agency and supervisors.
 pub async fn complaints(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<Json<Vec<Value>>, ApiError> {
+    if !visibility::sees_complainant(&u.actor()) {
+        return Err(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Agency }.into());
+    }
     let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
     let rows = s.store.complaints(app.id).await?;
     Ok(Json(
