@@ -5,35 +5,12 @@
 #[macro_use]
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use common::TestApp;
 use dingdian_core::ids::Uscc;
-use dingdian_core::lifecycle::Role;
-use dingdian_store::NewUser;
 use dingdian_store::testing::Backend;
 use jiff::civil::date;
-use serde_json::{Value, json};
-
-/// A GET with a bearer token: (status, body as text), whatever the content type.
-async fn get_text(t: &TestApp, path: &str, token: &str) -> (StatusCode, String) {
-    let req = Request::builder().uri(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
-    let resp = tower::ServiceExt::oneshot(t.router.clone(), req).await.unwrap();
-    let status = resp.status();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-async fn post_text(t: &TestApp, path: &str, token: &str, body: String) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "text/csv")
-        .body(Body::from(body))
-        .unwrap();
-    t.send(req).await
-}
+use serde_json::json;
 
 /// Two Urumqi pharmacies in one round, drawn on Mon 2026-03-02 for a visit on Tue 03-10 (so the
 /// grouping is revealed on Mon 03-09).
@@ -51,7 +28,6 @@ struct Drawn {
 
 async fn drawn(b: Backend) -> Drawn {
     let t = TestApp::new(b).await;
-    let now = t.now();
     let agency = t.login("urc-agency").await;
     let branch = t.login("urc-branch").await;
     let mut apps = Vec::new();
@@ -69,48 +45,15 @@ async fn drawn(b: Backend) -> Drawn {
         apps.push((id, username.to_owned(), Uscc::with_check(code17).unwrap().to_string(), sha));
     }
     let institution_id = t.store().application(apps[0].0).await.unwrap().unwrap().institution_id;
-    // A pool of 10 from the three required departments, each from its own employer.
-    let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
-    let departments = ["insurance", "health", "market_regulation"];
-    for i in 0..10 {
-        csv.push_str(&format!("E{i:02},评估员{i},{},单位{i},医疗管理,1,\n", departments[i % 3]));
-    }
-    let (status, body) = post_text(&t, "/api/evaluators/import", &agency, csv).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut evaluators = std::collections::BTreeMap::new();
-    for i in 0..10 {
-        let username = format!("evaluator-{i:02}");
-        let u = NewUser {
-            username: &username,
-            display_name: &username,
-            password: common::PASSWORD,
-            role: Role::Evaluator,
-            city: "urumqi",
-            district: None,
-            institution_id: None,
-        };
-        let uid = t.store().ensure_user(u, now).await.unwrap();
-        t.store().link_evaluator(uid, &format!("E{i:02}")).await.unwrap();
-        evaluators.insert(format!("E{i:02}"), t.login(&username).await);
-    }
+    let evaluators = t.evaluator_pool(&agency, "E", 10).await;
     let (_, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "2026年第一期" }))).await;
     let round_id = round["id"].as_i64().unwrap();
     for (id, ..) in &apps {
         t.cmd(&agency, *id, json!({ "command": "join_round", "round_id": round_id })).await;
     }
-    let (status, _) = t.call(Method::POST, &format!("/api/rounds/{round_id}/commitment"), Some(&agency), None).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, drawn) = t
-        .call(
-            Method::POST,
-            &format!("/api/rounds/{round_id}/draw"),
-            Some(&agency),
-            Some(json!({ "public_value": "福彩3D 2026-03-02 第058期 472", "visit_on": "2026-03-10" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{drawn}");
+    let drawn = t.draw(&agency, round_id, date(2026, 3, 10)).await;
     assert_eq!(drawn["reveal_on"], "2026-03-09");
-    let group = drawn["record"]["groups"][&apps[0].2].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let group = t.group_of(&drawn, apps[0].0).await;
     Drawn { t, apps, institution_id, round_id, evaluators, group }
 }
 
@@ -151,7 +94,7 @@ async fn g_visibility_evaluator_before_and_after_the_reveal(b: Backend) {
     for day in [date(2026, 3, 2), date(2026, 3, 8)] {
         t.clock.set_date(day);
         for path in &paths {
-            let (status, body) = get_text(t, path, &me).await;
+            let (status, body) = t.get_text(path, &me).await;
             assert!(status != StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
             for secret in [name.as_str(), uscc.as_str()] {
                 assert!(!body.contains(secret), "{day} {path} ({status}) shows {secret}: {body}");
@@ -183,14 +126,14 @@ async fn g_visibility_evaluator_before_and_after_the_reveal(b: Backend) {
     assert_eq!(ids, vec![app], "only its own group's application");
     let (_, mine) = t.call(Method::GET, "/api/me/assignments", Some(&me), None).await;
     assert_eq!((mine[0]["institution"].as_str(), mine[0]["application_id"].as_i64()), (Some(name.as_str()), Some(app)), "{mine}");
-    let (status, page) = get_text(t, &format!("/applications/{app}"), &me).await;
+    let (status, page) = t.get_text(&format!("/applications/{app}"), &me).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("name=\"command\" value=\"record_site_evaluation\""), "no score form before the visit day");
     // An evaluator of another group still sees nothing of this one.
     let outsider = d.evaluators.iter().find(|(id, _)| !d.group.contains(id)).map(|(_, tok)| tok.clone()).unwrap();
     let (status, body) = t.call(Method::GET, &format!("/api/applications/{app}"), Some(&outsider), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_assigned")), "{body}");
-    let (status, _) = get_text(t, &format!("/api/applications/{app}/files/{}", d.apps[0].3), &outsider).await;
+    let (status, _) = t.get_text(&format!("/api/applications/{app}/files/{}", d.apps[0].3), &outsider).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The registry is not an evaluator's to browse.
     let (status, body) = t.call(Method::GET, "/api/institutions", Some(&me), None).await;
@@ -215,7 +158,7 @@ async fn urc_eval_2_no_score_before_the_visit_day(b: Backend) {
     let outsider = d.evaluators.iter().find(|(id, _)| !d.group.contains(id)).map(|(_, tok)| tok.clone()).unwrap();
     let (status, body) = t.try_cmd(&outsider, app, score.clone()).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_assigned")), "{body}");
-    let (status, page) = get_text(t, &format!("/applications/{app}"), &me).await;
+    let (status, page) = t.get_text(&format!("/applications/{app}"), &me).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("value=\"record_site_evaluation\""), "the score form on the visit day");
     t.cmd(&me, app, score).await;
@@ -231,8 +174,8 @@ async fn g_visibility_no_write_across_cities(b: Backend) {
     let hrb = t.login("hrb-agency").await;
     let urc = t.login("urc-agency").await;
     let before = t.call(Method::GET, "/api/evaluators", Some(&urc), None).await.1;
-    let csv = "id,name,department,employer,specialty,active,ties\nE00,改名,health,某单位,内科,0,\n".to_owned();
-    let (status, body) = post_text(t, "/api/evaluators/import", &hrb, csv).await;
+    let csv = "id,name,department,employer,specialty,active,ties\nE000,改名,health,某单位,内科,0,\n".to_owned();
+    let (status, body) = t.post_csv("/api/evaluators/import", &hrb, csv).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("not_your_region")), "{body}");
     assert_eq!(t.call(Method::GET, "/api/evaluators", Some(&urc), None).await.1, before, "the Urumqi pool is unchanged");
     let (_, harbin_pool) = t.call(Method::GET, "/api/evaluators", Some(&hrb), None).await;

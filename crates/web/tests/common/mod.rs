@@ -379,60 +379,97 @@ impl TestApp {
         })
     }
 
-    /// URC-EVAL-1: draws round `round_id` (the applications `ids` have joined it) from a fresh
-    /// pool with the visit tomorrow (so the grouping is revealed today), moves the clock to the
-    /// visit day, and returns for each application the tokens of the evaluators grouped with it.
-    pub async fn draw_for_visit(&self, agency: &str, round_id: i64, ids: &[i64]) -> Vec<Vec<String>> {
-        let departments = ["insurance", "health", "market_regulation"];
-        let size = 3 * ids.len() + 6;
-        let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
-        for i in 0..size {
-            csv.push_str(&format!("P{round_id:03}{i:03},评估员{i},{},单位{round_id}-{i},医疗管理,1,\n", departments[i % 3]));
-        }
+    /// A POST with a text body (a CSV import) and a bearer token.
+    pub async fn post_csv(&self, path: &str, token: &str, body: String) -> (StatusCode, Value) {
         let req = Request::builder()
             .method(Method::POST)
-            .uri("/api/evaluators/import")
-            .header(header::AUTHORIZATION, format!("Bearer {agency}"))
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "text/csv")
-            .body(Body::from(csv))
+            .body(Body::from(body))
             .expect("request");
-        let (status, body) = self.send(req).await;
+        self.send(req).await
+    }
+
+    /// A GET with a bearer token: (status, body as text), whatever the content type.
+    pub async fn get_text(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let req =
+            Request::builder().uri(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("router");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// URC-EVAL-1: imports a pool of `size` evaluators with ids `{prefix}000…`, the three required
+    /// departments in turn, each from its own employer, and gives each an account linked to its
+    /// pool entry. Returns the accounts' tokens by pool id.
+    pub async fn evaluator_pool(&self, agency: &str, prefix: &str, size: usize) -> std::collections::BTreeMap<String, String> {
+        let departments = ["insurance", "health", "market_regulation"];
+        let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
+        for i in 0..size {
+            csv.push_str(&format!("{prefix}{i:03},评估员{i},{},单位{prefix}-{i},医疗管理,1,\n", departments[i % 3]));
+        }
+        let (status, body) = self.post_csv("/api/evaluators/import", agency, csv).await;
         assert_eq!(status, StatusCode::CREATED, "pool import: {body}");
+        let (_, me) = self.call(Method::GET, "/api/me", Some(agency), None).await;
+        let city = me["city"].as_str().expect("the agency's city").to_owned();
         let now = self.now();
+        let mut tokens = std::collections::BTreeMap::new();
+        for i in 0..size {
+            let id = format!("{prefix}{i:03}");
+            let username = format!("pool-{}", id.to_lowercase());
+            let u = NewUser {
+                username: &username,
+                display_name: &username,
+                password: PASSWORD,
+                role: Role::Evaluator,
+                city: &city,
+                district: None,
+                institution_id: None,
+            };
+            let uid = self.store().ensure_user(u, now).await.expect("evaluator account");
+            self.store().link_evaluator(uid, &id).await.expect("link");
+            tokens.insert(id, self.login(&username).await);
+        }
+        tokens
+    }
+
+    /// URC-EVAL-1: commits and draws round `round_id` for a visit on `visit_on`; returns the
+    /// draw as the agency sees it.
+    pub async fn draw(&self, agency: &str, round_id: i64, visit_on: jiff::civil::Date) -> Value {
         let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/commitment"), Some(agency), None).await;
         assert_eq!(status, StatusCode::CREATED, "commitment: {body}");
-        let today = dingdian_core::china_date(now);
-        let visit = today.tomorrow().expect("tomorrow");
+        let today = dingdian_core::china_date(self.now());
         let (status, drawn) = self
             .call(
                 Method::POST,
                 &format!("/api/rounds/{round_id}/draw"),
                 Some(agency),
-                Some(json!({ "public_value": format!("福彩3D {today}"), "visit_on": visit.to_string() })),
+                Some(json!({ "public_value": format!("福彩3D {today}"), "visit_on": visit_on.to_string() })),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "draw: {drawn}");
+        drawn
+    }
+
+    /// The pool ids grouped with application `id`'s institution in a draw.
+    pub async fn group_of(&self, drawn: &Value, id: i64) -> Vec<String> {
+        let app = self.store().application(id).await.expect("application").expect("exists");
+        let uscc = self.store().institution(app.institution_id).await.expect("institution").expect("exists").uscc;
+        drawn["record"]["groups"][&uscc].as_array().expect("a group").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    }
+
+    /// URC-EVAL-1: draws round `round_id` (the applications `ids` have joined it) from a fresh
+    /// pool with the visit tomorrow (so the grouping is revealed today), moves the clock to the
+    /// visit day, and returns for each application the tokens of the evaluators grouped with it.
+    pub async fn draw_for_visit(&self, agency: &str, round_id: i64, ids: &[i64]) -> Vec<Vec<String>> {
+        let tokens = self.evaluator_pool(agency, &format!("R{round_id}-"), 3 * ids.len() + 6).await;
+        let visit = dingdian_core::china_date(self.now()).tomorrow().expect("tomorrow");
+        let drawn = self.draw(agency, round_id, visit).await;
         let mut out = Vec::new();
         for id in ids {
-            let app = self.store().application(*id).await.expect("application").expect("exists");
-            let uscc = self.store().institution(app.institution_id).await.expect("institution").expect("exists").uscc;
-            let mut tokens = Vec::new();
-            for e in drawn["record"]["groups"][&uscc].as_array().expect("a group").iter().filter_map(|v| v.as_str()) {
-                let username = format!("pool-{}", e.to_lowercase());
-                let u = NewUser {
-                    username: &username,
-                    display_name: &username,
-                    password: PASSWORD,
-                    role: Role::Evaluator,
-                    city: &app.city,
-                    district: None,
-                    institution_id: None,
-                };
-                let uid = self.store().ensure_user(u, now).await.expect("evaluator account");
-                self.store().link_evaluator(uid, e).await.expect("link");
-                tokens.push(self.login(&username).await);
-            }
-            out.push(tokens);
+            out.push(self.group_of(&drawn, *id).await.iter().map(|e| tokens[e].clone()).collect());
         }
         self.clock.set_date(visit);
         out
