@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::InstitutionCode;
-use crate::policy::{InstitutionKind, Profile};
+use crate::policy::Profile;
+use crate::vocabulary::InstitutionKind;
 
 /// A management system an institution declares it has (HRB-COND-4, URC-MED-4, URC-PHA-5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod registry;
 pub mod spanned;
 pub mod visibility;
+pub mod vocabulary;
 
 /// The civil date in China Standard Time (Asia/Shanghai, UTC+8 all year since 1991) of an instant.
 pub fn china_date(at: jiff::Timestamp) -> jiff::civil::Date {
