@@ -13,6 +13,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod policy;
 pub mod registry;
+pub mod rules;
 pub mod spanned;
 pub mod visibility;
 pub mod vocabulary;

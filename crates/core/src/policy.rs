@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deadline::Budget;
-use crate::eligibility::{Check, Condition, NotAcceptedRule, OnUnmet, Trigger};
+use crate::rules::{Check, Condition, NotAcceptedRule, OnUnmet, Trigger};
 use crate::spanned::{LoadError, line_of};
 pub use crate::vocabulary::InstitutionKind;
 use crate::vocabulary::{Role, State};
