@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod ids;
 pub mod lifecycle;
 pub mod policy;
+pub mod refusal;
 pub mod registry;
 pub mod rules;
 pub mod spanned;
