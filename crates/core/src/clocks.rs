@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::deadline::{self, Budget, Due, Pause};
-use crate::lifecycle::{AppState, State};
+use crate::lifecycle::AppState;
 use crate::policy::{ClockDef, Expiry, Profile};
+use crate::vocabulary::State;
 
 /// One state change in an application's history, as the clocks need it.
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::policy::InstitutionKind;
+use crate::vocabulary::InstitutionKind;
 
 const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];

@@ -12,9 +12,12 @@ pub mod eligibility;
 pub mod ids;
 pub mod lifecycle;
 pub mod policy;
+pub mod refusal;
 pub mod registry;
+pub mod rules;
 pub mod spanned;
 pub mod visibility;
+pub mod vocabulary;
 
 /// The civil date in China Standard Time (Asia/Shanghai, UTC+8 all year since 1991) of an instant.
 pub fn china_date(at: jiff::Timestamp) -> jiff::civil::Date {

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deadline::Budget;
-use crate::eligibility::{Check, Condition, NotAcceptedRule, OnUnmet, Trigger};
-use crate::lifecycle::{Role, State};
+use crate::rules::{Check, Condition, NotAcceptedRule, OnUnmet, Trigger};
 use crate::spanned::{LoadError, line_of};
+pub use crate::vocabulary::InstitutionKind;
+use crate::vocabulary::{Role, State};
 
 /// The profiles that ship with the product.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -76,23 +77,6 @@ const ALL_STEPS: &[Step] = &[
     Step::PresignPreparation,
     Step::Signing,
 ];
-
-/// Which kinds of institution a profile serves (HRB-SCOPE, URC-SCOPE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstitutionKind {
-    Medical,
-    Pharmacy,
-}
-
-impl InstitutionKind {
-    pub fn zh(self) -> &'static str {
-        match self {
-            InstitutionKind::Medical => "医疗机构",
-            InstitutionKind::Pharmacy => "零售药店",
-        }
-    }
-}
 
 /// How a step runs in this profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::ids::{InstitutionCode, Uscc};
-use crate::policy::{InstitutionKind, Profile};
+use crate::policy::Profile;
+use crate::vocabulary::InstitutionKind;
 
 /// One valid row of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

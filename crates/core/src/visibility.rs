@@ -11,7 +11,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::calendar::Calendar;
-use crate::lifecycle::{Actor, Refusal, Role};
+use crate::refusal::Refusal;
+use crate::vocabulary::{Actor, Role};
 
 /// URC-EVAL-1: an application's place in a drawn round — the evaluators grouped with its
 /// institution and the days that matter.

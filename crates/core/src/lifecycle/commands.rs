@@ -1,0 +1,446 @@
+//! What anyone can ask an application to do: the `Command`s with their input, their names as
+//! sent in the `command` field, who may send each (a fixed role or a profile step's actor),
+//! and which facts beyond the application each decision reads (`Needs`).
+//!
+//! Not responsible for deciding whether a command is taken (that is `decide`), nor for what it
+//! records (that is `events`).
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::projection::{ChecklistItem, FileRef};
+use crate::policy::Step;
+use crate::vocabulary::Role;
+
+/// One item of a supplement notice (HRB-ACC-1, G-ONE-NOTICE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementItem {
+    /// A material slot id of the profile.
+    pub slot: String,
+    pub problem: Problem,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Missing,
+    Defective,
+}
+
+/// A reason for a refusal or rejection, citing the rule where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    #[serde(default)]
+    pub rule: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+/// Everything anyone can ask an application to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Institution: save declared facts on a draft.
+    UpdateDraft {
+        facts: serde_json::Map<String, serde_json::Value>,
+    },
+    /// HRB-APPLY / URC-APPLY.
+    Submit,
+    Withdraw {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The reviewer accepts an application whose declared facts do not meet every condition,
+    /// recording why (SPEC §2: the agency may override with a recorded reason).
+    OverrideConditions {
+        reason: String,
+    },
+    /// HRB-ACC-1: one notice listing everything to supplement.
+    IssueSupplementNotice {
+        items: Vec<SupplementItem>,
+    },
+    /// HRB-ACC-2.
+    Supplement {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Institution: a file stored by the upload endpoint joins a material slot (HRB-MAT). Sent
+    /// only by the server after it stored and hashed the bytes; the command API refuses it.
+    AttachMaterial {
+        slot: String,
+        file: FileRef,
+    },
+    /// Institution: take a file out of a slot while the slot is open. Its version stays in the
+    /// history.
+    RemoveMaterial {
+        slot: String,
+        sha256: String,
+    },
+    Accept,
+    /// 不予受理, with reasons (HRB-ACC-1, URC-REV-1).
+    Reject {
+        reasons: Vec<Reason>,
+    },
+    /// HRB-EVAL-1: organise the inspection.
+    ScheduleEvaluation {
+        #[serde(default)]
+        date: Option<Date>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// URC-REV-1.
+    PassInitialReview,
+    /// URC-REV-2.
+    PassVerification,
+    /// URC-REV-2: mismatch or serious violation.
+    Terminate {
+        reason: String,
+    },
+    /// URC-EVAL-1: put the application into an evaluation round (当期).
+    JoinRound {
+        round_id: i64,
+    },
+    /// URC-EVAL-1: the round's evaluators are drawn and grouped; site evaluation begins.
+    StartSiteEvaluation {
+        round_id: i64,
+    },
+    /// HRB-EVAL-1 / URC-EVAL-2.
+    RecordSiteEvaluation {
+        /// The total; with `items`, it must be their sum.
+        score: u16,
+        /// Points per score-sheet item (profile `score_sheets`).
+        #[serde(default)]
+        items: std::collections::BTreeMap<String, u16>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    /// URC-EVAL-2: the institution signs the score sheet.
+    ConfirmScoreSheet,
+    /// HRB-EVAL-2 / URC-EVAL-3.
+    RecordExpertReview {
+        recommendation: Outcome,
+        #[serde(default)]
+        reasons: Vec<String>,
+        #[serde(default)]
+        rectification: Option<String>,
+        /// The experts present who sign the review record (URC-EVAL-3).
+        #[serde(default)]
+        attendees: Vec<String>,
+    },
+    /// URC-EVAL-4.
+    Decide {
+        outcome: Outcome,
+        #[serde(default)]
+        reasons: Vec<String>,
+        #[serde(default)]
+        rectification: Option<String>,
+    },
+    /// HRB-EVAL-3 / URC-RES-1.
+    RequestReevaluation,
+    /// HRB-NOTICE / URC-RES-2.
+    PublishNotice,
+    /// A complaint received during the notice (recorded by the agency).
+    RecordComplaint {
+        summary: String,
+    },
+    ResolveComplaint {
+        number: u32,
+        founded: bool,
+        finding: String,
+    },
+    /// HRB-PRE-1: a training session's attendance and test result.
+    RecordTraining {
+        session: String,
+        attended: bool,
+        passed: bool,
+    },
+    /// HRB-PRE-2: the agency verified a checklist item against the institution's evidence.
+    VerifyChecklistItem {
+        item: ChecklistItem,
+        note: String,
+    },
+    /// HRB-ANNEX1: the institution files the dedicated-line form.
+    FileAnnex1 {
+        form: crate::annex::Annex1,
+    },
+    /// HRB-ANNEX2: the institution asks for acceptance of its uploaded package.
+    RequestAnnex2Acceptance,
+    /// HRB-ANNEX2: the agency notifies the result, once, online.
+    ReviewAnnex2 {
+        passed: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// HRB-PRE-3: the service station was accepted on the provincial platform.
+    RecordStationAcceptance {
+        note: String,
+    },
+    /// HRB-PRE-1…3 all done.
+    CompletePreparation,
+    /// HRB-PRE-4.
+    FailPreparation {
+        reason: String,
+    },
+    /// HRB-SIGN / URC-SIGN: the institution signs first…
+    Sign,
+    /// …then the agency.
+    Countersign,
+    /// System: notice period over (HRB-NOTICE / URC-RES-2).
+    EndNotice,
+    /// System: HRB-ACC-2 supplement overdue.
+    DeemWithdrawn,
+    /// System: HRB-SIGN / URC-SIGN window missed.
+    DeemGivenUp,
+    /// System: HRB-ANNEX2 resubmission window missed.
+    DeemAnnex2Withdrawn,
+    /// Server: the agreement to sign was generated from the profile's template. Sent only by
+    /// the server, which rendered and stored the document.
+    IssueAgreement {
+        document: FileRef,
+    },
+    /// System: a calendar year was loaded; the application's deadlines were computed anew
+    /// (LAW-WD data changed).
+    RecalculateDeadlines {
+        year: i16,
+    },
+}
+
+/// The name of every command, as sent in the `command` field.
+pub const COMMAND_NAMES: &[&str] = &[
+    "update_draft",
+    "submit",
+    "withdraw",
+    "override_conditions",
+    "issue_supplement_notice",
+    "supplement",
+    "remove_material",
+    "accept",
+    "reject",
+    "schedule_evaluation",
+    "pass_initial_review",
+    "pass_verification",
+    "terminate",
+    "join_round",
+    "start_site_evaluation",
+    "record_site_evaluation",
+    "confirm_score_sheet",
+    "record_expert_review",
+    "decide",
+    "request_reevaluation",
+    "publish_notice",
+    "record_complaint",
+    "resolve_complaint",
+    "record_training",
+    "verify_checklist_item",
+    "file_annex1",
+    "request_annex2_acceptance",
+    "review_annex2",
+    "record_station_acceptance",
+    "complete_preparation",
+    "fail_preparation",
+    "sign",
+    "countersign",
+    "end_notice",
+    "deem_withdrawn",
+    "deem_given_up",
+    "recalculate_deadlines",
+];
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::UpdateDraft { .. } => "update_draft",
+            Command::Submit => "submit",
+            Command::Withdraw { .. } => "withdraw",
+            Command::OverrideConditions { .. } => "override_conditions",
+            Command::IssueSupplementNotice { .. } => "issue_supplement_notice",
+            Command::Supplement { .. } => "supplement",
+            Command::AttachMaterial { .. } => "attach_material",
+            Command::RemoveMaterial { .. } => "remove_material",
+            Command::Accept => "accept",
+            Command::Reject { .. } => "reject",
+            Command::ScheduleEvaluation { .. } => "schedule_evaluation",
+            Command::PassInitialReview => "pass_initial_review",
+            Command::PassVerification => "pass_verification",
+            Command::Terminate { .. } => "terminate",
+            Command::JoinRound { .. } => "join_round",
+            Command::StartSiteEvaluation { .. } => "start_site_evaluation",
+            Command::RecordSiteEvaluation { .. } => "record_site_evaluation",
+            Command::ConfirmScoreSheet => "confirm_score_sheet",
+            Command::RecordExpertReview { .. } => "record_expert_review",
+            Command::Decide { .. } => "decide",
+            Command::RequestReevaluation => "request_reevaluation",
+            Command::PublishNotice => "publish_notice",
+            Command::RecordComplaint { .. } => "record_complaint",
+            Command::ResolveComplaint { .. } => "resolve_complaint",
+            Command::RecordTraining { .. } => "record_training",
+            Command::VerifyChecklistItem { .. } => "verify_checklist_item",
+            Command::FileAnnex1 { .. } => "file_annex1",
+            Command::RequestAnnex2Acceptance => "request_annex2_acceptance",
+            Command::ReviewAnnex2 { .. } => "review_annex2",
+            Command::RecordStationAcceptance { .. } => "record_station_acceptance",
+            Command::DeemAnnex2Withdrawn => "deem_annex2_withdrawn",
+            Command::IssueAgreement { .. } => "issue_agreement",
+            Command::CompletePreparation => "complete_preparation",
+            Command::FailPreparation { .. } => "fail_preparation",
+            Command::Sign => "sign",
+            Command::Countersign => "countersign",
+            Command::EndNotice => "end_notice",
+            Command::DeemWithdrawn => "deem_withdrawn",
+            Command::DeemGivenUp => "deem_given_up",
+            Command::RecalculateDeadlines { .. } => "recalculate_deadlines",
+        }
+    }
+
+    /// What this command's decision reads beyond the application; the store loads exactly this.
+    pub fn needs(&self) -> Needs {
+        match self {
+            // G-BANS and the not-accepted rules at submission (URC-REJ-*).
+            Command::Submit => Needs { bans: true, history: true, open_rounds: false },
+            // URC-REV-2: the not-accepted rules again, against today's record.
+            Command::PassVerification => Needs { history: true, ..Needs::default() },
+            Command::JoinRound { .. } => Needs { open_rounds: true, ..Needs::default() },
+            _ => Needs::default(),
+        }
+    }
+
+    /// A command of this name with placeholder input, to ask `decide` whether its form belongs on
+    /// a page (see `available`). `None` for a name no page sends.
+    pub fn probe(name: &str) -> Option<Command> {
+        let text = || "—".to_owned();
+        Some(match name {
+            "update_draft" => Command::UpdateDraft { facts: serde_json::Map::new() },
+            "submit" => Command::Submit,
+            "withdraw" => Command::Withdraw { reason: None },
+            "override_conditions" => Command::OverrideConditions { reason: text() },
+            "issue_supplement_notice" => Command::IssueSupplementNotice { items: Vec::new() },
+            "supplement" => Command::Supplement { note: None },
+            "accept" => Command::Accept,
+            "reject" => Command::Reject { reasons: Vec::new() },
+            "schedule_evaluation" => Command::ScheduleEvaluation { date: None, note: None },
+            "pass_initial_review" => Command::PassInitialReview,
+            "pass_verification" => Command::PassVerification,
+            "terminate" => Command::Terminate { reason: text() },
+            "join_round" => Command::JoinRound { round_id: 0 },
+            "start_site_evaluation" => Command::StartSiteEvaluation { round_id: 0 },
+            "record_site_evaluation" => Command::RecordSiteEvaluation { score: 0, items: std::collections::BTreeMap::new(), notes: None },
+            "confirm_score_sheet" => Command::ConfirmScoreSheet,
+            "record_expert_review" => Command::RecordExpertReview {
+                recommendation: Outcome::Pass,
+                reasons: Vec::new(),
+                rectification: None,
+                attendees: vec![text()],
+            },
+            "decide" => Command::Decide { outcome: Outcome::Pass, reasons: Vec::new(), rectification: None },
+            "request_reevaluation" => Command::RequestReevaluation,
+            "publish_notice" => Command::PublishNotice,
+            "record_complaint" => Command::RecordComplaint { summary: text() },
+            "resolve_complaint" => Command::ResolveComplaint { number: 0, founded: false, finding: text() },
+            "record_training" => Command::RecordTraining { session: text(), attended: true, passed: true },
+            "file_annex1" => Command::FileAnnex1 {
+                form: crate::annex::Annex1 {
+                    institution_name: String::new(),
+                    national_code: String::new(),
+                    business_address: String::new(),
+                    carrier: crate::annex::Carrier::Unicom,
+                    line_form: crate::annex::LineForm::Wired,
+                    application_date: Date::MIN,
+                    security_equipment: false,
+                    equipment_brand: None,
+                    equipment_model: None,
+                    security_rules: false,
+                    legal_representative: String::new(),
+                    phone: String::new(),
+                    attachments: crate::annex::Attachments {
+                        business_licence_copy: false,
+                        security_commitment: false,
+                        security_org_chart: false,
+                        equipment_photos: false,
+                    },
+                    remarks: None,
+                },
+            },
+            "request_annex2_acceptance" => Command::RequestAnnex2Acceptance,
+            "review_annex2" => Command::ReviewAnnex2 { passed: true, reason: None },
+            "record_station_acceptance" => Command::RecordStationAcceptance { note: text() },
+            "complete_preparation" => Command::CompletePreparation,
+            "fail_preparation" => Command::FailPreparation { reason: text() },
+            "sign" => Command::Sign,
+            "countersign" => Command::Countersign,
+            _ => return None,
+        })
+    }
+
+    /// Who may send this command: a fixed role, or the actor of a profile step.
+    pub(super) fn who(&self) -> Who {
+        use Command::*;
+        match self {
+            UpdateDraft { .. }
+            | Submit
+            | Withdraw { .. }
+            | Supplement { .. }
+            | AttachMaterial { .. }
+            | RemoveMaterial { .. }
+            | FileAnnex1 { .. }
+            | RequestAnnex2Acceptance
+            | ConfirmScoreSheet
+            | RequestReevaluation
+            | Sign => Who::Role(Role::Institution),
+            EndNotice | DeemWithdrawn | DeemGivenUp | DeemAnnex2Withdrawn | IssueAgreement { .. } | RecalculateDeadlines { .. } => {
+                Who::Role(Role::System)
+            }
+            IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
+            Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
+            Reject { .. } | OverrideConditions { .. } => Who::StateStep,
+            PassInitialReview => Who::Step(Step::InitialReview),
+            PassVerification | Terminate { .. } => Who::Step(Step::InfoVerification),
+            JoinRound { .. } | StartSiteEvaluation { .. } => Who::Step(Step::EvaluatorDraw),
+            RecordSiteEvaluation { .. } => Who::Step(Step::SiteEvaluation),
+            RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
+            Decide { .. } => Who::Step(Step::CollectiveDecision),
+            PublishNotice | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
+            // A complaint is recorded by the agency, or by the system on behalf of the public.
+            RecordComplaint { .. } => Who::StepOrSystem(Step::PublicNotice),
+            CompletePreparation
+            | FailPreparation { .. }
+            | RecordTraining { .. }
+            | VerifyChecklistItem { .. }
+            | ReviewAnnex2 { .. }
+            | RecordStationAcceptance { .. } => Who::Step(Step::PresignPreparation),
+            Countersign => Who::Step(Step::Signing),
+        }
+    }
+}
+
+pub(super) enum Who {
+    Role(Role),
+    Step(Step),
+    /// The actor of the step that owns the current state.
+    StateStep,
+    /// The step's actor, or the system acting for someone without an account (the public).
+    StepOrSystem(Step),
+}
+
+/// The facts beyond the application that a command's decision reads; the store loads these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Bans in force against the institution (G-BANS).
+    pub bans: bool,
+    /// The institution's and its people's record (the not-accepted rules).
+    pub history: bool,
+    /// The city's open rounds.
+    pub open_rounds: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true };
+}

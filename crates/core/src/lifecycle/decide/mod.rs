@@ -1,0 +1,191 @@
+//! Decides a command: may this actor, on this application, today, do this, and what events does
+//! it produce (`decide`); and, from that, which forms a page shows (`available`). The context a
+//! decision reads beyond the application is `Ctx`; the store fills what the command `needs`.
+//!
+//! Not responsible for loading the context or recording the events (the store), nor for
+//! folding them into the state (that is `projection`).
+
+mod application;
+mod evaluation;
+mod notice;
+mod preparation;
+mod support;
+mod system;
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::commands::{COMMAND_NAMES, Command, Who};
+use super::events::Event;
+use super::projection::AppState;
+use crate::calendar::Calendar;
+use crate::eligibility::{Declaration, Record};
+use crate::policy::{Profile, Step};
+use crate::refusal::Refusal;
+use crate::visibility::{Scope, can_read};
+use crate::vocabulary::{Actor, InstitutionKind, Role, State};
+
+pub use support::{MAX_FILES_PER_SLOT, MAX_TEXT_CHARS};
+
+/// An active ban on the applying institution or its people (G-BANS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveBan {
+    pub rule: String,
+    pub until: Date,
+    pub reason: String,
+}
+
+/// The applying institution as a decision sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionFacts {
+    pub name: String,
+    /// The national insurance institution code (国码) on record, if any.
+    pub national_code: Option<String>,
+}
+
+/// What a decision may look at besides the application. The store fills what the command
+/// `needs` (see `Command::needs`); what a command does not need may stay empty.
+pub struct Ctx<'a> {
+    pub profile: &'a Profile,
+    pub calendar: &'a Calendar,
+    pub today: Date,
+    /// Bans in force against the institution (checked on submission).
+    pub bans: &'a [ActiveBan],
+    /// The applying institution's kind.
+    pub kind: InstitutionKind,
+    /// The record of the institution and its people (read by the not-accepted rules).
+    pub history: &'a [Record],
+    /// The applying institution (HRB-ANNEX1: the form names it).
+    pub institution: Option<&'a InstitutionFacts>,
+    /// The city's rounds still open for applications to join (URC-EVAL-1).
+    pub open_rounds: &'a [i64],
+}
+
+impl<'a> Ctx<'a> {
+    /// A context with nothing loaded beyond the rules, the calendar and the day.
+    pub fn new(profile: &'a Profile, calendar: &'a Calendar, today: Date, kind: InstitutionKind) -> Ctx<'a> {
+        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[] }
+    }
+}
+
+/// The events a command produces and the state it leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub events: Vec<Event>,
+    pub to: State,
+}
+
+/// The declared facts of an application, parsed.
+pub fn declaration(facts: &serde_json::Map<String, serde_json::Value>) -> Result<Declaration, Refusal> {
+    serde_json::from_value(serde_json::Value::Object(facts.clone()))
+        .map_err(|e| Refusal::Invalid { field: "facts", reason: format!("申报信息有误：{e}") })
+}
+
+/// HRB-SCOPE / URC-SCOPE: may this profile take an application from this kind of institution?
+pub fn check_kind(profile: &Profile, kind: InstitutionKind) -> Result<(), Refusal> {
+    if profile.kinds.contains(&kind) { Ok(()) } else { Err(Refusal::KindNotServed { profile: profile.id.clone(), kind }) }
+}
+
+/// Decides a command: checks scope, role and state, and returns the events it produces.
+pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
+    can_read(actor, scope, ctx.today)?;
+    let p = ctx.profile;
+    let required = match cmd.who() {
+        Who::Role(r) => Some(r),
+        Who::Step(step) => p.step(step).map(|s| s.actor),
+        Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
+        Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
+        Who::StepOrSystem(step) => p.step(step).map(|s| s.actor),
+    };
+    let turn = Turn { ctx, scope, st, actor, cmd };
+    match required {
+        Some(r) if r != actor.role => return Err(Refusal::NotYourRole { required: r }),
+        Some(_) => {}
+        // The command's step is not part of this profile.
+        None => return Err(turn.not_here()),
+    }
+    // Each group matches its own commands with their guards and ends in `NotAllowedInState`
+    // when none fits, as one match over every command would.
+    match cmd {
+        Command::UpdateDraft { .. }
+        | Command::Submit
+        | Command::OverrideConditions { .. }
+        | Command::Withdraw { .. }
+        | Command::IssueSupplementNotice { .. }
+        | Command::Supplement { .. }
+        | Command::AttachMaterial { .. }
+        | Command::RemoveMaterial { .. }
+        | Command::Accept
+        | Command::Reject { .. }
+        | Command::ScheduleEvaluation { .. }
+        | Command::PassInitialReview
+        | Command::PassVerification
+        | Command::Terminate { .. } => application::decide(&turn),
+        Command::JoinRound { .. }
+        | Command::StartSiteEvaluation { .. }
+        | Command::RecordSiteEvaluation { .. }
+        | Command::ConfirmScoreSheet
+        | Command::RecordExpertReview { .. }
+        | Command::Decide { .. }
+        | Command::RequestReevaluation => evaluation::decide(&turn),
+        Command::PublishNotice | Command::RecordComplaint { .. } | Command::ResolveComplaint { .. } => notice::decide(&turn),
+        Command::CompletePreparation
+        | Command::FailPreparation { .. }
+        | Command::Sign
+        | Command::IssueAgreement { .. }
+        | Command::RecordTraining { .. }
+        | Command::VerifyChecklistItem { .. }
+        | Command::FileAnnex1 { .. }
+        | Command::RequestAnnex2Acceptance
+        | Command::ReviewAnnex2 { .. }
+        | Command::RecordStationAcceptance { .. }
+        | Command::Countersign => preparation::decide(&turn),
+        Command::EndNotice
+        | Command::RecalculateDeadlines { .. }
+        | Command::DeemWithdrawn
+        | Command::DeemGivenUp
+        | Command::DeemAnnex2Withdrawn => system::decide(&turn),
+    }
+}
+
+/// One command being decided, past the checks every command passes (scope and role): what
+/// each group of commands reads.
+#[derive(Clone, Copy)]
+struct Turn<'t> {
+    ctx: &'t Ctx<'t>,
+    scope: &'t Scope,
+    st: &'t AppState,
+    actor: &'t Actor,
+    cmd: &'t Command,
+}
+
+impl Turn<'_> {
+    /// The refusal for a command this state does not take, or whose step the profile lacks.
+    fn not_here(&self) -> Refusal {
+        Refusal::NotAllowedInState { state: self.st.state, command: self.cmd.name() }
+    }
+}
+
+/// "What may this actor do now?" (DESIGN §7): the commands whose form a page shows this actor
+/// today — those `decide` takes as they are, or would take with suitable input.
+pub fn available(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor) -> Vec<&'static str> {
+    COMMAND_NAMES.iter().copied().filter(|name| allows_form(ctx, scope, st, actor, name)).collect()
+}
+
+/// Does `decide` take this command exactly as it is?
+pub fn allows(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> bool {
+    decide(ctx, scope, st, actor, cmd).is_ok()
+}
+
+/// Does `decide` take the command of this name, as it is or with suitable input?
+pub fn allows_form(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, name: &str) -> bool {
+    Command::probe(name).is_some_and(|cmd| allows_with_input(ctx, scope, st, actor, &cmd))
+}
+
+/// Does `decide` take this command, or refuse it only for its input?
+pub fn allows_with_input(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> bool {
+    match decide(ctx, scope, st, actor, cmd) {
+        Ok(_) => true,
+        Err(r) => r.is_about_input(),
+    }
+}

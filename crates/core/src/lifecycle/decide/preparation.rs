@@ -1,0 +1,178 @@
+//! Deciding pre-signing preparation and signing: training (HRB-PRE-1), the system-work checklist
+//! (HRB-PRE-2), the Annex 1 form and the Annex 2 acceptance (HRB-ANNEX1, HRB-ANNEX2), the service
+//! station (HRB-PRE-3), completing or failing preparation (HRB-PRE-4), the agreement and the two
+//! signatures (HRB-SIGN, URC-SIGN).
+//!
+//! Not responsible for the time-driven consequences (deemed given up or withdrawn: `system`),
+//! nor for rendering the agreement (the server issues it).
+
+use super::support::{ban, invalid, non_empty, preparation, required_text, within, working_days_after};
+use super::{Decision, Turn};
+use crate::lifecycle::commands::Command;
+use crate::lifecycle::events::Event;
+use crate::lifecycle::projection::ChecklistItem;
+use crate::policy::{BanTrigger, Expiry};
+use crate::refusal::Refusal;
+use crate::vocabulary::State;
+
+/// Decides the commands of this group; one whose state or guard does not fit is not allowed here.
+pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
+    let Turn { ctx, st, cmd, .. } = *t;
+    let p = ctx.profile;
+    let s = st.state;
+    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
+    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
+    match cmd {
+        Command::CompletePreparation if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            let prep = &st.prep;
+            let mut missing = Vec::new();
+            if !prep.training_passed() {
+                missing.push("培训考试未通过（HRB-PRE-1）".to_owned());
+            }
+            for item in ChecklistItem::ALL {
+                if item == ChecklistItem::RealNameDevice && !cfg.real_name_device {
+                    continue;
+                }
+                if !prep.verified.contains_key(&item) {
+                    missing.push(format!("{} 未核验（HRB-PRE-2）", item.zh()));
+                }
+            }
+            if prep.annex1.is_none() {
+                missing.push("专线备案表（附件1）未提交（HRB-ANNEX1）".to_owned());
+            }
+            if prep.station_accepted.is_none() {
+                missing.push("服务站点建设未验收（HRB-PRE-3）".to_owned());
+            }
+            if !missing.is_empty() {
+                return Err(Refusal::PreparationIncomplete { missing });
+            }
+            advance(Event::PreparationCompleted)
+        }
+        Command::FailPreparation { reason } if s == State::PresignPreparation => {
+            let reason = required_text("reason", reason)?;
+            let mut events = vec![Event::PreparationFailed { reason: reason.clone() }];
+            events.extend(ban(ctx, BanTrigger::PresignGiveUp, &reason));
+            go(events, State::GivenUp)
+        }
+        Command::Sign if s == State::ReadyToSign && !st.institution_signed => {
+            within(ctx, st, Expiry::DeemGivenUp)?;
+            go(vec![Event::InstitutionSigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], s)
+        }
+        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed => {
+            go(vec![Event::AgreementIssued { document: document.clone() }], s)
+        }
+        Command::RecordTraining { session, attended, passed } if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            if st.prep.training_passed() {
+                return Err(Refusal::NotNow { reason: "培训考试已通过，无需再次记录。".into() });
+            }
+            if *passed && !*attended {
+                return Err(invalid("passed", "未参加培训的不能记为考试通过。"));
+            }
+            let session = required_text("session", session)?;
+            let attempt = u32::try_from(st.prep.training.len()).unwrap_or(u32::MAX).saturating_add(1);
+            let mut events = vec![Event::TrainingRecorded { session, attended: *attended, passed: *passed, attempt }];
+            // HRB-PRE-4: not attending or failing, with the one retest used up, is giving up.
+            if !*passed && attempt >= cfg.training_attempts {
+                let reason = if *attended {
+                    "培训考试补考仍未通过（HRB-PRE-4）"
+                } else {
+                    "未参加培训考试且补考机会已用完（HRB-PRE-4）"
+                };
+                events.push(Event::PreparationFailed { reason: reason.into() });
+                events.extend(ban(ctx, BanTrigger::PresignGiveUp, reason));
+                return go(events, State::GivenUp);
+            }
+            go(events, s)
+        }
+        Command::VerifyChecklistItem { item, note } if s == State::PresignPreparation => {
+            preparation(p)?;
+            let note = required_text("note", note)?;
+            if *item == ChecklistItem::EPrescription {
+                return Err(invalid("item", "④ 由处方流转验收结果确定，请通过“通知验收结果”办理。"));
+            }
+            if *item == ChecklistItem::DedicatedLine && st.prep.annex1.is_none() {
+                return Err(invalid("item", "机构尚未提交专线备案表（附件1），暂不能核验 ②。"));
+            }
+            if st.materials.get(item.evidence_slot()).is_none_or(Vec::is_empty) {
+                return Err(invalid("item", format!("机构尚未上传“{}”的证明材料。", item.zh())));
+            }
+            go(vec![Event::ChecklistItemVerified { item: *item, note }], s)
+        }
+        Command::FileAnnex1 { form } if s == State::PresignPreparation => {
+            preparation(p)?;
+            // HRB-ANNEX1: the form names the institution itself, with its national code.
+            let inst = ctx.institution.cloned().unwrap_or_default();
+            let code = inst
+                .national_code
+                .or_else(|| st.facts.get("national_code").and_then(|v| v.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            if let Err(errors) = form.validate(&inst.name, &code, ctx.today) {
+                let field = errors.first().map_or("form", |e| e.field);
+                let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
+                return Err(Refusal::Invalid { field, reason });
+            }
+            go(vec![Event::Annex1Filed { form: form.clone() }], s)
+        }
+        Command::RequestAnnex2Acceptance if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            let a = &st.prep.annex2;
+            if a.accepted || a.pending {
+                let reason =
+                    if a.accepted { "处方流转验收已通过。" } else { "验收申请正在审核中，请等待结果通知。" };
+                return Err(Refusal::NotNow { reason: reason.into() });
+            }
+            if a.withdrawn {
+                return Err(Refusal::NotNow {
+                    reason: "验收未通过后未在期限内重新提交，验收申请已视为撤回（HRB-ANNEX2）。".into()
+                });
+            }
+            if a.requests >= 1 {
+                match a.resubmit_due {
+                    Some(due) if ctx.today > due => {
+                        return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });
+                    }
+                    Some(_) => {}
+                    None => return Err(Refusal::NotNow { reason: "验收只能重新提交一次（HRB-ANNEX2）。".into() }),
+                }
+            }
+            if st.materials.get(ChecklistItem::EPrescription.evidence_slot()).is_none_or(Vec::is_empty) {
+                return Err(invalid("annex2", "请先上传处方流转验收材料压缩包（录屏视频和盖章验收单）。"));
+            }
+            let review_due = working_days_after(ctx, ctx.today, cfg.annex2_review_working_days);
+            go(vec![Event::Annex2Requested { review_due }], s)
+        }
+        Command::ReviewAnnex2 { passed, reason } if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            if !st.prep.annex2.pending {
+                return Err(Refusal::NotNow { reason: "没有待审核的处方流转验收申请。".into() });
+            }
+            let reason = non_empty(reason);
+            if !*passed && reason.is_none() {
+                return Err(invalid("reason", "验收未通过须说明原因，便于机构整改后重新提交。"));
+            }
+            // One resubmission window, after the first failure only.
+            let resubmit_due = if !*passed && st.prep.annex2.requests == 1 {
+                working_days_after(ctx, ctx.today, cfg.annex2_resubmit_working_days)
+            } else {
+                None
+            };
+            go(vec![Event::Annex2Reviewed { passed: *passed, reason, resubmit_due }], s)
+        }
+        Command::RecordStationAcceptance { note } if s == State::PresignPreparation => {
+            preparation(p)?;
+            if st.prep.station_accepted.is_some() {
+                return Err(Refusal::NotNow { reason: "服务站点验收已记录。".into() });
+            }
+            go(vec![Event::StationAccepted { note: required_text("note", note)? }], s)
+        }
+        Command::Countersign if s == State::ReadyToSign => {
+            if !st.institution_signed {
+                return Err(invalid("signature", "机构尚未签订协议，经办机构暂不能签订。"));
+            }
+            go(vec![Event::Countersigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], State::Signed)
+        }
+        _ => Err(t.not_here()),
+    }
+}

@@ -1,0 +1,52 @@
+//! Deciding the time-driven commands the system sends when a clock runs out or the calendar
+//! changes: the end of the notice, deemed withdrawn (HRB-ACC-2), deemed given up (HRB-SIGN,
+//! URC-SIGN), the Annex 2 request deemed withdrawn (HRB-ANNEX2), and recalculated deadlines.
+//!
+//! Not responsible for knowing when a clock runs out before it is asked (that is `clocks`, which
+//! tells the scheduler when to send these).
+
+use super::support::{ban, expired};
+use super::{Decision, Turn};
+use crate::lifecycle::commands::Command;
+use crate::lifecycle::events::Event;
+use crate::policy::{BanTrigger, Expiry};
+use crate::refusal::Refusal;
+use crate::vocabulary::State;
+
+/// Decides the commands of this group; one whose state or guard does not fit is not allowed here.
+pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
+    let Turn { ctx, st, cmd, .. } = *t;
+    let p = ctx.profile;
+    let s = st.state;
+    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
+    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
+    match cmd {
+        Command::EndNotice if s == State::PublicNotice => {
+            expired(ctx, st, Expiry::EndNotice)?;
+            if st.open_complaints() > 0 {
+                return Err(Refusal::OpenComplaints);
+            }
+            advance(Event::NoticeEnded)
+        }
+        Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => match st.prep.annex2.resubmit_due {
+            Some(due) if ctx.today > due && !st.prep.annex2.pending => go(vec![Event::Annex2Withdrawn], s),
+            due => Err(Refusal::NotYetDue { due }),
+        },
+        Command::RecalculateDeadlines { year } if !s.is_terminal() => go(vec![Event::DeadlinesRecalculated { year: *year }], s),
+        Command::DeemWithdrawn if s == State::AwaitingSupplement => {
+            expired(ctx, st, Expiry::DeemWithdrawn)?;
+            go(vec![Event::Withdrawn { reason: Some("逾期未补正材料（HRB-ACC-2）".into()), deemed: true }], State::Withdrawn)
+        }
+        // Once the institution has signed, a late countersignature is the agency's delay, not a
+        // give-up by the applicant.
+        Command::DeemGivenUp if s == State::ReadyToSign && !st.institution_signed => {
+            expired(ctx, st, Expiry::DeemGivenUp)?;
+            let rule = p.clock_with_expiry(Expiry::DeemGivenUp).map(|c| c.rule.clone()).unwrap_or_default();
+            let reason = format!("逾期未签订协议（{rule}）");
+            let mut events = vec![Event::GivenUp { reason: reason.clone(), deemed: true }];
+            events.extend(ban(ctx, BanTrigger::SigningGiveUp, &reason));
+            go(events, State::GivenUp)
+        }
+        _ => Err(t.not_here()),
+    }
+}

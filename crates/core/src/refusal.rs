@@ -1,0 +1,156 @@
+//! Why a command was refused, or a read denied: one enum for every "no" the core gives, each
+//! with a stable machine-readable code (`code`) and plain Chinese for people (`message_zh`), and
+//! whether the form can put it right (`is_about_input`).
+//!
+//! Not responsible for deciding when to refuse (that is `lifecycle::decide` and `visibility`),
+//! nor for the HTTP status a refusal maps to (the web crate).
+
+use jiff::civil::Date;
+
+use crate::deadline;
+use crate::eligibility::Finding;
+use crate::vocabulary::{InstitutionKind, Role, State};
+
+/// Why a command was refused. Each variant has a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("command {command} is not allowed in state {state:?}")]
+    NotAllowedInState { state: State, command: &'static str },
+    #[error("this command belongs to role {required:?}")]
+    NotYourRole { required: Role },
+    #[error("the application is outside your region")]
+    NotYourRegion,
+    #[error("the application belongs to another institution")]
+    NotYourInstitution,
+    /// The application's own progress rules the command out for now (e.g. already done).
+    #[error("not now: {reason}")]
+    NotNow { reason: String },
+    #[error("date arithmetic from {start} leaves the representable range")]
+    DateOutOfRange { start: Date },
+    #[error("the evaluator is not grouped with this institution")]
+    NotAssigned,
+    #[error("the grouping is not revealed yet (reveal on {on:?})")]
+    NotRevealed { on: Option<Date> },
+    #[error("stale version: expected {expected}, current {actual}")]
+    StaleVersion { expected: i64, actual: i64 },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("a supplement notice was already issued (G-ONE-NOTICE)")]
+    SecondSupplementNotice,
+    #[error("banned until {until} ({rule})")]
+    Banned { until: Date, rule: String },
+    #[error("not before {earliest} ({rule})")]
+    TooEarly { earliest: Date, rule: String },
+    #[error("the time limit ended on {due} ({rule})")]
+    DeadlinePassed { due: Date, rule: String },
+    #[error("the time limit has not run out yet")]
+    NotYetDue { due: Option<Date> },
+    #[error("complaints are still open")]
+    OpenComplaints,
+    #[error("the {0} calendar is not loaded")]
+    MissingCalendar(i16),
+    #[error("profile {profile} does not serve {kind:?}")]
+    KindNotServed { profile: String, kind: InstitutionKind },
+    #[error("not accepted: {findings:?}")]
+    NotAccepted { findings: Vec<Finding> },
+    #[error("conditions unmet: {findings:?}")]
+    ConditionsUnmet { findings: Vec<Finding> },
+    #[error("material slot {slot} is not open for files now")]
+    SlotClosed { slot: String, name: String },
+    #[error("supplement incomplete: {names:?}")]
+    SupplementIncomplete { names: Vec<String> },
+    #[error("preparation incomplete: {missing:?}")]
+    PreparationIncomplete { missing: Vec<String> },
+}
+
+impl Refusal {
+    /// Does this refusal concern what was entered (a form can put it right), rather than who
+    /// acts, on what, and when? A page shows a command's form when only such a refusal stands
+    /// in its way (see `available`).
+    pub fn is_about_input(&self) -> bool {
+        matches!(
+            self,
+            Refusal::Invalid { .. }
+                | Refusal::NotAccepted { .. }
+                | Refusal::ConditionsUnmet { .. }
+                | Refusal::SupplementIncomplete { .. }
+                | Refusal::PreparationIncomplete { .. }
+        )
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotAllowedInState { .. } => "not_allowed_in_state",
+            Refusal::NotYourRole { .. } => "not_your_role",
+            Refusal::NotYourRegion => "not_your_region",
+            Refusal::NotYourInstitution => "not_your_institution",
+            Refusal::NotAssigned => "not_assigned",
+            Refusal::DateOutOfRange { .. } => "date_out_of_range",
+            Refusal::NotNow { .. } => "not_allowed_now",
+            Refusal::NotRevealed { .. } => "not_revealed",
+            Refusal::StaleVersion { .. } => "stale_version",
+            Refusal::Invalid { .. } => "invalid_input",
+            Refusal::SecondSupplementNotice => "second_supplement_notice",
+            Refusal::Banned { .. } => "banned",
+            Refusal::TooEarly { .. } => "too_early",
+            Refusal::DeadlinePassed { .. } => "deadline_passed",
+            Refusal::NotYetDue { .. } => "not_yet_due",
+            Refusal::OpenComplaints => "open_complaints",
+            Refusal::MissingCalendar(_) => "calendar_missing",
+            Refusal::KindNotServed { .. } => "kind_not_served",
+            Refusal::NotAccepted { .. } => "not_accepted",
+            Refusal::ConditionsUnmet { .. } => "conditions_unmet",
+            Refusal::SlotClosed { .. } => "slot_closed",
+            Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
+            Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
+        }
+    }
+
+    /// Plain Chinese for people.
+    pub fn message_zh(&self) -> String {
+        match self {
+            Refusal::NotAllowedInState { state, .. } => {
+                format!("申请当前处于“{}”状态，不能进行此操作。", state.zh())
+            }
+            Refusal::NotYourRole { required } => {
+                format!("此操作应由{}办理，您的账号无权进行。", required.zh())
+            }
+            Refusal::NotYourRegion => "该申请不属于您所在的地区，无权查看或办理。".into(),
+            Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
+            Refusal::NotAssigned => "您未被抽取为该机构的评估人员，无权查看或办理。".into(),
+            Refusal::DateOutOfRange { start } => deadline::OutOfRange { start: *start }.message_zh(),
+            Refusal::NotNow { reason } => reason.clone(),
+            Refusal::NotRevealed { on: Some(on) } => {
+                format!("评估分组将于 {on} 公布（现场评估前日），此前不能查看被评估机构的信息。")
+            }
+            Refusal::NotRevealed { on: None } => "评估分组尚未公布，此前不能查看被评估机构的信息。".into(),
+            Refusal::StaleVersion { .. } => "该申请已被他人更新，请刷新页面后重试。".into(),
+            Refusal::Invalid { reason, .. } => format!("填写有误：{reason}"),
+            Refusal::SecondSupplementNotice => "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into(),
+            Refusal::Banned { until, rule } => format!("该机构在 {until} 之前不得申请（{rule}）。"),
+            Refusal::TooEarly { earliest, rule } => format!("{earliest} 起方可办理（{rule}）。"),
+            Refusal::DeadlinePassed { due, rule } => format!("办理期限已于 {due} 24:00 届满（{rule}），不能再办理。"),
+            Refusal::NotYetDue { due: Some(d) } => format!("期限至 {d} 24:00 届满，尚未到期。"),
+            Refusal::NotYetDue { due: None } => "期限尚未届满。".into(),
+            Refusal::OpenComplaints => "公示期间的投诉举报尚未调查完毕，请先处理投诉。".into(),
+            Refusal::MissingCalendar(y) => {
+                format!("{y} 年节假日安排未载入，无法计算期限，请联系管理员载入。")
+            }
+            Refusal::KindNotServed { kind, .. } => format!("本地区不受理{}的定点申请。", kind.zh()),
+            Refusal::NotAccepted { findings } => format!("不予受理：{}", list(findings)),
+            Refusal::ConditionsUnmet { findings } => format!("申请条件未满足：{}", list(findings)),
+            Refusal::SlotClosed { name, .. } => {
+                format!("“{name}”现在不能上传或更改：已提交的申请只能补正一次性告知中列明的材料。")
+            }
+            Refusal::SupplementIncomplete { names } => {
+                format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
+            }
+            Refusal::PreparationIncomplete { missing } => format!("签约前准备尚未完成：{}。", missing.join("；")),
+        }
+    }
+}
+
+fn list(findings: &[Finding]) -> String {
+    findings.iter().enumerate().map(|(i, f)| format!("{}. {}（{}）", i + 1, f.text, f.rule)).collect::<Vec<_>>().join(" ")
+}
