@@ -22,6 +22,8 @@ pub enum Refusal {
     NotYourRegion,
     #[error("the application belongs to another institution")]
     NotYourInstitution,
+    #[error("the institution already has an open application")]
+    ApplicationOpen,
     /// The application's own progress rules the command out for now (e.g. already done).
     #[error("not now: {reason}")]
     NotNow { reason: String },
@@ -85,6 +87,7 @@ impl Refusal {
             Refusal::NotYourRole { .. } => "not_your_role",
             Refusal::NotYourRegion => "not_your_region",
             Refusal::NotYourInstitution => "not_your_institution",
+            Refusal::ApplicationOpen => "application_open",
             Refusal::NotAssigned => "not_assigned",
             Refusal::DateOutOfRange { .. } => "date_out_of_range",
             Refusal::NotNow { .. } => "not_allowed_now",
@@ -118,6 +121,7 @@ impl Refusal {
             }
             Refusal::NotYourRegion => "该申请不属于您所在的地区，无权查看或办理。".into(),
             Refusal::NotYourInstitution => "该申请属于其他机构，无权查看或办理。".into(),
+            Refusal::ApplicationOpen => "本机构已有一份正在办理的申请，请继续办理该申请。".into(),
             Refusal::NotAssigned => "您未被抽取为该机构的评估人员，无权查看或办理。".into(),
             Refusal::DateOutOfRange { start } => deadline::OutOfRange { start: *start }.message_zh(),
             Refusal::NotNow { reason } => reason.clone(),

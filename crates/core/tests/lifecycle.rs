@@ -1416,3 +1416,18 @@ fn hrb_pre_2_real_name_device_is_a_profile_switch() {
         other => panic!("{other:?}"),
     }
 }
+
+/// One application at a time (decisions.md): an institution with an open application continues
+/// it; only an institution account starts one, and only of a kind the city serves (HRB-SCOPE).
+#[test]
+fn g_follows_one_open_application_at_a_time() {
+    let harbin = Profile::shipped().swap_remove(0);
+    let inst = actor(Role::Institution, "harbin");
+    let medical = dingdian_core::policy::InstitutionKind::Medical;
+    assert_eq!(dingdian_core::lifecycle::may_open_application(&harbin, medical, &inst, 0), Ok(()));
+    assert_eq!(dingdian_core::lifecycle::may_open_application(&harbin, medical, &inst, 1), Err(Refusal::ApplicationOpen));
+    let pharmacy = dingdian_core::policy::InstitutionKind::Pharmacy;
+    assert!(matches!(dingdian_core::lifecycle::may_open_application(&harbin, pharmacy, &inst, 0), Err(Refusal::KindNotServed { .. })));
+    let agency = actor(Role::Agency, "harbin");
+    assert!(matches!(dingdian_core::lifecycle::may_open_application(&harbin, medical, &agency, 0), Err(Refusal::NotYourRole { .. })));
+}

@@ -416,29 +416,21 @@ macro_rules! write_prepared {
 impl Store {
     /// Starts a draft application for the actor's institution under the city's current profile.
     pub async fn create_application(&self, actor: &Actor, now: Timestamp) -> Result<AppRecord> {
-        let institution_id = match (actor.role, actor.institution_id) {
-            (Role::Institution, Some(id)) => id,
-            _ => return Err(Refusal::NotYourRole { required: Role::Institution }.into()),
-        };
+        let institution_id = actor.institution_id.ok_or(Refusal::NotYourRole { required: Role::Institution })?;
         let inst = self.institution(institution_id).await?.ok_or(StoreError::NotFound)?;
         let profile = self.current_profile(&inst.city).ok_or_else(|| StoreError::Internal(format!("no profile for {}", inst.city)))?;
         let kind = if inst.kind == "pharmacy" { InstitutionKind::Pharmacy } else { InstitutionKind::Medical };
-        lifecycle::check_kind(&profile, kind)?;
+        let ended: Vec<&str> = lifecycle::ALL_STATES.iter().filter(|s| s.is_terminal()).map(|s| s.as_str()).collect();
+        let placeholders: Vec<String> = (2..ended.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!("select count(*) from applications where institution_id = $1 and state not in ({})", placeholders.join(", "));
         let open: (i64,) = with_pool!(self, p => {
-            sqlx::query_as(
-                "select count(*) from applications where institution_id = $1
-                 and state not in ('signed', 'withdrawn', 'rejected', 'terminated', 'not_signed', 'given_up', 'failed_final')",
-            )
-            .bind(institution_id)
-            .fetch_one(p)
-            .await?
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(institution_id);
+            for s in &ended {
+                q = q.bind(*s);
+            }
+            q.fetch_one(p).await?
         });
-        if open.0 > 0 {
-            return Err(StoreError::Rejected {
-                code: "application_open",
-                message: "本机构已有一份正在办理的申请，请继续办理该申请。".into(),
-            });
-        }
+        lifecycle::may_open_application(&profile, kind, actor, usize::try_from(open.0).unwrap_or(usize::MAX))?;
         let data = serde_json::to_string(&AppState::default()).map_err(|e| StoreError::Internal(e.to_string()))?;
         let year = china_date(now).year();
         let ts = now.to_string();

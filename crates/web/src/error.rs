@@ -60,6 +60,7 @@ impl From<Refusal> for ApiError {
             | Refusal::SecondSupplementNotice
             | Refusal::NotYetDue { .. }
             | Refusal::OpenComplaints
+            | Refusal::ApplicationOpen
             | Refusal::NotNow { .. }
             | Refusal::SlotClosed { .. }
             | Refusal::SupplementIncomplete { .. }

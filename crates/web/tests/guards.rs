@@ -39,6 +39,9 @@ async fn scope_is_enforced(b: Backend) {
 
     assert_eq!(t.state_of(hosp_app).await, "submitted");
     assert_eq!(t.state_of(urc_app).await, "initial_review");
+    // One application at a time: the open one is continued, not duplicated.
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("application_open")), "{body}");
     let (status, body) = t.call(Method::GET, "/api/applications", None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
 }

@@ -8,42 +8,9 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::projection::{ChecklistItem, FileRef};
+use super::records::{ChecklistItem, FileRef, Outcome, Reason, SupplementItem};
 use crate::policy::Step;
 use crate::vocabulary::Role;
-
-/// One item of a supplement notice (HRB-ACC-1, G-ONE-NOTICE).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SupplementItem {
-    /// A material slot id of the profile.
-    pub slot: String,
-    pub problem: Problem,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Problem {
-    Missing,
-    Defective,
-}
-
-/// A reason for a refusal or rejection, citing the rule where there is one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    #[serde(default)]
-    pub rule: Option<String>,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    Fail,
-}
 
 /// Everything anyone can ask an application to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

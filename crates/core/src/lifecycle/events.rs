@@ -7,8 +7,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::commands::{Outcome, Reason, SupplementItem};
-use super::projection::{ChecklistItem, FileRef};
+use super::records::{ChecklistItem, FileRef, Outcome, Reason, SupplementItem};
 use crate::eligibility::Finding;
 
 /// Facts recorded on an application. Each variant is one thing that happened.

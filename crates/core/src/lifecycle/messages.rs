@@ -5,8 +5,8 @@
 //! Not responsible for sending anything (the store queues letters), nor for the Chinese of
 //! refusals (that is `refusal::Refusal::message_zh`).
 
-use super::commands::Outcome;
 use super::events::Event;
+use super::records::Outcome;
 use crate::deadline;
 use crate::policy::{Expiry, Profile};
 use crate::vocabulary::State;

@@ -19,15 +19,17 @@ mod decide;
 mod events;
 mod messages;
 mod projection;
+mod records;
 
 pub use crate::refusal::Refusal;
 pub use crate::visibility::{Grouping, Scope, can_read};
 pub use crate::vocabulary::{ALL_ROLES, ALL_STATES, Actor, Role, State};
-pub use commands::{COMMAND_NAMES, Command, Needs, Outcome, Problem, Reason, SupplementItem};
+pub use commands::{COMMAND_NAMES, Command, Needs};
 pub use decide::{
     ActiveBan, Ctx, Decision, InstitutionFacts, MAX_FILES_PER_SLOT, MAX_TEXT_CHARS, allows, allows_form, allows_with_input, available,
-    check_kind, decide, declaration,
+    check_kind, decide, declaration, may_open_application,
 };
 pub use events::Event;
 pub use messages::notification;
-pub use projection::{Annex2State, AppState, ChecklistItem, Complaint, FileRef, Preparation, TrainingResult};
+pub use projection::{Annex2State, AppState, Complaint, Preparation, TrainingResult};
+pub use records::{ChecklistItem, FileRef, Outcome, Problem, Reason, SupplementItem};

@@ -10,7 +10,7 @@ use super::{Decision, Turn, declaration};
 use crate::eligibility;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
-use crate::lifecycle::projection::FileRef;
+use crate::lifecycle::records::FileRef;
 use crate::policy::{Expiry, MaterialPhase};
 use crate::refusal::Refusal;
 use crate::vocabulary::State;

@@ -86,6 +86,21 @@ pub fn check_kind(profile: &Profile, kind: InstitutionKind) -> Result<(), Refusa
     if profile.kinds.contains(&kind) { Ok(()) } else { Err(Refusal::KindNotServed { profile: profile.id.clone(), kind }) }
 }
 
+/// May `actor` start a new draft under `profile` for an institution of `kind` that has
+/// `open_applications` applications not yet ended? Only an institution account, of a kind the
+/// city serves (HRB-SCOPE / URC-SCOPE), and one application at a time: an open one is continued,
+/// not duplicated (so its history, failures and clocks stay one).
+pub fn may_open_application(profile: &Profile, kind: InstitutionKind, actor: &Actor, open_applications: usize) -> Result<(), Refusal> {
+    if actor.role != Role::Institution || actor.institution_id.is_none() {
+        return Err(Refusal::NotYourRole { required: Role::Institution });
+    }
+    check_kind(profile, kind)?;
+    if open_applications > 0 {
+        return Err(Refusal::ApplicationOpen);
+    }
+    Ok(())
+}
+
 /// Decides a command: checks scope, role and state, and returns the events it produces.
 pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
     can_read(actor, scope, ctx.today)?;

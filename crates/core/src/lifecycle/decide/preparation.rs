@@ -10,7 +10,7 @@ use super::support::{ban, invalid, non_empty, preparation, required_text, within
 use super::{Decision, Turn};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
-use crate::lifecycle::projection::ChecklistItem;
+use crate::lifecycle::records::ChecklistItem;
 use crate::policy::{BanTrigger, Expiry};
 use crate::refusal::Refusal;
 use crate::vocabulary::State;

@@ -8,9 +8,9 @@
 use super::{Ctx, Decision};
 use crate::deadline;
 use crate::deadline::Due;
-use crate::lifecycle::commands::{Outcome, SupplementItem};
 use crate::lifecycle::events::Event;
 use crate::lifecycle::projection::AppState;
+use crate::lifecycle::records::{Outcome, SupplementItem};
 use crate::policy::{BanTrigger, Expiry, MaterialPhase, Profile};
 use crate::refusal::Refusal;
 use crate::vocabulary::{InstitutionKind, State};
