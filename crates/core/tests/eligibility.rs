@@ -891,6 +891,7 @@ impl Flow {
             history: &self.history,
             institution: None,
             open_rounds: &[],
+            prior: &[],
         };
         decide(&ctx, &self.scope, &self.state, &self.actor(role), cmd)
     }
@@ -986,7 +987,8 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
             profile_id: "harbin".into(),
             profile_version: "2026.3".into(),
             unmet: expected.clone(),
-            missing_materials: hrb_slots()
+            missing_materials: hrb_slots(),
+            prior_failures: 0
         }]
     );
     assert_eq!(app.state.unmet_conditions, expected);
@@ -1029,7 +1031,8 @@ fn hrb_cond_complete_declaration_submits_without_findings() {
             profile_id: "harbin".into(),
             profile_version: "2026.3".into(),
             unmet: vec![],
-            missing_materials: hrb_slots()
+            missing_materials: hrb_slots(),
+            prior_failures: 0
         }]
     );
     assert!(matches!(

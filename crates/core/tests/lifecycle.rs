@@ -8,7 +8,7 @@ use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Pause;
 use dingdian_core::lifecycle::{
     ALL_ROLES, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, Grouping, InstitutionFacts, Outcome,
-    Problem, Reason, Refusal, Role, Scope, State, SupplementItem, decide,
+    PriorApplication, Problem, Reason, Refusal, Role, Scope, State, SupplementItem, decide,
 };
 use dingdian_core::policy::{Expiry, FileType, Profile};
 use jiff::civil::{Date, date};
@@ -65,6 +65,8 @@ struct App {
     events: Vec<Event>,
     today: Date,
     bans: Vec<ActiveBan>,
+    /// The institution's earlier applications (G-FOLLOWS).
+    prior: Vec<PriorApplication>,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
             events: Vec::new(),
             today: date(2026, 3, 2),
             bans: Vec::new(),
+            prior: Vec::new(),
         }
     }
 
@@ -113,6 +116,7 @@ impl App {
             history: &[],
             institution: Some(&inst),
             open_rounds: &[1, 7],
+            prior: &self.prior,
         };
         decide(&ctx, &self.scope, &self.state, actor, cmd)
     }
@@ -1430,4 +1434,21 @@ fn g_follows_one_open_application_at_a_time() {
     assert!(matches!(dingdian_core::lifecycle::may_open_application(&harbin, pharmacy, &inst, 0), Err(Refusal::KindNotServed { .. })));
     let agency = actor(Role::Agency, "harbin");
     assert!(matches!(dingdian_core::lifecycle::may_open_application(&harbin, medical, &agency, 0), Err(Refusal::NotYourRole { .. })));
+}
+
+/// G-FOLLOWS: the standing a new application inherits is the latest earlier application's,
+/// unless that one ended signed.
+#[test]
+fn g_follows_standing_comes_from_the_latest_earlier_application() {
+    use dingdian_core::lifecycle::{Standing, standing};
+    let failed = PriorApplication { state: State::Withdrawn, failures: 1, result_served_on: Some(date(2026, 3, 2)) };
+    assert_eq!(standing(&[]), Standing::default());
+    assert_eq!(standing(std::slice::from_ref(&failed)), Standing { failures: 1, failed_on: Some(date(2026, 3, 2)) });
+    let signed = PriorApplication { state: State::Signed, ..failed.clone() };
+    assert_eq!(standing(&[signed, failed.clone()]), Standing::default());
+    // A draft withdrawn after the failure does not wash it out.
+    let clean = PriorApplication { state: State::Withdrawn, failures: 0, result_served_on: None };
+    assert_eq!(standing(&[clean, failed.clone()]), Standing { failures: 1, failed_on: Some(date(2026, 3, 2)) });
+    let twice = PriorApplication { state: State::Withdrawn, failures: 2, result_served_on: Some(date(2026, 9, 1)) };
+    assert_eq!(standing(&[twice, failed]), Standing { failures: 2, failed_on: Some(date(2026, 9, 1)) }, "the latest failure");
 }

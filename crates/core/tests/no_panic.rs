@@ -15,7 +15,7 @@ use dingdian_core::deadline::{self, Budget, Pause, Unit};
 use dingdian_core::eligibility::{Record, RecordKind};
 use dingdian_core::lifecycle::{
     self, ALL_ROLES, ALL_STATES, ActiveBan, Actor, AppState, ChecklistItem, Command, Complaint, Ctx, FileRef, Grouping, InstitutionFacts,
-    Outcome, Problem, Reason, Role, Scope, State, SupplementItem, decide,
+    Outcome, PriorApplication, Problem, Reason, Role, Scope, State, SupplementItem, decide,
 };
 use dingdian_core::policy::{FileType, InstitutionKind, Profile};
 use jiff::Span;
@@ -219,6 +219,7 @@ struct World {
     history: Vec<Record>,
     institution: InstitutionFacts,
     open_rounds: Vec<i64>,
+    prior: Vec<PriorApplication>,
 }
 
 /// The one place a `Ctx` is built: when `Ctx` gains a field, only this changes.
@@ -232,6 +233,7 @@ fn ctx(w: &World) -> Ctx<'_> {
         history: &w.history,
         institution: Some(&w.institution),
         open_rounds: &w.open_rounds,
+        prior: &w.prior,
     }
 }
 
@@ -275,6 +277,7 @@ fn world(harbin: bool, pharmacy: bool, today: Date, x: &Extremes, edges: bool, c
             .collect(),
         institution: InstitutionFacts { name: x.text.clone(), national_code: Some(x.text.clone()) },
         open_rounds: vec![x.i64],
+        prior: vec![PriorApplication { state: State::Withdrawn, failures: x.u32, result_served_on: Some(x.date) }],
     }
 }
 

@@ -10,8 +10,8 @@ use dingdian_core::china_date;
 use dingdian_core::clocks::{self, ClockView, Transition};
 use dingdian_core::eligibility::Record;
 use dingdian_core::lifecycle::{
-    self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, InstitutionFacts, Needs, Refusal, Role, Scope,
-    State,
+    self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, InstitutionFacts, Needs, PriorApplication,
+    Refusal, Role, Scope, State,
 };
 use dingdian_core::policy::{Expiry, InstitutionKind, Profile};
 use dingdian_core::visibility::{self, Listing};
@@ -80,6 +80,7 @@ pub(crate) struct Loaded {
     institution: InstitutionFacts,
     kind: InstitutionKind,
     open_rounds: Vec<i64>,
+    prior: Vec<PriorApplication>,
     pub(crate) uscc: String,
 }
 
@@ -94,6 +95,7 @@ impl Loaded {
             history: &self.history,
             institution: Some(&self.institution),
             open_rounds: &self.open_rounds,
+            prior: &self.prior,
         }
     }
 }
@@ -661,7 +663,9 @@ impl Store {
         } else {
             Vec::new()
         };
+        let prior = if needs.prior { self.prior_applications(app).await? } else { Vec::new() };
         Ok(Loaded {
+            prior,
             profile,
             calendar: self.calendar(),
             bans,
@@ -671,6 +675,23 @@ impl Store {
             open_rounds,
             uscc: inst.uscc,
         })
+    }
+
+    /// The institution's other applications in this city, newest first (G-FOLLOWS).
+    async fn prior_applications(&self, app: &AppRecord) -> Result<Vec<PriorApplication>> {
+        let sql = format!("{APP_SELECT} where a.institution_id = $1 and a.city = $2 and a.id <> $3 order by a.id desc");
+        let rows = with_pool!(self, p => {
+            sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(app.institution_id).bind(&app.city).bind(app.id).fetch_all(p).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                AppRecord::try_from(r).map(|a| PriorApplication {
+                    state: a.state,
+                    failures: a.data.failures,
+                    result_served_on: a.data.result_served_on,
+                })
+            })
+            .collect()
     }
 
     /// The application's scope (G-VISIBILITY): where it is, and once its round is drawn, its

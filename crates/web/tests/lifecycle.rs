@@ -317,3 +317,44 @@ async fn failed_final_after_second_failure(b: Backend) {
     assert_eq!(ban["event"]["until"], "2027-06-02");
 }
 both!(failed_final_after_second_failure);
+
+/// G-FOLLOWS (HRB-EVAL-3): a failure follows the institution, not the application. An institution
+/// that failed, withdrew and applied again the same day is held to the 3-month rectification
+/// wait, and its second failure is final with the 1-year ban (G-BANS) — it cannot start afresh.
+async fn g_follows_failure_survives_withdrawal_and_reapplication(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let expert = t.login("hrb-expert").await;
+    let first = t.submitted(&hosp).await;
+    t.cmd(&agency, first, json!({ "command": "accept" })).await;
+    t.cmd(&agency, first, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, first, json!({ "command": "record_site_evaluation", "score": 50 })).await;
+    assert_eq!(t.cmd(&expert, first, fail_review()).await, "failed_rectifying");
+    assert_eq!(t.cmd(&hosp, first, json!({ "command": "withdraw" })).await, "withdrawn");
+
+    // The same day: a new draft may be written, but not submitted before 2026-06-02.
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let second = body["id"].as_i64().unwrap();
+    t.cmd(&hosp, second, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
+    let (status, body) = t.try_cmd(&hosp, second, json!({ "command": "submit" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_early")), "{body}");
+    assert_eq!((body["detail"]["earliest"].as_str(), body["detail"]["rule"].as_str()), (Some("2026-06-02"), Some("HRB-EVAL-3")));
+    t.advance_days(92);
+    assert_eq!(t.cmd(&hosp, second, json!({ "command": "submit" })).await, "submitted");
+    assert_eq!(t.get_app(&hosp, second).await["application"]["data"]["failures"], 1, "the failure came along");
+
+    // The second failure is final, with the ban, as if it had stayed one application.
+    t.cmd(&agency, second, json!({ "command": "accept" })).await;
+    t.cmd(&agency, second, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, second, json!({ "command": "record_site_evaluation", "score": 55 })).await;
+    assert_eq!(t.cmd(&expert, second, fail_review()).await, "failed_final");
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let third = body["id"].as_i64().unwrap();
+    t.cmd(&hosp, third, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
+    let (status, body) = t.try_cmd(&hosp, third, json!({ "command": "submit" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("banned")), "{body}");
+}
+both!(g_follows_failure_survives_withdrawal_and_reapplication);

@@ -272,7 +272,7 @@ impl Command {
     pub fn needs(&self) -> Needs {
         match self {
             // G-BANS and the not-accepted rules at submission (URC-REJ-*).
-            Command::Submit => Needs { bans: true, history: true, open_rounds: false },
+            Command::Submit => Needs { bans: true, history: true, open_rounds: false, prior: true },
             // URC-REV-2: the not-accepted rules again, against today's record.
             Command::PassVerification => Needs { history: true, ..Needs::default() },
             Command::JoinRound { .. } => Needs { open_rounds: true, ..Needs::default() },
@@ -406,8 +406,10 @@ pub struct Needs {
     pub history: bool,
     /// The city's open rounds.
     pub open_rounds: bool,
+    /// The institution's earlier applications (G-FOLLOWS).
+    pub prior: bool,
 }
 
 impl Needs {
-    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true };
+    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true, prior: true };
 }

@@ -26,6 +26,9 @@ pub enum Event {
         /// Material slots without a file at submission, listed for the completeness check.
         #[serde(default)]
         missing_materials: Vec<String>,
+        /// G-FOLLOWS: failed evaluations the institution carries from an earlier application.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        prior_failures: u32,
     },
     ConditionsOverridden {
         reason: String,
@@ -263,4 +266,8 @@ impl Event {
             Event::DeadlinesRecalculated { .. } => "载入节假日安排，重新计算期限",
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -144,8 +144,9 @@ impl AppState {
     pub fn apply(&mut self, event: &Event, to: State, on: Date) {
         match event {
             Event::DraftUpdated { facts } => self.facts.extend(facts.clone()),
-            Event::Submitted { unmet, missing_materials, .. } => {
+            Event::Submitted { unmet, missing_materials, prior_failures, .. } => {
                 self.submitted_on = Some(self.submitted_on.unwrap_or(on));
+                self.failures = self.failures.max(*prior_failures);
                 self.unmet_conditions = unmet.clone();
                 self.missing_materials = missing_materials.clone();
             }

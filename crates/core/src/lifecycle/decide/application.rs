@@ -33,6 +33,16 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if let Some(ban) = ctx.bans.iter().filter(|b| b.until > ctx.today).max_by_key(|b| b.until) {
                 return Err(Refusal::Banned { until: ban.until, rule: ban.rule.clone() });
             }
+            // G-FOLLOWS (HRB-EVAL-3 / URC-RES-1): a failure follows the institution; a new
+            // application after one waits out the rectification period like a re-evaluation.
+            let carried = super::standing(ctx.prior);
+            if let (Some(re), Some(failed_on)) = (p.reevaluation.as_ref(), carried.failed_on.filter(|_| carried.failures > 0)) {
+                let earliest =
+                    crate::deadline::checked_earliest(failed_on, re.wait).map_err(|e| Refusal::DateOutOfRange { start: e.start })?;
+                if ctx.today < earliest {
+                    return Err(Refusal::TooEarly { earliest, rule: re.rule.clone() });
+                }
+            }
             let d = declaration(&st.facts)?;
             let findings = eligibility::not_accepted(p, ctx.kind, &d, ctx.history, ctx.today);
             if !findings.is_empty() {
@@ -47,7 +57,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                 .filter(|m| st.materials.get(&m.id).is_none_or(Vec::is_empty))
                 .map(|m| m.id.clone())
                 .collect();
-            let submitted = Event::Submitted { profile_id: p.id.clone(), profile_version: p.version.clone(), unmet, missing_materials };
+            let submitted = Event::Submitted {
+                profile_id: p.id.clone(),
+                profile_version: p.version.clone(),
+                unmet,
+                missing_materials,
+                prior_failures: carried.failures,
+            };
             go(vec![submitted], p.next_after(State::Draft))
         }
         Command::OverrideConditions { reason }

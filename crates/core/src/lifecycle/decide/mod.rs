@@ -59,12 +59,45 @@ pub struct Ctx<'a> {
     pub institution: Option<&'a InstitutionFacts>,
     /// The city's rounds still open for applications to join (URC-EVAL-1).
     pub open_rounds: &'a [i64],
+    /// The institution's earlier applications (G-FOLLOWS), newest first.
+    pub prior: &'a [PriorApplication],
+}
+
+/// One of the institution's earlier applications, as far as its standing goes (G-FOLLOWS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorApplication {
+    pub state: State,
+    /// Failed evaluations (HRB-EVAL-3 / URC-RES-1).
+    pub failures: u32,
+    /// The day its last result was served.
+    pub result_served_on: Option<Date>,
+}
+
+/// The evaluation standing an institution carries into a new application (G-FOLLOWS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub failures: u32,
+    /// The day the failure it carries was served (the rectification wait counts from it).
+    pub failed_on: Option<Date>,
+}
+
+/// G-FOLLOWS (HRB-EVAL-3, URC-RES-1): failures belong to the institution, not to one
+/// application. A new application continues from the latest earlier application that carries a
+/// failure (each application carries its predecessor's, so the latest is the whole story) — a
+/// draft withdrawn in between changes nothing. A signed agreement since then starts afresh.
+pub fn standing(prior: &[PriorApplication]) -> Standing {
+    prior
+        .iter()
+        .take_while(|a| a.state != State::Signed)
+        .find(|a| a.failures > 0)
+        .map(|a| Standing { failures: a.failures, failed_on: a.result_served_on })
+        .unwrap_or_default()
 }
 
 impl<'a> Ctx<'a> {
     /// A context with nothing loaded beyond the rules, the calendar and the day.
     pub fn new(profile: &'a Profile, calendar: &'a Calendar, today: Date, kind: InstitutionKind) -> Ctx<'a> {
-        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[] }
+        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[], prior: &[] }
     }
 }
 
