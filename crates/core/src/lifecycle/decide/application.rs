@@ -6,7 +6,7 @@
 //! Not responsible for the checks every command passes first (scope, role: `decide/mod.rs`).
 
 use super::support::{MAX_FILES_PER_SLOT, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within};
-use super::{Decision, Turn, declaration};
+use super::{Decision, Turn, declaration, go};
 use crate::eligibility;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
@@ -20,8 +20,6 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let Turn { ctx, st, cmd, .. } = *t;
     let p = ctx.profile;
     let s = st.state;
-    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
-    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     match cmd {
         Command::UpdateDraft { facts } if s == State::Draft => {
             let mut merged = st.facts.clone();
@@ -134,7 +132,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
         }
         Command::Accept if s == State::Submitted => {
             unmet_settled(st)?;
-            advance(Event::Accepted)
+            t.advance(Event::Accepted)
         }
         Command::Reject { reasons } if matches!(s, State::Submitted | State::InitialReview) => {
             if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
@@ -143,11 +141,11 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             go(vec![Event::Rejected { reasons: reasons.clone() }], State::Rejected)
         }
         Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
-            advance(Event::EvaluationScheduled { date: *date, note: non_empty(note) })
+            t.advance(Event::EvaluationScheduled { date: *date, note: non_empty(note) })
         }
         Command::PassInitialReview if s == State::InitialReview => {
             unmet_settled(st)?;
-            advance(Event::InitialReviewPassed)
+            t.advance(Event::InitialReviewPassed)
         }
         // URC-REV-2: the not-accepted rules are checked again against today's record.
         Command::PassVerification if s == State::InfoVerification => {
@@ -155,7 +153,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if !findings.is_empty() {
                 return Err(Refusal::NotAccepted { findings });
             }
-            advance(Event::VerificationPassed)
+            t.advance(Event::VerificationPassed)
         }
         Command::Terminate { reason } if s == State::InfoVerification => {
             go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)

@@ -6,7 +6,7 @@
 //! grouping (that is `visibility`).
 
 use super::support::{check_sheet, invalid, non_empty, result};
-use super::{Decision, Turn};
+use super::{Decision, Turn, go};
 use crate::deadline;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
@@ -19,8 +19,6 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let Turn { ctx, scope, st, actor, cmd, .. } = *t;
     let p = ctx.profile;
     let s = st.state;
-    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
-    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     let not_here = || t.not_here();
     match cmd {
         Command::JoinRound { round_id } if s == State::EvaluatorDraw && st.round_id.is_none() => {
@@ -41,7 +39,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                     reason: "须先抽取评估人员并随机分组后，方可开始现场评估（URC-EVAL-1）。".into()
                 });
             }
-            advance(Event::SiteEvaluationStarted { round_id: *round_id })
+            t.advance(Event::SiteEvaluationStarted { round_id: *round_id })
         }
         // Each evaluator scores once; without a confirmation step one score completes the step.
         Command::RecordSiteEvaluation { score, items, notes }
@@ -65,7 +63,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             let event =
                 Event::SiteEvaluationRecorded { score: *score, notes: non_empty(notes), items: items.clone(), by: actor.user_id, passes };
             let confirm = p.step(Step::SiteEvaluation).is_some_and(|c| c.score_sheet_confirmation);
-            if confirm { go(vec![event], s) } else { advance(event) }
+            if confirm { go(vec![event], s) } else { t.advance(event) }
         }
         Command::ConfirmScoreSheet if s == State::OnSiteEvaluation && !st.score_confirmed => {
             if !st.site_recorded {
@@ -78,7 +76,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                     format!("抽取的 {} 名评估人员中已有 {} 名评分，全部评分后方可确认。", g.evaluators.len(), st.site_scores.len()),
                 ));
             }
-            advance(Event::ScoreSheetConfirmed)
+            t.advance(Event::ScoreSheetConfirmed)
         }
         Command::RecordExpertReview { recommendation, reasons, rectification, attendees } if s == State::ExpertReview => {
             let attendees: Vec<String> = attendees.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
@@ -92,7 +90,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                 attendees,
             };
             if p.has(Step::CollectiveDecision) {
-                return advance(review);
+                return t.advance(review);
             }
             let mut d = result(ctx, st, *recommendation, reasons, rectification)?;
             d.events.insert(0, review);

@@ -212,6 +212,16 @@ impl Turn<'_> {
     fn not_here(&self) -> Refusal {
         Refusal::NotAllowedInState { state: self.st.state, command: self.cmd.name() }
     }
+
+    /// One event, and on to the state the profile's next step owns.
+    fn advance(&self, event: Event) -> Result<Decision, Refusal> {
+        Ok(Decision { events: vec![event], to: self.ctx.profile.next_after(self.st.state) })
+    }
+}
+
+/// These events, then this state.
+fn go(events: Vec<Event>, to: State) -> Result<Decision, Refusal> {
+    Ok(Decision { events, to })
 }
 
 /// "What may this actor do now?" (DESIGN §7): the commands whose form a page shows this actor

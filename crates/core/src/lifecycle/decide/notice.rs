@@ -4,7 +4,7 @@
 //! Not responsible for ending the notice when its period is over (a time-driven command: `system`).
 
 use super::support::{expired, expiry_due, invalid, required_text};
-use super::{Decision, Turn};
+use super::{Decision, Turn, go};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
 use crate::policy::Expiry;
@@ -16,7 +16,6 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let Turn { ctx, st, cmd, .. } = *t;
     let p = ctx.profile;
     let s = st.state;
-    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
     match cmd {
         Command::PublishNotice if s == State::Passed => {
             let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today).ok();

@@ -7,7 +7,7 @@
 //! nor for rendering the agreement (the server issues it).
 
 use super::support::{ban, invalid, non_empty, preparation, required_text, within, working_days_after};
-use super::{Decision, Turn};
+use super::{Decision, Turn, go};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::records::ChecklistItem;
@@ -20,8 +20,6 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let Turn { ctx, st, cmd, .. } = *t;
     let p = ctx.profile;
     let s = st.state;
-    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
-    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     match cmd {
         Command::CompletePreparation if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
@@ -47,7 +45,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if !missing.is_empty() {
                 return Err(Refusal::PreparationIncomplete { missing });
             }
-            advance(Event::PreparationCompleted)
+            t.advance(Event::PreparationCompleted)
         }
         Command::FailPreparation { reason } if s == State::PresignPreparation => {
             let reason = required_text("reason", reason)?;

@@ -6,7 +6,7 @@
 //! tells the scheduler when to send these).
 
 use super::support::{ban, expired};
-use super::{Decision, Turn};
+use super::{Decision, Turn, go};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
 use crate::policy::{BanTrigger, Expiry};
@@ -18,15 +18,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let Turn { ctx, st, cmd, .. } = *t;
     let p = ctx.profile;
     let s = st.state;
-    let go = |events: Vec<Event>, to: State| Ok(Decision { events, to });
-    let advance = |event: Event| Ok(Decision { events: vec![event], to: p.next_after(s) });
     match cmd {
         Command::EndNotice if s == State::PublicNotice => {
             expired(ctx, st, Expiry::EndNotice)?;
             if st.open_complaints() > 0 {
                 return Err(Refusal::OpenComplaints);
             }
-            advance(Event::NoticeEnded)
+            t.advance(Event::NoticeEnded)
         }
         Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => match st.prep.annex2.resubmit_due {
             Some(due) if ctx.today > due && !st.prep.annex2.pending => go(vec![Event::Annex2Withdrawn], s),
