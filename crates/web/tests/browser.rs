@@ -15,8 +15,7 @@ mod webdriver;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use common::{PASSWORD, TestApp};
 use dingdian_core::ids::Uscc;
 use dingdian_core::lifecycle::Role;
@@ -447,17 +446,6 @@ async fn fill_date(s: &Session, css: &str, iso: &str) {
 // ---------------------------------------------------------------------------------------------
 // Urumqi: a drawn evaluator scores on a phone.
 
-async fn post_csv(t: &TestApp, path: &str, token: &str, body: String) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "text/csv")
-        .body(Body::from(body))
-        .unwrap();
-    t.send(req).await
-}
-
 /// An Urumqi pharmacy in on-site evaluation after a real draw (commitment, public value, draw);
 /// returns the application id and the drawn evaluators' user names and ids.
 async fn urumqi_drawn(t: &TestApp) -> (i64, Vec<(String, i64)>) {
@@ -474,7 +462,7 @@ async fn urumqi_drawn(t: &TestApp) -> (i64, Vec<(String, i64)>) {
     for i in 0..6 {
         csv.push_str(&format!("E{i:02},评估员{i},{},单位{i},医疗管理,1,\n", departments[i % 3]));
     }
-    let (status, body) = post_csv(t, "/api/evaluators/import", &agency, csv).await;
+    let (status, body) = t.post_csv("/api/evaluators/import", &agency, csv).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let now = t.now();
     let mut users = std::collections::BTreeMap::new();

@@ -15,17 +15,6 @@ use dingdian_store::testing::Backend;
 use dingdian_store::{NewInstitution, NewUser};
 use serde_json::{Value, json};
 
-async fn post_text(t: &TestApp, path: &str, token: &str, body: String) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "text/csv")
-        .body(Body::from(body))
-        .unwrap();
-    t.send(req).await
-}
-
 fn pool_csv(n: usize) -> String {
     // 13 from each of the three required departments and one from an industry association.
     let departments = ["insurance", "health", "market_regulation"];
@@ -90,7 +79,7 @@ async fn urc_eval_full_round(b: Backend) {
     }
 
     // The pool: 40 people, every change audited.
-    let (status, body) = post_text(&t, "/api/evaluators/import", &agency, pool_csv(40)).await;
+    let (status, body) = t.post_csv("/api/evaluators/import", &agency, pool_csv(40)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mut evaluator_tokens = std::collections::BTreeMap::new();
     for i in 0..40 {
