@@ -117,6 +117,66 @@ enum Cmd {
         #[command(subcommand)]
         command: PolicyCmd,
     },
+    /// Staff accounts: create the first administrator of a fresh installation, recover one, or
+    /// manage accounts from the server's shell. Every change is an entry of the audit chain.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a staff account; the password is read from standard input (one line). Prints the
+    /// account. Refuses a weak password, an unknown city, a district outside the city and a
+    /// username that exists already (ignoring case).
+    Add {
+        username: String,
+        /// admin, agency, branch_reviewer, evaluator, expert or supervisor.
+        #[arg(long)]
+        role: String,
+        /// The city's profile id, e.g. harbin.
+        #[arg(long)]
+        city: String,
+        /// The district code (GB/T 2260); branch reviewers only.
+        #[arg(long)]
+        district: Option<String>,
+        /// The name shown in the interface (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set an account's password (read from standard input); ends its sessions.
+    Passwd {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Disable an account: it can no longer sign in, and its sessions end at once.
+    Disable {
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List accounts, one per line: username, role, city, district, state.
+    List {
+        #[arg(long)]
+        city: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -380,6 +440,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Restore { input, db } => restore(&input, &db).await,
         Cmd::Draw { command } => draw_cmd(command, &*clock).await,
+        Cmd::User { command } => user_cmd(command, &*clock).await,
         Cmd::Audit { command: AuditCmd::Verify { db } } => {
             let store = db.open(&*clock).await?;
             let report = store.verify_audit().await?;
@@ -437,6 +498,91 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One line of standard input, without its line ending.
+fn password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Prints a refusal of an account change (Chinese message, stable code) and exits 1; other
+/// errors propagate.
+fn account_outcome<T>(r: dingdian_store::Result<T>, ok: impl FnOnce(T)) -> Result<ExitCode> {
+    match r {
+        Ok(v) => {
+            ok(v);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(dingdian_store::StoreError::Refused(r)) => {
+            eprintln!("refused ({}): {}", r.code(), r.message_zh());
+            Ok(ExitCode::FAILURE)
+        }
+        Err(dingdian_store::StoreError::NotFound) => {
+            eprintln!("no such account");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_user(u: &dingdian_store::User) {
+    println!("{}\t{}\t{}\t{}\t{}", u.id, u.username, u.role, u.city, u.district.as_deref().unwrap_or("-"));
+}
+
+async fn user_cmd(command: UserCmd, clock: &dyn Clock) -> Result<ExitCode> {
+    use dingdian_store::{By, NewStaff};
+    match command {
+        UserCmd::Add { username, role, city, district, display_name, password_stdin: _, db } => {
+            let Some(role) = dingdian_core::lifecycle::Role::parse(&role) else {
+                eprintln!(
+                    "refused (invalid_input): unknown role {role:?}: admin, agency, branch_reviewer, evaluator, expert or supervisor"
+                );
+                return Ok(ExitCode::FAILURE);
+            };
+            let password = password_from_stdin()?;
+            let store = db.open(clock).await?;
+            let new = NewStaff {
+                username: &username,
+                display_name: display_name.as_deref().unwrap_or(""),
+                password: &password,
+                role,
+                city: &city,
+                district: district.as_deref(),
+            };
+            account_outcome(store.create_staff(By::OPERATOR, new, clock.now()).await, |u| print_user(&u))
+        }
+        UserCmd::Passwd { username, password_stdin: _, db } => {
+            let password = password_from_stdin()?;
+            let store = db.open(clock).await?;
+            account_outcome(store.set_password(By::OPERATOR, &username, &password, clock.now()).await, |u| print_user(&u))
+        }
+        UserCmd::Disable { username, db } => set_disabled(&username, true, db, clock).await,
+        UserCmd::Enable { username, db } => set_disabled(&username, false, db, clock).await,
+        UserCmd::List { city, db } => {
+            let store = db.open(clock).await?;
+            for a in store.accounts(city.as_deref()).await? {
+                let state = match (&a.disabled_at, a.must_change_password != 0) {
+                    (Some(_), _) => "disabled",
+                    (None, true) => "must_change_password",
+                    (None, false) => "active",
+                };
+                println!("{}\t{}\t{}\t{}\t{}", a.username, a.role, a.city, a.district.as_deref().unwrap_or("-"), state);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn set_disabled(username: &str, disabled: bool, db: DbArgs, clock: &dyn Clock) -> Result<ExitCode> {
+    let store = db.open(clock).await?;
+    let Some(user) = store.user_by_username(username).await? else {
+        eprintln!("no such account: {username}");
+        return Ok(ExitCode::FAILURE);
+    };
+    let r = store.set_disabled(dingdian_store::By::OPERATOR, user.id, disabled, clock.now()).await;
+    account_outcome(r, |_| println!("{} {}", user.username, if disabled { "disabled" } else { "enabled" }))
 }
 
 async fn draw_cmd(command: DrawCmd, clock: &dyn Clock) -> Result<ExitCode> {

@@ -212,6 +212,19 @@ mod tests {
         assert_eq!(cal.day(date(2027, 1, 4)), Err(MissingYear(2027)));
     }
 
+    /// LAW-WD data: the State Council's notice for 2026 lists 9月20日（周日）under 国庆节 ("国庆节：
+    /// 10月1日至7日放假调休，共7天。9月20日（周日）、10月10日（周六）上班"), not under 中秋节.
+    #[test]
+    fn law_wd_2026_adjusted_workdays_follow_the_notice() {
+        let year = Year::parse(SHIPPED[1].0, SHIPPED[1].1).unwrap();
+        let owner = |d: Date| year.holidays.iter().find(|h| h.adjusted_workdays.contains(&d)).map(|h| h.name.as_str());
+        assert_eq!(owner(date(2026, 9, 20)), Some("国庆节"));
+        assert_eq!(owner(date(2026, 10, 10)), Some("国庆节"));
+        let mid_autumn = year.holidays.iter().find(|h| h.name == "中秋节").unwrap();
+        assert!(mid_autumn.adjusted_workdays.is_empty());
+        assert_eq!(Calendar::shipped().day(date(2026, 9, 20)), Ok(DayKind::AdjustedWorkday));
+    }
+
     /// LAW-WD at the end of the calendar: a loaded year 9999 whose holiday ends on 9999-12-31
     /// loads without panicking, and its last day answers.
     #[test]

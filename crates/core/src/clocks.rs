@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::calendar::Calendar;
 use crate::deadline::{self, Budget, Due, Pause};
 use crate::lifecycle::AppState;
-use crate::policy::{ClockDef, Expiry, Profile};
+use crate::policy::{ClockDef, ClockStart, Expiry, Profile};
 use crate::vocabulary::State;
 
 /// One state change in an application's history, as the clocks need it.
@@ -67,7 +67,27 @@ pub struct ClockView {
 
 /// Every clock that has started in this history, latest run of each.
 pub fn clocks(profile: &Profile, history: &[Transition], cal: &Calendar, today: Date) -> Vec<ClockView> {
-    profile.clocks.iter().filter_map(|def| latest_run(def, history, cal, today)).collect()
+    let mut views: Vec<ClockView> = Vec::new();
+    for def in &profile.clocks {
+        // URC-SIGN: a clock that starts at the end of the notice reads the notice clock's last day
+        // (the profile puts the notice clock first).
+        let notice_end = views.iter().find(|v| v.on_expiry == Some(Expiry::EndNotice)).and_then(|v| v.due.due);
+        views.extend(latest_run(def, history, cal, today, notice_end));
+    }
+    views
+}
+
+/// URC-SIGN ("公示期满后，10日内"): a window that counts from the notice's last day, whatever day
+/// the application left the notice. The days after that last day on which it was still in the
+/// notice (a complaint held it open, or the system had not closed it yet) do not count: the
+/// institution could not sign on them (LAW-SUSPEND). `entered_on` is the day it entered the
+/// window's state. Returns the start and the pause.
+pub fn after_notice(notice_last_day: Date, entered_on: Date) -> (Date, Option<Pause>) {
+    if entered_on <= notice_last_day {
+        return (entered_on, None);
+    }
+    let held_to = entered_on.yesterday().unwrap_or(entered_on);
+    (notice_last_day, (held_to > notice_last_day).then_some(Pause { from: notice_last_day, to: held_to }))
 }
 
 /// The earliest automatic consequence still pending: (last day, what fires after it).
@@ -75,7 +95,7 @@ pub fn next_expiry(views: &[ClockView]) -> Option<(Date, Expiry)> {
     views.iter().filter(|c| c.ended_on.is_none()).filter_map(|c| Some((c.due.due?, c.on_expiry?))).min_by_key(|(d, _)| *d)
 }
 
-fn latest_run(def: &ClockDef, history: &[Transition], cal: &Calendar, today: Date) -> Option<ClockView> {
+fn latest_run(def: &ClockDef, history: &[Transition], cal: &Calendar, today: Date, notice_end: Option<Date>) -> Option<ClockView> {
     struct Run {
         start: Date,
         pauses: Vec<Pause>,
@@ -103,7 +123,12 @@ fn latest_run(def: &ClockDef, history: &[Transition], cal: &Calendar, today: Dat
             r.ended = Some(t.on);
         }
     }
-    let r = run?;
+    let mut r = run?;
+    if let (ClockStart::NoticeEnd, Some(last)) = (def.starts, notice_end) {
+        let (start, held) = after_notice(last, r.start);
+        r.start = start;
+        r.pauses.splice(0..0, held);
+    }
     let mut all_pauses = r.pauses.clone();
     if let Some(since) = r.paused_since {
         all_pauses.push(Pause { from: since, to: today });
@@ -148,6 +173,8 @@ pub fn timers(profile: &Profile, history: &[Transition], cal: &Calendar, today: 
     // HRB-SIGN / URC-SIGN: a signed institution is not deemed to give up while the agency
     // countersigns; the delay is the agency's.
     let due = next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && st.institution_signed));
+    // G-AGENCY-TIME: deemed acceptance follows only a limit in which no notice was given.
+    let due = due.filter(|(_, e)| !(*e == Expiry::DeemAccepted && st.supplement_notices > 0));
     // HRB-ANNEX2: the resubmission window is a timer of its own within preparation.
     let annex2 = st.prep.annex2.resubmit_due.filter(|_| st.state == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
     let due = match (due, annex2) {

@@ -213,12 +213,26 @@ fn calendar_period(start: Date, budget: Budget, pauses: &[Pause], cal: &Calendar
     Ok(end)
 }
 
-/// The first day on which something that must wait `budget` after `start` may happen (e.g.
-/// re-evaluation three months after a failure is served; the end of a ban). Counted as a calendar
-/// period without holiday extension: the day the period reaches is the first permitted day.
-/// Working days count as calendar days here.
-pub fn checked_earliest(start: Date, budget: Budget) -> Result<Date, OutOfRange> {
+/// The last day of a period of `budget` counted from `start` (LAW-START: the start day is not
+/// counted; LAW-MONTH: months and years end on the corresponding day, or the month's last day),
+/// without holiday extension: the last day a wait or a ban covers. A 1-year ban imposed on
+/// 2026-07-08 covers 2027-07-08 (民法典 arts. 201–202). Working days count as calendar days here.
+pub fn checked_period_end(start: Date, budget: Budget) -> Result<Date, OutOfRange> {
     add(start, i64::from(budget.amount), budget.unit).ok_or(OutOfRange { start })
+}
+
+/// [`checked_period_end`], saturating at the last representable date (9999-12-31).
+pub fn period_end(start: Date, budget: Budget) -> Date {
+    checked_period_end(start, budget).unwrap_or(Date::MAX)
+}
+
+/// The first day on which something that must wait `budget` after `start` may happen (e.g.
+/// re-evaluation three months after a failure is served; a new application after a ban): the day
+/// after the period ends on its corresponding day (民法典 arts. 201–202; LAW-START, LAW-MONTH). A
+/// failure served 2026-03-02 may be re-evaluated from 2026-06-03; a 1-year ban imposed 2026-07-08
+/// lets the institution apply again from 2027-07-09.
+pub fn checked_earliest(start: Date, budget: Budget) -> Result<Date, OutOfRange> {
+    checked_period_end(start, budget)?.tomorrow().map_err(|_| OutOfRange { start })
 }
 
 /// [`checked_earliest`], saturating at the last representable date (9999-12-31) instead of
@@ -259,7 +273,8 @@ mod tests {
         let b = Budget { amount: 3, unit: Unit::Months };
         // 2025-11-30 + 3 months = 2026-02-28 (a Saturday, adjusted workday in 2026).
         assert_eq!(compute(date(2025, 11, 30), b, &[], &Calendar::shipped()).due, Some(date(2026, 2, 28)));
-        assert_eq!(earliest(date(2026, 11, 30), b), date(2027, 2, 28));
+        assert_eq!(period_end(date(2026, 11, 30), b), date(2027, 2, 28));
+        assert_eq!(earliest(date(2026, 11, 30), b), date(2027, 3, 1));
     }
 
     #[test]
@@ -319,7 +334,11 @@ mod tests {
         assert_eq!(err.code(), "date_out_of_range");
         assert!(err.message_zh().contains("9999-12-01"), "{}", err.message_zh());
         assert_eq!(earliest(date(9999, 12, 1), b), Date::MAX);
-        assert_eq!(checked_earliest(date(9999, 6, 30), b), Ok(date(9999, 12, 30)));
+        assert_eq!(checked_earliest(date(9999, 6, 30), b), Ok(date(9999, 12, 31)));
+        assert_eq!(checked_period_end(date(9999, 6, 30), b), Ok(date(9999, 12, 30)));
+        // The period ends on the last representable day: no day after it to permit.
+        assert!(checked_earliest(date(9999, 6, 30), Budget { amount: 6, unit: Unit::Months }).is_ok());
+        assert!(checked_earliest(date(9999, 7, 31), b).is_err());
     }
 
     /// LAW-SUSPEND with absurd pauses: the sum of many pauses spanning the whole calendar does

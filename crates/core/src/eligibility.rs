@@ -42,6 +42,12 @@ impl StaffContract {
 }
 
 /// The same day `years` years after `d` (LAW-MONTH); `None` past the representable dates.
+/// A record's explicit end (delisting, an agency-set end) is the first day it no longer applies;
+/// a finding names the last day it does.
+fn last_day_before(end: Option<Date>) -> Option<Date> {
+    end.and_then(|d| d.yesterday().ok())
+}
+
 fn years_after(d: Date, years: u16) -> Option<Date> {
     d.checked_add(Span::new().try_years(years).ok()?).ok()
 }
@@ -91,7 +97,9 @@ impl Declaration {
 pub struct Finding {
     pub rule: String,
     pub text: String,
-    /// For not-accepted windows: the first day a new application is possible, when known.
+    /// For not-accepted windows: the last day the finding applies (a window covers its
+    /// corresponding day, 民法典 arts. 201–202), when known; a new application is possible the day
+    /// after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Date>,
 }
@@ -247,9 +255,11 @@ pub fn not_accepted(profile: &Profile, kind: InstitutionKind, d: &Declaration, h
         let find = |text: String, until: Option<Date>| Finding { rule: r.rule.clone(), text, until };
         let windowed = |k: RecordKind, years: u16, or_unfulfilled: bool| {
             history.iter().filter(move |h| h.kind == k).filter_map(move |h| {
-                // A window that ends past 9999-12-31 is still open on any representable day.
+                // The window covers its corresponding day (民法典 arts. 201–202): a fraud found
+                // 2026-02-20 bars up to and including 2029-02-20. A window that ends past
+                // 9999-12-31 is still open on any representable day.
                 let end = years_after(h.date, years);
-                let running = end.is_none_or(|end| end > on);
+                let running = end.is_none_or(|end| end >= on);
                 let open = running || (or_unfulfilled && !h.fulfilled);
                 open.then(|| {
                     let who = h.person.as_deref().map(|p| format!("（{p}）")).unwrap_or_default();
@@ -285,12 +295,12 @@ pub fn not_accepted(profile: &Profile, kind: InstitutionKind, d: &Declaration, h
             Trigger::PersonDishonest => {
                 for h in history.iter().filter(|h| h.kind == RecordKind::Dishonest && h.until.is_none_or(|u| u > on)) {
                     let who = h.person.as_deref().unwrap_or("相关负责人");
-                    out.push(find(format!("{who}被列入失信人名单（{}）。", h.date), h.until));
+                    out.push(find(format!("{who}被列入失信人名单（{}）。", h.date), last_day_before(h.until)));
                 }
             }
             Trigger::Other => {
                 for h in history.iter().filter(|h| h.kind == RecordKind::Other && h.until.is_none_or(|u| u > on)) {
-                    out.push(find(format!("其他法律法规规定的情形：{}。", h.note), h.until));
+                    out.push(find(format!("其他法律法规规定的情形：{}。", h.note), last_day_before(h.until)));
                 }
             }
             _ => {}

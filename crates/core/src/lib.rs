@@ -2,6 +2,7 @@
 //! deadlines, policy profiles, and the application state machine. No I/O, no async and no clock
 //! of its own: everything time-dependent takes today's date as an argument.
 
+pub mod accounts;
 pub mod annex;
 pub mod audit;
 pub mod calendar;
@@ -16,6 +17,7 @@ pub mod refusal;
 pub mod registry;
 pub mod rules;
 pub mod spanned;
+pub mod text;
 pub mod visibility;
 pub mod vocabulary;
 

@@ -101,6 +101,9 @@ pub enum Expiry {
     /// HRB-ANNEX2: no resubmission within the window after a failed acceptance; the acceptance
     /// request is deemed withdrawn.
     Annex2Withdrawn,
+    /// G-AGENCY-TIME (行政许可法 art. 32: "逾期不告知的，自收到申请材料之日起即为受理"): the agency
+    /// gave no supplement notice within its limit; the application is accepted as it stands.
+    DeemAccepted,
 }
 
 impl Expiry {
@@ -111,6 +114,7 @@ impl Expiry {
             Expiry::EndNotice => &[State::PublicNotice],
             Expiry::DeemGivenUp => &[State::ReadyToSign],
             Expiry::Annex2Withdrawn => &[State::PresignPreparation],
+            Expiry::DeemAccepted => &[State::Submitted],
         }
     }
 }
@@ -126,6 +130,34 @@ pub struct ClockDef {
     pub pauses_in: Vec<State>,
     /// `None`: a time limit on the agency, shown as due / overdue.
     pub on_expiry: Option<Expiry>,
+    /// Where it starts counting.
+    pub starts: ClockStart,
+    /// The agency's act this limit binds (G-AGENCY-TIME), refused once it has run out.
+    pub bounds: Option<Bound>,
+}
+
+/// An act of the agency that its own time limit binds (G-AGENCY-TIME).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// HRB-ACC-1: the one-time supplement notice. A notice after the limit is refused and the
+    /// application continues as it stands (行政许可法 art. 32); with `on_expiry = "deem_accepted"`
+    /// the system also accepts it when the limit runs out.
+    SupplementNotice,
+}
+
+/// Where a clock starts counting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStart {
+    /// On the day the application enters one of `runs_in` (HRB-SIGN: "符合服务协议签订条件后的10个
+    /// 工作日内").
+    #[default]
+    Entry,
+    /// On the last day of the public notice (URC-SIGN: "公示期满后，10日内"), not on the day the
+    /// system happened to close it; days after that last day on which the application was still
+    /// in the notice (a complaint held it open) do not count (LAW-SUSPEND).
+    NoticeEnd,
 }
 
 /// A file type a material slot accepts.
@@ -465,6 +497,18 @@ impl Profile {
         self.clocks.iter().find(|c| c.on_expiry == Some(e))
     }
 
+    /// The contact and supervision channels as one line, "label：value；…" (HRB-HOTLINE,
+    /// URC-CHANNEL); `None` when the profile lists none.
+    pub fn contacts_line(&self) -> Option<String> {
+        let parts: Vec<String> = self.contacts.iter().map(|c| format!("{}：{}", c.label, c.value)).collect();
+        (!parts.is_empty()).then(|| parts.join("；"))
+    }
+
+    /// The agency's time limit on this act, if the profile sets one (G-AGENCY-TIME).
+    pub fn clock_bounding(&self, b: Bound) -> Option<&ClockDef> {
+        self.clocks.iter().find(|c| c.bounds == Some(b))
+    }
+
     pub fn ban(&self, on: BanTrigger) -> Option<&BanRule> {
         self.bans.iter().find(|b| b.on == on)
     }
@@ -669,6 +713,10 @@ struct RawClock {
     #[serde(default)]
     pauses_in: Option<Sp<Vec<State>>>,
     on_expiry: Option<Sp<Expiry>>,
+    #[serde(default)]
+    starts: Option<Sp<ClockStart>>,
+    #[serde(default)]
+    bounds: Option<Sp<Bound>>,
 }
 
 #[derive(Deserialize)]
@@ -915,6 +963,23 @@ impl Validator<'_> {
                     self.err(e, format!("two clocks have on_expiry = {:?}", e.get_ref()));
                 }
             }
+            let starts = c.starts.as_ref().map(|s| *s.get_ref()).unwrap_or_default();
+            if let Some(b) = &c.bounds {
+                if !c.runs_in.get_ref().contains(&State::Submitted) {
+                    self.err(b, format!("clock {} bounds the supplement notice: it must run in \"submitted\"", c.id.get_ref()));
+                }
+                if c.on_expiry.as_ref().is_some_and(|e| *e.get_ref() != Expiry::DeemAccepted) {
+                    self.err(b, format!("clock {} bounds the agency: its on_expiry can only be \"deem_accepted\"", c.id.get_ref()));
+                }
+            }
+            if c.on_expiry.as_ref().is_some_and(|e| *e.get_ref() == Expiry::DeemAccepted) && c.bounds.is_none() {
+                self.err(&c.id, format!("clock {}: on_expiry = \"deem_accepted\" needs bounds = \"supplement_notice\"", c.id.get_ref()));
+            }
+            let notice_first = clocks.iter().any(|o| o.on_expiry == Some(Expiry::EndNotice));
+            if let Some(s) = c.starts.as_ref().filter(|s| *s.get_ref() == ClockStart::NoticeEnd && !notice_first) {
+                let what = "starts at the end of the notice: a clock with on_expiry = \"end_notice\" must come before it";
+                self.err(s, format!("clock {} {what}", c.id.get_ref()));
+            }
             clocks.push(ClockDef {
                 id: c.id.get_ref().clone(),
                 rule,
@@ -923,6 +988,8 @@ impl Validator<'_> {
                 runs_in: c.runs_in.get_ref().clone(),
                 pauses_in,
                 on_expiry: c.on_expiry.as_ref().map(|e| *e.get_ref()),
+                starts,
+                bounds: c.bounds.as_ref().map(|b| *b.get_ref()),
             });
         }
         let needs = [

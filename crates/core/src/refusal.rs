@@ -45,6 +45,9 @@ pub enum Refusal {
     TooEarly { earliest: Date, rule: String },
     #[error("the time limit ended on {due} ({rule})")]
     DeadlinePassed { due: Date, rule: String },
+    /// G-AGENCY-TIME: the agency's own limit for this act has run out (行政许可法 art. 32).
+    #[error("the agency's limit ended on {due} ({rule})")]
+    AgencyLimitPassed { due: Date, rule: String },
     #[error("the time limit has not run out yet")]
     NotYetDue { due: Option<Date> },
     #[error("complaints are still open")]
@@ -98,6 +101,7 @@ impl Refusal {
             Refusal::Banned { .. } => "banned",
             Refusal::TooEarly { .. } => "too_early",
             Refusal::DeadlinePassed { .. } => "deadline_passed",
+            Refusal::AgencyLimitPassed { .. } => "agency_limit_passed",
             Refusal::NotYetDue { .. } => "not_yet_due",
             Refusal::OpenComplaints => "open_complaints",
             Refusal::MissingCalendar(_) => "calendar_missing",
@@ -132,9 +136,15 @@ impl Refusal {
             Refusal::StaleVersion { .. } => "该申请已被他人更新，请刷新页面后重试。".into(),
             Refusal::Invalid { reason, .. } => format!("填写有误：{reason}"),
             Refusal::SecondSupplementNotice => "本轮已发出一次性补正告知，不能再次告知（应一次性告知全部需补正材料）。".into(),
-            Refusal::Banned { until, rule } => format!("该机构在 {until} 之前不得申请（{rule}）。"),
+            Refusal::Banned { until, rule } => match until.tomorrow() {
+                Ok(next) => format!("该机构至 {until}（含当日）不得申请，{next} 起方可申请（{rule}）。"),
+                Err(_) => format!("该机构至 {until}（含当日）不得申请（{rule}）。"),
+            },
             Refusal::TooEarly { earliest, rule } => format!("{earliest} 起方可办理（{rule}）。"),
             Refusal::DeadlinePassed { due, rule } => format!("办理期限已于 {due} 24:00 届满（{rule}），不能再办理。"),
+            Refusal::AgencyLimitPassed { due, rule } => format!(
+                "一次性告知补正材料的时限已于 {due} 24:00 届满（{rule}），不能再发出补正通知。依照《行政许可法》第三十二条，逾期不告知的，自收到申请材料之日起即为受理，请按现有材料继续办理。"
+            ),
             Refusal::NotYetDue { due: Some(d) } => format!("期限至 {d} 24:00 届满，尚未到期。"),
             Refusal::NotYetDue { due: None } => "期限尚未届满。".into(),
             Refusal::OpenComplaints => "公示期间的投诉举报尚未调查完毕，请先处理投诉。".into(),

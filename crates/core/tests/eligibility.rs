@@ -147,24 +147,25 @@ fn complete_declarations_meet_every_condition() {
 // Conditions — Harbin
 // ---------------------------------------------------------------------------------------------
 
-/// HRB-COND-1 with LAW-MONTH: 2026-02-28 + 3 months = 2026-05-28; 2025-11-30 + 3 months = 2026-02-28.
+/// HRB-COND-1 with LAW-MONTH: 3 months from 2026-02-28 end on 2026-05-28, so they are complete
+/// from 2026-05-29 (民法典 arts. 201–202); from 2025-11-30 they end on 2026-02-28.
 #[test]
 fn hrb_cond_1_operating_three_months_law_month() {
     let p = harbin();
     let d = Declaration { operating_since: Some(date(2026, 2, 28)), ..hrb_med() };
-    only_saying(&unmet(&p, MED, &d, date(2026, 5, 27)), "HRB-COND-1", "2026-05-28");
-    none(&unmet(&p, MED, &d, date(2026, 5, 28)));
+    only_saying(&unmet(&p, MED, &d, date(2026, 5, 27)), "HRB-COND-1", "2026-05-29");
+    only_saying(&unmet(&p, MED, &d, date(2026, 5, 28)), "HRB-COND-1", "2026-05-29");
     none(&unmet(&p, MED, &d, date(2026, 5, 29)));
 
     // The corresponding day does not exist in February: the period ends on its last day.
     let d = Declaration { operating_since: Some(date(2025, 11, 30)), ..hrb_med() };
-    only_saying(&unmet(&p, MED, &d, date(2026, 2, 27)), "HRB-COND-1", "2026-02-28");
-    none(&unmet(&p, MED, &d, date(2026, 2, 28)));
+    only_saying(&unmet(&p, MED, &d, date(2026, 2, 28)), "HRB-COND-1", "2026-03-01");
+    none(&unmet(&p, MED, &d, date(2026, 3, 1)));
 
-    // Leap year: 2023-11-30 + 3 months = 2024-02-29.
+    // Leap year: 3 months from 2023-11-30 end on 2024-02-29; complete from 2024-03-01.
     let d = Declaration { operating_since: Some(date(2023, 11, 30)), ..hrb_med() };
-    only(&unmet(&p, MED, &d, date(2024, 2, 28)), "HRB-COND-1");
-    none(&unmet(&p, MED, &d, date(2024, 2, 29)));
+    only(&unmet(&p, MED, &d, date(2024, 2, 29)), "HRB-COND-1");
+    none(&unmet(&p, MED, &d, date(2024, 3, 1)));
 
     // Not operating yet, or no date declared.
     let d = Declaration { operating_since: Some(date(2026, 4, 1)), ..hrb_med() };
@@ -325,8 +326,8 @@ fn hrb_cond_all_failures_listed_at_once() {
 fn urc_med_1_operating_three_months() {
     let p = urumqi();
     let d = Declaration { operating_since: Some(date(2026, 2, 28)), ..urc_med() };
-    only_saying(&unmet(&p, MED, &d, date(2026, 5, 27)), "URC-MED-1", "2026-05-28");
-    none(&unmet(&p, MED, &d, date(2026, 5, 28)));
+    only_saying(&unmet(&p, MED, &d, date(2026, 5, 28)), "URC-MED-1", "2026-05-29");
+    none(&unmet(&p, MED, &d, date(2026, 5, 29)));
     let d = Declaration { operating_since: None, ..urc_med() };
     only(&unmet(&p, MED, &d, on()), "URC-MED-1");
 }
@@ -417,8 +418,8 @@ fn urc_med_all_failures_listed_at_once() {
 fn urc_pha_1_operating_three_months_at_registered_address() {
     let p = urumqi();
     let d = Declaration { operating_since: Some(date(2025, 11, 30)), ..urc_pha() };
-    only_saying(&unmet(&p, PHA, &d, date(2026, 2, 27)), "URC-PHA-1", "2026-02-28");
-    none(&unmet(&p, PHA, &d, date(2026, 2, 28)));
+    only_saying(&unmet(&p, PHA, &d, date(2026, 2, 28)), "URC-PHA-1", "2026-03-01");
+    none(&unmet(&p, PHA, &d, date(2026, 3, 1)));
     let d = Declaration { operating_since: None, ..urc_pha() };
     only(&unmet(&p, PHA, &d, on()), "URC-PHA-1");
 }
@@ -626,15 +627,16 @@ fn urc_rej_pha_1_unfulfilled_penalty() {
     unfulfilled_penalty(PHA, "URC-REJ-PHA-1");
 }
 
-/// URC-REJ-MED-4 / URC-REJ-PHA-2: fraud, 3 years from discovery; `until` is the first day a new
-/// application is possible.
+/// URC-REJ-MED-4 / URC-REJ-PHA-2: fraud, 3 years from discovery; the window covers its
+/// corresponding day (`until`), a new application is possible the day after (民法典 arts. 201–202).
 fn fraud_three_years(kind: InstitutionKind, rule: &str) {
     let p = urumqi();
     let h = [record(RecordKind::Fraud, date(2024, 5, 10), true, None, None, "伪造申请材料")];
     let f = rejections(&p, kind, &h, on());
     assert_eq!(only_saying(&f, rule, "弄虚作假").until, Some(date(2027, 5, 10)));
     assert_eq!(rejections(&p, kind, &h, date(2027, 5, 9))[0].until, Some(date(2027, 5, 10)));
-    none(&rejections(&p, kind, &h, date(2027, 5, 10)));
+    assert_eq!(rejections(&p, kind, &h, date(2027, 5, 10))[0].until, Some(date(2027, 5, 10)));
+    none(&rejections(&p, kind, &h, date(2027, 5, 11)));
     none(&rejections(&p, kind, &h, date(2028, 1, 1)));
     // Fraud knows no "longer while unfulfilled".
     let h = [record(RecordKind::Fraud, date(2022, 1, 1), false, None, None, "伪造申请材料")];
@@ -642,7 +644,8 @@ fn fraud_three_years(kind: InstitutionKind, rule: &str) {
     // LAW-MONTH: 2024-02-29 + 3 years = 2027-02-28.
     let h = [record(RecordKind::Fraud, date(2024, 2, 29), true, None, None, "伪造申请材料")];
     assert_eq!(rejections(&p, kind, &h, on())[0].until, Some(date(2027, 2, 28)));
-    none(&rejections(&p, kind, &h, date(2027, 2, 28)));
+    assert_eq!(rejections(&p, kind, &h, date(2027, 2, 28)).len(), 1);
+    none(&rejections(&p, kind, &h, date(2027, 3, 1)));
 }
 
 /// URC-REJ-MED-4 with LAW-MONTH at the end of the calendar: fraud discovered in 9999 keeps the
@@ -671,7 +674,8 @@ fn termination_violation(kind: InstitutionKind, rule: &str) {
     let done = record(RecordKind::TerminationViolation, date(2023, 1, 10), true, None, None, "违法违规");
     let f = rejections(&p, kind, std::slice::from_ref(&done), date(2026, 1, 9));
     assert_eq!(only_saying(&f, rule, "2026-01-10").until, Some(date(2026, 1, 10)));
-    none(&rejections(&p, kind, std::slice::from_ref(&done), date(2026, 1, 10)));
+    assert_eq!(rejections(&p, kind, std::slice::from_ref(&done), date(2026, 1, 10)).len(), 1);
+    none(&rejections(&p, kind, std::slice::from_ref(&done), date(2026, 1, 11)));
     none(&rejections(&p, kind, std::slice::from_ref(&done), on()));
     // Unfulfilled: still inside the window (with its end) and after it (with no known end).
     let open = Record { fulfilled: false, ..done };
@@ -700,9 +704,10 @@ fn serious_breach(kind: InstitutionKind, rule: &str) {
     let f = rejections(&p, kind, std::slice::from_ref(&done), on());
     assert_eq!(only_saying(&f, rule, "严重违反协议").until, Some(date(2026, 6, 1)));
     assert_eq!(rejections(&p, kind, std::slice::from_ref(&done), date(2026, 5, 31)).len(), 1);
-    none(&rejections(&p, kind, std::slice::from_ref(&done), date(2026, 6, 1)));
+    assert_eq!(rejections(&p, kind, std::slice::from_ref(&done), date(2026, 6, 1)).len(), 1);
+    none(&rejections(&p, kind, std::slice::from_ref(&done), date(2026, 6, 2)));
     let open = Record { fulfilled: false, ..done };
-    let f = rejections(&p, kind, std::slice::from_ref(&open), date(2026, 6, 1));
+    let f = rejections(&p, kind, std::slice::from_ref(&open), date(2026, 6, 2));
     assert_eq!(only_saying(&f, rule, "尚未履行").until, None);
     assert_eq!(rejections(&p, kind, std::slice::from_ref(&open), date(2030, 1, 1)).len(), 1);
 }
@@ -726,10 +731,11 @@ fn person_five_years(kind: InstitutionKind, rule: &str) {
     assert_eq!(f.until, Some(date(2026, 4, 1)));
     assert!(f.text.contains("5 年"), "{f:?}");
     assert_eq!(rejections(&p, kind, &h, date(2026, 3, 31)).len(), 1);
-    none(&rejections(&p, kind, &h, date(2026, 4, 1)));
+    assert_eq!(rejections(&p, kind, &h, date(2026, 4, 1)).len(), 1);
+    none(&rejections(&p, kind, &h, date(2026, 4, 2)));
     // Five years, not longer: `fulfilled` plays no part.
     let h = [record(RecordKind::PersonCausedTermination, date(2021, 4, 1), false, None, Some("张*明"), "")];
-    none(&rejections(&p, kind, &h, date(2026, 4, 1)));
+    none(&rejections(&p, kind, &h, date(2026, 4, 2)));
 }
 
 #[test]
@@ -751,7 +757,8 @@ fn dishonest(kind: InstitutionKind, rule: &str) {
     assert!(f[0].text.contains("李*"), "{f:?}");
     let until_later = Record { until: Some(date(2026, 9, 1)), ..listed.clone() };
     let f = rejections(&p, kind, std::slice::from_ref(&until_later), on());
-    assert_eq!(only(&f, rule).until, Some(date(2026, 9, 1)));
+    // Delisted on 2026-09-01: the finding applies up to and including 2026-08-31.
+    assert_eq!(only(&f, rule).until, Some(date(2026, 8, 31)));
     // Delisted today or earlier.
     none(&rejections(&p, kind, &[Record { until: Some(on()), ..listed.clone() }], on()));
     none(&rejections(&p, kind, &[Record { until: Some(date(2025, 12, 31)), ..listed }], on()));
@@ -772,7 +779,7 @@ fn other(kind: InstitutionKind, rule: &str) {
     let p = urumqi();
     let h = [record(RecordKind::Other, date(2026, 1, 5), false, Some(date(2026, 7, 5)), None, "正在接受立案调查")];
     let f = rejections(&p, kind, &h, on());
-    assert_eq!(only_saying(&f, rule, "正在接受立案调查").until, Some(date(2026, 7, 5)));
+    assert_eq!(only_saying(&f, rule, "正在接受立案调查").until, Some(date(2026, 7, 4)));
     none(&rejections(&p, kind, &h, date(2026, 7, 5)));
     let h = [record(RecordKind::Other, date(2025, 1, 5), false, Some(date(2026, 1, 5)), None, "已结案")];
     none(&rejections(&p, kind, &h, on()));
@@ -951,7 +958,7 @@ fn urc_rej_med_4_submit_refused_not_accepted_lists_every_finding() {
 
     // Once the fraud window is over and the person delisted, only the declared practice remains;
     // with that corrected, the submission goes through.
-    app.today = date(2027, 5, 10);
+    app.today = date(2027, 5, 11);
     app.history[1].until = Some(date(2026, 1, 1));
     assert_eq!(rules(&not_accepted_findings(app.refused(Role::Institution, Command::Submit))), vec!["URC-REJ-MED-1"]);
     app.state.facts = facts(&urc_med());
@@ -985,7 +992,7 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.3".into(),
+            profile_version: "2026.4".into(),
             unmet: expected.clone(),
             missing_materials: hrb_slots(),
             prior_failures: 0
@@ -1029,7 +1036,7 @@ fn hrb_cond_complete_declaration_submits_without_findings() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.3".into(),
+            profile_version: "2026.4".into(),
             unmet: vec![],
             missing_materials: hrb_slots(),
             prior_failures: 0
@@ -1131,7 +1138,8 @@ fn urc_rev_2_pass_verification_refused_for_pharmacy_record() {
     app.history = vec![record(RecordKind::Other, date(2026, 3, 2), false, Some(date(2026, 12, 31)), None, "立案调查中")];
     let f = not_accepted_findings(app.refused(Role::BranchReviewer, Command::PassVerification));
     assert_eq!(rules(&f), vec!["URC-REJ-PHA-7"]);
-    assert_eq!(f[0].until, Some(date(2026, 12, 31)));
+    // The agency's end is the first day it no longer applies: the finding applies up to the day before.
+    assert_eq!(f[0].until, Some(date(2026, 12, 30)));
 }
 
 /// The declared facts are parsed strictly: unknown keys and wrongly typed values are refused.
@@ -1176,7 +1184,10 @@ fn g_bans_submit_inside_ban_refused_with_end_date() {
     assert!(r.message_zh().contains("2026-09-01"), "{}", r.message_zh());
     app.today = date(2026, 8, 31);
     assert!(matches!(app.refused(Role::Institution, Command::Submit), Refusal::Banned { .. }));
+    // G-BANS with 民法典 arts. 201–202: the ban covers its last day; the day after is free.
     app.today = date(2026, 9, 1);
+    assert!(matches!(app.refused(Role::Institution, Command::Submit), Refusal::Banned { .. }));
+    app.today = date(2026, 9, 2);
     assert_eq!(app.run(Role::Institution, Command::Submit).to, State::Submitted);
 }
 
@@ -1196,7 +1207,7 @@ fn g_bans_urc_windows_carry_their_end() {
             ("URC-REJ-MED-6", Some(date(2026, 6, 1))),
             ("URC-REJ-MED-7", Some(date(2030, 1, 1))),
             ("URC-REJ-MED-8", None),
-            ("URC-REJ-MED-9", Some(date(2027, 1, 1))),
+            ("URC-REJ-MED-9", Some(date(2026, 12, 31))),
         ]
     );
 }

@@ -278,11 +278,26 @@ fn law_month_january_31_clamps_to_february_end() {
     assert_eq!(due_date(date(2026, 1, 31), months(1)), Some(date(2026, 2, 28)));
 }
 
-/// LAW-MONTH: `earliest` needs no calendar; leap year 2024 ends on 02-29.
+/// LAW-MONTH: `period_end` needs no calendar; leap year 2024 ends on 02-29. The first permitted
+/// day after a wait is the day after it ends (民法典 arts. 201–202).
 #[test]
 fn law_month_earliest_clamps_including_leap_year() {
-    assert_eq!(deadline::earliest(date(2024, 1, 31), months(1)), date(2024, 2, 29));
-    assert_eq!(deadline::earliest(date(2025, 1, 31), months(1)), date(2025, 2, 28));
+    assert_eq!(deadline::period_end(date(2024, 1, 31), months(1)), date(2024, 2, 29));
+    assert_eq!(deadline::period_end(date(2025, 1, 31), months(1)), date(2025, 2, 28));
+    assert_eq!(deadline::earliest(date(2024, 1, 31), months(1)), date(2024, 3, 1));
+    assert_eq!(deadline::earliest(date(2025, 1, 31), months(1)), date(2025, 3, 1));
+}
+
+/// LAW-MONTH with 民法典 arts. 201–202 (issue: periods end on the corresponding day): a 1-year
+/// ban imposed 2026-07-08 covers 2027-07-08 and the first permitted day is 2027-07-09; the same
+/// for the 3-month wait.
+#[test]
+fn law_month_period_covers_corresponding_day() {
+    let years = |n| deadline::Budget { amount: n, unit: deadline::Unit::Years };
+    assert_eq!(deadline::period_end(date(2026, 7, 8), years(1)), date(2027, 7, 8));
+    assert_eq!(deadline::earliest(date(2026, 7, 8), years(1)), date(2027, 7, 9));
+    assert_eq!(deadline::earliest(date(2026, 3, 2), months(3)), date(2026, 6, 3));
+    assert_eq!(deadline::earliest(date(2024, 2, 29), years(1)), date(2025, 3, 1));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -725,13 +725,14 @@ fn hrb_sign_institution_sign_after_window_is_refused() {
     assert!(r.is_err(), "sign on 2026-05-08, after the HRB-SIGN due date 2026-05-07, was allowed: {r:?}");
 }
 
-/// URC-SIGN: 10 calendar days after the notice ends (ready_to_sign entered 04-18) → 04-28.
+/// URC-SIGN ("公示期满后，10日内"): 10 calendar days from the notice's last day (04-17), not from
+/// the day the system closed it (ready_to_sign entered 04-18) → 04-27.
 #[test]
 fn urc_sign_deem_given_up_after_window() {
     let mut app = urumqi_at(State::ReadyToSign);
-    assert_eq!(app.state.entered_on, Some(date(2026, 4, 18)));
-    assert_eq!(app.on(date(2026, 4, 28)).refused(Role::System, Command::DeemGivenUp), Refusal::NotYetDue { due: Some(date(2026, 4, 28)) });
-    let d = app.on(date(2026, 4, 29)).run(Role::System, Command::DeemGivenUp);
+    assert_eq!((app.state.notice_ends_on, app.state.entered_on), (Some(date(2026, 4, 17)), Some(date(2026, 4, 18))));
+    assert_eq!(app.on(date(2026, 4, 27)).refused(Role::System, Command::DeemGivenUp), Refusal::NotYetDue { due: Some(date(2026, 4, 27)) });
+    let d = app.on(date(2026, 4, 28)).run(Role::System, Command::DeemGivenUp);
     assert_eq!(d.to, State::GivenUp);
     match &d.events[..] {
         [Event::GivenUp { reason, deemed }] => {
@@ -765,16 +766,17 @@ fn hrb_eval_3_fail_rectify_reevaluate_fail_again_banned() {
     assert_eq!(app.state.failures, 1);
     assert_eq!(app.state.result_served_on, Some(date(2026, 3, 31)));
 
-    // LAW-MONTH: 03-31 + 3 months has no 06-31, so the period reaches 06-30.
-    for d in [date(2026, 4, 1), date(2026, 6, 29)] {
+    // LAW-MONTH: 03-31 + 3 months has no 06-31, so the period ends on 06-30; with 民法典
+    // arts. 201–202 the wait covers 06-30 and re-evaluation is possible from 07-01.
+    for d in [date(2026, 4, 1), date(2026, 6, 29), date(2026, 6, 30)] {
         assert_eq!(
             app.on(d).refused(Institution, Command::RequestReevaluation),
-            Refusal::TooEarly { earliest: date(2026, 6, 30), rule: "HRB-EVAL-3".into() },
+            Refusal::TooEarly { earliest: date(2026, 7, 1), rule: "HRB-EVAL-3".into() },
             "on {d}"
         );
     }
     assert!(matches!(app.refused(Agency, Command::RequestReevaluation), Refusal::NotYourRole { required: Role::Institution }));
-    let d = app.on(date(2026, 6, 30)).run(Institution, Command::RequestReevaluation);
+    let d = app.on(date(2026, 7, 1)).run(Institution, Command::RequestReevaluation);
     assert_eq!((d.to, d.events), (State::OnSiteEvaluation, vec![Event::ReevaluationRequested]));
     assert!(!app.state.site_recorded);
     assert_eq!(app.state.expert_recommendation, None);
@@ -811,11 +813,12 @@ fn urc_res_1_fail_then_reevaluation_reenters_draw() {
         },
     );
     assert_eq!(d.to, State::FailedRectifying);
+    // 3 months from 03-30 end on 06-30 (民法典 arts. 201–202): re-evaluation from 07-01.
     assert_eq!(
-        app.on(date(2026, 6, 29)).refused(Institution, Command::RequestReevaluation),
-        Refusal::TooEarly { earliest: date(2026, 6, 30), rule: "URC-RES-1".into() }
+        app.on(date(2026, 6, 30)).refused(Institution, Command::RequestReevaluation),
+        Refusal::TooEarly { earliest: date(2026, 7, 1), rule: "URC-RES-1".into() }
     );
-    app.on(date(2026, 6, 30)).run(Institution, Command::RequestReevaluation);
+    app.on(date(2026, 7, 1)).run(Institution, Command::RequestReevaluation);
     assert_eq!(app.st(), State::EvaluatorDraw);
     assert_eq!(app.state.round_id, None, "must join a new round");
     app.run(Agency, Command::JoinRound { round_id: 7 });
@@ -853,8 +856,11 @@ fn g_bans_submit_refused_while_banned() {
     assert_eq!(app.refused(Role::Institution, Command::Submit), Refusal::Banned { until: date(2027, 1, 1), rule: "HRB-EVAL-3".into() });
     app.bans = vec![ActiveBan { rule: "HRB-EVAL-3".into(), until: date(2026, 5, 7), reason: "x".into() }];
     assert_eq!(app.refused(Role::Institution, Command::Submit), Refusal::Banned { until: date(2026, 5, 7), rule: "HRB-EVAL-3".into() });
-    // Expired: the ban's end date is the first day a new application is allowed.
-    for until in [date(2026, 5, 5), date(2026, 5, 6)] {
+    // The ban covers its last day (民法典 arts. 201–202)…
+    app.bans = vec![ActiveBan { rule: "HRB-EVAL-3".into(), until: date(2026, 5, 6), reason: "x".into() }];
+    assert_eq!(app.refused(Role::Institution, Command::Submit), Refusal::Banned { until: date(2026, 5, 6), rule: "HRB-EVAL-3".into() });
+    // …and is over from the day after.
+    for until in [date(2026, 5, 4), date(2026, 5, 5)] {
         app.bans = vec![ActiveBan { rule: "HRB-EVAL-3".into(), until, reason: "x".into() }];
         assert!(app.ask(&app.actor(Role::Institution), &Command::Submit).is_ok(), "ban until {until} has expired on {}", app.today);
     }
@@ -1297,7 +1303,7 @@ fn g_clocks_next_expiry_matches_decide() {
     app.on(due.tomorrow().unwrap()).run(Role::System, Command::EndNotice);
     // Signing (URC-SIGN).
     let app = urumqi_at(State::ReadyToSign);
-    assert_eq!(clocks::next_expiry(&app.clocks()), Some((date(2026, 4, 28), Expiry::DeemGivenUp)));
+    assert_eq!(clocks::next_expiry(&app.clocks()), Some((date(2026, 4, 27), Expiry::DeemGivenUp)));
 }
 
 /// G-CLOCKS / HRB-NOTICE / URC-RES-2: a notice that ran exactly its period and was ended by the

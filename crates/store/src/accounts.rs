@@ -26,12 +26,21 @@ pub struct User {
     pub institution_id: Option<i64>,
     /// For evaluators: their id in the city's evaluator pool.
     pub evaluator_id: Option<String>,
+    /// Non-zero when an administrator reset the password: the user must choose a new one before
+    /// doing anything else.
+    #[serde(skip)]
+    pub must_change_password: i64,
 }
 
 impl User {
     /// The account's role. A role the code does not know (a corrupt row) acts as an institution
     /// account without an institution: it sees and may do nothing (G-VISIBILITY), rather than
     /// everything a supervisor sees.
+    /// Must the user choose a new password before doing anything else?
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password != 0
+    }
+
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Institution)
     }
@@ -89,7 +98,7 @@ pub struct Institution {
     pub beds: i64,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id, evaluator_id";
+const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id, evaluator_id, must_change_password";
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -132,8 +141,8 @@ impl Store {
         let now = now.to_string();
         let id: (i64,) = with_pool!(self, p => {
             sqlx::query_as(
-                "insert into users (username, display_name, password_hash, role, city, district, institution_id, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning id",
+                "insert into users (username, display_name, password_hash, role, city, district, institution_id, created_at, updated_at, username_key)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) returning id",
             )
             .bind(u.username)
             .bind(u.display_name)
@@ -143,6 +152,7 @@ impl Store {
             .bind(u.district)
             .bind(u.institution_id)
             .bind(now)
+            .bind(dingdian_core::accounts::username_key(u.username))
             .fetch_one(p)
             .await?
         });
@@ -157,9 +167,11 @@ impl Store {
         Ok(())
     }
 
+    /// The account with this username, ignoring case (`HRB-AGENCY` is `hrb-agency`).
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let sql = format!("select {USER_COLUMNS} from users where username = $1");
-        Ok(with_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).bind(username).fetch_optional(p).await?))
+        let sql = format!("select {USER_COLUMNS} from users where username_key = $1");
+        let key = dingdian_core::accounts::username_key(username);
+        Ok(with_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql.as_str())).bind(&key).fetch_optional(p).await?))
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<User>> {
@@ -176,8 +188,10 @@ impl Store {
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
         // A valid Argon2id hash of a random string, so unknown users take as long as known ones.
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9Qw4Fbb1dGzFTWcIlqvUmfESCCnCwkUC7y3X7dS0V2E";
+        // A disabled account cannot sign in; it takes as long as any other failure.
+        let key = dingdian_core::accounts::username_key(username);
         let row: Option<(i64, String)> = with_pool!(self, p => {
-            sqlx::query_as("select id, password_hash from users where username = $1").bind(username).fetch_optional(p).await?
+            sqlx::query_as("select id, password_hash from users where username_key = $1 and disabled_at is null").bind(&key).fetch_optional(p).await?
         });
         let (id, hash) = row.unwrap_or((0, DUMMY.to_owned()));
         if verify_password(hash, password).await && id != 0 { self.user(id).await } else { Ok(None) }
@@ -204,7 +218,7 @@ impl Store {
     /// The user behind a live session token.
     pub async fn session_user(&self, token: &str, now: Timestamp) -> Result<Option<User>> {
         let sql = format!(
-            "select {} from users u join sessions s on s.user_id = u.id where s.token_hash = $1 and s.expires_at > $2",
+            "select {} from users u join sessions s on s.user_id = u.id where s.token_hash = $1 and s.expires_at > $2 and u.disabled_at is null",
             USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
         );
         Ok(with_pool!(self, p => {

@@ -541,12 +541,12 @@ impl Store {
         Ok(clocks::clocks(&*self.profile_for(app)?, &history, &self.calendar(), today))
     }
 
-    /// Bans in force against an institution on `today` (G-BANS).
-    pub async fn active_bans(&self, uscc: &str, today: Date) -> Result<Vec<ActiveBan>> {
+    /// The bans recorded against an institution (G-BANS); whether one is in force on a day is
+    /// the core's to say (`ActiveBan::in_force`).
+    pub async fn bans_of(&self, uscc: &str) -> Result<Vec<ActiveBan>> {
         let rows: Vec<(String, String, String)> = with_pool!(self, p => {
-            sqlx::query_as("select rule, until_on, reason from bans where uscc = $1 and until_on > $2 order by until_on desc")
+            sqlx::query_as("select rule, until_on, reason from bans where uscc = $1 order by until_on desc")
                 .bind(uscc)
-                .bind(today.to_string())
                 .fetch_all(p)
                 .await?
         });
@@ -623,7 +623,7 @@ impl Store {
         if app.version != expected {
             return Err(Refusal::StaleVersion { expected, actual: app.version }.into());
         }
-        let loaded = self.load_context(&app, cmd.needs(), today).await?;
+        let loaded = self.load_context(&app, cmd.needs()).await?;
         let decision = lifecycle::decide(&loaded.ctx(today), &scope, &app.data, actor, cmd)?;
         let mut state = app.data.clone();
         let mut history: Vec<Transition> =
@@ -653,10 +653,10 @@ impl Store {
 
     /// Loads what a decision on `app` reads beyond the application itself: always the profile,
     /// the calendar and the institution; the bans, the record and the open rounds as `needs` says.
-    pub(crate) async fn load_context(&self, app: &AppRecord, needs: Needs, today: Date) -> Result<Loaded> {
+    pub(crate) async fn load_context(&self, app: &AppRecord, needs: Needs) -> Result<Loaded> {
         let profile = self.profile_for(app)?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
-        let bans = if needs.bans { self.active_bans(&inst.uscc, today).await? } else { Vec::new() };
+        let bans = if needs.bans { self.bans_of(&inst.uscc).await? } else { Vec::new() };
         let history = if needs.history { self.history(inst.id).await? } else { Vec::new() };
         let open_rounds = if needs.open_rounds {
             self.rounds(&app.city).await?.into_iter().filter(|r| r.status == "open").map(|r| r.id).collect()
@@ -715,7 +715,7 @@ impl Store {
     /// "What may this actor do now?" on `app`: the commands whose forms a page shows (decided by
     /// the core with everything loaded).
     pub async fn available(&self, app: &AppRecord, scope: &Scope, actor: &Actor, today: Date) -> Result<Available> {
-        let loaded = self.load_context(app, Needs::ALL, today).await?;
+        let loaded = self.load_context(app, Needs::ALL).await?;
         let ctx = loaded.ctx(today);
         let names = lifecycle::available(&ctx, scope, &app.data, actor);
         let exact = |cmd: &Command| lifecycle::allows(&ctx, scope, &app.data, actor, cmd);
@@ -763,6 +763,7 @@ impl Store {
                     Ok(Expiry::EndNotice) => Command::EndNotice,
                     Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
                     Ok(Expiry::Annex2Withdrawn) => Command::DeemAnnex2Withdrawn,
+                    Ok(Expiry::DeemAccepted) => Command::DeemAccepted,
                     Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
                 };
                 match self.execute(id, &Actor::system(&city), version, &cmd, now).await {

@@ -61,7 +61,7 @@ impl Store {
 
     /// Recomputes every hash in chain order and checks the links, the sequence and the head.
     pub async fn verify_audit(&self) -> Result<AuditReport> {
-        // Events and personal-data reads share one chain, ordered by audit_seq.
+        // Events, personal-data reads and account events share one chain, ordered by audit_seq.
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
                 "select audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
@@ -69,6 +69,9 @@ impl Store {
                  union all
                  select audit_seq, 0, 0, 'personal_data_read', payload, '-', '-', user_id, actor_role,
                  occurred_at, prev_hash, hash, alg from personal_data_reads
+                 union all
+                 select audit_seq, 0, 0, kind, payload, '-', '-', user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from account_events
                  order by 1",
             )
             .fetch_all(p)
@@ -209,7 +212,9 @@ impl Store {
                 "with chain as (
                     select audit_seq, hash, occurred_on as day from events where audit_seq is not null
                     union all
-                    select audit_seq, hash, occurred_on from personal_data_reads)
+                    select audit_seq, hash, occurred_on from personal_data_reads
+                    union all
+                    select audit_seq, hash, occurred_on from account_events)
                  select c.day as day, c.audit_seq as seq, c.hash as hash from chain c
                  join (select day, max(audit_seq) as last from chain group by day) d on d.last = c.audit_seq
                  order by c.audit_seq desc limit $1",

@@ -21,6 +21,7 @@ mod public;
 mod registry;
 mod reports;
 pub mod testing;
+mod users;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,6 +48,7 @@ pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use public::{NoticeEntry, Progress, ProgressStep};
 pub use registry::{ImportError, NewRecord, PERSON_ROLES, PersonView, REGISTRATIONS_PER_HOUR, RecordView};
 pub use reports::{QueueCounts, QueueFilter, QueueRow, ResultStats, StateFilter, Stats, StepStat};
+pub use users::{AccountRow, By, NewStaff};
 
 /// Runs `$body` with `$p` bound to the concrete pool. The body is compiled once per backend, so
 /// it may use anything both drivers support (SQL with `$n` placeholders, i64, String, Option).

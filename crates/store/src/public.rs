@@ -29,6 +29,8 @@ pub struct ProgressStep {
 #[derive(Debug, Clone, Serialize)]
 pub struct Progress {
     pub number: String,
+    /// The application's city (profile id), for its contact channels.
+    pub city: String,
     pub institution: String,
     pub state: State,
     pub stage: &'static str,
@@ -85,6 +87,7 @@ impl Store {
             .map(|e| ProgressStep { on: e.occurred_on, label: e.to_state.zh() })
             .collect();
         Ok(Some(Progress {
+            city: app.city.clone(),
             number: app.number,
             institution: app.institution_name,
             stage: app.state.zh(),

@@ -372,6 +372,10 @@ impl Store {
             return Err(refuse("username_taken", format!("用户名“{username}”已被使用，请换一个。")));
         }
         let display_name = if display_name.trim().is_empty() { username } else { display_name.trim() };
+        let display_name = dingdian_core::accounts::check_display_name(display_name).map_err(StoreError::Refused)?;
+        let display_name = display_name.as_str();
+        dingdian_core::accounts::check_password(username, display_name, password)
+            .map_err(|w| StoreError::Refused(dingdian_core::refusal::Refusal::from(w)))?;
         let new = crate::NewUser {
             username,
             display_name,

@@ -54,7 +54,9 @@ impl From<Refusal> for ApiError {
             | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
             Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } | Refusal::AgencyLimitPassed { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Refusal::NotAllowedInState { .. }
             | Refusal::StaleVersion { .. }
             | Refusal::SecondSupplementNotice
@@ -71,6 +73,9 @@ impl From<Refusal> for ApiError {
             Refusal::StaleVersion { expected, actual } => Some(serde_json::json!({ "expected": expected, "actual": actual })),
             Refusal::Banned { until, rule } => Some(serde_json::json!({ "until": until, "rule": rule })),
             Refusal::TooEarly { earliest, rule } => Some(serde_json::json!({ "earliest": earliest, "rule": rule })),
+            Refusal::DeadlinePassed { due, rule } | Refusal::AgencyLimitPassed { due, rule } => {
+                Some(serde_json::json!({ "due": due, "rule": rule }))
+            }
             Refusal::NotRevealed { on } => Some(serde_json::json!({ "reveal_on": on })),
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
             Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),

@@ -22,27 +22,27 @@ async fn admin_creates_accounts(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap().to_owned();
     assert!(page.contains("hrb-agency") && !page.contains("urc-agency"), "only the city's accounts");
-    assert!(page.contains("哈尔滨市") && page.contains("2026.3"), "the profile in force");
+    assert!(page.contains("哈尔滨市") && page.contains("2026.4"), "the profile in force");
 
-    let new = [("username", "hrb-agency-2"), ("display_name", "经办员乙"), ("role", "agency"), ("password", "long-enough-1")];
+    let new = [("username", "hrb-agency-2"), ("display_name", "经办员乙"), ("role", "agency"), ("password", "雪乡 林海 松果 三号")];
     let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("已创建账号"));
-    let token = t.login_with("hrb-agency-2", "long-enough-1").await;
+    let token = t.login_with("hrb-agency-2", "雪乡 林海 松果 三号").await;
     let (_, me) = t.call(Method::GET, "/api/me", Some(&token), None).await;
     assert_eq!((me["role"].as_str(), me["city"].as_str()), (Some("agency"), Some("harbin")), "{me}");
 
     let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("已被使用"));
-    let branch = [("username", "b1"), ("display_name", "分中心"), ("role", "branch_reviewer"), ("password", "long-enough-1")];
+    let branch = [("username", "b1"), ("display_name", "分中心"), ("role", "branch_reviewer"), ("password", "雪乡 林海 松果 三号")];
     let (status, page) = post_form(&t, "/admin/users", &admin, &branch).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("区县代码"));
+    assert!(page.contains("所属区县"), "{page}");
     let weak = [("username", "weak"), ("display_name", "甲"), ("role", "expert"), ("password", "short")];
     let (status, page) = post_form(&t, "/admin/users", &admin, &weak).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("密码至少 8 位"));
+    assert!(page.contains("密码至少 10 个字符"), "{page}");
 
     // Nobody else reaches these screens.
     let agency = t.login("hrb-agency").await;
@@ -95,8 +95,8 @@ async fn institution_registers_its_account(b: Backend) {
             ("legal_rep_id", rid.to_owned()),
             ("username", user.to_owned()),
             ("display_name", "医保办".to_owned()),
-            ("password", "long-enough-1".to_owned()),
-            ("password2", "long-enough-1".to_owned()),
+            ("password", "雪乡 林海 松果 三号".to_owned()),
+            ("password2", "雪乡 林海 松果 三号".to_owned()),
         ]
     };
     let router = t.router.clone();
@@ -130,7 +130,7 @@ async fn institution_registers_its_account(b: Backend) {
     let (status, cookie, _) = post(form(uscc.as_str(), "11010519491231002X", "xinyang")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(cookie.is_some_and(|c| c.starts_with("dd_session=")));
-    let token = t.login_with("xinyang", "long-enough-1").await;
+    let token = t.login_with("xinyang", "雪乡 林海 松果 三号").await;
     let (_, me) = t.call(Method::GET, "/api/me", Some(&token), None).await;
     assert_eq!((me["role"].as_str(), me["institution_id"].as_i64()), (Some("institution"), Some(id)), "{me}");
     let (status, _, page) = post(form(uscc.as_str(), "11010519491231002X", "xinyang2")).await;

@@ -124,7 +124,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "countersigned"
         ]
     );
-    assert_eq!(view["application"]["profile_version"], "2026.3");
+    assert_eq!(view["application"]["profile_version"], "2026.4");
     let notice = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "notice_ended").unwrap();
     assert_eq!(notice["actor_role"], "system");
 }
@@ -226,7 +226,7 @@ async fn every_terminal_state(b: Backend) {
 
     // not_signed (URC-RES-2): a founded complaint during the notice.
     let urc_agency = t.login("urc-agency").await;
-    let id = urc_to_notice(&t, &pharmacy2, &branch, &urc_agency).await;
+    let id = common::urc_to_notice(&t, &pharmacy2, &branch, &urc_agency).await;
     t.cmd(&urc_agency, id, json!({ "command": "record_complaint", "summary": "实际未配备执业药师" })).await;
     t.advance_days(15);
     let report = t.tick().await;
@@ -235,24 +235,6 @@ async fn every_terminal_state(b: Backend) {
     assert_eq!(t.cmd(&urc_agency, id, founded).await, "not_signed");
 }
 both!(every_terminal_state);
-
-async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) -> i64 {
-    let expert = t.login("urc-expert").await;
-    let id = t.submitted(inst).await;
-    t.cmd(branch, id, json!({ "command": "pass_initial_review" })).await;
-    t.cmd(branch, id, json!({ "command": "pass_verification" })).await;
-    let (_, round) = t.call(Method::POST, "/api/rounds", Some(agency), Some(json!({ "name": "当期" }))).await;
-    let round_id = round["id"].as_i64().unwrap();
-    t.cmd(agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
-    for e in &t.draw_for_visit(agency, round_id, &[id]).await[0] {
-        t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 80 })).await;
-    }
-    t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
-    t.cmd(&expert, id, pass_review()).await;
-    t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass" })).await;
-    assert_eq!(t.cmd(agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
-    id
-}
 
 /// given_up: HRB-SIGN (10 working days missed, fired by the timer) and HRB-PRE-4 (failed
 /// preparation, with a 1-year ban that refuses the next application, G-BANS).
@@ -292,8 +274,9 @@ async fn given_up_paths(b: Backend) {
 both!(given_up_paths);
 
 /// failed_final (HRB-EVAL-3): a failure, rectification, re-evaluation not before 3 months
-/// (LAW-MONTH), a second failure ⇒ final, with a 1-year ban.
-async fn failed_final_after_second_failure(b: Backend) {
+/// (LAW-MONTH), a second failure ⇒ final, with a 1-year ban. Both periods cover their
+/// corresponding day (民法典 arts. 201–202): the first permitted day is the day after.
+async fn hrb_eval_3_law_month_wait_and_ban_cover_corresponding_day(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = t.login("hrb-hospital").await;
     let agency = t.login("hrb-agency").await;
@@ -303,20 +286,31 @@ async fn failed_final_after_second_failure(b: Backend) {
     t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
     t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 50 })).await;
     assert_eq!(t.cmd(&expert, id, fail_review()).await, "failed_rectifying");
-    // Served 2026-03-02: not before 2026-06-02.
-    t.advance_days(90);
+    // Served 2026-03-02: the 3 months cover 2026-06-02; re-evaluation from 2026-06-03.
+    t.advance_days(92);
     let (status, body) = t.try_cmd(&hosp, id, json!({ "command": "request_reevaluation" })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_early")), "{body}");
-    assert_eq!(body["detail"]["earliest"], "2026-06-02");
-    t.advance_days(2);
+    assert_eq!(body["detail"]["earliest"], "2026-06-03");
+    t.advance_days(1);
     assert_eq!(t.cmd(&hosp, id, json!({ "command": "request_reevaluation" })).await, "on_site_evaluation");
     t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 55 })).await;
     assert_eq!(t.cmd(&expert, id, fail_review()).await, "failed_final");
     let view = t.get_app(&hosp, id).await;
     let ban = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "ban_imposed").expect("ban event");
-    assert_eq!(ban["event"]["until"], "2027-06-02");
+    // Failed again on 2026-06-03: the 1-year ban covers 2027-06-03.
+    assert_eq!(ban["event"]["until"], "2027-06-03");
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let again = body["id"].as_i64().unwrap();
+    t.cmd(&hosp, again, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
+    t.clock.set_date(jiff::civil::date(2027, 6, 3));
+    let (status, body) = t.try_cmd(&hosp, again, json!({ "command": "submit" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("banned")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("2027-06-04 起方可申请"), "{body}");
+    t.clock.set_date(jiff::civil::date(2027, 6, 4));
+    assert_eq!(t.cmd(&hosp, again, json!({ "command": "submit" })).await, "submitted");
 }
-both!(failed_final_after_second_failure);
+both!(hrb_eval_3_law_month_wait_and_ban_cover_corresponding_day);
 
 /// G-FOLLOWS (HRB-EVAL-3): a failure follows the institution, not the application. An institution
 /// that failed, withdrew and applied again the same day is held to the 3-month rectification
@@ -333,15 +327,15 @@ async fn g_follows_failure_survives_withdrawal_and_reapplication(b: Backend) {
     assert_eq!(t.cmd(&expert, first, fail_review()).await, "failed_rectifying");
     assert_eq!(t.cmd(&hosp, first, json!({ "command": "withdraw" })).await, "withdrawn");
 
-    // The same day: a new draft may be written, but not submitted before 2026-06-02.
+    // The same day: a new draft may be written, but not submitted before 2026-06-03.
     let (status, body) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let second = body["id"].as_i64().unwrap();
     t.cmd(&hosp, second, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
     let (status, body) = t.try_cmd(&hosp, second, json!({ "command": "submit" })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_early")), "{body}");
-    assert_eq!((body["detail"]["earliest"].as_str(), body["detail"]["rule"].as_str()), (Some("2026-06-02"), Some("HRB-EVAL-3")));
-    t.advance_days(92);
+    assert_eq!((body["detail"]["earliest"].as_str(), body["detail"]["rule"].as_str()), (Some("2026-06-03"), Some("HRB-EVAL-3")));
+    t.advance_days(93);
     assert_eq!(t.cmd(&hosp, second, json!({ "command": "submit" })).await, "submitted");
     assert_eq!(t.get_app(&hosp, second).await["application"]["data"]["failures"], 1, "the failure came along");
 

@@ -100,13 +100,33 @@ async fn public_pages_show_progress_and_notices_but_nothing_private(b: Backend) 
 }
 both!(public_pages_show_progress_and_notices_but_nothing_private);
 
-// HRB-HOTLINE / URC-CHANNEL: the public sees each city's channels, taken from its profile.
-async fn hrb_hotline_and_urc_channel_on_the_notices_page(b: Backend) {
+// HRB-HOTLINE / URC-CHANNEL: the public sees each city's channels, taken from its profile — on
+// the home page, the notices and their feed, the progress query and the complaint pages; an
+// application's own pages name its own city's.
+async fn hrb_hotline_and_urc_channel_on_the_public_pages(b: Backend) {
     let t = TestApp::new(b).await;
-    let (status, page) = t.call(Method::GET, "/notices", None, None).await;
-    assert_eq!(status, StatusCode::OK);
+    for path in ["/", "/notices", "/query", "/complaints/new"] {
+        let (status, page) = t.call(Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let page = page.as_str().unwrap();
+        assert!(page.contains("咨询与监督") && page.contains("哈尔滨市：监督电话：0451-12393"), "{path}: {page}");
+        assert!(page.contains("通知 QQ 群：656693658"), "{path}: {page}");
+    }
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let expert = t.login("hrb-expert").await;
+    let id = t.submitted(&hosp).await;
+    t.cmd(&agency, id, json!({ "command": "accept" })).await;
+    t.cmd(&agency, id, json!({ "command": "schedule_evaluation" })).await;
+    t.cmd(&agency, id, json!({ "command": "record_site_evaluation", "score": 88 })).await;
+    t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass" })).await;
+    t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    let (_, feed) = t.call(Method::GET, "/notices.atom", None, None).await;
+    assert!(feed.as_str().unwrap().contains("咨询与监督：监督电话：0451-12393。</summary>"), "{feed}");
+    let view = t.get_app(&hosp, id).await;
+    let (code, number) = (view["query_code"].as_str().unwrap().to_owned(), view["application"]["number"].as_str().unwrap().to_owned());
+    let (_, page) = t.call(Method::GET, &format!("/query?number={number}&code={code}"), None, None).await;
     let page = page.as_str().unwrap();
-    assert!(page.contains("哈尔滨市：监督电话：0451-12393"), "{page}");
-    assert!(page.contains("通知 QQ 群：656693658"), "{page}");
+    assert!(page.contains("0451-12393") && !page.contains("656693658"), "only Harbin's channels for a Harbin application: {page}");
 }
-both!(hrb_hotline_and_urc_channel_on_the_notices_page);
+both!(hrb_hotline_and_urc_channel_on_the_public_pages);

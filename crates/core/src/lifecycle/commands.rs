@@ -169,6 +169,9 @@ pub enum Command {
     DeemGivenUp,
     /// System: HRB-ANNEX2 resubmission window missed.
     DeemAnnex2Withdrawn,
+    /// System: G-AGENCY-TIME — no supplement notice within the agency's limit; accepted as it
+    /// stands (行政许可法 art. 32), where the profile says so.
+    DeemAccepted,
     /// Server: the agreement to sign was generated from the profile's template. Sent only by
     /// the server, which rendered and stored the document.
     IssueAgreement {
@@ -256,6 +259,7 @@ impl Command {
             Command::ReviewAnnex2 { .. } => "review_annex2",
             Command::RecordStationAcceptance { .. } => "record_station_acceptance",
             Command::DeemAnnex2Withdrawn => "deem_annex2_withdrawn",
+            Command::DeemAccepted => "deem_accepted",
             Command::IssueAgreement { .. } => "issue_agreement",
             Command::CompletePreparation => "complete_preparation",
             Command::FailPreparation { .. } => "fail_preparation",
@@ -362,9 +366,13 @@ impl Command {
             | ConfirmScoreSheet
             | RequestReevaluation
             | Sign => Who::Role(Role::Institution),
-            EndNotice | DeemWithdrawn | DeemGivenUp | DeemAnnex2Withdrawn | IssueAgreement { .. } | RecalculateDeadlines { .. } => {
-                Who::Role(Role::System)
-            }
+            EndNotice
+            | DeemWithdrawn
+            | DeemGivenUp
+            | DeemAnnex2Withdrawn
+            | DeemAccepted
+            | IssueAgreement { .. }
+            | RecalculateDeadlines { .. } => Who::Role(Role::System),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
             Reject { .. } | OverrideConditions { .. } => Who::StateStep,

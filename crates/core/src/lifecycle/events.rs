@@ -57,6 +57,13 @@ pub enum Event {
         sha256: String,
     },
     Accepted,
+    /// G-AGENCY-TIME: no supplement notice within the agency's limit; the application counts as
+    /// accepted from receipt (行政许可法 art. 32).
+    DeemedAccepted {
+        rule: String,
+        /// The day the application was received (submitted).
+        received_on: Option<Date>,
+    },
     Rejected {
         reasons: Vec<Reason>,
     },
@@ -185,6 +192,7 @@ impl Event {
             Event::MaterialAttached { .. } => "material_attached",
             Event::MaterialRemoved { .. } => "material_removed",
             Event::Accepted => "accepted",
+            Event::DeemedAccepted { .. } => "deemed_accepted",
             Event::Rejected { .. } => "rejected",
             Event::EvaluationScheduled { .. } => "evaluation_scheduled",
             Event::InitialReviewPassed => "initial_review_passed",
@@ -231,6 +239,7 @@ impl Event {
             Event::MaterialAttached { .. } => "上传材料",
             Event::MaterialRemoved { .. } => "移除材料",
             Event::Accepted => "受理",
+            Event::DeemedAccepted { .. } => "逾期未告知补正，依法视为受理",
             Event::Rejected { .. } => "不予受理",
             Event::EvaluationScheduled { .. } => "安排现场踏查",
             Event::InitialReviewPassed => "初审通过",

@@ -27,6 +27,13 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
             ("请补正材料", format!("经审核，以下材料需补正：{}。{until}", list.join("；")))
         }
         Event::Accepted => ("已受理", "您的定点申请已受理，我们将组织现场踏查。".to_owned()),
+        Event::DeemedAccepted { received_on, .. } => (
+            "已受理",
+            format!(
+                "经办机构未在规定时限内一次性告知补正材料，依照《行政许可法》第三十二条，您的定点申请自收到申请材料之日{}起即为受理，我们将组织现场踏查。",
+                received_on.map(|d| format!("（{d}）")).unwrap_or_default()
+            ),
+        ),
         Event::Rejected { reasons } => {
             let list: Vec<String> = reasons
                 .iter()
@@ -67,11 +74,20 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
         }
         Event::GivenUp { reason, .. } => ("视为放弃", format!("您的定点申请视为放弃：{reason}。")),
         Event::PreparationFailed { reason } => ("签约前准备未完成", format!("签约前准备未完成，视为放弃：{reason}。")),
-        Event::BanImposed { until, rule, .. } => ("限制申请期限", format!("{until} 前不得再次申请（{rule}）。")),
+        // G-BANS with 民法典 arts. 201–202: the ban covers its last day.
+        Event::BanImposed { until, rule, .. } => (
+            "限制申请期限",
+            match until.tomorrow() {
+                Ok(next) => format!("至 {until}（含当日）不得再次申请，{next} 起方可申请（{rule}）。"),
+                Err(_) => format!("至 {until}（含当日）不得再次申请（{rule}）。"),
+            },
+        ),
         _ => return None,
     };
     // HRB-HOTLINE / URC-CHANNEL: every letter ends with the profile's contact channels.
-    let contacts: Vec<String> = p.contacts.iter().map(|c| format!("{}：{}", c.label, c.value)).collect();
-    let body = if contacts.is_empty() { body } else { format!("{body}\n{}。", contacts.join("；")) };
+    let body = match p.contacts_line() {
+        Some(line) => format!("{body}\n{line}。"),
+        None => body,
+    };
     Some((subject(title), body))
 }

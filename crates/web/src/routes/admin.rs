@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::{ALL_ROLES, Role};
-use dingdian_store::{CalendarYearInfo, InstitutionRecord, NewUser, User};
+use dingdian_store::{CalendarYearInfo, InstitutionRecord, User};
 use serde::Deserialize;
 
 use super::pages::{message, render, role_zh};
@@ -31,7 +31,10 @@ pub struct ProfileRow {
 struct AdminPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
-    users: Vec<(User, &'static str)>,
+    /// Each account of the city, its role in Chinese, and whether it is the administrator's own.
+    users: Vec<(dingdian_store::AccountRow, &'static str, bool)>,
+    /// The city's districts (code, name), for branch reviewers.
+    districts: Vec<(String, String)>,
     institutions: Vec<InstitutionRecord>,
     roles: Vec<(&'static str, &'static str)>,
     profiles: Vec<ProfileRow>,
@@ -40,18 +43,23 @@ struct AdminPage<'a> {
     done: Option<String>,
 }
 
-async fn page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
+pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
     let users = s
         .store
-        .users()
+        .accounts(Some(&u.city))
         .await?
         .into_iter()
-        .filter(|x| x.city == u.city)
         .map(|x| {
-            let zh = x.role().zh();
-            (x, zh)
+            let zh = Role::parse(&x.role).map(Role::zh).unwrap_or("未知角色");
+            let me = x.id == u.id;
+            (x, zh, me)
         })
         .collect();
+    let districts = s
+        .store
+        .current_profile(&u.city)
+        .map(|p| p.districts.iter().map(|d| (d.code.clone(), d.name.clone())).collect())
+        .unwrap_or_default();
     let institutions = s.store.institutions(Some(&u.city)).await?;
     let profiles = s
         .store
@@ -74,6 +82,7 @@ async fn page(s: &AppState, u: User, error: Option<String>, done: Option<String>
         role_zh: u.role().zh(),
         user: Some(u),
         users,
+        districts,
         institutions,
         roles,
         profiles,
@@ -102,43 +111,34 @@ pub struct NewUserForm {
     institution_id: String,
 }
 
-/// `POST /admin/users`: a new account in the administrator's city.
+/// `POST /admin/users`: a new account in the administrator's city. Staff accounts follow the
+/// core's rules (`dingdian_core::accounts`); an institution's account belongs to a registered
+/// institution of the city.
 pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(f): Form<NewUserForm>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let outcome: Result<String, ApiError> = async {
         let role = Role::parse(&f.role).filter(|r| *r != Role::System).ok_or_else(|| ApiError::invalid("invalid_input", "请选择角色。"))?;
-        let username = f.username.trim();
-        if username.is_empty() || username.chars().any(|c| c.is_whitespace()) || username.chars().count() > 64 {
-            return Err(ApiError::invalid("invalid_input", "用户名不能为空、不能含空格，最多 64 个字符。"));
-        }
-        if f.display_name.trim().is_empty() {
-            return Err(ApiError::invalid("invalid_input", "请填写姓名或单位名称。"));
-        }
-        if s.store.user_by_username(username).await?.is_some() {
-            return Err(ApiError::invalid("username_taken", format!("用户名“{username}”已被使用，请换一个。")));
-        }
-        let district = f.district.trim();
-        let district = match role {
-            Role::BranchReviewer if district.is_empty() => {
-                return Err(ApiError::invalid("invalid_input", "区（县）医保分中心的账号须填写所在区县代码。"));
-            }
-            Role::BranchReviewer => Some(district),
-            _ => None,
+        let district = Some(f.district.trim()).filter(|d| !d.is_empty());
+        let now = s.clock.now();
+        let created = if role == Role::Institution {
+            let id: i64 =
+                f.institution_id.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "申请机构账号须选择所属机构。"))?;
+            let inst = s.store.institution(id).await?.filter(|i| i.city == u.city);
+            let inst = inst.ok_or_else(|| ApiError::invalid("invalid_input", "所选机构不在本市。"))?;
+            s.store.create_institution_account(&u.actor(), inst.id, &f.username, &f.display_name, &f.password, now).await?
+        } else {
+            let new = dingdian_store::NewStaff {
+                username: &f.username,
+                display_name: &f.display_name,
+                password: &f.password,
+                role,
+                city: &u.city,
+                district,
+            };
+            s.store.create_staff(dingdian_store::By::actor(&u.actor()), new, now).await?
         };
-        let institution_id = match role {
-            Role::Institution => {
-                let id: i64 =
-                    f.institution_id.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "申请机构账号须选择所属机构。"))?;
-                let inst = s.store.institution(id).await?.filter(|i| i.city == u.city);
-                Some(inst.ok_or_else(|| ApiError::invalid("invalid_input", "所选机构不在本市。"))?.id)
-            }
-            _ => None,
-        };
-        let new =
-            NewUser { username, display_name: f.display_name.trim(), password: &f.password, role, city: &u.city, district, institution_id };
-        s.store.ensure_user(new, s.clock.now()).await?;
-        tracing::info!(admin = u.id, username, role = role.as_str(), "account created");
-        Ok(format!("已创建账号“{username}”（{}）。", role.zh()))
+        tracing::info!(admin = u.id, account = created.id, role = role.as_str(), "account created");
+        Ok(format!("已创建账号“{}”（{}）。", created.username, role.zh()))
     }
     .await;
     let (error, done) = match outcome {

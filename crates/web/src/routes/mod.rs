@@ -3,6 +3,7 @@
 //! (handlers still check scope — region, district, own institution — themselves). The
 //! authorization-matrix test walks the same table, so no route can escape it.
 
+mod account;
 mod admin;
 mod api;
 mod documents;
@@ -104,6 +105,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
         r("GET", "/admin", Roles(&[Role::Admin]), get(admin::index)),
         r("POST", "/admin/users", Roles(&[Role::Admin]), post(admin::create_user)),
+        r("POST", "/admin/users/{id}", Roles(&[Role::Admin]), post(account::act)),
+        r("GET", "/account/password", Page, get(account::password_form)),
+        r("POST", "/account/password", Page, post(account::change_password)),
         r("POST", "/admin/calendar", Roles(&[Role::Admin]), post(admin::load_calendar).layer(big())),
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
         r("GET", "/healthz", Public, get(api::health)),
@@ -119,6 +123,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/api/session", Public, post(api::login)),
         r("DELETE", "/api/session", Signed, delete(api::logout)),
         r("GET", "/api/me", Signed, get(api::me)),
+        r("POST", "/api/account/password", Signed, post(account::api_change_password)),
         r("GET", "/api/profiles", Signed, get(api::profiles)),
         r("GET", "/api/applications", Signed, get(api::list_applications)),
         r("POST", "/api/applications", Roles(&[Role::Institution]), post(api::create_application)),
@@ -170,14 +175,15 @@ pub fn router(state: AppState) -> Router<AppState> {
     table()
         .into_iter()
         .fold(Router::new(), |router, (def, handler)| {
-            router.route(def.path, handler.route_layer(from_fn_with_state((state.clone(), def.access), guard)))
+            router.route(def.path, handler.route_layer(from_fn_with_state((state.clone(), def), guard)))
         })
         .fallback(api::fallback)
 }
 
 /// Enforces a route's access column. The signed-in user is left in the request for the
 /// handler's extractors, so the session is looked up once.
-async fn guard(State((state, access)): State<(AppState, Access)>, mut req: Request, next: Next) -> Response {
+async fn guard(State((state, def)): State<(AppState, RouteDef)>, mut req: Request, next: Next) -> Response {
+    let access = def.access;
     if access == Access::Public {
         return next.run(req).await;
     }
@@ -201,6 +207,22 @@ async fn guard(State((state, access)): State<(AppState, Access)>, mut req: Reque
         let e = ApiError::from(Refusal::NotYourRole { required });
         return (StatusCode::FORBIDDEN, e).into_response();
     }
+    // A password an administrator reset must be replaced before anything else.
+    if user.must_change_password() && !ALLOWED_BEFORE_NEW_PASSWORD.contains(&def.path) {
+        return if def.path.starts_with("/api/") {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "管理员已重置您的密码，请先修改密码（POST /api/account/password）。",
+            );
+            e.into_response()
+        } else {
+            axum::response::Redirect::to("/account/password").into_response()
+        };
+    }
     req.extensions_mut().insert(user);
     next.run(req).await
 }
+
+/// What a user whose password was reset may still do: choose a new one, see who they are, leave.
+const ALLOWED_BEFORE_NEW_PASSWORD: &[&str] = &["/account/password", "/api/account/password", "/api/me", "/api/session", "/logout"];

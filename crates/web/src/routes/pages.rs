@@ -53,6 +53,7 @@ struct HomePage<'a> {
     role_zh: &'a str,
     profiles: Vec<ProfileRow>,
     demo: &'a [DemoAccount],
+    contacts: Vec<(String, String)>,
 }
 
 pub async fn home(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
@@ -68,7 +69,8 @@ pub async fn home(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Resp
             clocks: p.clocks.len(),
         })
         .collect();
-    render(HomePage { role_zh: role_zh(&user), user, profiles, demo: &s.demo_accounts })
+    let contacts = contacts(&s, None);
+    render(HomePage { role_zh: role_zh(&user), user, profiles, demo: &s.demo_accounts, contacts })
 }
 
 #[derive(Template)]
@@ -794,6 +796,7 @@ struct QueryPage<'a> {
     code: String,
     progress: Option<dingdian_store::Progress>,
     error: Option<String>,
+    contacts: Vec<(String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -815,7 +818,19 @@ pub async fn query(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(
         }
     };
     let status = if error.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
-    (status, render(QueryPage { role_zh: role_zh(&user), user, number, code, progress, error })).into_response()
+    let contacts = contacts(&s, progress.as_ref().map(|p| p.city.as_str()));
+    (status, render(QueryPage { role_zh: role_zh(&user), user, number, code, progress, error, contacts })).into_response()
+}
+
+/// Each city's contact and supervision channels (HRB-HOTLINE, URC-CHANNEL) as (city name,
+/// "label：value；…"), from its profile: every city's, or one city's.
+fn contacts(s: &AppState, city: Option<&str>) -> Vec<(String, String)> {
+    s.store
+        .current_profiles()
+        .iter()
+        .filter(|p| city.is_none_or(|c| p.id == c))
+        .filter_map(|p| p.contacts_line().map(|line| (p.name.clone(), line)))
+        .collect()
 }
 
 #[derive(Template)]
@@ -831,13 +846,7 @@ struct NoticesPage<'a> {
 /// HRB-NOTICE / URC-RES-2: current and past notices, no sign-in needed, with each city's
 /// contact channels from its profile (HRB-HOTLINE, URC-CHANNEL).
 pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
-    let contacts = s
-        .store
-        .current_profiles()
-        .iter()
-        .filter(|p| !p.contacts.is_empty())
-        .map(|p| (p.name.clone(), p.contacts.iter().map(|c| format!("{}：{}", c.label, c.value)).collect::<Vec<_>>().join("；")))
-        .collect();
+    let contacts = contacts(&s, None);
     match s.store.notices(500).await {
         Ok(rows) => render(NoticesPage { role_zh: role_zh(&user), user, rows, contacts }),
         Err(e) => error_page(e.into()),
@@ -848,7 +857,8 @@ pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> R
 #[template(path = "notices_atom.xml")]
 struct NoticesFeed {
     updated: String,
-    rows: Vec<dingdian_store::NoticeEntry>,
+    /// Each notice with its city's contact channels (HRB-HOTLINE, URC-CHANNEL).
+    rows: Vec<(dingdian_store::NoticeEntry, String)>,
 }
 
 /// The notices as an Atom feed.
@@ -857,6 +867,15 @@ pub async fn notices_feed(State(s): State<AppState>) -> Response {
         Ok(rows) => {
             let updated =
                 rows.first().map(|n| format!("{}T00:00:00+08:00", n.published_on)).unwrap_or_else(|| "2026-01-01T00:00:00+08:00".into());
+            let lines: std::collections::BTreeMap<String, String> =
+                s.store.current_profiles().iter().filter_map(|p| Some((p.id.clone(), p.contacts_line()?))).collect();
+            let rows = rows
+                .into_iter()
+                .map(|n| {
+                    let line = lines.get(&n.city).cloned().unwrap_or_default();
+                    (n, line)
+                })
+                .collect();
             match (NoticesFeed { updated, rows }).render() {
                 Ok(xml) => ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response(),
                 Err(e) => {
@@ -877,6 +896,7 @@ struct ComplaintPage<'a> {
     number: String,
     receipt: Option<String>,
     error: Option<String>,
+    contacts: Vec<(String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -885,8 +905,9 @@ pub struct NumberQuery {
 }
 
 /// The public complaint form (HRB-NOTICE, URC-RES-2).
-pub async fn complaint_form(MaybeUser(user): MaybeUser, Query(q): Query<NumberQuery>) -> Response {
-    render(ComplaintPage { role_zh: role_zh(&user), user, number: q.number.unwrap_or_default(), receipt: None, error: None })
+pub async fn complaint_form(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<NumberQuery>) -> Response {
+    let contacts = contacts(&s, None);
+    render(ComplaintPage { role_zh: role_zh(&user), user, number: q.number.unwrap_or_default(), receipt: None, error: None, contacts })
 }
 
 #[derive(Deserialize)]
@@ -909,8 +930,10 @@ pub async fn file_complaint(
     req: axum::extract::Request,
 ) -> Response {
     let role = role_zh(&user);
+    let all_contacts = contacts(&s, None);
     let page = |status: StatusCode, number: String, receipt: Option<String>, error: Option<String>| {
-        (status, render(ComplaintPage { role_zh: role, user: user.clone(), number, receipt, error })).into_response()
+        let contacts = all_contacts.clone();
+        (status, render(ComplaintPage { role_zh: role, user: user.clone(), number, receipt, error, contacts })).into_response()
     };
     match s.store.complaint_attempt(&addr, s.clock.now()).await {
         Ok(true) => {}
@@ -991,11 +1014,12 @@ struct ComplaintStatusPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
     c: dingdian_store::ComplaintStatus,
+    contacts: Vec<(String, String)>,
 }
 
 pub async fn complaint_status(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(receipt): Path<String>) -> Response {
     match s.store.complaint_status(&receipt).await {
-        Ok(Some(c)) => render(ComplaintStatusPage { role_zh: role_zh(&user), user, c }),
+        Ok(Some(c)) => render(ComplaintStatusPage { role_zh: role_zh(&user), user, c, contacts: contacts(&s, None) }),
         Ok(None) => error_page(ApiError::not_found()),
         Err(e) => error_page(e.into()),
     }

@@ -131,6 +131,7 @@ fn expiry_zh(e: Expiry) -> &'static str {
         Expiry::DeemWithdrawn => "逾期视为撤回",
         Expiry::EndNotice => "公示期满",
         Expiry::DeemGivenUp => "逾期视为放弃",
+        Expiry::DeemAccepted => "逾期未告知补正，视为受理",
         _ => "到期自动处理",
     }
 }

@@ -130,6 +130,7 @@ pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
     ("hrb-supervisor", Role::Supervisor, "harbin", None),
     ("hrb-admin", Role::Admin, "harbin", None),
     ("urc-agency", Role::Agency, "urumqi", None),
+    ("urc-admin", Role::Admin, "urumqi", None),
     ("urc-branch", Role::BranchReviewer, "urumqi", Some("650102")),
     ("urc-branch-other", Role::BranchReviewer, "urumqi", Some("650103")),
     ("urc-evaluator", Role::Evaluator, "urumqi", None),
@@ -505,4 +506,25 @@ pub fn full_facts(national: &str) -> Value {
         "pharmacists": [{ "name": "药师甲", "contract_start": "2025-01-01" }],
         "insurance_admin_contracts": [{ "name": "医保员甲", "contract_start": "2025-01-01" }, { "name": "医保员乙", "contract_start": "2025-01-01" }]
     })
+}
+
+/// An Urumqi application of `inst` through a round of its own to its public notice
+/// (URC-REV-1…URC-RES-2).
+pub async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) -> i64 {
+    let expert = t.login("urc-expert").await;
+    let id = t.submitted(inst).await;
+    t.cmd(branch, id, json!({ "command": "pass_initial_review" })).await;
+    t.cmd(branch, id, json!({ "command": "pass_verification" })).await;
+    let (_, round) = t.call(Method::POST, "/api/rounds", Some(agency), Some(json!({ "name": "当期" }))).await;
+    let round_id = round["id"].as_i64().unwrap();
+    t.cmd(agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
+    for e in &t.draw_for_visit(agency, round_id, &[id]).await[0] {
+        t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 80 })).await;
+    }
+    t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
+    t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] }))
+        .await;
+    t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass" })).await;
+    assert_eq!(t.cmd(agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
+    id
 }

@@ -5,13 +5,15 @@
 //!
 //! Not responsible for the checks every command passes first (scope, role: `decide/mod.rs`).
 
-use super::support::{MAX_FILES_PER_SLOT, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within};
+use super::support::{
+    MAX_FILES_PER_SLOT, agency_limit, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within,
+};
 use super::{Decision, Turn, declaration, go};
 use crate::eligibility;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::records::FileRef;
-use crate::policy::{Expiry, MaterialPhase};
+use crate::policy::{Bound, Expiry, MaterialPhase};
 use crate::refusal::Refusal;
 use crate::vocabulary::State;
 
@@ -28,7 +30,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             go(vec![Event::DraftUpdated { facts: facts.clone() }], s)
         }
         Command::Submit if s == State::Draft => {
-            if let Some(ban) = ctx.bans.iter().filter(|b| b.until > ctx.today).max_by_key(|b| b.until) {
+            if let Some(ban) = ctx.bans.iter().filter(|b| b.in_force(ctx.today)).max_by_key(|b| b.until) {
                 return Err(Refusal::Banned { until: ban.until, rule: ban.rule.clone() });
             }
             // G-FOLLOWS (HRB-EVAL-3 / URC-RES-1): a failure follows the institution; a new
@@ -77,6 +79,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if st.supplement_notices > 0 {
                 return Err(Refusal::SecondSupplementNotice);
             }
+            agency_limit(ctx, st, Bound::SupplementNotice)?;
             validate_items(p, ctx.kind, items)?;
             // A due date in a year without calendar data stays open (flagged on the clock); the
             // notice itself must not wait for the calendar.

@@ -27,12 +27,21 @@ use crate::vocabulary::{Actor, InstitutionKind, Role, State};
 
 pub use support::{MAX_FILES_PER_SLOT, MAX_TEXT_CHARS};
 
-/// An active ban on the applying institution or its people (G-BANS).
+/// A ban on the applying institution or its people (G-BANS).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActiveBan {
     pub rule: String,
+    /// The last day the ban covers: the corresponding day of its period (民法典 arts. 201–202).
     pub until: Date,
     pub reason: String,
+}
+
+impl ActiveBan {
+    /// G-BANS: a ban is in force up to and including its last day; the institution may apply
+    /// again from the day after.
+    pub fn in_force(&self, today: Date) -> bool {
+        today <= self.until
+    }
 }
 
 /// The applying institution as a decision sees it.
@@ -192,7 +201,8 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::RecalculateDeadlines { .. }
         | Command::DeemWithdrawn
         | Command::DeemGivenUp
-        | Command::DeemAnnex2Withdrawn => system::decide(&turn),
+        | Command::DeemAnnex2Withdrawn
+        | Command::DeemAccepted => system::decide(&turn),
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Not responsible for ending the notice when its period is over (a time-driven command: `system`).
 
-use super::support::{expired, expiry_due, invalid, required_text};
+use super::support::{expired, expiry_due, invalid, required_text, within};
 use super::{Decision, Turn, go};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
@@ -22,6 +22,9 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             go(vec![Event::NoticePublished { ends_on }], State::PublicNotice)
         }
         Command::RecordComplaint { summary } if s == State::PublicNotice => {
+            // HRB-NOTICE / URC-RES-2: complaints are taken during the notice period — by date, not
+            // by whether the system has closed the notice yet.
+            within(ctx, st, Expiry::EndNotice)?;
             let number = u32::try_from(st.complaints.len()).unwrap_or(u32::MAX).saturating_add(1);
             go(vec![Event::ComplaintRecorded { number, summary: required_text("summary", summary)? }], s)
         }

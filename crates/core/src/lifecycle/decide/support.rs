@@ -11,7 +11,7 @@ use crate::deadline::Due;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::projection::AppState;
 use crate::lifecycle::records::{Outcome, SupplementItem};
-use crate::policy::{BanTrigger, Expiry, MaterialPhase, Profile};
+use crate::policy::{BanTrigger, Bound, ClockStart, Expiry, MaterialPhase, Profile};
 use crate::refusal::Refusal;
 use crate::vocabulary::{InstitutionKind, State};
 use jiff::civil::Date;
@@ -47,15 +47,34 @@ pub(super) fn result(
 pub(super) fn ban(ctx: &Ctx<'_>, on: BanTrigger, reason: &str) -> Option<Event> {
     ctx.profile.ban(on).map(|b| Event::BanImposed {
         rule: b.rule.clone(),
-        until: deadline::earliest(ctx.today, b.length),
+        until: deadline::period_end(ctx.today, b.length),
         reason: reason.to_owned(),
     })
 }
 
 /// The due date of the clock with this consequence, counted from `start`.
 pub(super) fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, Refusal> {
+    expiry_due_paused(ctx, e, start, &[])
+}
+
+/// The due date of the running clock with this consequence for an application in `st`: from the
+/// day it entered its state, or where the profile says so from the notice's last day
+/// (URC-SIGN, `clocks::after_notice`).
+pub(super) fn running_due(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<Date, Refusal> {
+    let entered = st.entered_on.unwrap_or(ctx.today);
+    let starts = ctx.profile.clock_with_expiry(e).map(|c| c.starts).unwrap_or_default();
+    match (starts, st.notice_ends_on) {
+        (ClockStart::NoticeEnd, Some(last)) => {
+            let (start, held) = crate::clocks::after_notice(last, entered);
+            expiry_due_paused(ctx, e, start, held.as_slice())
+        }
+        _ => expiry_due(ctx, e, entered),
+    }
+}
+
+fn expiry_due_paused(ctx: &Ctx<'_>, e: Expiry, start: Date, pauses: &[deadline::Pause]) -> Result<Date, Refusal> {
     let clock = ctx.profile.clock_with_expiry(e).ok_or(Refusal::NotYetDue { due: None })?;
-    let due: Due = deadline::compute(start, clock.budget, &[], ctx.calendar);
+    let due: Due = deadline::compute(start, clock.budget, pauses, ctx.calendar);
     match (due.due, due.missing_year) {
         (Some(d), _) => Ok(d),
         (None, _) if due.out_of_range => Err(Refusal::DateOutOfRange { start }),
@@ -63,9 +82,21 @@ pub(super) fn expiry_due(ctx: &Ctx<'_>, e: Expiry, start: Date) -> Result<Date, 
     }
 }
 
+/// G-AGENCY-TIME (HRB-ACC-1; 行政许可法 art. 32): the agency's own limit on this act binds the
+/// agency. Refused once the limit has run out; a limit whose end cannot be computed (calendar
+/// year missing) has not run out.
+pub(super) fn agency_limit(ctx: &Ctx<'_>, st: &AppState, b: Bound) -> Result<(), Refusal> {
+    let Some(clock) = ctx.profile.clock_bounding(b) else { return Ok(()) };
+    let start = st.entered_on.unwrap_or(ctx.today);
+    match deadline::compute(start, clock.budget, &[], ctx.calendar).due {
+        Some(due) if ctx.today > due => Err(Refusal::AgencyLimitPassed { due, rule: clock.rule.clone() }),
+        _ => Ok(()),
+    }
+}
+
 /// For system commands: the clock must have run out (today is past its last day).
 pub(super) fn expired(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
-    let due = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today))?;
+    let due = running_due(ctx, st, e)?;
     if ctx.today > due { Ok(()) } else { Err(Refusal::NotYetDue { due: Some(due) }) }
 }
 
@@ -73,7 +104,7 @@ pub(super) fn expired(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Ref
 /// last day, LAW-HOLIDAY-END), even if the system has not fired the consequence yet.
 /// A period whose end cannot be computed (calendar year missing) has not ended for the applicant.
 pub(super) fn within(ctx: &Ctx<'_>, st: &AppState, e: Expiry) -> Result<(), Refusal> {
-    let Ok(due) = expiry_due(ctx, e, st.entered_on.unwrap_or(ctx.today)) else { return Ok(()) };
+    let Ok(due) = running_due(ctx, st, e) else { return Ok(()) };
     if ctx.today > due {
         let rule = ctx.profile.clock_with_expiry(e).map(|c| c.rule.clone()).unwrap_or_default();
         return Err(Refusal::DeadlinePassed { due, rule });

@@ -1,6 +1,7 @@
 //! Deciding the time-driven commands the system sends when a clock runs out or the calendar
 //! changes: the end of the notice, deemed withdrawn (HRB-ACC-2), deemed given up (HRB-SIGN,
-//! URC-SIGN), the Annex 2 request deemed withdrawn (HRB-ANNEX2), and recalculated deadlines.
+//! URC-SIGN), the Annex 2 request deemed withdrawn (HRB-ANNEX2), deemed accepted (G-AGENCY-TIME,
+//! where the profile says so), and recalculated deadlines.
 //!
 //! Not responsible for knowing when a clock runs out before it is asked (that is `clocks`, which
 //! tells the scheduler when to send these).
@@ -31,6 +32,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             due => Err(Refusal::NotYetDue { due }),
         },
         Command::RecalculateDeadlines { year } if !s.is_terminal() => go(vec![Event::DeadlinesRecalculated { year: *year }], s),
+        // G-AGENCY-TIME (行政许可法 art. 32): no supplement notice within the agency's limit — the
+        // application counts as accepted from receipt, as it stands.
+        Command::DeemAccepted if s == State::Submitted && st.supplement_notices == 0 => {
+            expired(ctx, st, Expiry::DeemAccepted)?;
+            let rule = p.clock_with_expiry(Expiry::DeemAccepted).map(|c| c.rule.clone()).unwrap_or_default();
+            t.advance(Event::DeemedAccepted { rule, received_on: st.submitted_on })
+        }
         Command::DeemWithdrawn if s == State::AwaitingSupplement => {
             expired(ctx, st, Expiry::DeemWithdrawn)?;
             go(vec![Event::Withdrawn { reason: Some("逾期未补正材料（HRB-ACC-2）".into()), deemed: true }], State::Withdrawn)

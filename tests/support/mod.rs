@@ -1,0 +1,51 @@
+//! A real `dingdian` process for the process-level tests: the binary, a server on a free port,
+//! and a minimal HTTP/1.1 client that never sleeps.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+pub fn dingdian() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dingdian"));
+    c.env("RUST_LOG", "error").current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Starts the server on a free port and waits for its "running" line.
+pub fn start(data: &std::path::Path) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The demo is pinned to 2026-11-27; timers would move it on with the real date.
+    let mut child = dingdian()
+        .args(["serve", "--no-timers", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("dingdian is running") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "server exited before listening");
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, port)
+}
+
+/// A minimal HTTP/1.1 request; `None` when the connection fails or breaks (server killed).
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let body = body.unwrap_or("");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.split(' ').nth(1)?.parse().ok()?;
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
