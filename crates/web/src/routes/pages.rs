@@ -372,6 +372,9 @@ fn done_label(name: &str) -> Option<&'static str> {
         "fail_preparation" => "已记录为视为放弃",
         "terminate" => "已终止审核",
         "join_round" => "已纳入评估批次",
+        "comment_agreement" => "协议意见已提交",
+        "revise_agreement" => "已发布修订后的协议文本",
+        "decline_agreement" => "已记录不同意签订协议",
         _ => return None,
     })
 }
