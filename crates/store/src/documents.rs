@@ -208,14 +208,13 @@ impl Store {
         let agreed = current.map(|v| v.clauses.as_slice()).unwrap_or_default();
         if !agreed.is_empty() {
             blocks.push(Block::Heading("补充条款".into()));
-            blocks.push(Block::Paragraph(
-                "经双方协商一致，对本协议作如下补充和修改；补充条款与上述条款不一致的，以补充条款为准。".into(),
-            ));
+            blocks.push(Block::Paragraph("经双方协商一致，对本协议作如下补充和修改；补充条款与上述条款不一致的，以补充条款为准。".into()));
             blocks.extend(agreed.iter().enumerate().map(|(i, c)| Block::Paragraph(format!("补充第{}条 {c}", i + 1))));
         }
         blocks.push(Block::Signatures(vec![format!("甲方：{}（在线签订）", t.agency), format!("乙方：{}（在线签订）", inst.name)]));
         let version = current.map_or(1, |v| v.number);
-        let subtitle = if version > 1 { format!("协议编号 {} · 第 {version} 版", app.number) } else { format!("协议编号 {}", app.number) };
+        let subtitle =
+            if version > 1 { format!("协议编号 {} · 第 {version} 版", app.number) } else { format!("协议编号 {}", app.number) };
         Ok(Some(Document {
             title: t.title.clone(),
             subtitle: Some(subtitle),
@@ -239,8 +238,11 @@ impl Store {
         let size = pdf.len() as u64;
         let sha256 = files.put_bytes(bytes::Bytes::from(pdf)).await?;
         let version = app.data.negotiation.current().filter(|v| v.document.is_none()).map_or(1, |v| v.number);
-        let name =
-            if version > 1 { format!("{}-{}-第{version}版.pdf", doc.title, app.number) } else { format!("{}-{}.pdf", doc.title, app.number) };
+        let name = if version > 1 {
+            format!("{}-{}-第{version}版.pdf", doc.title, app.number)
+        } else {
+            format!("{}-{}.pdf", doc.title, app.number)
+        };
         let document = FileRef { sha256, size, file_type: FileType::Pdf, name };
         match self.execute_with(id, &Actor::system(&app.city), app.version, &Command::IssueAgreement { document }, now, None).await {
             // Someone else issued it (or the application moved on) meanwhile: fine.

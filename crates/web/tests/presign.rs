@@ -317,7 +317,9 @@ async fn urc_negotiate_revised_version_signed_by_both(b: Backend) {
     assert!(text2.contains("乌鲁木齐市医疗保障定点服务协议"), "the template's text stays: {text2}");
     assert!(!squeeze(&pdf_text(&pdf1)).contains("补充条款"));
     let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
-    assert!(page.contains("第 2 版") && page.contains("已采纳，补充有效期起止日期。") && page.contains(&v1.sha256) && page.contains(&v2.sha256));
+    assert!(
+        page.contains("第 2 版") && page.contains("已采纳，补充有效期起止日期。") && page.contains(&v1.sha256) && page.contains(&v2.sha256)
+    );
 
     // Signing names the version: the withdrawn one is refused.
     let (status, body) = t.try_cmd(&inst, id, json!({ "command": "sign", "document_sha256": v1.sha256 })).await;

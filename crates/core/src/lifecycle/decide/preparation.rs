@@ -103,7 +103,9 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             within(ctx, st, Expiry::DeemGivenUp)?;
             // A revision not yet rendered has no text to sign; the previous one is withdrawn.
             if st.negotiation.current().is_some_and(|v| v.document.is_none()) {
-                return Err(Refusal::NotNow { reason: "修订后的协议文本正在生成，请稍后刷新页面，核对新版本后再签订。".into() });
+                return Err(Refusal::NotNow {
+                    reason: "修订后的协议文本正在生成，请稍后刷新页面，核对新版本后再签订。".into()
+                });
             }
             let current = st.agreement.as_ref().map(|d| d.sha256.clone());
             names(document_sha256, current.as_deref(), false)?;
