@@ -324,7 +324,14 @@ async fn urc_negotiate_revised_version_signed_by_both(b: Backend) {
     // Signing names the version: the withdrawn one is refused.
     let (status, body) = t.try_cmd(&inst, id, json!({ "command": "sign", "document_sha256": v1.sha256 })).await;
     assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("agreement_version_mismatch")), "{body}");
-    assert_eq!(t.cmd(&inst, id, json!({ "command": "sign", "document_sha256": v2.sha256 })).await, "ready_to_sign");
+    // The page's signing button names the current version; signing through it.
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(page.contains(&format!("name=\"document_sha256\" value=\"{}\"", v2.sha256)), "the sign form names version 2");
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [("command", "sign".to_owned()), ("expected_version:int", version.to_string()), ("document_sha256", v2.sha256.clone())];
+    let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(t.store().application(id).await.unwrap().unwrap().data.institution_signed);
     // No new version after the institution signed; no countersignature of another version.
     let again = json!({ "command": "revise_agreement", "clauses": ["另一条"], "reply": "再改" });
     let (status, body) = t.try_cmd(&agency, id, again).await;
