@@ -189,7 +189,9 @@ impl Store {
     fn agreement_document(&self, app: &AppRecord, inst: &InstitutionRecord) -> Result<Option<Document>> {
         let profile = self.profile_for(app)?;
         let Some(t) = profile.agreement.as_ref() else { return Ok(None) };
-        if !matches!(app.state, State::ReadyToSign | State::Signed) {
+        // Declined (URC-NEGOTIATE): the last version issued stays readable.
+        let declined = app.state == State::NotSigned && app.data.agreement.is_some();
+        if !matches!(app.state, State::ReadyToSign | State::Signed) && !declined {
             return Ok(None);
         }
         let date = app.data.entered_on.unwrap_or(jiff::civil::date(2026, 1, 1));

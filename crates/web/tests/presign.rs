@@ -371,6 +371,11 @@ async fn urc_negotiate_decline_ends_without_ban(b: Backend) {
     assert!(kinds.contains(&"agreement_declined") && !kinds.contains(&"ban_imposed"), "{kinds:?}");
     let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
     assert!(page.contains("结算周期条款未能协商一致"));
+    // The last version issued stays readable.
+    let (status, _) = get_bytes(&t, &format!("/api/applications/{id}/documents/agreement/pdf"), &inst).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = t.get_text(&format!("/applications/{id}/documents/agreement"), &inst).await;
+    assert_eq!(status, StatusCode::OK);
     // No ban: a new application is taken.
     let again = t.submitted(&inst).await;
     assert_eq!(t.state_of(again).await, "initial_review");
