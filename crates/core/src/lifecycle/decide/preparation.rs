@@ -111,7 +111,8 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             names(document_sha256, current.as_deref(), false)?;
             go(vec![Event::InstitutionSigned { document_sha256: current }], s)
         }
-        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed => {
+        // Once per version: the first on entering ready_to_sign, then one per revision.
+        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed && st.agreement.is_none() => {
             go(vec![Event::AgreementIssued { document: document.clone() }], s)
         }
         Command::RecordTraining { session, attended, passed } if s == State::PresignPreparation => {
