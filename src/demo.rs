@@ -552,8 +552,8 @@ impl<'a> Script<'a> {
                 }
                 self.prepare(&agency, 7).await?;
                 self.run(&agency, 4, Command::CompletePreparation).await?;
-                self.run(&inst, 2, Command::Sign).await?;
-                self.run(&agency, 1, Command::Countersign).await
+                self.run(&inst, 2, Command::Sign { document_sha256: None }).await?;
+                self.run(&agency, 1, Command::Countersign { document_sha256: None }).await
             }
             Story::Rejected => {
                 let reason = Reason { rule: Some("URC-REJ-PHA-1".into()), text: "存在尚未履行完毕的行政处罚。".into() };
@@ -598,8 +598,8 @@ impl<'a> Script<'a> {
                 self.run(&agency, 40, Command::Decide { outcome: Outcome::Pass, reasons: vec![], rectification: None }).await?;
                 self.run(&agency, 30, Command::PublishNotice).await?;
                 self.run(&system, 15, Command::EndNotice).await?;
-                self.run(&inst, 10, Command::Sign).await?;
-                self.run(&agency, 9, Command::Countersign).await
+                self.run(&inst, 10, Command::Sign { document_sha256: None }).await?;
+                self.run(&agency, 9, Command::Countersign { document_sha256: None }).await
             }
             Story::Draft => Ok(()),
         }

@@ -309,6 +309,12 @@ pub struct AgreementTemplate {
     /// Party A: the insurance agency.
     pub agency: String,
     pub clauses: Vec<String>,
+    /// URC-NEGOTIATE: the parties negotiate the text before signing (the institution comments,
+    /// the agency issues revised versions, the institution may decline). Off, the platform's
+    /// text is signed as issued (HRB-SIGN). Default off: a profile that says nothing signs the
+    /// text as issued.
+    #[serde(default)]
+    pub negotiation: bool,
 }
 
 /// A named material slot taking one or more files (HRB-MAT).

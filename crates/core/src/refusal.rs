@@ -66,6 +66,13 @@ pub enum Refusal {
     SupplementIncomplete { names: Vec<String> },
     #[error("preparation incomplete: {missing:?}")]
     PreparationIncomplete { missing: Vec<String> },
+    /// URC-NEGOTIATE: the city signs the platform's text as issued; nothing to negotiate.
+    #[error("the agreement is not negotiated under this profile")]
+    NoNegotiation,
+    /// URC-NEGOTIATE: the version named is not the one to sign (the current one, or for the
+    /// countersignature the one the institution signed).
+    #[error("agreement version mismatch (countersign: {countersign})")]
+    AgreementVersionMismatch { countersign: bool },
 }
 
 impl Refusal {
@@ -111,6 +118,8 @@ impl Refusal {
             Refusal::SlotClosed { .. } => "slot_closed",
             Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
             Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
+            Refusal::NoNegotiation => "negotiation_not_offered",
+            Refusal::AgreementVersionMismatch { .. } => "agreement_version_mismatch",
         }
     }
 
@@ -161,6 +170,13 @@ impl Refusal {
                 format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
             }
             Refusal::PreparationIncomplete { missing } => format!("签约前准备尚未完成：{}。", missing.join("；")),
+            Refusal::NoNegotiation => "本地区的服务协议按平台文本在线签订，不在线协商修改协议内容，也不办理拒签。".into(),
+            Refusal::AgreementVersionMismatch { countersign: false } => {
+                "所签协议文本不是当前版本（协议文本可能已修订），请刷新页面核对最新版本后再签订。".into()
+            }
+            Refusal::AgreementVersionMismatch { countersign: true } => {
+                "经办机构只能签订机构已签订的协议版本，所选文本与机构所签版本不一致。".into()
+            }
         }
     }
 }

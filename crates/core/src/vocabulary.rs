@@ -121,7 +121,7 @@ impl State {
             State::Withdrawn => "已撤回",
             State::Rejected => "不予受理",
             State::Terminated => "已终止",
-            State::NotSigned => "不予签约",
+            State::NotSigned => "未签订协议",
             State::GivenUp => "视为放弃",
             State::FailedFinal => "评估未通过（终结）",
         }

@@ -298,8 +298,8 @@ fn all_commands() -> Vec<Command> {
         resolve(1, false),
         Command::CompletePreparation,
         Command::FailPreparation { reason: "未参加培训".into() },
-        Command::Sign,
-        Command::Countersign,
+        Command::Sign { document_sha256: None },
+        Command::Countersign { document_sha256: None },
         Command::EndNotice,
         Command::DeemWithdrawn,
         Command::DeemGivenUp,
@@ -338,8 +338,8 @@ fn harbin_path() -> Vec<(Date, Role, Command, State)> {
         (date(2026, 4, 16), Agency, verify(ChecklistItem::InventoryInterface), State::PresignPreparation),
         (date(2026, 4, 17), Agency, Command::RecordStationAcceptance { note: "龙江医保一体化平台验收通过".into() }, State::PresignPreparation),
         (date(2026, 4, 20), Agency, Command::CompletePreparation, State::ReadyToSign),
-        (date(2026, 4, 21), Institution, Command::Sign, State::ReadyToSign),
-        (date(2026, 4, 22), Agency, Command::Countersign, State::Signed),
+        (date(2026, 4, 21), Institution, Command::Sign { document_sha256: None }, State::ReadyToSign),
+        (date(2026, 4, 22), Agency, Command::Countersign { document_sha256: None }, State::Signed),
     ]
 }
 
@@ -359,8 +359,8 @@ fn urumqi_path() -> Vec<(Date, Role, Command, State)> {
         (date(2026, 3, 30), Agency, decide_pass(), State::Passed),
         (date(2026, 4, 7), Agency, Command::PublishNotice, State::PublicNotice),
         (date(2026, 4, 18), System, Command::EndNotice, State::ReadyToSign),
-        (date(2026, 4, 20), Institution, Command::Sign, State::ReadyToSign),
-        (date(2026, 4, 21), Agency, Command::Countersign, State::Signed),
+        (date(2026, 4, 20), Institution, Command::Sign { document_sha256: None }, State::ReadyToSign),
+        (date(2026, 4, 21), Agency, Command::Countersign { document_sha256: None }, State::Signed),
     ]
 }
 
@@ -497,13 +497,17 @@ fn hrb_happy_path_apply_to_sign() {
     assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::PreparationCompleted]));
 
     // HRB-SIGN: the institution signs first, then the agency.
-    assert_invalid(app.refused(Agency, Command::Countersign), "signature");
-    let d = app.on(date(2026, 4, 21)).run(Institution, Command::Sign);
+    assert_invalid(app.refused(Agency, Command::Countersign { document_sha256: None }), "signature");
+    let d = app.on(date(2026, 4, 21)).run(Institution, Command::Sign { document_sha256: None });
     assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::InstitutionSigned { document_sha256: None }]));
     assert!(app.state.institution_signed);
     assert_eq!(app.state.entered_on, Some(date(2026, 4, 20)), "signing does not restart the HRB-SIGN window");
-    assert_eq!(app.refused(Institution, Command::Sign), not_here(State::ReadyToSign, "sign"), "the institution signs once");
-    let d = app.on(date(2026, 4, 22)).run(Agency, Command::Countersign);
+    assert_eq!(
+        app.refused(Institution, Command::Sign { document_sha256: None }),
+        not_here(State::ReadyToSign, "sign"),
+        "the institution signs once"
+    );
+    let d = app.on(date(2026, 4, 22)).run(Agency, Command::Countersign { document_sha256: None });
     assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: None }]));
     assert!(app.st().is_terminal());
     assert_eq!(app.history.len(), 25);
@@ -572,11 +576,11 @@ fn urc_happy_path_apply_to_sign() {
     assert_eq!((d.to, d.events), (State::ReadyToSign, vec![Event::NoticeEnded]));
 
     // URC-SIGN
-    assert_invalid(app.refused(Agency, Command::Countersign), "signature");
-    app.on(date(2026, 4, 20)).run(Institution, Command::Sign);
+    assert_invalid(app.refused(Agency, Command::Countersign { document_sha256: None }), "signature");
+    app.on(date(2026, 4, 20)).run(Institution, Command::Sign { document_sha256: None });
     assert_eq!(app.st(), State::ReadyToSign);
     assert!(app.state.institution_signed);
-    let d = app.on(date(2026, 4, 21)).run(Agency, Command::Countersign);
+    let d = app.on(date(2026, 4, 21)).run(Agency, Command::Countersign { document_sha256: None });
     assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: None }]));
 }
 
@@ -712,7 +716,7 @@ fn hrb_sign_deem_given_up_after_window() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(app.refused(Role::Institution, Command::Sign), not_here(State::GivenUp, "sign"));
+    assert_eq!(app.refused(Role::Institution, Command::Sign { document_sha256: None }), not_here(State::GivenUp, "sign"));
 }
 
 /// HRB-SIGN: "within 10 working days … else deemed to give up" — once the window has run out the
@@ -720,8 +724,11 @@ fn hrb_sign_deem_given_up_after_window() {
 #[test]
 fn hrb_sign_institution_sign_after_window_is_refused() {
     let mut app = harbin_at(State::ReadyToSign);
-    assert!(app.on(date(2026, 5, 7)).ask(&actor(Role::Institution, "harbin"), &Command::Sign).is_ok(), "last day of the window is in time");
-    let r = app.on(date(2026, 5, 8)).ask(&actor(Role::Institution, "harbin"), &Command::Sign);
+    assert!(
+        app.on(date(2026, 5, 7)).ask(&actor(Role::Institution, "harbin"), &Command::Sign { document_sha256: None }).is_ok(),
+        "last day of the window is in time"
+    );
+    let r = app.on(date(2026, 5, 8)).ask(&actor(Role::Institution, "harbin"), &Command::Sign { document_sha256: None });
     assert!(r.is_err(), "sign on 2026-05-08, after the HRB-SIGN due date 2026-05-07, was allowed: {r:?}");
 }
 
@@ -1040,12 +1047,12 @@ fn auth_other_institution_refused() {
     let app = harbin_at(State::ReadyToSign);
     let mut other = app.actor(Role::Institution);
     other.institution_id = Some(2);
-    for cmd in [Command::Sign, Command::Withdraw { reason: None }, Command::Submit] {
+    for cmd in [Command::Sign { document_sha256: None }, Command::Withdraw { reason: None }, Command::Submit] {
         assert_eq!(app.refused_as(&other, &cmd), Refusal::NotYourInstitution, "{}", cmd.name());
     }
     let mut no_inst = app.actor(Role::Institution);
     no_inst.institution_id = None;
-    assert_eq!(app.refused_as(&no_inst, &Command::Sign), Refusal::NotYourInstitution);
+    assert_eq!(app.refused_as(&no_inst, &Command::Sign { document_sha256: None }), Refusal::NotYourInstitution);
 }
 
 /// Staff act only in their own city; branch reviewers only in their own district.
@@ -1082,7 +1089,7 @@ fn auth_commands_of_another_role_refused() {
         (supplement(), Institution),
         (Command::ConfirmScoreSheet, Institution),
         (Command::RequestReevaluation, Institution),
-        (Command::Sign, Institution),
+        (Command::Sign { document_sha256: None }, Institution),
         (Command::UpdateDraft { facts: serde_json::Map::new() }, Institution),
         (supplement_notice(), Agency),
         (Command::Accept, Agency),
@@ -1095,7 +1102,7 @@ fn auth_commands_of_another_role_refused() {
         (resolve(1, false), Agency),
         (Command::CompletePreparation, Agency),
         (Command::FailPreparation { reason: "x".into() }, Agency),
-        (Command::Countersign, Agency),
+        (Command::Countersign { document_sha256: None }, Agency),
         (Command::EndNotice, System),
         (Command::DeemWithdrawn, System),
         (Command::DeemGivenUp, System),
@@ -1104,7 +1111,7 @@ fn auth_commands_of_another_role_refused() {
     let urumqi_cmds: Vec<(Command, Role)> = vec![
         (Command::Submit, Institution),
         (Command::ConfirmScoreSheet, Institution),
-        (Command::Sign, Institution),
+        (Command::Sign { document_sha256: None }, Institution),
         (Command::Reject { reasons: reasons(&["x"]) }, BranchReviewer),
         (Command::PassInitialReview, BranchReviewer),
         (Command::PassVerification, BranchReviewer),
@@ -1115,7 +1122,7 @@ fn auth_commands_of_another_role_refused() {
         (review_pass(), Expert),
         (decide_pass(), Agency),
         (Command::PublishNotice, Agency),
-        (Command::Countersign, Agency),
+        (Command::Countersign { document_sha256: None }, Agency),
         (Command::EndNotice, System),
         (Command::DeemGivenUp, System),
     ];
@@ -1164,7 +1171,7 @@ fn auth_supervisor_and_admin_cannot_act() {
                         other => panic!("{} by {role:?} in {:?} ({}): {other:?}", cmd.name(), app.st(), app.city),
                     }
                 }
-                for fixed in [Command::Submit, Command::Sign, Command::EndNotice] {
+                for fixed in [Command::Submit, Command::Sign { document_sha256: None }, Command::EndNotice] {
                     assert!(matches!(app.ask(&app.actor(role), &fixed), Err(Refusal::NotYourRole { .. })), "{}", fixed.name());
                 }
             }
@@ -1457,4 +1464,87 @@ fn g_follows_standing_comes_from_the_latest_earlier_application() {
     assert_eq!(standing(&[clean, failed.clone()]), Standing { failures: 1, failed_on: Some(date(2026, 3, 2)) });
     let twice = PriorApplication { state: State::Withdrawn, failures: 2, result_served_on: Some(date(2026, 9, 1)) };
     assert_eq!(standing(&[twice, failed]), Standing { failures: 2, failed_on: Some(date(2026, 9, 1)) }, "the latest failure");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Negotiating the agreement (URC-NEGOTIATE, HRB-SIGN)
+// ---------------------------------------------------------------------------------------------
+
+fn agreement_pdf(tag: &str) -> FileRef {
+    FileRef { sha256: format!("{tag:0>64}"), size: 1000, file_type: FileType::Pdf, name: format!("协议-{tag}.pdf") }
+}
+
+/// URC-NEGOTIATE: comments and revisions fold into numbered versions; a revision withdraws the
+/// signable text until its document is issued; signatures record the version signed, and the
+/// countersignature names only that one.
+#[test]
+fn urc_negotiate_versions_and_signatures_name_the_version() {
+    use Role::*;
+    let mut app = urumqi_at(State::ReadyToSign);
+    let (v1, v2) = (agreement_pdf("a1"), agreement_pdf("b2"));
+    app.run(System, Command::IssueAgreement { document: v1.clone() });
+    let d = app.run(Institution, Command::CommentAgreement { text: " 第五条请写明起止日期 ".into() });
+    assert_eq!(d.events, vec![Event::AgreementCommented { version: 1, text: "第五条请写明起止日期".into() }]);
+    let revise = |clauses: &[&str]| Command::ReviseAgreement {
+        clauses: clauses.iter().map(|c| (*c).to_owned()).collect(),
+        reply: "已采纳".into(),
+    };
+    assert_invalid(app.refused(Agency, revise(&[" "])), "clauses");
+    let d = app.run(Agency, revise(&["有效期至 2027 年 3 月 31 日。", ""]));
+    assert_eq!(
+        d.events,
+        vec![Event::AgreementRevised {
+            version: 2, clauses: vec!["有效期至 2027 年 3 月 31 日。".into()], reply: "已采纳".into()
+        }]
+    );
+    assert_eq!(app.state.agreement, None, "version 1 is off the table");
+    assert!(
+        matches!(app.refused(Institution, Command::Sign { document_sha256: None }), Refusal::NotNow { .. }),
+        "nothing to sign until rendered"
+    );
+    app.run(System, Command::IssueAgreement { document: v2.clone() });
+    let n = &app.state.negotiation;
+    assert_eq!(
+        n.versions.iter().map(|v| (v.number, v.document.clone())).collect::<Vec<_>>(),
+        vec![(1, Some(v1.clone())), (2, Some(v2.clone()))]
+    );
+
+    let named = |sha: &str| Command::Sign { document_sha256: Some(sha.to_owned()) };
+    assert_eq!(app.refused(Institution, named(&v1.sha256)), Refusal::AgreementVersionMismatch { countersign: false });
+    let d = app.run(Institution, named(&v2.sha256));
+    assert_eq!(d.events, vec![Event::InstitutionSigned { document_sha256: Some(v2.sha256.clone()) }]);
+    assert!(matches!(app.refused(Agency, revise(&["再改"])), Refusal::NotNow { .. }), "no version after the signature");
+    let counter = |sha: &str| Command::Countersign { document_sha256: Some(sha.to_owned()) };
+    assert_eq!(app.refused(Agency, counter(&v1.sha256)), Refusal::AgreementVersionMismatch { countersign: true });
+    let d = app.run(Agency, counter(&v2.sha256));
+    assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: Some(v2.sha256.clone()) }]));
+}
+
+/// URC-NEGOTIATE: declining ends as not signed, with no ban event; after the window it is the
+/// deemed give-up's turn instead.
+#[test]
+fn urc_negotiate_decline_ends_without_ban() {
+    use Role::*;
+    let mut app = urumqi_at(State::ReadyToSign);
+    app.run(System, Command::IssueAgreement { document: agreement_pdf("a1") });
+    let late = app.today.checked_add(jiff::Span::new().days(11)).unwrap();
+    let decline = || Command::DeclineAgreement { reason: "未能协商一致".into() };
+    assert!(matches!(app.on(late).refused(Institution, decline()), Refusal::DeadlinePassed { .. }));
+    let today = app.history.last().unwrap().on;
+    let d = app.on(today).run(Institution, decline());
+    assert_eq!((d.to, d.events), (State::NotSigned, vec![Event::AgreementDeclined { reason: "未能协商一致".into() }]));
+}
+
+/// HRB-SIGN: Harbin signs the platform's text; every negotiation command is refused, whoever
+/// sends it.
+#[test]
+fn hrb_sign_no_negotiation() {
+    use Role::*;
+    let app = harbin_at(State::ReadyToSign);
+    assert_eq!(app.refused(Institution, Command::CommentAgreement { text: "意见".into() }), Refusal::NoNegotiation);
+    assert_eq!(app.refused(Institution, Command::DeclineAgreement { reason: "不签".into() }), Refusal::NoNegotiation);
+    assert_eq!(
+        app.refused(Agency, Command::ReviseAgreement { clauses: vec!["条款".into()], reply: "修订".into() }),
+        Refusal::NoNegotiation
+    );
 }

@@ -183,11 +183,15 @@ impl Store {
         })
     }
 
-    /// The agreement from the profile's template, dated the day signing opened.
+    /// The agreement from the profile's template, dated the day signing opened; from version 2 on
+    /// (URC-NEGOTIATE) followed by the supplementary clauses the parties agreed for the current
+    /// version.
     fn agreement_document(&self, app: &AppRecord, inst: &InstitutionRecord) -> Result<Option<Document>> {
         let profile = self.profile_for(app)?;
         let Some(t) = profile.agreement.as_ref() else { return Ok(None) };
-        if !matches!(app.state, State::ReadyToSign | State::Signed) {
+        // Declined (URC-NEGOTIATE): the last version issued stays readable.
+        let declined = app.state == State::NotSigned && app.data.agreement.is_some();
+        if !matches!(app.state, State::ReadyToSign | State::Signed) && !declined {
             return Ok(None);
         }
         let date = app.data.entered_on.unwrap_or(jiff::civil::date(2026, 1, 1));
@@ -202,10 +206,20 @@ impl Store {
                 .replace("{date}", &date.to_string())
         };
         let mut blocks: Vec<Block> = t.clauses.iter().map(|c| Block::Paragraph(fill(c))).collect();
+        let current = app.data.negotiation.current();
+        let agreed = current.map(|v| v.clauses.as_slice()).unwrap_or_default();
+        if !agreed.is_empty() {
+            blocks.push(Block::Heading("补充条款".into()));
+            blocks.push(Block::Paragraph("经双方协商一致，对本协议作如下补充和修改；补充条款与上述条款不一致的，以补充条款为准。".into()));
+            blocks.extend(agreed.iter().enumerate().map(|(i, c)| Block::Paragraph(format!("补充第{}条 {c}", i + 1))));
+        }
         blocks.push(Block::Signatures(vec![format!("甲方：{}（在线签订）", t.agency), format!("乙方：{}（在线签订）", inst.name)]));
+        let version = current.map_or(1, |v| v.number);
+        let subtitle =
+            if version > 1 { format!("协议编号 {} · 第 {version} 版", app.number) } else { format!("协议编号 {}", app.number) };
         Ok(Some(Document {
             title: t.title.clone(),
-            subtitle: Some(format!("协议编号 {}", app.number)),
+            subtitle: Some(subtitle),
             created: date,
             blocks,
             footer: Some(format!("{} · {}", t.rule, app.number)),
@@ -213,7 +227,8 @@ impl Store {
     }
 
     /// Generates and records the agreement once an application is ready to sign (HRB-SIGN /
-    /// URC-SIGN). Idempotent: does nothing when one was issued or the state is another.
+    /// URC-SIGN), and each revised version (URC-NEGOTIATE). Idempotent: does nothing when the
+    /// current version was issued or the state is another.
     pub async fn issue_agreement(&self, files: &FileStore, id: i64, now: Timestamp) -> Result<()> {
         let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
         if app.state != State::ReadyToSign || app.data.agreement.is_some() || app.data.institution_signed {
@@ -224,7 +239,13 @@ impl Store {
         let pdf = dingdian_docs::render_pdf(&doc).map_err(|e| StoreError::Internal(format!("agreement PDF: {e}")))?;
         let size = pdf.len() as u64;
         let sha256 = files.put_bytes(bytes::Bytes::from(pdf)).await?;
-        let document = FileRef { sha256, size, file_type: FileType::Pdf, name: format!("{}-{}.pdf", doc.title, app.number) };
+        let version = app.data.negotiation.current().filter(|v| v.document.is_none()).map_or(1, |v| v.number);
+        let name = if version > 1 {
+            format!("{}-{}-第{version}版.pdf", doc.title, app.number)
+        } else {
+            format!("{}-{}.pdf", doc.title, app.number)
+        };
+        let document = FileRef { sha256, size, file_type: FileType::Pdf, name };
         match self.execute_with(id, &Actor::system(&app.city), app.version, &Command::IssueAgreement { document }, now, None).await {
             // Someone else issued it (or the application moved on) meanwhile: fine.
             Ok(_) | Err(StoreError::Conflict { .. }) | Err(StoreError::Refused(lifecycle::Refusal::StaleVersion { .. })) => Ok(()),

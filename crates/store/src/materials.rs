@@ -130,9 +130,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Documents generated for the application (the signed agreement) are downloadable too.
+    /// Documents generated for the application (the agreement, every version of it,
+    /// URC-NEGOTIATE) are downloadable too.
     fn document_ref(&self, app: &crate::AppRecord, sha256: &str) -> Option<FileRef> {
-        app.data.agreement.as_ref().filter(|d| d.sha256 == sha256).cloned()
+        app.data
+            .agreement
+            .iter()
+            .chain(app.data.negotiation.versions.iter().filter_map(|v| v.document.as_ref()))
+            .find(|d| d.sha256 == sha256)
+            .cloned()
     }
 }
 

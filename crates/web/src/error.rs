@@ -67,6 +67,8 @@ impl From<Refusal> for ApiError {
             | Refusal::SlotClosed { .. }
             | Refusal::SupplementIncomplete { .. }
             | Refusal::PreparationIncomplete { .. }
+            | Refusal::NoNegotiation
+            | Refusal::AgreementVersionMismatch { .. }
             | Refusal::MissingCalendar(_) => StatusCode::CONFLICT,
         };
         let detail = match &r {

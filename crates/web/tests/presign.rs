@@ -233,3 +233,200 @@ async fn completeness_review_form_issues_the_notice(b: Backend) {
     assert_eq!(app.data.open_slots, vec!["licence".to_owned(), "his_evidence".to_owned()]);
 }
 both!(completeness_review_form_issues_the_notice);
+
+/// Drives an Urumqi pharmacy's application through the evaluation and the notice (URC-RES-2,
+/// ended by the timer) into the signing window; returns its id, in `ready_to_sign`.
+async fn urc_ready_to_sign(t: &TestApp, inst: &str) -> i64 {
+    let branch = t.login("urc-branch").await;
+    let agency = t.login("urc-agency").await;
+    let expert = t.login("urc-expert").await;
+    let id = t.submitted(inst).await;
+    t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
+    t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+    let (_, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "当期" }))).await;
+    let round_id = round["id"].as_i64().unwrap();
+    t.cmd(&agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
+    for e in &t.draw_for_visit(&agency, round_id, &[id]).await[0] {
+        t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 85 })).await;
+    }
+    t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
+    let review = json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] });
+    t.cmd(&expert, id, review).await;
+    t.cmd(&agency, id, json!({ "command": "decide", "outcome": "pass" })).await;
+    t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    t.advance_days(11);
+    t.tick().await;
+    assert_eq!(t.state_of(id).await, "ready_to_sign");
+    id
+}
+
+fn refused(status: StatusCode, body: &serde_json::Value) -> (StatusCode, Option<&str>) {
+    (status, body["code"].as_str())
+}
+
+/// URC-NEGOTIATE / URC-SIGN: the pharmacy comments on the platform's text (from the page form);
+/// the agency issues a revised version — the template plus the agreed clauses, rendered and
+/// stored with its own SHA-256, the first kept; a signature naming the withdrawn version is
+/// refused; both sign version 2 and record its SHA-256; the countersignature cannot name another
+/// version, and no version follows the institution's signature.
+async fn urc_negotiate_revised_version_signed_by_both(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("urc-pharmacy").await;
+    let agency = t.login("urc-agency").await;
+    let id = urc_ready_to_sign(&t, &inst).await;
+    let v1 = t.store().application(id).await.unwrap().unwrap().data.agreement.expect("version 1 issued");
+
+    // The institution comments through the page form.
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [
+        ("command", "comment_agreement".to_owned()),
+        ("expected_version:int", version.to_string()),
+        ("text", "第五条有效期建议写明起止日期".to_owned()),
+    ];
+    let (status, _, location) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &agency).await;
+    assert!(page.contains("第五条有效期建议写明起止日期") && page.contains("发布修订版本"), "the agency sees the comment and the form");
+    // An empty comment is refused, nothing recorded.
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "comment_agreement", "text": "  " })).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+    // Only the agency revises; and a revision must change something.
+    let revise = json!({ "command": "revise_agreement", "clauses": ["本协议有效期自 2026 年 4 月 1 日起至 2027 年 3 月 31 日止。"], "reply": "已采纳，补充有效期起止日期。" });
+    let (status, body) = t.try_cmd(&inst, id, revise.clone()).await;
+    assert_eq!(refused(status, &body), (StatusCode::FORBIDDEN, Some("not_your_role")), "{body}");
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "revise_agreement", "clauses": [], "reply": "无修改" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+
+    assert_eq!(t.cmd(&agency, id, revise).await, "ready_to_sign");
+    let app = t.store().application(id).await.unwrap().unwrap();
+    let v2 = app.data.agreement.clone().expect("version 2 rendered and issued");
+    assert_ne!(v2.sha256, v1.sha256);
+    let versions = &app.data.negotiation.versions;
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].document.as_ref(), Some(&v1), "version 1 kept");
+    assert_eq!((versions[1].number, versions[1].reply.as_deref()), (2, Some("已采纳，补充有效期起止日期。")));
+    assert_eq!(app.data.negotiation.comments.len(), 1);
+    assert_eq!(app.data.negotiation.comments[0].version, 1);
+    // Both versions are downloadable, each the file its SHA-256 names; version 2 carries the clause.
+    let (status, pdf1) = get_bytes(&t, &format!("/api/applications/{id}/files/{}", v1.sha256), &inst).await;
+    assert_eq!((status, hex::encode(Sha256::digest(&pdf1))), (StatusCode::OK, v1.sha256.clone()));
+    let (status, pdf2) = get_bytes(&t, &format!("/api/applications/{id}/files/{}", v2.sha256), &inst).await;
+    assert_eq!((status, hex::encode(Sha256::digest(&pdf2))), (StatusCode::OK, v2.sha256.clone()));
+    let text2 = squeeze(&pdf_text(&pdf2));
+    assert!(text2.contains("补充条款") && text2.contains("2027年3月31日止"), "{text2}");
+    assert!(text2.contains("乌鲁木齐市医疗保障定点服务协议"), "the template's text stays: {text2}");
+    assert!(!squeeze(&pdf_text(&pdf1)).contains("补充条款"));
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(
+        page.contains("第 2 版") && page.contains("已采纳，补充有效期起止日期。") && page.contains(&v1.sha256) && page.contains(&v2.sha256)
+    );
+
+    // Signing names the version: the withdrawn one is refused.
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "sign", "document_sha256": v1.sha256 })).await;
+    assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("agreement_version_mismatch")), "{body}");
+    // The page's signing button names the current version; signing through it.
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(page.contains(&format!("name=\"document_sha256\" value=\"{}\"", v2.sha256)), "the sign form names version 2");
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [("command", "sign".to_owned()), ("expected_version:int", version.to_string()), ("document_sha256", v2.sha256.clone())];
+    let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(t.store().application(id).await.unwrap().unwrap().data.institution_signed);
+    // No new version after the institution signed; no countersignature of another version.
+    let again = json!({ "command": "revise_agreement", "clauses": ["另一条"], "reply": "再改" });
+    let (status, body) = t.try_cmd(&agency, id, again).await;
+    assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("not_allowed_now")), "{body}");
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "comment_agreement", "text": "还有意见" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("not_allowed_now")), "{body}");
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "countersign", "document_sha256": v1.sha256 })).await;
+    assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("agreement_version_mismatch")), "{body}");
+    assert_eq!(t.state_of(id).await, "ready_to_sign", "refusals change nothing");
+    assert_eq!(t.cmd(&agency, id, json!({ "command": "countersign", "document_sha256": v2.sha256 })).await, "signed");
+    let view = t.get_app(&agency, id).await;
+    let sigs: Vec<&serde_json::Value> =
+        view["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "institution_signed" || e["kind"] == "countersigned").collect();
+    assert_eq!(sigs.len(), 2);
+    for s in sigs {
+        assert_eq!(s["event"]["document_sha256"], v2.sha256.as_str(), "{s}");
+    }
+}
+both!(urc_negotiate_revised_version_signed_by_both);
+
+/// URC-NEGOTIATE (自愿签订): declining, with a reason, ends the application as not signed —
+/// without a ban: the institution may apply again at once.
+async fn urc_negotiate_decline_ends_without_ban(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("urc-pharmacy").await;
+    let agency = t.login("urc-agency").await;
+    let id = urc_ready_to_sign(&t, &inst).await;
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "decline_agreement", "reason": "" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "decline_agreement", "reason": "代为拒签" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::FORBIDDEN, Some("not_your_role")), "{body}");
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(page.contains("不同意签订协议") && page.contains("提交意见"), "the institution's forms");
+    assert_eq!(t.cmd(&inst, id, json!({ "command": "decline_agreement", "reason": "结算周期条款未能协商一致" })).await, "not_signed");
+    let view = t.get_app(&inst, id).await;
+    let kinds: Vec<&str> = view["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"agreement_declined") && !kinds.contains(&"ban_imposed"), "{kinds:?}");
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(page.contains("结算周期条款未能协商一致"));
+    // The last version issued stays readable.
+    let (status, _) = get_bytes(&t, &format!("/api/applications/{id}/documents/agreement/pdf"), &inst).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = t.get_text(&format!("/applications/{id}/documents/agreement"), &inst).await;
+    assert_eq!(status, StatusCode::OK);
+    // No ban: a new application is taken.
+    let again = t.submitted(&inst).await;
+    assert_eq!(t.state_of(again).await, "initial_review");
+}
+both!(urc_negotiate_decline_ends_without_ban);
+
+/// URC-NEGOTIATE refusals: the negotiation lives inside the signing window (URC-SIGN) and within
+/// the city; another city's agency learns nothing and changes nothing.
+async fn urc_negotiate_refusals(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("urc-pharmacy").await;
+    let agency = t.login("urc-agency").await;
+    let hrb_agency = t.login("hrb-agency").await;
+    let id = urc_ready_to_sign(&t, &inst).await;
+    let revise = json!({ "command": "revise_agreement", "clauses": ["新增条款"], "reply": "修订" });
+    let (status, body) = t.try_cmd(&hrb_agency, id, revise.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    // Past the window (10 days after the notice), before the timer fired: refused.
+    t.advance_days(11);
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "comment_agreement", "text": "意见" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("deadline_passed")), "{body}");
+    let (status, body) = t.try_cmd(&agency, id, revise).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("deadline_passed")), "{body}");
+    let (status, body) = t.try_cmd(&inst, id, json!({ "command": "decline_agreement", "reason": "不签" })).await;
+    assert_eq!(refused(status, &body), (StatusCode::UNPROCESSABLE_ENTITY, Some("deadline_passed")), "{body}");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().version, version, "nothing recorded");
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    assert!(!page.contains("提交意见") && !page.contains("不同意签订协议</summary>"), "no forms after the window");
+}
+both!(urc_negotiate_refusals);
+
+/// HRB-SIGN: Harbin signs the platform's text online; the negotiation commands are refused with
+/// a stable code, and their forms are not offered.
+async fn hrb_sign_no_negotiation(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.harbin_to_preparation(&hosp).await;
+    assert_eq!(t.complete_harbin_preparation(&hosp, id).await, "ready_to_sign");
+    for (who, cmd) in [
+        (&hosp, json!({ "command": "comment_agreement", "text": "意见" })),
+        (&hosp, json!({ "command": "decline_agreement", "reason": "不签" })),
+        (&agency, json!({ "command": "revise_agreement", "clauses": ["新增条款"], "reply": "修订" })),
+    ] {
+        let (status, body) = t.try_cmd(who, id, cmd).await;
+        assert_eq!(refused(status, &body), (StatusCode::CONFLICT, Some("negotiation_not_offered")), "{body}");
+    }
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &hosp).await;
+    assert!(!page.contains("提交意见") && !page.contains("协议协商记录"), "no negotiation on the page");
+    assert_eq!(t.cmd(&hosp, id, json!({ "command": "sign" })).await, "ready_to_sign");
+    assert_eq!(t.cmd(&agency, id, json!({ "command": "countersign" })).await, "signed");
+}
+both!(hrb_sign_no_negotiation);

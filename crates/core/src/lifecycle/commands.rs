@@ -157,10 +157,33 @@ pub enum Command {
     FailPreparation {
         reason: String,
     },
-    /// HRB-SIGN / URC-SIGN: the institution signs first…
-    Sign,
-    /// …then the agency.
-    Countersign,
+    /// HRB-SIGN / URC-SIGN: the institution signs first… The version signed is the current
+    /// one; `document_sha256`, when sent, names it, and another is refused (URC-NEGOTIATE).
+    Sign {
+        #[serde(default)]
+        document_sha256: Option<String>,
+    },
+    /// …then the agency, the version the institution signed (URC-NEGOTIATE).
+    Countersign {
+        #[serde(default)]
+        document_sha256: Option<String>,
+    },
+    /// URC-NEGOTIATE: the institution comments on the current version of the agreement.
+    CommentAgreement {
+        text: String,
+    },
+    /// URC-NEGOTIATE: the agency issues a revised version: the template's text plus these
+    /// agreed supplementary clauses (replacing the previous version's), with its reply to the
+    /// comments. The server renders and stores the new version's PDF.
+    ReviseAgreement {
+        #[serde(default)]
+        clauses: Vec<String>,
+        reply: String,
+    },
+    /// URC-NEGOTIATE: the institution declines to sign (自愿签订): not signed, without a ban.
+    DeclineAgreement {
+        reason: String,
+    },
     /// System: notice period over (HRB-NOTICE / URC-RES-2).
     EndNotice,
     /// System: HRB-ACC-2 supplement overdue.
@@ -219,6 +242,9 @@ pub const COMMAND_NAMES: &[&str] = &[
     "fail_preparation",
     "sign",
     "countersign",
+    "comment_agreement",
+    "revise_agreement",
+    "decline_agreement",
     "end_notice",
     "deem_withdrawn",
     "deem_given_up",
@@ -263,8 +289,11 @@ impl Command {
             Command::IssueAgreement { .. } => "issue_agreement",
             Command::CompletePreparation => "complete_preparation",
             Command::FailPreparation { .. } => "fail_preparation",
-            Command::Sign => "sign",
-            Command::Countersign => "countersign",
+            Command::Sign { .. } => "sign",
+            Command::Countersign { .. } => "countersign",
+            Command::CommentAgreement { .. } => "comment_agreement",
+            Command::ReviseAgreement { .. } => "revise_agreement",
+            Command::DeclineAgreement { .. } => "decline_agreement",
             Command::EndNotice => "end_notice",
             Command::DeemWithdrawn => "deem_withdrawn",
             Command::DeemGivenUp => "deem_given_up",
@@ -345,8 +374,11 @@ impl Command {
             "record_station_acceptance" => Command::RecordStationAcceptance { note: text() },
             "complete_preparation" => Command::CompletePreparation,
             "fail_preparation" => Command::FailPreparation { reason: text() },
-            "sign" => Command::Sign,
-            "countersign" => Command::Countersign,
+            "sign" => Command::Sign { document_sha256: None },
+            "countersign" => Command::Countersign { document_sha256: None },
+            "comment_agreement" => Command::CommentAgreement { text: text() },
+            "revise_agreement" => Command::ReviseAgreement { clauses: Vec::new(), reply: text() },
+            "decline_agreement" => Command::DeclineAgreement { reason: text() },
             _ => return None,
         })
     }
@@ -365,7 +397,9 @@ impl Command {
             | RequestAnnex2Acceptance
             | ConfirmScoreSheet
             | RequestReevaluation
-            | Sign => Who::Role(Role::Institution),
+            | Sign { .. }
+            | CommentAgreement { .. }
+            | DeclineAgreement { .. } => Who::Role(Role::Institution),
             EndNotice
             | DeemWithdrawn
             | DeemGivenUp
@@ -391,7 +425,7 @@ impl Command {
             | VerifyChecklistItem { .. }
             | ReviewAnnex2 { .. }
             | RecordStationAcceptance { .. } => Who::Step(Step::PresignPreparation),
-            Countersign => Who::Step(Step::Signing),
+            Countersign { .. } | ReviseAgreement { .. } => Who::Step(Step::Signing),
         }
     }
 }

@@ -166,6 +166,23 @@ pub enum Event {
         #[serde(default)]
         document_sha256: Option<String>,
     },
+    /// URC-NEGOTIATE: the institution's comment on version `version` of the agreement.
+    AgreementCommented {
+        version: u32,
+        text: String,
+    },
+    /// URC-NEGOTIATE: the agency revised the agreement: version `version` is the template's text
+    /// plus `clauses` (the agreed supplementary clauses, replacing the previous version's), with
+    /// the agency's `reply`. Its document follows in `AgreementIssued`.
+    AgreementRevised {
+        version: u32,
+        clauses: Vec<String>,
+        reply: String,
+    },
+    /// URC-NEGOTIATE: the institution declined to sign.
+    AgreementDeclined {
+        reason: String,
+    },
     GivenUp {
         reason: String,
         deemed: bool,
@@ -221,6 +238,9 @@ impl Event {
             Event::Annex2Withdrawn => "annex2_withdrawn",
             Event::StationAccepted { .. } => "station_accepted",
             Event::AgreementIssued { .. } => "agreement_issued",
+            Event::AgreementCommented { .. } => "agreement_commented",
+            Event::AgreementRevised { .. } => "agreement_revised",
+            Event::AgreementDeclined { .. } => "agreement_declined",
             Event::GivenUp { .. } => "given_up",
             Event::BanImposed { .. } => "ban_imposed",
             Event::DeadlinesRecalculated { .. } => "deadlines_recalculated",
@@ -269,6 +289,9 @@ impl Event {
             Event::Annex2Withdrawn => "处方流转验收申请视为撤回",
             Event::StationAccepted { .. } => "服务站点建设验收通过",
             Event::AgreementIssued { .. } => "生成协议文本",
+            Event::AgreementCommented { .. } => "机构对协议文本提出意见",
+            Event::AgreementRevised { .. } => "经办机构修订协议文本",
+            Event::AgreementDeclined { .. } => "机构不同意签订协议",
             Event::GivenUp { deemed: true, .. } => "逾期未签订协议，视为放弃",
             Event::GivenUp { .. } => "放弃",
             Event::BanImposed { .. } => "记录限制申请期限",

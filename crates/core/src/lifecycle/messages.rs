@@ -68,6 +68,10 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
                 .unwrap_or_else(|| "请在规定期限内".into());
             ("请签订协议", format!("您的机构已具备签订协议条件，{within}在线签订协议，逾期视为放弃{}。", rule_of(Expiry::DeemGivenUp)))
         }
+        Event::AgreementRevised { version, reply, .. } => (
+            "协议文本已修订",
+            format!("经办机构已根据协商意见修订服务协议文本（第 {version} 版）：{reply}。请登录查看新版本，协商一致的，在期限内在线签订。"),
+        ),
         Event::Countersigned { .. } => ("协议已签订", "医保服务协议已签订，您的机构已纳入医保定点管理。".to_owned()),
         Event::Withdrawn { deemed: true, .. } => {
             ("视为撤回", format!("逾期未补正材料，您的定点申请视为自动撤回{}。", rule_of(Expiry::DeemWithdrawn)))

@@ -57,6 +57,44 @@ impl Preparation {
     }
 }
 
+/// One version of the agreement's text (URC-NEGOTIATE). Version 1 is the profile's template;
+/// each later one is the template plus the agreed supplementary `clauses`, with the agency's
+/// `reply`. `document` is the rendered PDF, once stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementVersion {
+    pub number: u32,
+    pub clauses: Vec<String>,
+    pub reply: Option<String>,
+    pub document: Option<FileRef>,
+    pub on: Date,
+}
+
+/// The institution's comment on one version (URC-NEGOTIATE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementComment {
+    pub version: u32,
+    pub text: String,
+    pub on: Date,
+}
+
+/// The agreement's versions and the talk about them (URC-NEGOTIATE), and what was signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Negotiation {
+    pub versions: Vec<AgreementVersion>,
+    pub comments: Vec<AgreementComment>,
+    /// SHA-256 of the version the institution signed.
+    pub signed_sha256: Option<String>,
+    /// The institution's reason for declining to sign.
+    pub declined: Option<String>,
+}
+
+impl Negotiation {
+    /// The version on the table: the latest, rendered or not yet.
+    pub fn current(&self) -> Option<&AgreementVersion> {
+        self.versions.last()
+    }
+}
+
 /// A complaint's status in the projection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Complaint {
@@ -108,6 +146,9 @@ pub struct AppState {
     /// Pre-signing preparation (HRB-PRE-1…3).
     #[serde(default)]
     pub prep: Preparation,
+    /// The agreement's versions, comments and replies (URC-NEGOTIATE).
+    #[serde(default)]
+    pub negotiation: Negotiation,
 }
 
 impl Default for AppState {
@@ -135,6 +176,7 @@ impl Default for AppState {
             missing_materials: Vec::new(),
             agreement: None,
             prep: Preparation::default(),
+            negotiation: Negotiation::default(),
         }
     }
 }
@@ -207,7 +249,25 @@ impl AppState {
                     c.founded = Some(*founded);
                 }
             }
-            Event::InstitutionSigned { .. } => self.institution_signed = true,
+            Event::InstitutionSigned { document_sha256 } => {
+                self.institution_signed = true;
+                self.negotiation.signed_sha256 = document_sha256.clone();
+            }
+            Event::AgreementCommented { version, text } => {
+                self.negotiation.comments.push(AgreementComment { version: *version, text: text.clone(), on })
+            }
+            Event::AgreementRevised { version, clauses, reply } => {
+                self.negotiation.versions.push(AgreementVersion {
+                    number: *version,
+                    clauses: clauses.clone(),
+                    reply: Some(reply.clone()),
+                    document: None,
+                    on,
+                });
+                // The previous version is off the table; the new one is signable once rendered.
+                self.agreement = None;
+            }
+            Event::AgreementDeclined { reason } => self.negotiation.declined = Some(reason.clone()),
             Event::TrainingRecorded { session, attended, passed, .. } => {
                 self.prep.training.push(TrainingResult { session: session.clone(), attended: *attended, passed: *passed, on })
             }
@@ -238,7 +298,19 @@ impl AppState {
                 self.prep.annex2.resubmit_due = None;
             }
             Event::StationAccepted { note } => self.prep.station_accepted = Some(note.clone()),
-            Event::AgreementIssued { document } => self.agreement = Some(document.clone()),
+            Event::AgreementIssued { document } => {
+                self.agreement = Some(document.clone());
+                let versions = &mut self.negotiation.versions;
+                match versions.last_mut() {
+                    // The rendering of a revision.
+                    Some(v) if v.document.is_none() => v.document = Some(document.clone()),
+                    // The first version: the profile's template.
+                    _ => {
+                        let number = u32::try_from(versions.len()).unwrap_or(u32::MAX).saturating_add(1);
+                        versions.push(AgreementVersion { number, clauses: Vec::new(), reply: None, document: Some(document.clone()), on });
+                    }
+                }
+            }
             _ => {}
         }
         if to != self.state || self.entered_on.is_none() {

@@ -374,6 +374,9 @@ fn done_label(name: &str) -> Option<&'static str> {
         "fail_preparation" => "已记录为视为放弃",
         "terminate" => "已终止审核",
         "join_round" => "已纳入评估批次",
+        "comment_agreement" => "协议意见已提交",
+        "revise_agreement" => "已发布修订后的协议文本",
+        "decline_agreement" => "已记录不同意签订协议",
         _ => return None,
     })
 }
@@ -415,7 +418,15 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let today = s.clock.today();
     let actor = u.actor();
-    let (app, scope) = s.store.readable(id, &actor, today).await?;
+    let (mut app, scope) = s.store.readable(id, &actor, today).await?;
+    // The agreement's current version (URC-NEGOTIATE: a revision) whose rendering failed after
+    // its command is rendered now; idempotent, so a page view cannot issue it twice.
+    if app.state == dingdian_core::lifecycle::State::ReadyToSign && app.data.agreement.is_none() && !app.data.institution_signed {
+        if let Err(e) = s.store.issue_agreement(&s.files, id, s.clock.now()).await {
+            tracing::error!(application = id, error = %e, "issuing the agreement failed");
+        }
+        app = s.store.application(id).await?.ok_or_else(ApiError::not_found)?;
+    }
     let profile = s.store.profile_for(&app)?;
     // What this actor may do now is the core's answer; the page only renders it.
     let available = s.store.available(&app, &scope, &actor, today).await?;

@@ -133,6 +133,34 @@ pub struct PrepView {
     pub station: Option<String>,
 }
 
+/// One version of the agreement as shown (URC-NEGOTIATE), with the comments made on it.
+pub struct VersionRow {
+    pub number: u32,
+    pub on: String,
+    /// The stored PDF, once rendered.
+    pub document: Option<FileRef>,
+    /// The supplementary clauses this version adds to the template's text.
+    pub clauses: Vec<String>,
+    /// The agency's reply and explanation of the changes.
+    pub reply: Option<String>,
+    /// The institution's comments on this version: (date, text).
+    pub comments: Vec<(String, String)>,
+    pub current: bool,
+    pub signed: bool,
+}
+
+/// The negotiation of the agreement (URC-NEGOTIATE): versions, comments and replies in order,
+/// and the forms of those who may act (the core's `available`).
+pub struct NegotiationView {
+    pub versions: Vec<VersionRow>,
+    pub declined: Option<String>,
+    pub can_comment: bool,
+    pub can_revise: bool,
+    pub can_decline: bool,
+    /// The current version's supplementary clauses, one per line (the revision form's start).
+    pub current_clauses: String,
+}
+
 /// A signature record (HRB-SIGN / URC-SIGN): who, when, which document.
 pub struct SignatureRow {
     pub party: &'static str,
@@ -152,6 +180,7 @@ pub struct Portal {
     pub prep_agency: bool,
     pub prep_institution: bool,
     pub agreement: Option<FileRef>,
+    pub negotiation: Option<NegotiationView>,
     pub signatures: Vec<SignatureRow>,
     pub documents: Vec<(&'static str, &'static str)>,
     /// Score entry: (item id, name, max) of the profile's sheet, when the user scores now.
@@ -247,6 +276,32 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
         let name = s.store.user(e.actor_user_id).await?.map(|u| u.display_name).unwrap_or_default();
         signatures.push(SignatureRow { party, name, at: super::beijing(&e.occurred_at), sha256: sha.unwrap_or_default() });
     }
+    let n = &app.data.negotiation;
+    let negotiation = profile.agreement.as_ref().filter(|a| a.negotiation && !n.versions.is_empty()).map(|_| {
+        let last = n.versions.last().map(|v| v.number);
+        let versions = n
+            .versions
+            .iter()
+            .map(|v| VersionRow {
+                number: v.number,
+                on: v.on.to_string(),
+                document: v.document.clone(),
+                clauses: v.clauses.clone(),
+                reply: v.reply.clone(),
+                comments: n.comments.iter().filter(|c| c.version == v.number).map(|c| (c.on.to_string(), c.text.clone())).collect(),
+                current: Some(v.number) == last,
+                signed: v.document.as_ref().is_some_and(|d| n.signed_sha256.as_deref() == Some(d.sha256.as_str())),
+            })
+            .collect();
+        NegotiationView {
+            versions,
+            declined: n.declined.clone(),
+            can_comment: available.can("comment_agreement"),
+            can_revise: available.can("revise_agreement"),
+            can_decline: available.can("decline_agreement"),
+            current_clauses: n.current().map(|v| v.clauses.join("\n")).unwrap_or_default(),
+        }
+    });
     let mut documents = vec![(DocKind::ApplicationForm.slug(), DocKind::ApplicationForm.zh())];
     if app.data.site_recorded || app.data.expert_recommendation.is_some() {
         documents.push((DocKind::EvaluationSummary.slug(), DocKind::EvaluationSummary.zh()));
@@ -283,6 +338,7 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
         prep_agency: available.can("fail_preparation"),
         prep_institution: available.can("file_annex1"),
         agreement: app.data.agreement.clone(),
+        negotiation,
         signatures,
         documents,
         score_items,

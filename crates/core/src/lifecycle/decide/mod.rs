@@ -188,7 +188,10 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Command::PublishNotice | Command::RecordComplaint { .. } | Command::ResolveComplaint { .. } => notice::decide(&turn),
         Command::CompletePreparation
         | Command::FailPreparation { .. }
-        | Command::Sign
+        | Command::Sign { .. }
+        | Command::CommentAgreement { .. }
+        | Command::ReviseAgreement { .. }
+        | Command::DeclineAgreement { .. }
         | Command::IssueAgreement { .. }
         | Command::RecordTraining { .. }
         | Command::VerifyChecklistItem { .. }
@@ -196,7 +199,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::RequestAnnex2Acceptance
         | Command::ReviewAnnex2 { .. }
         | Command::RecordStationAcceptance { .. }
-        | Command::Countersign => preparation::decide(&turn),
+        | Command::Countersign { .. } => preparation::decide(&turn),
         Command::EndNotice
         | Command::RecalculateDeadlines { .. }
         | Command::DeemWithdrawn

@@ -1,7 +1,8 @@
 //! Deciding pre-signing preparation and signing: training (HRB-PRE-1), the system-work checklist
 //! (HRB-PRE-2), the Annex 1 form and the Annex 2 acceptance (HRB-ANNEX1, HRB-ANNEX2), the service
-//! station (HRB-PRE-3), completing or failing preparation (HRB-PRE-4), the agreement and the two
-//! signatures (HRB-SIGN, URC-SIGN).
+//! station (HRB-PRE-3), completing or failing preparation (HRB-PRE-4), the agreement, its
+//! negotiation (URC-NEGOTIATE: comments, revised versions, declining) and the two signatures
+//! (HRB-SIGN, URC-SIGN), each naming the version signed.
 //!
 //! Not responsible for the time-driven consequences (deemed given up or withdrawn: `system`),
 //! nor for rendering the agreement (the server issues it).
@@ -10,6 +11,7 @@ use super::support::{ban, invalid, non_empty, preparation, required_text, within
 use super::{Decision, Turn, go};
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
+use crate::lifecycle::projection::{AgreementVersion, AppState};
 use crate::lifecycle::records::ChecklistItem;
 use crate::policy::{BanTrigger, Expiry};
 use crate::refusal::Refusal;
@@ -21,6 +23,50 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let p = ctx.profile;
     let s = st.state;
     match cmd {
+        // URC-NEGOTIATE: a city that signs the platform's text as issued (HRB-SIGN) takes none
+        // of the negotiation commands, in any state.
+        Command::CommentAgreement { .. } | Command::ReviseAgreement { .. } | Command::DeclineAgreement { .. }
+            if !p.agreement.as_ref().is_some_and(|a| a.negotiation) =>
+        {
+            Err(Refusal::NoNegotiation)
+        }
+        Command::CommentAgreement { text } if s == State::ReadyToSign => {
+            unsigned(st, "机构已签订协议，不能再对协议文本提出意见。")?;
+            within(ctx, st, Expiry::DeemGivenUp)?;
+            let version = rendered(st)?.number;
+            go(vec![Event::AgreementCommented { version, text: required_text("text", text)? }], s)
+        }
+        // URC-NEGOTIATE: a new version once the institution signed is refused, not a void
+        // signature: what was signed stays signed (docs/decisions.md).
+        Command::ReviseAgreement { clauses, reply } if s == State::ReadyToSign => {
+            unsigned(st, "机构已签订当前版本的协议，不能再修订协议文本。")?;
+            within(ctx, st, Expiry::DeemGivenUp)?;
+            let current = rendered(st)?;
+            let reply = required_text("reply", reply)?;
+            let mut agreed = Vec::new();
+            for c in clauses {
+                let c = c.trim();
+                if c.is_empty() {
+                    continue;
+                }
+                agreed.push(required_text("clauses", c)?);
+            }
+            if agreed.len() > MAX_CLAUSES {
+                return Err(invalid("clauses", format!("补充条款最多 {MAX_CLAUSES} 条。")));
+            }
+            if agreed == current.clauses {
+                return Err(invalid("clauses", "修订后的条款与现行版本相同，请写明修改或补充的条款。"));
+            }
+            let version = current.number.saturating_add(1);
+            go(vec![Event::AgreementRevised { version, clauses: agreed, reply }], s)
+        }
+        // URC-NEGOTIATE: signing is voluntary (自愿签订): declining ends the application as not
+        // signed, without the ban of a missed window.
+        Command::DeclineAgreement { reason } if s == State::ReadyToSign => {
+            unsigned(st, "机构已签订协议，不能再拒签。")?;
+            within(ctx, st, Expiry::DeemGivenUp)?;
+            go(vec![Event::AgreementDeclined { reason: required_text("reason", reason)? }], State::NotSigned)
+        }
         Command::CompletePreparation if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
             let prep = &st.prep;
@@ -53,11 +99,20 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             events.extend(ban(ctx, BanTrigger::PresignGiveUp, &reason));
             go(events, State::GivenUp)
         }
-        Command::Sign if s == State::ReadyToSign && !st.institution_signed => {
+        Command::Sign { document_sha256 } if s == State::ReadyToSign && !st.institution_signed => {
             within(ctx, st, Expiry::DeemGivenUp)?;
-            go(vec![Event::InstitutionSigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], s)
+            // A revision not yet rendered has no text to sign; the previous one is withdrawn.
+            if st.negotiation.current().is_some_and(|v| v.document.is_none()) {
+                return Err(Refusal::NotNow {
+                    reason: "修订后的协议文本正在生成，请稍后刷新页面，核对新版本后再签订。".into()
+                });
+            }
+            let current = st.agreement.as_ref().map(|d| d.sha256.clone());
+            names(document_sha256, current.as_deref(), false)?;
+            go(vec![Event::InstitutionSigned { document_sha256: current }], s)
         }
-        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed => {
+        // Once per version: the first on entering ready_to_sign, then one per revision.
+        Command::IssueAgreement { document } if s == State::ReadyToSign && !st.institution_signed && st.agreement.is_none() => {
             go(vec![Event::AgreementIssued { document: document.clone() }], s)
         }
         Command::RecordTraining { session, attended, passed } if s == State::PresignPreparation => {
@@ -165,12 +220,41 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             }
             go(vec![Event::StationAccepted { note: required_text("note", note)? }], s)
         }
-        Command::Countersign if s == State::ReadyToSign => {
+        Command::Countersign { document_sha256 } if s == State::ReadyToSign => {
             if !st.institution_signed {
                 return Err(invalid("signature", "机构尚未签订协议，经办机构暂不能签订。"));
             }
-            go(vec![Event::Countersigned { document_sha256: st.agreement.as_ref().map(|d| d.sha256.clone()) }], State::Signed)
+            // URC-NEGOTIATE: the agency signs the very version the institution signed.
+            let signed = st.negotiation.signed_sha256.clone();
+            names(document_sha256, signed.as_deref(), true)?;
+            go(vec![Event::Countersigned { document_sha256: signed }], State::Signed)
         }
         _ => Err(t.not_here()),
+    }
+}
+
+/// The most supplementary clauses one version carries.
+const MAX_CLAUSES: usize = 50;
+
+/// URC-NEGOTIATE: once the institution signed, the text is settled.
+fn unsigned(st: &AppState, reason: &str) -> Result<(), Refusal> {
+    if st.institution_signed { Err(Refusal::NotNow { reason: reason.into() }) } else { Ok(()) }
+}
+
+/// The version on the table, rendered: comments and revisions answer a text the parties can read.
+fn rendered(st: &AppState) -> Result<&AgreementVersion, Refusal> {
+    match st.negotiation.current() {
+        Some(v) if v.document.is_some() => Ok(v),
+        Some(_) => Err(Refusal::NotNow { reason: "修订后的协议文本正在生成，请稍后刷新页面。".into() }),
+        None => Err(Refusal::NotNow { reason: "协议文本尚未生成，请稍后刷新页面。".into() }),
+    }
+}
+
+/// URC-NEGOTIATE: a signature naming a version (`sent`) must name `expected`; naming none signs
+/// `expected`.
+fn names(sent: &Option<String>, expected: Option<&str>, countersign: bool) -> Result<(), Refusal> {
+    match non_empty(sent) {
+        Some(sha) if Some(sha.to_ascii_lowercase().as_str()) != expected => Err(Refusal::AgreementVersionMismatch { countersign }),
+        _ => Ok(()),
     }
 }
