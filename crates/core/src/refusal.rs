@@ -63,6 +63,12 @@ pub enum Refusal {
     SupplementIncomplete { names: Vec<String> },
     #[error("preparation incomplete: {missing:?}")]
     PreparationIncomplete { missing: Vec<String> },
+    /// HRB-ANNEX1: the form is filed with its signed and sealed scan in `slot`, which is empty.
+    #[error("the signed and sealed Annex 1 form is missing (slot {slot})")]
+    Annex1Unsigned { slot: String, name: String },
+    /// HRB-ANNEX2: the profile's acceptance tries are used up.
+    #[error("Annex 2 acceptance tries used up ({attempts})")]
+    Annex2AttemptsUsed { attempts: u32 },
 }
 
 impl Refusal {
@@ -77,6 +83,7 @@ impl Refusal {
                 | Refusal::ConditionsUnmet { .. }
                 | Refusal::SupplementIncomplete { .. }
                 | Refusal::PreparationIncomplete { .. }
+                | Refusal::Annex1Unsigned { .. }
         )
     }
 
@@ -107,6 +114,8 @@ impl Refusal {
             Refusal::SlotClosed { .. } => "slot_closed",
             Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
             Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
+            Refusal::Annex1Unsigned { .. } => "annex1_unsigned",
+            Refusal::Annex2AttemptsUsed { .. } => "annex2_attempts_used",
         }
     }
 
@@ -151,6 +160,12 @@ impl Refusal {
                 format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
             }
             Refusal::PreparationIncomplete { missing } => format!("签约前准备尚未完成：{}。", missing.join("；")),
+            Refusal::Annex1Unsigned { name, .. } => format!(
+                "专线备案表须附法定代表人签字并加盖公章的备案表扫描件，尚未上传。请先在“{name}”上传（PDF、JPEG 或 PNG），再提交备案表。"
+            ),
+            Refusal::Annex2AttemptsUsed { attempts } => {
+                format!("处方流转验收已申请 {attempts} 次均未通过，验收次数已用完，不能再申请验收。")
+            }
         }
     }
 }

@@ -339,7 +339,8 @@ impl TestApp {
         let agency = self.login("hrb-agency").await;
         let training = json!({ "command": "record_training", "session": "2026 年第 1 期", "attended": true, "passed": true });
         self.cmd(&agency, id, training).await;
-        for slot in ["evidence_network_security", "annex1_materials", "evidence_inventory_interface"] {
+        // HRB-ANNEX1: the signed and sealed form goes with the structured one.
+        for slot in ["evidence_network_security", "annex1_signed", "annex1_materials", "evidence_inventory_interface"] {
             self.upload_pdf(inst_token, id, slot).await;
         }
         let (status, body) = self.upload(inst_token, id, "annex2_package", &self.annex2_name(id).await, annex2_zip()).await;
