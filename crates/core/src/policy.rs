@@ -1219,6 +1219,20 @@ mod tests {
         assert!(prep.annex1_title.is_some() && hrb.application_form_title.is_some() && urc.application_form_title.is_some());
     }
 
+    /// HRB-ANNEX1 / HRB-ANNEX2 settings: the shipped reading, and a signed-form slot that is not
+    /// a preparation material is refused on load.
+    #[test]
+    fn hrb_annex_preparation_settings() {
+        let hrb = Profile::shipped().swap_remove(0);
+        let prep = hrb.preparation.as_ref().expect("HRB-PRE");
+        assert_eq!((prep.annex2_attempts, prep.annex2_missed_window), (0, Annex2Missed::AcceptanceRequest));
+        assert_eq!(prep.annex1_signed_slot.as_deref(), Some("annex1_signed"));
+        assert_eq!(hrb.material("annex1_signed").map(|m| m.phase), Some(MaterialPhase::Preparation));
+        let text = SHIPPED[0].1.replacen("annex1_signed_slot = \"annex1_signed\"", "annex1_signed_slot = \"licence\"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("annex1_signed_slot \"licence\"")), "{errs:?}");
+    }
+
     #[test]
     fn g_profile_city_fields_are_required_and_checked_with_lines() {
         let text = SHIPPED[0]
