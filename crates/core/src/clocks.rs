@@ -199,6 +199,9 @@ pub fn timers(profile: &Profile, history: &[Transition], cal: &Calendar, today: 
     // HRB-SIGN / URC-SIGN: a signed institution is not deemed to give up while the agency
     // countersigns; the delay is the agency's.
     let due = next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && st.institution_signed));
+    // HRB-ANNEX2: a window from a state stored before windows were recorded fires on its date.
+    let legacy = st.prep.annex2.legacy_window_due().filter(|_| st.state == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
+    let due = due.into_iter().chain(legacy).min_by_key(|(d, _)| *d);
     // The agency's own running time limits (clocks without an automatic consequence).
     let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
     let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();

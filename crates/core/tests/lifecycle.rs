@@ -1393,6 +1393,7 @@ fn hrb_annex2_resubmission_windows() {
         matches!(&d.events[..], [Event::Annex2Reviewed { passed: false, resubmit_due: Some(due), opens_window: true, .. }] if *due == date(2026, 4, 22))
     );
     let mut late = app.clone();
+    let mut legacy = app.clone();
     assert!(matches!(late.on(date(2026, 4, 22)).refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { .. }));
     assert!(matches!(late.on(date(2026, 4, 23)).refused(Institution, Command::RequestAnnex2Acceptance), Refusal::DeadlinePassed { .. }));
     let d = late.run(System, Command::DeemAnnex2Withdrawn);
@@ -1401,6 +1402,17 @@ fn hrb_annex2_resubmission_windows() {
     assert!(matches!(late.refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { due: None }), "fires once");
     late.run(Institution, Command::RequestAnnex2Acceptance);
     assert!(late.state.prep.annex2.pending, "back to not requested: a new request");
+
+    // A state stored before windows were recorded (only `resubmit_due`): the date still holds and
+    // fires, once.
+    legacy.state.prep.annex2.windows.clear();
+    let timers = clocks::timers(&legacy.profile, &legacy.history, &legacy.cal, date(2026, 4, 15), &legacy.state);
+    assert_eq!(timers.due, Some((date(2026, 4, 22), Expiry::Annex2Withdrawn)));
+    assert!(matches!(legacy.on(date(2026, 4, 23)).refused(Institution, Command::RequestAnnex2Acceptance), Refusal::DeadlinePassed { .. }));
+    legacy.run(System, Command::DeemAnnex2Withdrawn);
+    assert!(legacy.state.prep.annex2.withdrawn && legacy.state.prep.annex2.legacy_window_due().is_none());
+    let timers = clocks::timers(&legacy.profile, &legacy.history, &legacy.cal, date(2026, 4, 23), &legacy.state);
+    assert_eq!(timers.due, None);
 
     // In time: the resubmission; failing again opens a new window (04-24 … 04-30).
     app.on(date(2026, 4, 22)).run(Institution, Command::RequestAnnex2Acceptance);

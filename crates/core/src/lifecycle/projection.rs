@@ -62,6 +62,13 @@ impl Annex2State {
         self.windows.last().filter(|w| w.closed_on.is_none())
     }
 
+    /// A window opened before windows were recorded (a state stored by an earlier release): only
+    /// its last day is known. It is honoured and fires like the others, but is not listed as a
+    /// clock (its start is unknown).
+    pub fn legacy_window_due(&self) -> Option<Date> {
+        self.resubmit_due.filter(|_| self.windows.is_empty())
+    }
+
     fn close_window(&mut self, on: Date, missed: bool) {
         if let Some(w) = self.windows.last_mut().filter(|w| w.closed_on.is_none()) {
             w.closed_on = Some(on);

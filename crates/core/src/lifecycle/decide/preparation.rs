@@ -136,8 +136,11 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             }
             // HRB-ANNEX2: after a failure, resubmit within the open window (until 24:00 of its
             // last day, even if the timer has not fired yet). A withdrawn request starts afresh.
-            if a.open_window().is_some()
-                && let Some(due) = annex2_windows(p, st, ctx.calendar, ctx.today).pop().and_then(|w| w.due.due)
+            let window_due = match a.open_window() {
+                Some(_) => annex2_windows(p, st, ctx.calendar, ctx.today).pop().and_then(|w| w.due.due),
+                None => a.legacy_window_due(),
+            };
+            if let Some(due) = window_due
                 && ctx.today > due
             {
                 return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });

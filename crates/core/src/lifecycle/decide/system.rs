@@ -32,8 +32,12 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
         // whole application.
         Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => {
             let cfg = preparation(p)?;
-            let window = st.prep.annex2.open_window().and(annex2_windows(p, st, ctx.calendar, ctx.today).pop());
-            match window.and_then(|w| w.due.due) {
+            let a = &st.prep.annex2;
+            let due = match a.open_window() {
+                Some(_) => annex2_windows(p, st, ctx.calendar, ctx.today).pop().and_then(|w| w.due.due),
+                None => a.legacy_window_due(),
+            };
+            match due {
                 Some(due) if ctx.today > due && !st.prep.annex2.pending => match cfg.annex2_missed_window {
                     Annex2Missed::AcceptanceRequest => go(vec![Event::Annex2Withdrawn], s),
                     Annex2Missed::Application => go(
