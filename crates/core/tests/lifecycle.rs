@@ -1424,6 +1424,26 @@ fn hrb_annex2_resubmission_windows() {
     assert!(app.state.prep.annex2.accepted && app.state.prep.annex2.open_window().is_none());
 }
 
+/// G-CLOCKS for HRB-ANNEX2: a window is a clock like the others — a failure notified on
+/// 2026-09-30 gives 5 working days past 国庆节 and the adjusted 10-10, to 2026-10-13, and says so.
+#[test]
+fn hrb_annex2_window_is_a_clock_explaining_its_due_date() {
+    use Role::*;
+    let mut app = harbin_at(State::PresignPreparation);
+    app.on(date(2026, 9, 29)).run(Institution, attach_zip(21));
+    app.run(Institution, Command::RequestAnnex2Acceptance);
+    app.on(date(2026, 9, 30)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("录屏不连续".into()) });
+    let views = clocks::application_clocks(&app.profile, &app.history, &app.state, &app.cal, date(2026, 10, 8));
+    let w = views.iter().find(|c| c.id == "annex2_resubmit_1").expect("the window is listed with the clocks");
+    assert_eq!(
+        (w.rule.as_str(), w.started_on, w.due.due, w.status),
+        ("HRB-ANNEX2", date(2026, 9, 30), Some(date(2026, 10, 13)), ClockStatus::Running)
+    );
+    let text = w.due.explanation.join("\n");
+    assert!(text.contains("LAW-START") && text.contains("国庆节") && text.contains("LAW-WD"), "{text}");
+    assert_eq!(clocks::next_expiry(&views), Some((date(2026, 10, 13), Expiry::Annex2Withdrawn)));
+}
+
 /// HRB-PRE-2 ⑤ is switchable: off in the shipped profile (适时推进), required when switched on.
 #[test]
 fn hrb_pre_2_real_name_device_is_a_profile_switch() {
