@@ -431,7 +431,8 @@ impl<'a> Script<'a> {
             Command::RecordTraining { session: "2026 年第 3 期定点医疗机构培训".into(), attended: true, passed: true },
         )
         .await?;
-        for slot in ["evidence_network_security", "annex1_materials", "evidence_inventory_interface"] {
+        // HRB-ANNEX1: the signed and sealed scan goes with the form.
+        for slot in ["evidence_network_security", "annex1_signed", "annex1_materials", "evidence_inventory_interface"] {
             self.upload(days_ago, slot).await?;
         }
         let record = self.store.institution(self.inst.institution_id.unwrap_or_default()).await?.context("demo institution")?;

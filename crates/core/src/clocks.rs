@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::calendar::Calendar;
-use crate::deadline::{self, Budget, Due, Pause};
+use crate::deadline::{self, Budget, Due, Pause, Unit};
 use crate::lifecycle::AppState;
 use crate::policy::{ClockDef, ClockStart, Expiry, Profile};
 use crate::vocabulary::State;
@@ -90,6 +90,56 @@ pub fn after_notice(notice_last_day: Date, entered_on: Date) -> (Date, Option<Pa
     (notice_last_day, (held_to > notice_last_day).then_some(Pause { from: notice_last_day, to: held_to }))
 }
 
+/// Every clock of an application: the profile's clocks that have started in its history (latest
+/// run of each), then the Annex 2 resubmission windows its state has opened (HRB-ANNEX2).
+pub fn application_clocks(profile: &Profile, history: &[Transition], st: &AppState, cal: &Calendar, today: Date) -> Vec<ClockView> {
+    let mut views = clocks(profile, history, cal, today);
+    views.extend(annex2_windows(profile, st, cal, today));
+    views
+}
+
+/// HRB-ANNEX2: each failed acceptance result with tries left opens a window of the profile's
+/// `annex2_resubmit_working_days` from the day of the notice (LAW-START, LAW-WD); the window
+/// closes with a resubmission, with the deemed withdrawal when it runs out, or when the
+/// application leaves preparation. One clock per window, numbered from 1 (`annex2_resubmit_1`…).
+pub fn annex2_windows(profile: &Profile, st: &AppState, cal: &Calendar, today: Date) -> Vec<ClockView> {
+    let Some(cfg) = profile.preparation.as_ref() else { return Vec::new() };
+    let budget = Budget { amount: cfg.annex2_resubmit_working_days, unit: Unit::WorkingDays };
+    let left_preparation = (st.state != State::PresignPreparation).then_some(st.entered_on).flatten();
+    st.prep
+        .annex2
+        .windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let due = deadline::compute(w.opened_on, budget, &[], cal);
+            let ended_on = w.closed_on.or(left_preparation);
+            let status = match (ended_on, due.due) {
+                (Some(_), _) if w.missed => ClockStatus::Expired,
+                (Some(end), Some(d)) if end > d => ClockStatus::MetLate,
+                (Some(_), _) => ClockStatus::Met,
+                (None, Some(d)) if today > d => ClockStatus::Overdue,
+                (None, _) => ClockStatus::Running,
+            };
+            ClockView {
+                id: format!("annex2_resubmit_{}", i + 1),
+                rule: ANNEX2_RULE.to_owned(),
+                name: format!("处方流转验收重新提交期限（第 {} 次验收未通过后）", i + 1),
+                budget,
+                started_on: w.opened_on,
+                pauses: Vec::new(),
+                ended_on,
+                status,
+                on_expiry: Some(Expiry::Annex2Withdrawn),
+                due,
+            }
+        })
+        .collect()
+}
+
+/// The rule the Annex 2 resubmission windows rest on.
+const ANNEX2_RULE: &str = "HRB-ANNEX2";
+
 /// The earliest automatic consequence still pending: (last day, what fires after it).
 pub fn next_expiry(views: &[ClockView]) -> Option<(Date, Expiry)> {
     views.iter().filter(|c| c.ended_on.is_none()).filter_map(|c| Some((c.due.due?, c.on_expiry?))).min_by_key(|(d, _)| *d)
@@ -169,18 +219,16 @@ pub struct Timers {
 /// G-CLOCKS: the timers of an application in state `st`, whose history (transitions, the last
 /// one included) is `history`.
 pub fn timers(profile: &Profile, history: &[Transition], cal: &Calendar, today: Date, st: &AppState) -> Timers {
-    let views = clocks(profile, history, cal, today);
+    // HRB-ANNEX2: the open resubmission window is one of the clocks, so it fires like the rest.
+    let views = application_clocks(profile, history, st, cal, today);
     // HRB-SIGN / URC-SIGN: a signed institution is not deemed to give up while the agency
     // countersigns; the delay is the agency's.
     let due = next_expiry(&views).filter(|(_, e)| !(*e == Expiry::DeemGivenUp && st.institution_signed));
     // G-AGENCY-TIME: deemed acceptance follows only a limit in which no notice was given.
     let due = due.filter(|(_, e)| !(*e == Expiry::DeemAccepted && st.supplement_notices > 0));
-    // HRB-ANNEX2: the resubmission window is a timer of its own within preparation.
-    let annex2 = st.prep.annex2.resubmit_due.filter(|_| st.state == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
-    let due = match (due, annex2) {
-        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-        (a, b) => a.or(b),
-    };
+    // HRB-ANNEX2: a window from a state stored before windows were recorded fires on its date.
+    let legacy = st.prep.annex2.legacy_window_due().filter(|_| st.state == State::PresignPreparation).map(|d| (d, Expiry::Annex2Withdrawn));
+    let due = due.into_iter().chain(legacy).min_by_key(|(d, _)| *d);
     // The agency's own running time limits (clocks without an automatic consequence).
     let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
     let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();

@@ -235,6 +235,18 @@ pub enum SlotCheck {
     Annex2Package,
 }
 
+/// HRB-ANNEX2: what a missed resubmission window is deemed to withdraw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Annex2Missed {
+    /// The seed's reading (the guide's section on acceptance): the acceptance request is
+    /// withdrawn; the Annex 2 item is back to "not requested" and preparation goes on.
+    #[default]
+    AcceptanceRequest,
+    /// The whole application is deemed withdrawn.
+    Application,
+}
+
 /// Pre-signing preparation settings (HRB-PRE-1…4, HRB-ANNEX1/2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -245,8 +257,22 @@ pub struct PreparationConfig {
     pub real_name_device: bool,
     /// HRB-ANNEX2: working days the agency has to notify the acceptance result.
     pub annex2_review_working_days: u16,
-    /// HRB-ANNEX2: working days to resubmit after a failed acceptance (one window).
+    /// HRB-ANNEX2: working days to resubmit after a failed acceptance; each failed review that
+    /// leaves a try opens a new window of this length.
     pub annex2_resubmit_working_days: u16,
+    /// HRB-ANNEX2: the acceptance requests allowed in one preparation (the first and the
+    /// resubmissions); 0 (or absent) = unlimited, the guide sets no limit. A failure on the last
+    /// allowed try opens no window.
+    #[serde(default)]
+    pub annex2_attempts: u32,
+    /// HRB-ANNEX2: what a missed resubmission window withdraws ("逾期未提交验收材料的视为自动撤回申请").
+    #[serde(default)]
+    pub annex2_missed_window: Annex2Missed,
+    /// HRB-ANNEX1: the preparation material slot holding the printed form signed by the legal
+    /// representative and sealed (法人代表签字, 公章); filing the form needs a file in it. Absent
+    /// in a stored text that predates the field: no scan is asked for.
+    #[serde(default)]
+    pub annex1_signed_slot: Option<String>,
     /// HRB-ANNEX1: the title printed on the dedicated-line filing form. Required on load; empty
     /// only in a stored text that predates the field (see [`Profile::inherit_missing`]).
     #[serde(default)]
@@ -1176,6 +1202,11 @@ impl Validator<'_> {
                 !packages || c.annex2_package_prefix.is_some(),
                 "[preparation] needs annex2_package_prefix: a material slot checks the Annex 2 package name",
             );
+            if let Some(slot) = &c.annex1_signed_slot
+                && !materials.iter().any(|m| &m.id == slot && m.phase == MaterialPhase::Preparation)
+            {
+                self.err(p, format!("annex1_signed_slot {slot:?} must name a material with phase = \"preparation\""));
+            }
             c
         });
         if packages && raw.preparation.is_none() {
@@ -1259,6 +1290,20 @@ mod tests {
         let prep = hrb.preparation.as_ref().expect("HRB-PRE");
         assert_eq!(prep.annex2_package_prefix.as_deref(), Some("哈尔滨市处方流转验收材料"));
         assert!(prep.annex1_title.is_some() && hrb.application_form_title.is_some() && urc.application_form_title.is_some());
+    }
+
+    /// HRB-ANNEX1 / HRB-ANNEX2 settings: the shipped reading, and a signed-form slot that is not
+    /// a preparation material is refused on load.
+    #[test]
+    fn hrb_annex_preparation_settings() {
+        let hrb = Profile::shipped().swap_remove(0);
+        let prep = hrb.preparation.as_ref().expect("HRB-PRE");
+        assert_eq!((prep.annex2_attempts, prep.annex2_missed_window), (0, Annex2Missed::AcceptanceRequest));
+        assert_eq!(prep.annex1_signed_slot.as_deref(), Some("annex1_signed"));
+        assert_eq!(hrb.material("annex1_signed").map(|m| m.phase), Some(MaterialPhase::Preparation));
+        let text = SHIPPED[0].1.replacen("annex1_signed_slot = \"annex1_signed\"", "annex1_signed_slot = \"licence\"", 1);
+        let errs = Profile::parse("h.toml", &text).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("annex1_signed_slot \"licence\"")), "{errs:?}");
     }
 
     #[test]

@@ -73,6 +73,12 @@ pub enum Refusal {
     /// countersignature the one the institution signed).
     #[error("agreement version mismatch (countersign: {countersign})")]
     AgreementVersionMismatch { countersign: bool },
+    /// HRB-ANNEX1: the form is filed with its signed and sealed scan in `slot`, which is empty.
+    #[error("the signed and sealed Annex 1 form is missing (slot {slot})")]
+    Annex1Unsigned { slot: String, name: String },
+    /// HRB-ANNEX2: the profile's acceptance tries are used up.
+    #[error("Annex 2 acceptance tries used up ({attempts})")]
+    Annex2AttemptsUsed { attempts: u32 },
 }
 
 impl Refusal {
@@ -87,6 +93,7 @@ impl Refusal {
                 | Refusal::ConditionsUnmet { .. }
                 | Refusal::SupplementIncomplete { .. }
                 | Refusal::PreparationIncomplete { .. }
+                | Refusal::Annex1Unsigned { .. }
         )
     }
 
@@ -120,6 +127,8 @@ impl Refusal {
             Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
             Refusal::NoNegotiation => "negotiation_not_offered",
             Refusal::AgreementVersionMismatch { .. } => "agreement_version_mismatch",
+            Refusal::Annex1Unsigned { .. } => "annex1_unsigned",
+            Refusal::Annex2AttemptsUsed { .. } => "annex2_attempts_used",
         }
     }
 
@@ -176,6 +185,12 @@ impl Refusal {
             }
             Refusal::AgreementVersionMismatch { countersign: true } => {
                 "经办机构只能签订机构已签订的协议版本，所选文本与机构所签版本不一致。".into()
+            }
+            Refusal::Annex1Unsigned { name, .. } => format!(
+                "专线备案表须附法定代表人签字并加盖公章的备案表扫描件，尚未上传。请先在“{name}”上传（PDF、JPEG 或 PNG），再提交备案表。"
+            ),
+            Refusal::Annex2AttemptsUsed { attempts } => {
+                format!("处方流转验收已申请 {attempts} 次均未通过，验收次数已用完，不能再申请验收。")
             }
         }
     }

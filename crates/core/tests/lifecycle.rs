@@ -327,6 +327,7 @@ fn harbin_path() -> Vec<(Date, Role, Command, State)> {
         (date(2026, 4, 11), System, Command::EndNotice, State::PresignPreparation),
         (date(2026, 4, 13), Agency, training(true), State::PresignPreparation),
         (date(2026, 4, 13), Institution, attach("evidence_network_security", 11), State::PresignPreparation),
+        (date(2026, 4, 13), Institution, attach("annex1_signed", 15), State::PresignPreparation),
         (date(2026, 4, 13), Institution, attach("annex1_materials", 12), State::PresignPreparation),
         (date(2026, 4, 13), Institution, attach("evidence_inventory_interface", 13), State::PresignPreparation),
         (date(2026, 4, 13), Institution, attach_zip(14), State::PresignPreparation),
@@ -510,7 +511,7 @@ fn hrb_happy_path_apply_to_sign() {
     let d = app.on(date(2026, 4, 22)).run(Agency, Command::Countersign { document_sha256: None });
     assert_eq!((d.to, d.events), (State::Signed, vec![Event::Countersigned { document_sha256: None }]));
     assert!(app.st().is_terminal());
-    assert_eq!(app.history.len(), 25);
+    assert_eq!(app.history.len(), 26);
 }
 
 /// URC-APPLY, URC-REV-1, URC-REV-2, URC-EVAL-1…4, URC-RES-1, URC-RES-2, URC-SIGN.
@@ -1386,10 +1387,11 @@ fn hrb_pre_1_absence_counts_as_an_attempt() {
     assert!(app.state.prep.training_passed());
 }
 
-/// HRB-ANNEX2: a failed acceptance opens one resubmission window of 5 working days; missing it
-/// makes the request deemed withdrawn (fired by the system), and a second failure opens none.
+/// HRB-ANNEX2: every failed acceptance opens a resubmission window of 5 working days; missing it
+/// makes the request deemed withdrawn (fired by the system) and the item is back to "not
+/// requested"; a second failure opens a new window (unlimited tries in the shipped profile).
 #[test]
-fn hrb_annex2_one_resubmission_window() {
+fn hrb_annex2_resubmission_windows() {
     use Role::*;
     let mut app = harbin_at(State::PresignPreparation);
     assert_invalid(app.on(date(2026, 4, 13)).refused(Institution, Command::RequestAnnex2Acceptance), "annex2");
@@ -1400,18 +1402,59 @@ fn hrb_annex2_one_resubmission_window() {
     assert_invalid(app.refused(Agency, Command::ReviewAnnex2 { passed: false, reason: None }), "reason");
     let d = app.on(date(2026, 4, 15)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("录屏不连续".into()) });
     // Resubmit by 04-22 (04-16, 17, 20, 21, 22).
-    assert!(matches!(&d.events[..], [Event::Annex2Reviewed { passed: false, resubmit_due: Some(due), .. }] if *due == date(2026, 4, 22)));
+    assert!(
+        matches!(&d.events[..], [Event::Annex2Reviewed { passed: false, resubmit_due: Some(due), opens_window: true, .. }] if *due == date(2026, 4, 22))
+    );
     let mut late = app.clone();
+    let mut legacy = app.clone();
     assert!(matches!(late.on(date(2026, 4, 22)).refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { .. }));
-    late.on(date(2026, 4, 23)).run(System, Command::DeemAnnex2Withdrawn);
-    assert!(late.state.prep.annex2.withdrawn);
-    assert!(matches!(late.refused(Institution, Command::RequestAnnex2Acceptance), Refusal::NotNow { .. }));
+    assert!(matches!(late.on(date(2026, 4, 23)).refused(Institution, Command::RequestAnnex2Acceptance), Refusal::DeadlinePassed { .. }));
+    let d = late.run(System, Command::DeemAnnex2Withdrawn);
+    assert_eq!((d.events, d.to), (vec![Event::Annex2Withdrawn], State::PresignPreparation));
+    assert!(late.state.prep.annex2.withdrawn && late.state.prep.annex2.windows[0].missed);
+    assert!(matches!(late.refused(System, Command::DeemAnnex2Withdrawn), Refusal::NotYetDue { due: None }), "fires once");
+    late.run(Institution, Command::RequestAnnex2Acceptance);
+    assert!(late.state.prep.annex2.pending, "back to not requested: a new request");
 
-    // In time: the one resubmission; failing again opens no new window.
+    // A state stored before windows were recorded (only `resubmit_due`): the date still holds and
+    // fires, once.
+    legacy.state.prep.annex2.windows.clear();
+    let timers = clocks::timers(&legacy.profile, &legacy.history, &legacy.cal, date(2026, 4, 15), &legacy.state);
+    assert_eq!(timers.due, Some((date(2026, 4, 22), Expiry::Annex2Withdrawn)));
+    assert!(matches!(legacy.on(date(2026, 4, 23)).refused(Institution, Command::RequestAnnex2Acceptance), Refusal::DeadlinePassed { .. }));
+    legacy.run(System, Command::DeemAnnex2Withdrawn);
+    assert!(legacy.state.prep.annex2.withdrawn && legacy.state.prep.annex2.legacy_window_due().is_none());
+    let timers = clocks::timers(&legacy.profile, &legacy.history, &legacy.cal, date(2026, 4, 23), &legacy.state);
+    assert_eq!(timers.due, None);
+
+    // In time: the resubmission; failing again opens a new window (04-24 … 04-30).
     app.on(date(2026, 4, 22)).run(Institution, Command::RequestAnnex2Acceptance);
     let d = app.on(date(2026, 4, 23)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("仍不连续".into()) });
-    assert!(matches!(&d.events[..], [Event::Annex2Reviewed { resubmit_due: None, .. }]));
-    assert!(matches!(app.refused(Institution, Command::RequestAnnex2Acceptance), Refusal::NotNow { .. }));
+    assert!(matches!(&d.events[..], [Event::Annex2Reviewed { resubmit_due: Some(_), opens_window: true, .. }]), "{d:?}");
+    assert_eq!(app.state.prep.annex2.windows.len(), 2);
+    app.run(Institution, Command::RequestAnnex2Acceptance);
+    app.run(Agency, Command::ReviewAnnex2 { passed: true, reason: None });
+    assert!(app.state.prep.annex2.accepted && app.state.prep.annex2.open_window().is_none());
+}
+
+/// G-CLOCKS for HRB-ANNEX2: a window is a clock like the others — a failure notified on
+/// 2026-09-30 gives 5 working days past 国庆节 and the adjusted 10-10, to 2026-10-13, and says so.
+#[test]
+fn hrb_annex2_window_is_a_clock_explaining_its_due_date() {
+    use Role::*;
+    let mut app = harbin_at(State::PresignPreparation);
+    app.on(date(2026, 9, 29)).run(Institution, attach_zip(21));
+    app.run(Institution, Command::RequestAnnex2Acceptance);
+    app.on(date(2026, 9, 30)).run(Agency, Command::ReviewAnnex2 { passed: false, reason: Some("录屏不连续".into()) });
+    let views = clocks::application_clocks(&app.profile, &app.history, &app.state, &app.cal, date(2026, 10, 8));
+    let w = views.iter().find(|c| c.id == "annex2_resubmit_1").expect("the window is listed with the clocks");
+    assert_eq!(
+        (w.rule.as_str(), w.started_on, w.due.due, w.status),
+        ("HRB-ANNEX2", date(2026, 9, 30), Some(date(2026, 10, 13)), ClockStatus::Running)
+    );
+    let text = w.due.explanation.join("\n");
+    assert!(text.contains("LAW-START") && text.contains("国庆节") && text.contains("LAW-WD"), "{text}");
+    assert_eq!(clocks::next_expiry(&views), Some((date(2026, 10, 13), Expiry::Annex2Withdrawn)));
 }
 
 /// HRB-PRE-2 ⑤ is switchable: off in the shipped profile (适时推进), required when switched on.

@@ -534,11 +534,12 @@ impl Store {
         found.ok_or_else(|| StoreError::Corrupt(format!("profile {} {} is not loaded", app.profile_id, app.profile_version)))
     }
 
-    /// The clocks of an application as of `today`.
+    /// The clocks of an application as of `today`, the Annex 2 resubmission windows included
+    /// (HRB-ANNEX2).
     pub async fn clocks(&self, app: &AppRecord, today: Date) -> Result<Vec<ClockView>> {
         let history: Vec<Transition> =
             self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
-        Ok(clocks::clocks(&*self.profile_for(app)?, &history, &self.calendar(), today))
+        Ok(clocks::application_clocks(&*self.profile_for(app)?, &history, &app.data, &self.calendar(), today))
     }
 
     /// The bans recorded against an institution (G-BANS); whether one is in force on a day is

@@ -109,8 +109,8 @@ impl Store {
             let profile = self.profile_for(&app)?;
             let history: Vec<Transition> =
                 self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
-            let before = clocks::clocks(&profile, &history, &old, today);
-            let after = clocks::clocks(&profile, &history, &new, today);
+            let before = clocks::application_clocks(&profile, &history, &app.data, &old, today);
+            let after = clocks::application_clocks(&profile, &history, &app.data, &new, today);
             if changed(&before, &after, year.year) {
                 affected.push((app.id, app.city.clone()));
             }

@@ -466,7 +466,7 @@ impl Store {
         for app in apps {
             let profile = self.profile_for(app)?;
             let history = histories.get(&app.id).map(Vec::as_slice).unwrap_or_default();
-            out.insert(app.id, clocks::clocks(&profile, history, &calendar, today));
+            out.insert(app.id, clocks::application_clocks(&profile, history, &app.data, &calendar, today));
         }
         Ok(out)
     }

@@ -53,6 +53,7 @@ impl From<Refusal> for ApiError {
             | Refusal::NotAssigned
             | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
             Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Annex1Unsigned { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } | Refusal::AgencyLimitPassed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -69,6 +70,7 @@ impl From<Refusal> for ApiError {
             | Refusal::PreparationIncomplete { .. }
             | Refusal::NoNegotiation
             | Refusal::AgreementVersionMismatch { .. }
+            | Refusal::Annex2AttemptsUsed { .. }
             | Refusal::MissingCalendar(_) => StatusCode::CONFLICT,
         };
         let detail = match &r {
@@ -85,6 +87,8 @@ impl From<Refusal> for ApiError {
             Refusal::SlotClosed { slot, .. } => Some(serde_json::json!({ "slot": slot })),
             Refusal::SupplementIncomplete { names } => Some(serde_json::json!({ "materials": names })),
             Refusal::PreparationIncomplete { missing } => Some(serde_json::json!({ "missing": missing })),
+            Refusal::Annex1Unsigned { slot, .. } => Some(serde_json::json!({ "slot": slot })),
+            Refusal::Annex2AttemptsUsed { attempts } => Some(serde_json::json!({ "attempts": attempts })),
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

@@ -200,11 +200,12 @@ fn hand_written() -> Value {
                     "due_on": { "type": ["string", "null"], "format": "date" }, "due_action": { "type": ["string", "null"] } } },
                 "ApplicationView": { "type": "object", "properties": {
                     "application": r("Application"), "events": { "type": "array", "items": any_obj },
-                    "clocks": { "type": "array", "items": any_obj } } },
+                    "clocks": { "type": "array", "items": any_obj,
+                        "description": "各期限：id、rule、name、budget、started_on、ended_on、status、on_expiry、due、explanation（截止日期的计算说明）。处方流转验收每次未通过后的重新提交期限也在其中（id 为 annex2_resubmit_1、annex2_resubmit_2……）。" } } },
                 "Executed": { "type": "object", "properties": { "application": r("Application"), "events": { "type": "array", "items": any_obj } } },
                 "CommandRequest": {
                     "type": "object", "required": ["command", "expected_version"],
-                    "description": "command 为操作名称，expected_version 为调用方看到的申请版本号（乐观并发）。各操作的参数与 command 同级，例如 issue_supplement_notice 需要 items: [{slot, problem: missing|defective, reason}]；reject 需要 reasons: [{rule?, text}]；record_site_evaluation 需要 score (0–100)；record_expert_review / decide 需要 recommendation / outcome: pass|fail，未通过须有 reasons 和 rectification；terminate / fail_preparation 需要 reason；join_round / start_site_evaluation 需要 round_id；record_complaint 需要 summary；resolve_complaint 需要 number, founded, finding；sign / countersign 可带 document_sha256（所签协议版本的 SHA-256，须为当前版本 / 机构所签版本，否则 agreement_version_mismatch）；协商签约的城市：comment_agreement 需要 text，revise_agreement 需要 reply 和 clauses（协商一致的补充条款，字符串数组，替换上一版本的补充条款），decline_agreement 需要 reason；不协商的城市对这三项返回 negotiation_not_offered。",
+                    "description": "command 为操作名称，expected_version 为调用方看到的申请版本号（乐观并发）。各操作的参数与 command 同级，例如 issue_supplement_notice 需要 items: [{slot, problem: missing|defective, reason}]；reject 需要 reasons: [{rule?, text}]；record_site_evaluation 需要 score (0–100)；record_expert_review / decide 需要 recommendation / outcome: pass|fail，未通过须有 reasons 和 rectification；terminate / fail_preparation 需要 reason；join_round / start_site_evaluation 需要 round_id；record_complaint 需要 summary；resolve_complaint 需要 number, founded, finding；sign / countersign 可带 document_sha256（所签协议版本的 SHA-256，须为当前版本 / 机构所签版本，否则 agreement_version_mismatch）；协商签约的城市：comment_agreement 需要 text，revise_agreement 需要 reply 和 clauses（协商一致的补充条款，字符串数组，替换上一版本的补充条款），decline_agreement 需要 reason；不协商的城市对这三项返回 negotiation_not_offered；file_annex1 需要 form（附件1 备案表），且须先在 annex1_signed 材料栏上传法定代表人签字并加盖公章的扫描件（否则 annex1_unsigned）；review_annex2 需要 passed，未通过须有 reason（验收次数用完时 request_annex2_acceptance 返回 annex2_attempts_used）。",
                     "properties": {
                         "command": { "type": "string", "enum": COMMAND_NAMES },
                         "expected_version": { "type": "integer", "minimum": 0 }

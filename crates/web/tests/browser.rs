@@ -345,6 +345,7 @@ async fn harbin_hospital_through_pages_to_signed(b: Backend) {
     ui.open_app(id).await;
     for (slot, name) in [
         ("evidence_network_security", "网络安全设备照片.pdf"),
+        ("annex1_signed", "专线备案表签字盖章件.pdf"),
         ("annex1_materials", "专线备案审核材料.pdf"),
         ("evidence_inventory_interface", "进销存接口改造证明.pdf"),
     ] {

@@ -111,6 +111,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "material_attached",
             "material_attached",
             "material_attached",
+            "material_attached",
             "annex1_filed",
             "annex2_requested",
             "annex2_reviewed",

@@ -430,3 +430,209 @@ async fn hrb_sign_no_negotiation(b: Backend) {
     assert_eq!(t.cmd(&agency, id, json!({ "command": "countersign" })).await, "signed");
 }
 both!(hrb_sign_no_negotiation);
+
+// ---------------------------------------------------------------------------------------------
+// HRB-ANNEX2: acceptance retries, each failure with its own resubmission window.
+
+/// A Harbin application in pre-signing preparation whose Annex 2 package is uploaded.
+async fn preparing_with_package(t: &TestApp, inst: &str) -> i64 {
+    let id = t.harbin_to_preparation(inst).await;
+    let (status, body) = t.upload(inst, id, "annex2_package", &t.annex2_name(id).await, common::annex2_zip()).await;
+    assert_eq!(status, StatusCode::CREATED, "annex2 package: {body}");
+    id
+}
+
+fn fail_annex2() -> serde_json::Value {
+    json!({ "command": "review_annex2", "passed": false, "reason": "录屏不连续" })
+}
+
+fn request_annex2() -> serde_json::Value {
+    json!({ "command": "request_annex2_acceptance" })
+}
+
+/// Registers the shipped Harbin profile as version 2026.4 with `[preparation]` lines replaced;
+/// applications submitted afterwards are bound to it.
+async fn harbin_profile_with(t: &TestApp, replace: &[(&str, &str)]) {
+    let mut text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.3\"", "version = \"2026.4\"", 1);
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from} in the shipped profile");
+        text = text.replacen(from, to, 1);
+    }
+    let profile = dingdian_core::policy::Profile::parse("harbin-2026.4.toml", &text).expect("valid");
+    t.store().register_profile(profile, t.now()).await.expect("register");
+}
+
+/// The application's clock with this id, as the API lists it.
+async fn clock(t: &TestApp, token: &str, id: i64, clock: &str) -> serde_json::Value {
+    let view = t.get_app(token, id).await;
+    view["clocks"].as_array().unwrap().iter().find(|c| c["id"] == clock).cloned().unwrap_or_else(|| panic!("no clock {clock}: {view}"))
+}
+
+/// HRB-ANNEX2 ("验收不合格的医疗机构按照线上告知原因5个工作日内重新提交验收材料"): every failed
+/// result opens a new window, so a second failure no longer leaves the item impossible to pass.
+async fn hrb_annex2_second_failure_opens_new_window(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = preparing_with_package(&t, &hosp).await;
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    t.advance_days(1);
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    let a = &app.data.prep.annex2;
+    assert_eq!((a.requests, a.windows.len()), (2, 2), "{a:?}");
+    assert!(a.windows[0].closed_on.is_some() && !a.windows[0].missed, "the first window closed by the resubmission");
+    assert!(a.open_window().is_some() && a.resubmit_due.is_some(), "the second failure opens a window: {a:?}");
+    assert_eq!(app.due_action, Some(dingdian_core::policy::Expiry::Annex2Withdrawn));
+    assert_eq!(app.due_on, a.resubmit_due);
+    // A third try in the new window, and it passes: ④ is verified.
+    t.advance_days(1);
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, json!({ "command": "review_annex2", "passed": true })).await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert!(app.data.prep.annex2.accepted);
+    assert!(app.data.prep.verified.contains_key(&dingdian_core::lifecycle::ChecklistItem::EPrescription));
+    assert_eq!(app.due_action, None, "no window left open");
+    assert_eq!(clock(&t, &agency, id, "annex2_resubmit_2").await["status"], "met");
+}
+both!(hrb_annex2_second_failure_opens_new_window);
+
+/// HRB-ANNEX2 ("逾期未提交验收材料的视为自动撤回申请"): missing the window withdraws what the profile
+/// says — by default the acceptance request only (the item is back to "not requested", preparation
+/// goes on); with `annex2_missed_window = "application"` the whole application. The timer fires
+/// exactly once; before it fires, the late resubmission is refused all the same.
+async fn hrb_annex2_missed_window_deemed_withdrawn_per_profile(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = preparing_with_package(&t, &hosp).await;
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    let due = t.store().application(id).await.unwrap().unwrap().data.prep.annex2.resubmit_due.expect("window");
+    t.advance_days(10);
+    assert!(jiff::tz::offset(8).to_datetime(t.now()).date() > due);
+    let (status, body) = t.try_cmd(&hosp, id, request_annex2()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("deadline_passed")), "{body}");
+    let fired = t.tick().await.fired;
+    assert_eq!(fired, vec![(id, "deem_annex2_withdrawn")]);
+    assert!(t.tick().await.fired.is_empty(), "the timer fires exactly once");
+    assert_eq!(t.state_of(id).await, "presign_preparation", "preparation goes on");
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert!(app.data.prep.annex2.withdrawn && app.data.prep.annex2.windows[0].missed);
+    assert_eq!(app.due_action, None);
+    assert_eq!(clock(&t, &agency, id, "annex2_resubmit_1").await["status"], "expired");
+    // Back to "not requested": the institution may ask for acceptance again.
+    t.cmd(&hosp, id, request_annex2()).await;
+    assert!(t.store().application(id).await.unwrap().unwrap().data.prep.annex2.pending);
+
+    // The other reading, from the profile: the application itself is deemed withdrawn.
+    harbin_profile_with(&t, &[("annex2_missed_window = \"acceptance_request\"", "annex2_missed_window = \"application\"")]).await;
+    let clinic = t.login("hrb-clinic").await;
+    let id = preparing_with_package(&t, &clinic).await;
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().profile_version, "2026.4");
+    t.cmd(&clinic, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    t.advance_days(10);
+    let fired = t.tick().await.fired;
+    assert!(fired.contains(&(id, "deem_annex2_withdrawn")), "{fired:?}");
+    assert!(t.tick().await.fired.is_empty(), "the timer fires exactly once");
+    assert_eq!(t.state_of(id).await, "withdrawn");
+    let view = t.get_app(&agency, id).await;
+    let kinds: Vec<&str> = view["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.ends_with(&["annex2_withdrawn", "withdrawn"]), "{kinds:?}");
+}
+both!(hrb_annex2_missed_window_deemed_withdrawn_per_profile);
+
+/// G-CLOCKS for HRB-ANNEX2: each window is a clock like the others — in the API's list and the
+/// page's table, with its start, its 5 working days and the explanation of its last day.
+async fn hrb_annex2_window_in_clocks(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = preparing_with_package(&t, &hosp).await;
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    let due = app.data.prep.annex2.resubmit_due.expect("window").to_string();
+    let today = jiff::tz::offset(8).to_datetime(t.now()).date().to_string();
+    let c = clock(&t, &hosp, id, "annex2_resubmit_1").await;
+    assert_eq!(c["rule"], "HRB-ANNEX2");
+    assert_eq!((c["budget"]["amount"].as_u64(), c["budget"]["unit"].as_str()), (Some(5), Some("working_days")));
+    assert_eq!((c["started_on"].as_str(), c["due"].as_str()), (Some(today.as_str()), Some(due.as_str())));
+    assert_eq!((c["status"].as_str(), c["on_expiry"].as_str()), (Some("running"), Some("annex2_withdrawn")));
+    let lines: Vec<&str> = c["explanation"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    assert!(lines[0].contains(&today) && lines[0].contains("5个工作日") && lines[0].contains("LAW-START"), "{lines:?}");
+    assert_eq!(lines.last().copied(), Some(format!("截止 {due} 24:00").as_str()));
+    // The page's clock table shows it with its explanation.
+    let (status, page) = t.get_text(&format!("/applications/{id}"), &hosp).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("处方流转验收重新提交期限") && page.contains(&format!("{due} 24:00")), "{page}");
+    assert!(page.contains(lines[0]), "the explanation is on the page");
+}
+both!(hrb_annex2_window_in_clocks);
+
+/// HRB-ANNEX2 tries come from the profile: unlimited in the shipped one, capped when
+/// `annex2_attempts` is set; a failure on the last try opens no window, and another request is
+/// refused with its own code.
+async fn hrb_annex2_attempt_limit_from_profile(b: Backend) {
+    let t = TestApp::new(b).await;
+    let shipped = t.store().current_profile("harbin").unwrap().preparation.clone().unwrap();
+    assert_eq!(shipped.annex2_attempts, 0, "unlimited by default");
+    harbin_profile_with(&t, &[("annex2_attempts = 0", "annex2_attempts = 2")]).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = preparing_with_package(&t, &hosp).await;
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    t.cmd(&hosp, id, request_annex2()).await;
+    t.cmd(&agency, id, fail_annex2()).await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    let a = &app.data.prep.annex2;
+    assert_eq!((a.requests, a.windows.len(), a.resubmit_due), (2, 1, None), "the last try opens no window: {a:?}");
+    assert_eq!(app.due_action, None);
+    let (status, body) = t.try_cmd(&hosp, id, request_annex2()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("annex2_attempts_used")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("验收次数已用完"), "{body}");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().version, app.version, "nothing changed");
+}
+both!(hrb_annex2_attempt_limit_from_profile);
+
+/// HRB-ANNEX1: the printed form carries the legal representative's signature and the seal; its
+/// scan goes with the structured form through the ordinary upload path. Filing without it is
+/// refused; with it, the agency of the city downloads it, another city's agency cannot.
+async fn hrb_annex1_needs_signed_sealed_form(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.harbin_to_preparation(&hosp).await;
+    let form = json!({ "command": "file_annex1", "form": t.annex1_form(id).await });
+    let (status, body) = t.try_cmd(&hosp, id, form.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("annex1_unsigned")), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("签字") && message.contains("公章") && message.contains("专线备案表签字盖章件"), "{message}");
+    assert!(t.store().application(id).await.unwrap().unwrap().data.prep.annex1.is_none());
+    // Not a file type the slot takes.
+    let (status, body) = t.upload(&hosp, id, "annex1_signed", "签字盖章件.zip", common::annex2_zip()).await;
+    assert!(status.is_client_error(), "{body}");
+
+    let scan = common::pdf("annex1 signed and sealed");
+    let (status, body) = t.upload(&hosp, id, "annex1_signed", "专线备案表签字盖章.pdf", scan.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.cmd(&hosp, id, form).await;
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert!(app.data.prep.annex1.is_some());
+    let file = app.data.materials["annex1_signed"][0].clone();
+    assert_eq!(file.sha256, hex::encode(Sha256::digest(&scan)));
+
+    let (status, bytes) = get_bytes(&t, &format!("/api/applications/{id}/files/{}", file.sha256), &agency).await;
+    assert_eq!((status, bytes == scan), (StatusCode::OK, true));
+    let (_, page) = t.call(Method::GET, &format!("/applications/{id}"), Some(&agency), None).await;
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains("签字盖章件") && page.contains(&format!("/applications/{id}/files/{}", file.sha256)), "{page}");
+    let urumqi = t.login("urc-agency").await;
+    let (status, _) = get_bytes(&t, &format!("/api/applications/{id}/files/{}", file.sha256), &urumqi).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both!(hrb_annex1_needs_signed_sealed_form);

@@ -142,8 +142,13 @@ pub enum Event {
     Annex2Reviewed {
         passed: bool,
         reason: Option<String>,
-        /// After a first failure: the last day to resubmit.
+        /// After a failure with tries left: the last day to resubmit (`None` when the calendar
+        /// does not reach it yet).
         resubmit_due: Option<Date>,
+        /// The failure opened a resubmission window (HRB-ANNEX2); absent in events recorded
+        /// before windows were counted, where a `resubmit_due` meant one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        opens_window: bool,
     },
     Annex2Withdrawn,
     StationAccepted {
@@ -251,7 +256,7 @@ impl Event {
         match self {
             Event::DraftUpdated { .. } => "保存申请信息",
             Event::Submitted { .. } => "提交申请",
-            Event::Withdrawn { deemed: true, .. } => "逾期未补正，视为自动撤回",
+            Event::Withdrawn { deemed: true, .. } => "逾期视为自动撤回申请",
             Event::ConditionsOverridden { .. } => "申请条件未全部满足，经审核同意继续办理",
             Event::Withdrawn { .. } => "申请撤回",
             Event::SupplementNoticeIssued { .. } => "一次性告知补正材料",

@@ -8,7 +8,7 @@
 use super::events::Event;
 use super::records::Outcome;
 use crate::deadline;
-use crate::policy::{Expiry, Profile};
+use crate::policy::{Annex2Missed, Expiry, Profile};
 use crate::vocabulary::State;
 
 /// What the applying institution is told when an event happens: (subject, body) in Chinese.
@@ -73,9 +73,27 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
             format!("经办机构已根据协商意见修订服务协议文本（第 {version} 版）：{reply}。请登录查看新版本，协商一致的，在期限内在线签订。"),
         ),
         Event::Countersigned { .. } => ("协议已签订", "医保服务协议已签订，您的机构已纳入医保定点管理。".to_owned()),
+        Event::Withdrawn { deemed: true, reason: Some(reason) } => ("视为撤回", format!("{reason}，您的定点申请视为自动撤回。")),
         Event::Withdrawn { deemed: true, .. } => {
             ("视为撤回", format!("逾期未补正材料，您的定点申请视为自动撤回{}。", rule_of(Expiry::DeemWithdrawn)))
         }
+        Event::Annex2Reviewed { passed: false, reason, resubmit_due, opens_window } => {
+            let why = reason.as_deref().map(|r| format!("原因：{r}。")).unwrap_or_default();
+            let next = match (opens_window, resubmit_due) {
+                (true, Some(d)) => format!("请整改后于 {d} 24:00 前重新提交验收材料，逾期视为自动撤回申请（HRB-ANNEX2）。"),
+                (true, None) => {
+                    let days = p.preparation.as_ref().map_or(0, |c| c.annex2_resubmit_working_days);
+                    format!("请整改后在 {days} 个工作日内重新提交验收材料，逾期视为自动撤回申请（HRB-ANNEX2）。")
+                }
+                (false, _) => "验收次数已用完。".to_owned(),
+            };
+            ("处方流转验收未通过", format!("您的处方流转测试验收未通过。{why}{next}"))
+        }
+        // In the other reading the application's own withdrawal is the letter.
+        Event::Annex2Withdrawn if p.preparation.as_ref().is_some_and(|c| c.annex2_missed_window == Annex2Missed::AcceptanceRequest) => (
+            "处方流转验收申请视为撤回",
+            "验收未通过后逾期未重新提交验收材料，验收申请视为自动撤回；签约前准备继续进行，请整改后重新申请验收（HRB-ANNEX2）。".to_owned(),
+        ),
         Event::GivenUp { reason, .. } => ("视为放弃", format!("您的定点申请视为放弃：{reason}。")),
         Event::PreparationFailed { reason } => ("签约前准备未完成", format!("签约前准备未完成，视为放弃：{reason}。")),
         // G-BANS with 民法典 arts. 201–202: the ban covers its last day.

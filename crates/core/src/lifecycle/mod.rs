@@ -31,5 +31,7 @@ pub use decide::{
 };
 pub use events::Event;
 pub use messages::notification;
-pub use projection::{AgreementComment, AgreementVersion, Annex2State, AppState, Complaint, Negotiation, Preparation, TrainingResult};
+pub use projection::{
+    AgreementComment, AgreementVersion, Annex2State, Annex2Window, AppState, Complaint, Negotiation, Preparation, TrainingResult,
+};
 pub use records::{ChecklistItem, FileRef, Outcome, Problem, Reason, SupplementItem};

@@ -22,20 +22,59 @@ pub struct TrainingResult {
     pub on: Date,
 }
 
+/// One resubmission window opened by a failed acceptance result (HRB-ANNEX2). Its last day is
+/// counted from `opened_on` by the profile's `annex2_resubmit_working_days` (see
+/// `clocks::annex2_windows`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annex2Window {
+    /// The day the failed result was notified.
+    pub opened_on: Date,
+    /// The day it closed: a resubmission in time, or the deemed withdrawal.
+    pub closed_on: Option<Date>,
+    /// Closed by the deemed withdrawal (no resubmission in time).
+    pub missed: bool,
+}
+
 /// The Annex 2 acceptance request (HRB-ANNEX2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Annex2State {
-    /// Requests made (the first, and at most one resubmission).
+    /// Requests made in this preparation (the first and every resubmission).
     pub requests: u32,
     /// A request awaiting the agency's result, with the agency's due date.
     pub pending: bool,
     pub review_due: Option<Date>,
     pub accepted: bool,
-    /// After a failed first request: the last day to resubmit.
+    /// After a failed request with tries left: the last day to resubmit, as computed when the
+    /// result was notified (the clock recomputes it with the current calendar).
     pub resubmit_due: Option<Date>,
-    /// The request was deemed withdrawn (no resubmission in time).
+    /// The last request was deemed withdrawn (no resubmission in time); the item is back to
+    /// "not requested".
     pub withdrawn: bool,
     pub last_reason: Option<String>,
+    /// Every resubmission window opened so far, oldest first; the last one may be open.
+    #[serde(default)]
+    pub windows: Vec<Annex2Window>,
+}
+
+impl Annex2State {
+    /// The resubmission window now open, if any.
+    pub fn open_window(&self) -> Option<&Annex2Window> {
+        self.windows.last().filter(|w| w.closed_on.is_none())
+    }
+
+    /// A window opened before windows were recorded (a state stored by an earlier release): only
+    /// its last day is known. It is honoured and fires like the others, but is not listed as a
+    /// clock (its start is unknown).
+    pub fn legacy_window_due(&self) -> Option<Date> {
+        self.resubmit_due.filter(|_| self.windows.is_empty())
+    }
+
+    fn close_window(&mut self, on: Date, missed: bool) {
+        if let Some(w) = self.windows.last_mut().filter(|w| w.closed_on.is_none()) {
+            w.closed_on = Some(on);
+            w.missed = missed;
+        }
+    }
 }
 
 /// Pre-signing preparation (HRB-PRE-1…3) as recorded so far.
@@ -281,21 +320,29 @@ impl AppState {
                 a.pending = true;
                 a.review_due = *review_due;
                 a.resubmit_due = None;
+                a.withdrawn = false;
+                a.close_window(on, false);
             }
-            Event::Annex2Reviewed { passed, reason, resubmit_due } => {
+            Event::Annex2Reviewed { passed, reason, resubmit_due, opens_window } => {
                 let a = &mut self.prep.annex2;
                 a.pending = false;
                 a.review_due = None;
                 a.accepted = *passed;
                 a.resubmit_due = *resubmit_due;
                 a.last_reason = reason.clone();
+                // Events recorded before `opens_window` existed opened a window iff they set a date.
+                if !*passed && (*opens_window || resubmit_due.is_some()) {
+                    a.windows.push(Annex2Window { opened_on: on, closed_on: None, missed: false });
+                }
                 if *passed {
                     self.prep.verified.insert(ChecklistItem::EPrescription, "处方流转测试环境验收通过".into());
                 }
             }
             Event::Annex2Withdrawn => {
-                self.prep.annex2.withdrawn = true;
-                self.prep.annex2.resubmit_due = None;
+                let a = &mut self.prep.annex2;
+                a.withdrawn = true;
+                a.resubmit_due = None;
+                a.close_window(on, true);
             }
             Event::StationAccepted { note } => self.prep.station_accepted = Some(note.clone()),
             Event::AgreementIssued { document } => {

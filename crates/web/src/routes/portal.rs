@@ -127,6 +127,8 @@ pub struct PrepView {
     pub attempts_left: u32,
     pub checklist: Vec<ChecklistRow>,
     pub annex1_filed: bool,
+    /// HRB-ANNEX1: the slot for the signed and sealed form (its name), and its files.
+    pub annex1_signed: Option<(String, Vec<FileRef>)>,
     pub annex2: String,
     pub annex2_pending: bool,
     pub annex2_can_request: bool,
@@ -228,16 +230,30 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
                     })
                     .collect();
                 let a = &p.annex2;
+                let tries = if cfg.annex2_attempts > 0 {
+                    format!("（已申请 {} 次，共可申请 {} 次）", a.requests, cfg.annex2_attempts)
+                } else if a.requests > 0 {
+                    format!("（已申请 {} 次）", a.requests)
+                } else {
+                    String::new()
+                };
+                let reason = a.last_reason.clone().unwrap_or_default();
                 let annex2 = if a.accepted {
                     "验收通过".to_owned()
                 } else if a.pending {
-                    format!("已申请验收，等待经办机构通知结果（应于 {} 前通知）", a.review_due.map(|d| d.to_string()).unwrap_or_default())
+                    format!(
+                        "已申请验收，等待经办机构通知结果（应于 {} 前通知）{tries}",
+                        a.review_due.map(|d| d.to_string()).unwrap_or_default()
+                    )
                 } else if a.withdrawn {
-                    "验收未通过且未在期限内重新提交，申请视为撤回".to_owned()
-                } else if let Some(due) = a.resubmit_due {
-                    format!("验收未通过：{}。请整改后于 {due} 24:00 前重新提交（仅一次）", a.last_reason.clone().unwrap_or_default())
+                    format!("上次验收未通过且未在期限内重新提交，验收申请已视为撤回；可整改后重新申请验收{tries}")
+                } else if a.open_window().is_some() {
+                    let due = a.resubmit_due.map(|d| format!("于 {d} 24:00 前")).unwrap_or_else(|| "在规定期限内".into());
+                    format!("验收未通过：{reason}。请整改后{due}重新提交验收材料，逾期视为撤回验收申请{tries}")
+                } else if a.requests > 0 && !available.can("request_annex2_acceptance") {
+                    format!("验收未通过：{reason}。验收次数已用完{tries}")
                 } else if a.requests > 0 {
-                    format!("验收未通过：{}", a.last_reason.clone().unwrap_or_default())
+                    format!("验收未通过：{reason}{tries}")
                 } else {
                     "尚未申请验收".to_owned()
                 };
@@ -259,6 +275,10 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
                     attempts_left: cfg.training_attempts.saturating_sub(failed),
                     checklist,
                     annex1_filed: p.annex1.is_some(),
+                    annex1_signed: cfg.annex1_signed_slot.as_ref().map(|slot| {
+                        let name = profile.material(slot).map_or_else(|| slot.clone(), |m| m.name.clone());
+                        (name, app.data.materials.get(slot).cloned().unwrap_or_default())
+                    }),
                     annex2,
                     annex2_pending: a.pending,
                     annex2_can_request: available.can("request_annex2_acceptance"),

@@ -343,6 +343,13 @@ impl TestApp {
         for slot in ["evidence_network_security", "annex1_materials", "evidence_inventory_interface"] {
             self.upload_pdf(inst_token, id, slot).await;
         }
+        // HRB-ANNEX1: the signed and sealed form goes with the structured one, where the bound
+        // profile asks for it (a text stored before the setting does not).
+        let app = self.store().application(id).await.unwrap().unwrap();
+        let signed = self.store().profile_for(&app).unwrap().preparation.as_ref().and_then(|p| p.annex1_signed_slot.clone());
+        if let Some(slot) = signed {
+            self.upload_pdf(inst_token, id, &slot).await;
+        }
         let (status, body) = self.upload(inst_token, id, "annex2_package", &self.annex2_name(id).await, annex2_zip()).await;
         assert_eq!(status, StatusCode::CREATED, "annex2 package: {body}");
         self.cmd(inst_token, id, json!({ "command": "file_annex1", "form": self.annex1_form(id).await })).await;

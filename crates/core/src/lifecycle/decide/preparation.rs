@@ -9,6 +9,7 @@
 
 use super::support::{ban, invalid, non_empty, preparation, required_text, within, working_days_after};
 use super::{Decision, Turn, go};
+use crate::clocks::annex2_windows;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::projection::{AgreementVersion, AppState};
@@ -154,7 +155,7 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             go(vec![Event::ChecklistItemVerified { item: *item, note }], s)
         }
         Command::FileAnnex1 { form } if s == State::PresignPreparation => {
-            preparation(p)?;
+            let cfg = preparation(p)?;
             // HRB-ANNEX1: the form names the institution itself, with its national code.
             let inst = ctx.institution.cloned().unwrap_or_default();
             let code = inst
@@ -166,6 +167,14 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                 let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
                 return Err(Refusal::Invalid { field, reason });
             }
+            // HRB-ANNEX1: the printed form carries the legal representative's signature and the
+            // official seal (法人代表签字, 公章); it is filed with its scan.
+            if let Some(slot) = &cfg.annex1_signed_slot
+                && st.materials.get(slot).is_none_or(Vec::is_empty)
+            {
+                let name = p.material(slot).map_or_else(|| slot.clone(), |m| m.name.clone());
+                return Err(Refusal::Annex1Unsigned { slot: slot.clone(), name });
+            }
             go(vec![Event::Annex1Filed { form: form.clone() }], s)
         }
         Command::RequestAnnex2Acceptance if s == State::PresignPreparation => {
@@ -176,19 +185,20 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
                     if a.accepted { "处方流转验收已通过。" } else { "验收申请正在审核中，请等待结果通知。" };
                 return Err(Refusal::NotNow { reason: reason.into() });
             }
-            if a.withdrawn {
-                return Err(Refusal::NotNow {
-                    reason: "验收未通过后未在期限内重新提交，验收申请已视为撤回（HRB-ANNEX2）。".into()
-                });
+            // HRB-ANNEX2: as many tries as the profile allows (0 = no limit).
+            if cfg.annex2_attempts > 0 && a.requests >= cfg.annex2_attempts {
+                return Err(Refusal::Annex2AttemptsUsed { attempts: a.requests });
             }
-            if a.requests >= 1 {
-                match a.resubmit_due {
-                    Some(due) if ctx.today > due => {
-                        return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });
-                    }
-                    Some(_) => {}
-                    None => return Err(Refusal::NotNow { reason: "验收只能重新提交一次（HRB-ANNEX2）。".into() }),
-                }
+            // HRB-ANNEX2: after a failure, resubmit within the open window (until 24:00 of its
+            // last day, even if the timer has not fired yet). A withdrawn request starts afresh.
+            let window_due = match a.open_window() {
+                Some(_) => annex2_windows(p, st, ctx.calendar, ctx.today).pop().and_then(|w| w.due.due),
+                None => a.legacy_window_due(),
+            };
+            if let Some(due) = window_due
+                && ctx.today > due
+            {
+                return Err(Refusal::DeadlinePassed { due, rule: "HRB-ANNEX2".into() });
             }
             if st.materials.get(ChecklistItem::EPrescription.evidence_slot()).is_none_or(Vec::is_empty) {
                 return Err(invalid("annex2", "请先上传处方流转验收材料压缩包（录屏视频和盖章验收单）。"));
@@ -205,13 +215,11 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if !*passed && reason.is_none() {
                 return Err(invalid("reason", "验收未通过须说明原因，便于机构整改后重新提交。"));
             }
-            // One resubmission window, after the first failure only.
-            let resubmit_due = if !*passed && st.prep.annex2.requests == 1 {
-                working_days_after(ctx, ctx.today, cfg.annex2_resubmit_working_days)
-            } else {
-                None
-            };
-            go(vec![Event::Annex2Reviewed { passed: *passed, reason, resubmit_due }], s)
+            // HRB-ANNEX2: every failure with a try left opens a new resubmission window.
+            let tries_left = cfg.annex2_attempts == 0 || st.prep.annex2.requests < cfg.annex2_attempts;
+            let opens_window = !*passed && tries_left;
+            let resubmit_due = if opens_window { working_days_after(ctx, ctx.today, cfg.annex2_resubmit_working_days) } else { None };
+            go(vec![Event::Annex2Reviewed { passed: *passed, reason, resubmit_due, opens_window }], s)
         }
         Command::RecordStationAcceptance { note } if s == State::PresignPreparation => {
             preparation(p)?;

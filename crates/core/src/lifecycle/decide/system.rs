@@ -6,11 +6,12 @@
 //! Not responsible for knowing when a clock runs out before it is asked (that is `clocks`, which
 //! tells the scheduler when to send these).
 
-use super::support::{ban, expired};
+use super::support::{ban, expired, preparation};
 use super::{Decision, Turn, go};
+use crate::clocks::annex2_windows;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
-use crate::policy::{BanTrigger, Expiry};
+use crate::policy::{Annex2Missed, BanTrigger, Expiry};
 use crate::refusal::Refusal;
 use crate::vocabulary::State;
 
@@ -27,10 +28,33 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             }
             t.advance(Event::NoticeEnded)
         }
-        Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => match st.prep.annex2.resubmit_due {
-            Some(due) if ctx.today > due && !st.prep.annex2.pending => go(vec![Event::Annex2Withdrawn], s),
-            due => Err(Refusal::NotYetDue { due }),
-        },
+        // HRB-ANNEX2: the open resubmission window ran out. What is deemed withdrawn is the
+        // profile's reading: the acceptance request (the item is back to "not requested") or the
+        // whole application.
+        Command::DeemAnnex2Withdrawn if s == State::PresignPreparation => {
+            let cfg = preparation(p)?;
+            let a = &st.prep.annex2;
+            let due = match a.open_window() {
+                Some(_) => annex2_windows(p, st, ctx.calendar, ctx.today).pop().and_then(|w| w.due.due),
+                None => a.legacy_window_due(),
+            };
+            match due {
+                Some(due) if ctx.today > due && !st.prep.annex2.pending => match cfg.annex2_missed_window {
+                    Annex2Missed::AcceptanceRequest => go(vec![Event::Annex2Withdrawn], s),
+                    Annex2Missed::Application => go(
+                        vec![
+                            Event::Annex2Withdrawn,
+                            Event::Withdrawn {
+                                reason: Some("处方流转验收未通过后逾期未重新提交验收材料（HRB-ANNEX2）".into()),
+                                deemed: true,
+                            },
+                        ],
+                        State::Withdrawn,
+                    ),
+                },
+                due => Err(Refusal::NotYetDue { due }),
+            }
+        }
         Command::RecalculateDeadlines { year } if !s.is_terminal() => go(vec![Event::DeadlinesRecalculated { year: *year }], s),
         // G-AGENCY-TIME (行政许可法 art. 32): no supplement notice within the agency's limit — the
         // application counts as accepted from receipt, as it stands.
