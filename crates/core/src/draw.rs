@@ -924,7 +924,12 @@ pub fn draw_stage1(input: &DrawInput, grouping_commitment: &str, grouping_on: Da
         seed: hex::encode(st.seeded.seed),
         groups: BTreeMap::new(),
         replacements: Vec::new(),
-        stage1: Some(Stage1 { grouping_commitment: grouping_commitment.to_owned(), grouping_on, drawn: st.members(), replacements: Vec::new() }),
+        stage1: Some(Stage1 {
+            grouping_commitment: grouping_commitment.to_owned(),
+            grouping_on,
+            drawn: st.members(),
+            replacements: Vec::new(),
+        }),
         stage2: None,
         input: st.seeded.input,
     })
@@ -955,7 +960,8 @@ pub fn draw_stage2(record: &mut DrawRecord, grouping_secret: &str, public_value:
     let seed = stage2_seed(&st1, grouping_secret, public_value);
     let (st2, attempts) = State::group(&st1, &seed)?;
     record.groups = st2.groups;
-    record.stage2 = Some(Stage2 { secret: grouping_secret.to_owned(), public_value: public_value.to_owned(), seed: hex::encode(seed), attempts });
+    record.stage2 =
+        Some(Stage2 { secret: grouping_secret.to_owned(), public_value: public_value.to_owned(), seed: hex::encode(seed), attempts });
     Ok(())
 }
 
@@ -1136,10 +1142,9 @@ fn recompute_v2(record: &DrawRecord) -> Result<(State, Option<State>), Vec<Strin
     };
     match commit(&s2.secret) {
         Ok(actual) if actual == s1.grouping_commitment => {}
-        Ok(actual) => diffs.push(format!(
-            "stage 2: commitment mismatch: sha256(grouping secret) = {actual}, committed {}",
-            s1.grouping_commitment
-        )),
+        Ok(actual) => {
+            diffs.push(format!("stage 2: commitment mismatch: sha256(grouping secret) = {actual}, committed {}", s1.grouping_commitment))
+        }
         Err(e) => diffs.push(format!("stage 2: {e}")),
     }
     let seed = stage2_seed(&st1, &s2.secret, &s2.public_value);
@@ -1161,7 +1166,9 @@ fn recompute_v2(record: &DrawRecord) -> Result<(State, Option<State>), Vec<Strin
         match (record.groups.get(k), st2.groups.get(k)) {
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => diffs.push(format!("stage 2: group for institution {k}: recorded {a:?}, recomputed {b:?}")),
-            (Some(_), None) => diffs.push(format!("stage 2: group for institution {k} is recorded but the institution is not in the input")),
+            (Some(_), None) => {
+                diffs.push(format!("stage 2: group for institution {k} is recorded but the institution is not in the input"))
+            }
             (None, _) => diffs.push(format!("stage 2: group for institution {k} is missing from the record")),
         }
     }

@@ -216,7 +216,13 @@ pub fn can_run_evaluation(actor: &Actor, record_city: &str) -> Result<(), Refusa
 /// the older reading, that many working days before. The visit must lie after `today`; a visit
 /// on a rest day or holiday (LAW-WD calendar) is refused (`rest_day_visit`) unless
 /// `confirm_rest_day` says the agency means it.
-pub fn grouping_day(cal: &Calendar, today: Date, visit_on: Date, working_days_before: Option<u16>, confirm_rest_day: bool) -> Result<Date, Refusal> {
+pub fn grouping_day(
+    cal: &Calendar,
+    today: Date,
+    visit_on: Date,
+    working_days_before: Option<u16>,
+    confirm_rest_day: bool,
+) -> Result<Date, Refusal> {
     if visit_on <= today {
         return Err(Refusal::Invalid { field: "visit_on", reason: "现场评估日期应晚于今天。".into() });
     }
@@ -228,7 +234,9 @@ pub fn grouping_day(cal: &Calendar, today: Date, visit_on: Date, working_days_be
     }
     match working_days_before {
         Some(n) => reveal_day(cal, today, visit_on, n),
-        None => visit_on.yesterday().map_err(|_| Refusal::Invalid { field: "visit_on", reason: "现场评估日期超出可计算的范围。".into() }),
+        None => visit_on
+            .yesterday()
+            .map_err(|_| Refusal::Invalid { field: "visit_on", reason: "现场评估日期超出可计算的范围。".into() }),
     }
 }
 

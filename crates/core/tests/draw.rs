@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dingdian_core::draw::{
-    ALG, Composition, Department, DrawError, DrawInput, DrawRecord, Evaluator, PastAssignment, Rule, Tie, TieKind, canonical_json, commit,
-    draw, final_groups, keystream_words, replacement, seed_preimage, verify, ALG_V2, draw_stage1, draw_stage2, drawn_evaluators, is_grouped, seed_preimage_v2,
+    ALG, ALG_V2, Composition, Department, DrawError, DrawInput, DrawRecord, Evaluator, PastAssignment, Rule, Tie, TieKind, canonical_json,
+    commit, draw, draw_stage1, draw_stage2, drawn_evaluators, final_groups, is_grouped, keystream_words, replacement, seed_preimage,
+    seed_preimage_v2, verify,
 };
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
@@ -680,11 +681,8 @@ fn urc_eval_1_v2_replacement_before_and_after_grouping() {
 
     // A member of a department without a minimum (health's are all used by now).
     let by_id: BTreeMap<String, Department> = r.input.candidates.iter().map(|e| (e.id.clone(), e.department)).collect();
-    let (inst, pos) = r
-        .groups
-        .iter()
-        .find_map(|(k, v)| v.iter().position(|m| by_id[m] == Department::MarketRegulation).map(|p| (k.clone(), p)))
-        .unwrap();
+    let (inst, pos) =
+        r.groups.iter().find_map(|(k, v)| v.iter().position(|m| by_id[m] == Department::MarketRegulation).map(|p| (k.clone(), p))).unwrap();
     let out = r.groups[&inst][pos].clone();
     let later = replacement(&mut r, &inst, &out, "生病").unwrap();
     assert!(!members.contains(&later) && later != declined);
@@ -704,7 +702,11 @@ fn g_draw_verify_two_stages_detects_tampering() {
     let changes: Vec<(&str, &str, Change)> = vec![
         ("stage-1 input", "stage 1", Box::new(|r| r.input.public_value.push('9'))),
         ("stage-1 candidate", "stage 1", Box::new(|r| r.input.candidates[3].name.push('甲'))),
-        ("stage-1 commitment to stage 2", "stage 1", Box::new(|r| r.stage1.as_mut().unwrap().grouping_commitment = commit(&"cd".repeat(32)).unwrap())),
+        (
+            "stage-1 commitment to stage 2",
+            "stage 1",
+            Box::new(|r| r.stage1.as_mut().unwrap().grouping_commitment = commit(&"cd".repeat(32)).unwrap()),
+        ),
         ("stage-1 result", "stage 1", Box::new(|r| r.stage1.as_mut().unwrap().drawn[0] = "E99".into())),
         ("stage-2 value", "stage 2", Box::new(|r| r.stage2.as_mut().unwrap().public_value.push('9'))),
         ("stage-2 secret", "stage 2", Box::new(|r| r.stage2.as_mut().unwrap().secret = "cd".repeat(32))),

@@ -12,7 +12,12 @@ const ME: &str = "E07";
 
 /// Urumqi: the round is drawn on 03-12, the grouping revealed on 03-19, the visit on 03-20.
 fn grouping() -> Grouping {
-    Grouping { evaluators: vec![ME.into(), "E11".into()], visit_on: Some(date(2026, 3, 20)), reveal_on: Some(date(2026, 3, 19)), pending: None }
+    Grouping {
+        evaluators: vec![ME.into(), "E11".into()],
+        visit_on: Some(date(2026, 3, 20)),
+        reveal_on: Some(date(2026, 3, 19)),
+        pending: None,
+    }
 }
 
 fn scope(grouping: Option<Grouping>) -> Scope {

@@ -298,8 +298,7 @@ impl Store {
         let profile = self.current_profile(&round.city).ok_or(StoreError::NotFound)?;
         let config = profile.evaluation.clone().ok_or_else(|| invalid("本地区规则未设置评估人员抽取。"))?;
         let today = dingdian_core::china_date(now);
-        let reveal_on =
-            visibility::grouping_day(&self.calendar(), today, visit_on, config.reveal_working_days_before, confirm_rest_day)?;
+        let reveal_on = visibility::grouping_day(&self.calendar(), today, visit_on, config.reveal_working_days_before, confirm_rest_day)?;
         let public_value = public_value.trim();
         if public_value.is_empty() {
             return Err(invalid("请填写公开随机值（如当日公布的彩票开奖号码）。"));
@@ -383,7 +382,10 @@ impl Store {
                 .rows_affected()
         });
         if written == 0 {
-            return Err(StoreError::Rejected { code: "stale_version", message: "抽取记录刚刚已更新（如已完成分组），请刷新后重试。".into() });
+            return Err(StoreError::Rejected {
+                code: "stale_version",
+                message: "抽取记录刚刚已更新（如已完成分组），请刷新后重试。".into(),
+            });
         }
         Ok(chosen)
     }
@@ -409,7 +411,8 @@ impl Store {
         });
         let (mut grouped, mut held) = (Vec::new(), Vec::new());
         for (round_id, before, secret) in due {
-            let mut record: DrawRecord = serde_json::from_str(&before).map_err(|_| StoreError::Corrupt(format!("draw of round {round_id}")))?;
+            let mut record: DrawRecord =
+                serde_json::from_str(&before).map_err(|_| StoreError::Corrupt(format!("draw of round {round_id}")))?;
             if draw::is_grouped(&record) {
                 continue;
             }

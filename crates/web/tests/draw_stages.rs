@@ -96,7 +96,10 @@ async fn urc_eval_1_grouping_unknown_until_day_before_visit(b: Backend) {
             let me = &r.evaluators[e];
             let (_, mine) = t.call(Method::GET, "/api/me/assignments", Some(me), None).await;
             assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
-            assert_eq!((&mine[0]["visit_on"], &mine[0]["revealed"], &mine[0]["institution"]), (&json!("2026-03-10"), &json!(false), &json!(null)));
+            assert_eq!(
+                (&mine[0]["visit_on"], &mine[0]["revealed"], &mine[0]["institution"]),
+                (&json!("2026-03-10"), &json!(false), &json!(null))
+            );
             let (_, page) = t.get_text("/assignments", me).await;
             assert!(page.contains("2026-03-10") && page.contains("已被抽取"), "{page}");
             for (app, _, name, uscc) in &r.apps {
