@@ -139,8 +139,9 @@ pub fn can_read_institution(actor: &Actor, scope: &Scope) -> Result<(), Refusal>
 }
 
 /// G-VISIBILITY, G-DRAW: may `actor` see the names of the evaluators grouped with an
-/// application? The agency running the round and the supervisors always; the institution (and
-/// anyone else who may read the application) only from the reveal day on.
+/// application? The agency running the round and the supervisors as soon as there is a grouping
+/// (with a two-stage draw, from the grouping day: before it there is none to see, URC-EVAL-1);
+/// the institution (and anyone else who may read the application) only from the reveal day on.
 pub fn sees_evaluator_names(actor: &Actor, scope: &Scope, today: Date) -> bool {
     if can_read(actor, scope, today).is_err() {
         return false;
