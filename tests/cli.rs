@@ -276,7 +276,8 @@ fn g_draw_verify_two_stages_detects_tampering() {
     };
     assert_eq!(verify(&exported), (Some(0), "OK".to_owned()));
     let first_group = exported["groups"].as_object().unwrap().keys().next().unwrap().clone();
-    let changes: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Change = Box<dyn Fn(&mut serde_json::Value)>;
+    let changes: Vec<(&str, Change)> = vec![
         ("stage 1", Box::new(|j| j["input"]["public_value"] = serde_json::json!("changed"))),
         ("stage 1", Box::new(|j| j["stage1"]["drawn"][0] = serde_json::json!("X-999"))),
         ("stage 2", Box::new(|j| j["stage2"]["public_value"] = serde_json::json!("audit:1:00"))),
