@@ -502,7 +502,7 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     let started = std::time::Instant::now();
     let t = TestApp::new(b).await;
     let (id, group) = urumqi_drawn(&t).await;
-    // The visit day (revealed the working day before).
+    // The visit day (grouped and revealed the day before).
     t.clock.set_date(jiff::civil::date(2026, 3, 10));
     let origin = serve(&t).await;
     let driver = Driver::start().await;
