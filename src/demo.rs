@@ -569,11 +569,15 @@ impl<'a> Script<'a> {
                 let name = if story == Story::SignedUrc { "2026年第一期定点评估" } else { "2026年第二期定点评估" };
                 let round = self.store.create_round(&agency, &format!("{name}（{}）", self.app), self.at(days - 5)).await?;
                 self.run(&agency, days - 5, Command::JoinRound { round_id: round.id }).await?;
-                // URC-EVAL-1: commit, then draw with a public value; the visit is a few days on.
+                // URC-EVAL-1: commit, then draw the evaluators with a public value; the visit is a
+                // few days on (confirmed, should it fall on a rest day); the timer draws the
+                // grouping the day before the visit.
                 self.store.commit_draw(round.id, &agency, self.at(days - 6)).await?;
                 let visit = dingdian_core::china_date(self.at(days - 10));
                 let public_value = format!("福彩3D {}", dingdian_core::china_date(self.at(days - 7)));
-                let drawn = self.store.draw_round(round.id, &agency, &public_value, visit, self.at(days - 7)).await?;
+                self.store.draw_round(round.id, &agency, &public_value, visit, true, self.at(days - 7)).await?;
+                self.store.group_due_rounds(self.at(days - 9)).await?;
+                let drawn = self.store.round_draw(round.id).await?.context("the drawn round")?;
                 self.version += 1;
                 // One of the evaluators drawn for this institution records the score.
                 let record = self.store.institution(self.inst.institution_id.unwrap_or_default()).await?.context("demo institution")?;

@@ -63,7 +63,8 @@ enum Cmd {
         db: DbArgs,
     },
     /// Fire every time-driven consequence that is due now (deemed withdrawal, end of notice,
-    /// deemed give-up), then exit. `serve` does this every minute by itself.
+    /// deemed give-up, the grouping of a round's evaluators on the day before the visit), then
+    /// exit. `serve` does this every minute by itself.
     Tick {
         #[command(flatten)]
         db: DbArgs,
@@ -201,7 +202,8 @@ enum DrawCmd {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Recompute everything from a record file: print `OK` (exit 0) or what differs (exit 1).
+    /// Recompute everything from a record file (both stages of a two-stage record): print `OK`
+    /// (exit 0) or what differs, each line naming its stage (exit 1).
     Verify { file: PathBuf },
 }
 
@@ -426,6 +428,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             for (id, why) in &report.held {
                 println!("held application {id}: {why}");
+            }
+            for id in &report.grouped {
+                println!("grouped round {id}");
+            }
+            for (id, why) in &report.grouping_held {
+                println!("grouping of round {id} held: {why}");
             }
             println!("fired {}, held {}", report.fired.len(), report.held.len());
             Ok(ExitCode::SUCCESS)
@@ -785,6 +793,7 @@ async fn serve(
                 tracing::error!(error = %e, "reading calendar years failed");
             }
             match ticker.store.run_due(ticker.clock.now()).await {
+                Ok(r) if !r.grouped.is_empty() => tracing::info!(rounds = ?r.grouped, fired = r.fired.len(), "groupings drawn"),
                 Ok(r) if !r.fired.is_empty() => tracing::info!(fired = r.fired.len(), held = r.held.len(), "time limits fired"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "firing time limits failed"),

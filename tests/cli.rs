@@ -251,6 +251,52 @@ fn draw_cli_contract() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// G-DRAW, URC-EVAL-1: `dingdian draw verify FILE` recomputes both stages of a two-stage record
+/// (the demo's rounds are grouped): OK as exported; any change to either stage fails with exit 1
+/// naming the stage; a one-stage (v1) record still verifies.
+#[test]
+fn g_draw_verify_two_stages_detects_tampering() {
+    let dir = temp_dir("draw2");
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dingdian().args(["draw", "list", "--data-dir"]).arg(&data).output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first: String = listing.lines().next().expect("a drawn round").split('\t').next().unwrap().to_owned();
+    let out = dingdian().args(["draw", "export", &first, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success());
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported["alg"], "dingdian-draw-v2");
+    assert!(exported["stage1"]["drawn"].is_array() && exported["stage2"]["seed"].is_string(), "{exported}");
+    let record = dir.join("record.json");
+    let verify = |json: &serde_json::Value| {
+        std::fs::write(&record, json.to_string()).unwrap();
+        let out = dingdian().args(["draw", "verify"]).arg(&record).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    assert_eq!(verify(&exported), (Some(0), "OK".to_owned()));
+    let first_group = exported["groups"].as_object().unwrap().keys().next().unwrap().clone();
+    type Change = Box<dyn Fn(&mut serde_json::Value)>;
+    let changes: Vec<(&str, Change)> = vec![
+        ("stage 1", Box::new(|j| j["input"]["public_value"] = serde_json::json!("changed"))),
+        ("stage 1", Box::new(|j| j["stage1"]["drawn"][0] = serde_json::json!("X-999"))),
+        ("stage 2", Box::new(|j| j["stage2"]["public_value"] = serde_json::json!("audit:1:00"))),
+        ("stage 2", Box::new(move |j| j["groups"][&first_group][0] = serde_json::json!("X-999"))),
+    ];
+    for (stage, change) in changes {
+        let mut j = exported.clone();
+        change(&mut j);
+        let (code, stdout) = verify(&j);
+        assert_eq!(code, Some(1), "{stdout}");
+        assert!(stdout.lines().any(|l| l.starts_with(stage)), "{stage}: {stdout}");
+    }
+    // A one-stage record (dingdian-draw-v1) from the same input still verifies.
+    let input: dingdian_core::draw::DrawInput = serde_json::from_value(exported["input"].clone()).unwrap();
+    let v1 = dingdian_core::draw::draw(&input).unwrap();
+    assert_eq!(verify(&serde_json::to_value(&v1).unwrap()), (Some(0), "OK".to_owned()));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Runs `dingdian` and asserts the contract for input it cannot serve: exit 1, a Chinese reason
 /// on stderr, and no panic.
 #[track_caller]

@@ -29,8 +29,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The id of the algorithm implemented here.
+/// The id of the one-stage algorithm (still verified; no longer used for new draws).
 pub const ALG: &str = "dingdian-draw-v1";
+
+/// The id of the two-stage algorithm: stage 1 draws the evaluators, stage 2 (the day before the
+/// visit, with its own committed secret and its own public value) groups them to institutions.
+pub const ALG_V2: &str = "dingdian-draw-v2";
+
+/// Stage 2 tries at most this many shuffles of the drawn evaluators before refusing.
+pub const MAX_GROUPING_ATTEMPTS: u32 = 64;
 
 /// Years during which a time-bound tie (worked for, advised, relative works for, legal dispute)
 /// still counts as a conflict of interest.
@@ -252,6 +259,40 @@ pub struct DrawRecord {
     pub groups: BTreeMap<String, Vec<String>>,
     /// Replacements, in the order they were drawn.
     pub replacements: Vec<Replacement>,
+    /// `dingdian-draw-v2` only: the first stage (who is drawn, not where they go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage1: Option<Stage1>,
+    /// `dingdian-draw-v2` only, once the grouping is drawn (the day before the visit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage2: Option<Stage2>,
+}
+
+/// The first stage of a `dingdian-draw-v2` record (URC-EVAL-1 "随机抽取现场评估人员"): the drawn
+/// evaluators and the commitment to the second stage's secret, both fixed when the agency draws.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage1 {
+    /// Lower-case hex SHA-256 of the grouping secret's bytes; part of the stage-1 seed.
+    pub grouping_commitment: String,
+    /// The day the grouping is drawn and revealed.
+    pub grouping_on: Date,
+    /// The drawn evaluators' ids, sorted.
+    pub drawn: Vec<String>,
+    /// Replacements before the grouping, in the order they were drawn (`institution` is empty:
+    /// nobody is placed with an institution yet).
+    pub replacements: Vec<Replacement>,
+}
+
+/// The second stage of a `dingdian-draw-v2` record (URC-EVAL-1 "于现场评估前日随机抽取评估人员与医药机构的分组").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage2 {
+    /// The grouping secret (lower-case hex), revealed only now.
+    pub secret: String,
+    /// A value that did not exist before the grouping day.
+    pub public_value: String,
+    /// Hex of the 32-byte stage-2 seed.
+    pub seed: String,
+    /// How many shuffles were tried until one met every per-institution rule (1 normally).
+    pub attempts: u32,
 }
 
 /// A composition rule a group could not satisfy.
@@ -298,6 +339,12 @@ pub enum DrawError {
     UnknownInstitution(String),
     #[error("evaluator {evaluator} is not in the group of institution {institution}")]
     NotInGroup { institution: String, evaluator: String },
+    #[error("evaluator {0} is not among the drawn evaluators")]
+    NotDrawn(String),
+    #[error("the grouping is already drawn")]
+    AlreadyGrouped,
+    #[error("this operation needs a {ALG_V2} record")]
+    NotTwoStage,
     #[error("the record does not verify: {}", .0.join("; "))]
     RecordMismatch(Vec<String>),
 }
@@ -441,6 +488,31 @@ struct SeedMaterial<'a> {
     secret: &'a str,
 }
 
+#[derive(Serialize)]
+struct SeedMaterialV2<'a> {
+    alg: &'a str,
+    candidates_hash: &'a str,
+    composition: &'a Composition,
+    grouping_commitment: &'a str,
+    history_hash: &'a str,
+    institutions: &'a [String],
+    on: Date,
+    public_value: &'a str,
+    round_id: &'a str,
+    secret: &'a str,
+}
+
+#[derive(Serialize)]
+struct SeedMaterialStage2<'a> {
+    alg: &'a str,
+    drawn: &'a [String],
+    grouping_secret: &'a str,
+    public_value: &'a str,
+    round_id: &'a str,
+    stage1_seed: &'a str,
+}
+
+#[derive(Clone)]
 struct Seeded {
     input: DrawInput,
     candidates_hash: String,
@@ -451,20 +523,45 @@ struct Seeded {
 
 /// Normalises and hashes, without checking the commitment.
 fn seed_of(input: &DrawInput) -> Result<Seeded, DrawError> {
+    seed_of_alg(input, None)
+}
+
+/// The stage-1 seed: v1's material, or with `grouping_commitment` v2's (which binds the
+/// commitment to the grouping secret into stage 1).
+fn seed_of_alg(input: &DrawInput, grouping_commitment: Option<&str>) -> Result<Seeded, DrawError> {
     let input = normalize(input)?;
     let candidates_hash = sha256_hex(canonical_value_json(&input.candidates).as_bytes());
     let history_hash = sha256_hex(canonical_value_json(&input.history).as_bytes());
-    let preimage = canonical_value_json(&SeedMaterial {
-        alg: ALG,
-        candidates_hash: &candidates_hash,
-        composition: &input.composition,
-        history_hash: &history_hash,
-        institutions: &input.institutions,
-        on: input.on,
-        public_value: &input.public_value,
-        round_id: &input.round_id,
-        secret: &input.secret,
-    });
+    let preimage = match grouping_commitment {
+        None => canonical_value_json(&SeedMaterial {
+            alg: ALG,
+            candidates_hash: &candidates_hash,
+            composition: &input.composition,
+            history_hash: &history_hash,
+            institutions: &input.institutions,
+            on: input.on,
+            public_value: &input.public_value,
+            round_id: &input.round_id,
+            secret: &input.secret,
+        }),
+        Some(gc) => {
+            if gc.len() != 64 || !is_lower_hex(gc) {
+                return Err(DrawError::InvalidInput("grouping_commitment must be 64 lower-case hex digits".into()));
+            }
+            canonical_value_json(&SeedMaterialV2 {
+                alg: ALG_V2,
+                candidates_hash: &candidates_hash,
+                composition: &input.composition,
+                grouping_commitment: gc,
+                history_hash: &history_hash,
+                institutions: &input.institutions,
+                on: input.on,
+                public_value: &input.public_value,
+                round_id: &input.round_id,
+                secret: &input.secret,
+            })
+        }
+    };
     let seed: [u8; 32] = Sha256::digest(preimage.as_bytes()).into();
     Ok(Seeded { input, candidates_hash, history_hash, preimage, seed })
 }
@@ -472,6 +569,18 @@ fn seed_of(input: &DrawInput) -> Result<Seeded, DrawError> {
 /// The canonical JSON text whose SHA-256 is the seed (for publication and reimplementation).
 pub fn seed_preimage(input: &DrawInput) -> Result<String, DrawError> {
     Ok(seed_of(input)?.preimage)
+}
+
+/// The canonical JSON text whose SHA-256 is the stage-1 seed of `dingdian-draw-v2`.
+pub fn seed_preimage_v2(input: &DrawInput, grouping_commitment: &str) -> Result<String, DrawError> {
+    Ok(seed_of_alg(input, Some(grouping_commitment))?.preimage)
+}
+
+/// The canonical JSON text whose SHA-256 is the stage-2 seed of `dingdian-draw-v2`: the round,
+/// the stage-1 seed, the drawn evaluators (after stage-1 replacements, sorted), the grouping
+/// secret and the stage-2 public value.
+pub fn stage2_preimage(round_id: &str, stage1_seed: &str, drawn: &[String], grouping_secret: &str, public_value: &str) -> String {
+    canonical_value_json(&SeedMaterialStage2 { alg: ALG_V2, drawn, grouping_secret, public_value, round_id, stage1_seed })
 }
 
 fn check_commitment(input: &DrawInput) -> Result<(), DrawError> {
@@ -636,23 +745,80 @@ impl State {
 
     /// Runs the main draw (without checking the commitment).
     fn run(input: &DrawInput) -> Result<State, DrawError> {
-        let seeded = seed_of(input)?;
+        Self::run_seeded(seed_of(input)?)
+    }
+
+    fn run_seeded(seeded: Seeded) -> Result<State, DrawError> {
         let mut ks = Keystream::new(&seeded.seed);
         let order = shuffle(&mut ks, seeded.input.candidates.len());
         let mut st = State { seeded, ks, order, groups: BTreeMap::new(), used: BTreeSet::new() };
+        st.passes()?;
+        Ok(st)
+    }
+
+    /// The two passes over `self.order` into `self.groups`, marking `self.used`.
+    fn passes(&mut self) -> Result<(), DrawError> {
         // Pass 1 serves every institution's minimums before pass 2 fills any group, so that a
         // scarce department is not spent on filling an earlier group.
-        let institutions = st.input().institutions.clone();
+        let institutions = self.input().institutions.clone();
         for inst in &institutions {
-            let g = st.take_minimums(inst)?;
-            st.groups.insert(inst.clone(), g);
+            let g = self.take_minimums(inst)?;
+            self.groups.insert(inst.clone(), g);
         }
         for inst in &institutions {
-            let mut g = st.groups.remove(inst).unwrap_or_default();
-            st.fill(inst, &mut g)?;
-            st.groups.insert(inst.clone(), g);
+            let mut g = self.groups.remove(inst).unwrap_or_default();
+            self.fill(inst, &mut g)?;
+            self.groups.insert(inst.clone(), g);
         }
-        Ok(st)
+        Ok(())
+    }
+
+    /// Everyone in a group now (after replacements), sorted.
+    fn members(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.groups.values().flatten().collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// v2 stage 1: a replacement in the witness grouping, for a drawn evaluator wherever they are.
+    fn replace_drawn(&mut self, declined: &str) -> Result<String, DrawError> {
+        let Some(inst) = self.groups.iter().find(|(_, g)| g.iter().any(|m| m == declined)).map(|(k, _)| k.clone()) else {
+            return Err(DrawError::NotDrawn(declined.to_owned()));
+        };
+        self.replace(&inst, declined)
+    }
+
+    /// v2 stage 2 from the stage-1 state: shuffle the drawn evaluators with the stage-2 keystream
+    /// and run the two passes over them alone, up to `MAX_GROUPING_ATTEMPTS` shuffles. Returns
+    /// the stage-2 state (ready for replacements: the stage-1 order, everyone drawn so far used)
+    /// and the number of attempts.
+    fn group(stage1: &State, seed2: &[u8; 32]) -> Result<(State, u32), DrawError> {
+        let drawn = stage1.members();
+        let candidates = &stage1.input().candidates;
+        // Candidates are sorted by id, as is `drawn`: the indices come out ascending.
+        let idx: Vec<usize> = drawn.iter().filter_map(|id| candidates.binary_search_by(|e| e.id.as_str().cmp(id)).ok()).collect();
+        let mut st = State {
+            seeded: stage1.seeded.clone(),
+            ks: Keystream::new(seed2),
+            order: Vec::new(),
+            groups: BTreeMap::new(),
+            used: BTreeSet::new(),
+        };
+        let mut last = DrawError::InvalidInput("no grouping attempt".into());
+        for attempt in 1..=MAX_GROUPING_ATTEMPTS {
+            let perm = shuffle(&mut st.ks, idx.len());
+            st.order = perm.iter().map(|&p| idx[p]).collect();
+            st.groups.clear();
+            st.used.clear();
+            match st.passes() {
+                Ok(()) => {
+                    st.order = stage1.order.clone();
+                    st.used.extend(stage1.used.iter().cloned());
+                    return Ok((st, attempt));
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Draws one replacement and applies it to the groups.
@@ -737,7 +903,95 @@ pub fn draw(input: &DrawInput) -> Result<DrawRecord, DrawError> {
         groups: st.groups.clone(),
         replacements: Vec::new(),
         input: st.seeded.input,
+        stage1: None,
+        stage2: None,
     })
+}
+
+/// `dingdian-draw-v2`, stage 1: checks the commitment, computes the stage-1 seed (which also
+/// binds `grouping_commitment`, the commitment to the stage-2 secret), shuffles and forms a
+/// witness grouping exactly as v1 does — so every composition and per-institution rule can be
+/// met by the drawn evaluators — and records only who is drawn (sorted), never the witness
+/// groups. `groups` stays empty until [`draw_stage2`].
+pub fn draw_stage1(input: &DrawInput, grouping_commitment: &str, grouping_on: Date) -> Result<DrawRecord, DrawError> {
+    let normal = normalize(input)?;
+    check_commitment(&normal)?;
+    let st = State::run_seeded(seed_of_alg(&normal, Some(grouping_commitment))?)?;
+    Ok(DrawRecord {
+        alg: ALG_V2.to_owned(),
+        candidates_hash: st.seeded.candidates_hash.clone(),
+        history_hash: st.seeded.history_hash.clone(),
+        seed: hex::encode(st.seeded.seed),
+        groups: BTreeMap::new(),
+        replacements: Vec::new(),
+        stage1: Some(Stage1 {
+            grouping_commitment: grouping_commitment.to_owned(),
+            grouping_on,
+            drawn: st.members(),
+            replacements: Vec::new(),
+        }),
+        stage2: None,
+        input: st.seeded.input,
+    })
+}
+
+/// `dingdian-draw-v2`, stage 2 (the grouping): the record must verify; `grouping_secret` must
+/// match the stage-1 commitment. Seed = SHA-256 of [`stage2_preimage`]; the drawn evaluators
+/// (sorted) are shuffled with its keystream and grouped by the same two passes, each
+/// institution's rules applied (ties, history, distinct employers); a shuffle that cannot meet
+/// them is followed by the next one from the same keystream, up to [`MAX_GROUPING_ATTEMPTS`].
+pub fn draw_stage2(record: &mut DrawRecord, grouping_secret: &str, public_value: &str) -> Result<(), DrawError> {
+    if record.alg != ALG_V2 || record.stage1.is_none() {
+        return Err(DrawError::NotTwoStage);
+    }
+    if record.stage2.is_some() {
+        return Err(DrawError::AlreadyGrouped);
+    }
+    let public_value = public_value.trim();
+    if public_value.is_empty() {
+        return Err(DrawError::InvalidInput("the stage-2 public value is empty".into()));
+    }
+    let (st1, _) = recompute_v2(record).map_err(DrawError::RecordMismatch)?;
+    let committed = record.stage1.as_ref().map(|s| s.grouping_commitment.clone()).unwrap_or_default();
+    let actual = commit(grouping_secret)?;
+    if actual != committed {
+        return Err(DrawError::CommitmentMismatch { committed, actual });
+    }
+    let seed = stage2_seed(&st1, grouping_secret, public_value);
+    let (st2, attempts) = State::group(&st1, &seed)?;
+    record.groups = st2.groups;
+    record.stage2 =
+        Some(Stage2 { secret: grouping_secret.to_owned(), public_value: public_value.to_owned(), seed: hex::encode(seed), attempts });
+    Ok(())
+}
+
+fn stage2_seed(st1: &State, grouping_secret: &str, public_value: &str) -> [u8; 32] {
+    let pre = stage2_preimage(&st1.input().round_id, &hex::encode(st1.seeded.seed), &st1.members(), grouping_secret, public_value);
+    Sha256::digest(pre.as_bytes()).into()
+}
+
+/// Is the record's grouping drawn? (Always for v1, whose single stage groups.)
+pub fn is_grouped(record: &DrawRecord) -> bool {
+    record.alg != ALG_V2 || record.stage2.is_some()
+}
+
+/// Everyone drawn for the round now: v2 before the grouping, the stage-1 drawn evaluators after
+/// the stage-1 replacements; otherwise every member of the final groups. Sorted.
+pub fn drawn_evaluators(record: &DrawRecord) -> Vec<String> {
+    match (&record.stage1, is_grouped(record)) {
+        (Some(s1), false) => {
+            let mut set: BTreeSet<String> = s1.drawn.iter().cloned().collect();
+            for r in &s1.replacements {
+                set.remove(&r.declined);
+                set.insert(r.replacement.clone());
+            }
+            set.into_iter().collect()
+        }
+        _ => {
+            let set: BTreeSet<String> = final_groups(record).into_values().flatten().collect();
+            set.into_iter().collect()
+        }
+    }
 }
 
 /// Draws a replacement for `declined_evaluator_id` in the group of `institution`, appends it to
@@ -746,7 +1000,36 @@ pub fn draw(input: &DrawInput) -> Result<DrawRecord, DrawError> {
 /// replacement; it is drawn uniformly from the candidates, in shuffled order, who are eligible for
 /// the institution, have not appeared in any group of the round (nor declined), do not share an
 /// employer with the remaining members (when required), and keep the department minimums met.
+///
+/// For a `dingdian-draw-v2` record before its grouping, the replacement is drawn in the stage-1
+/// set instead (`institution` is ignored): the stage-1 keystream continues, in the witness group
+/// the declined evaluator holds, by the same rule; it is appended to `stage1.replacements` with
+/// an empty institution. After the grouping, it continues the stage-2 keystream, as above.
 pub fn replacement(record: &mut DrawRecord, institution: &str, declined_evaluator_id: &str, reason: &str) -> Result<String, DrawError> {
+    if record.alg == ALG_V2 {
+        let (mut st1, st2) = recompute_v2(record).map_err(DrawError::RecordMismatch)?;
+        let reason = reason.to_owned();
+        if let Some(mut st2) = st2 {
+            let id = st2.replace(institution, declined_evaluator_id)?;
+            record.replacements.push(Replacement {
+                institution: institution.to_owned(),
+                declined: declined_evaluator_id.to_owned(),
+                reason,
+                replacement: id.clone(),
+            });
+            return Ok(id);
+        }
+        let id = st1.replace_drawn(declined_evaluator_id)?;
+        if let Some(s1) = record.stage1.as_mut() {
+            s1.replacements.push(Replacement {
+                institution: String::new(),
+                declined: declined_evaluator_id.to_owned(),
+                reason,
+                replacement: id.clone(),
+            });
+        }
+        return Ok(id);
+    }
     let mut st = recompute(record).map_err(DrawError::RecordMismatch)?;
     let id = st.replace(institution, declined_evaluator_id)?;
     record.replacements.push(Replacement {
@@ -762,7 +1045,10 @@ pub fn replacement(record: &mut DrawRecord, institution: &str, declined_evaluato
 fn recompute(record: &DrawRecord) -> Result<State, Vec<String>> {
     let mut diffs = Vec::new();
     if record.alg != ALG {
-        return Err(vec![format!("unknown algorithm {:?} (this verifier implements {ALG})", record.alg)]);
+        return Err(vec![format!("unknown algorithm {:?} (this verifier implements {ALG} and {ALG_V2})", record.alg)]);
+    }
+    if record.stage1.is_some() || record.stage2.is_some() {
+        return Err(vec![format!("a {ALG} record has no stages")]);
     }
     match check_commitment(&record.input) {
         Ok(()) => {}
@@ -807,9 +1093,96 @@ fn hash_diffs(record: &DrawRecord, s: &Seeded, diffs: &mut Vec<String>) {
     }
 }
 
+/// Recomputes a `dingdian-draw-v2` record: stage 1 (commitment, hashes, seed, the drawn
+/// evaluators, the stage-1 replacements), then, when present, stage 2 (its commitment, seed,
+/// attempts, every group, every later replacement). Every difference is listed, prefixed with
+/// the stage it belongs to. Returns the stage-1 state after its replacements, and the stage-2
+/// state after its replacements once grouped.
+fn recompute_v2(record: &DrawRecord) -> Result<(State, Option<State>), Vec<String>> {
+    let Some(s1) = &record.stage1 else { return Err(vec!["stage 1: the record has no stage-1 part".into()]) };
+    let mut diffs = Vec::new();
+    match check_commitment(&record.input) {
+        Ok(()) => {}
+        Err(e @ DrawError::CommitmentMismatch { .. }) => diffs.push(format!("stage 1: commitment mismatch: {e}")),
+        Err(e) => return Err(vec![format!("stage 1: {e}")]),
+    }
+    let seeded = match seed_of_alg(&record.input, Some(&s1.grouping_commitment)) {
+        Ok(s) => s,
+        Err(e) => return Err(vec![format!("stage 1: {e}")]),
+    };
+    let mut h = Vec::new();
+    hash_diffs(record, &seeded, &mut h);
+    diffs.extend(h.into_iter().map(|d| format!("stage 1: {d}")));
+    let mut st1 = match State::run_seeded(seeded) {
+        Ok(st) => st,
+        Err(e) => {
+            diffs.push(format!("stage 1: the draw cannot be recomputed: {e}"));
+            return Err(diffs);
+        }
+    };
+    let drawn = st1.members();
+    if drawn != s1.drawn {
+        diffs.push(format!("stage 1: drawn evaluators: recorded {:?}, recomputed {drawn:?}", s1.drawn));
+    }
+    for (n, r) in s1.replacements.iter().enumerate() {
+        match st1.replace_drawn(&r.declined) {
+            Ok(id) if id == r.replacement && r.institution.is_empty() => {}
+            Ok(id) => diffs.push(format!(
+                "stage 1: replacement {n} for {}: recorded {} (institution {:?}), recomputed {id}",
+                r.declined, r.replacement, r.institution
+            )),
+            Err(e) => diffs.push(format!("stage 1: replacement {n} for {}: recomputation fails: {e}", r.declined)),
+        }
+    }
+    let Some(s2) = &record.stage2 else {
+        if !record.groups.is_empty() || !record.replacements.is_empty() {
+            diffs.push("stage 2: groups or replacements are recorded without a stage-2 part".into());
+        }
+        return if diffs.is_empty() { Ok((st1, None)) } else { Err(diffs) };
+    };
+    match commit(&s2.secret) {
+        Ok(actual) if actual == s1.grouping_commitment => {}
+        Ok(actual) => {
+            diffs.push(format!("stage 2: commitment mismatch: sha256(grouping secret) = {actual}, committed {}", s1.grouping_commitment))
+        }
+        Err(e) => diffs.push(format!("stage 2: {e}")),
+    }
+    let seed = stage2_seed(&st1, &s2.secret, &s2.public_value);
+    if hex::encode(seed) != s2.seed {
+        diffs.push(format!("stage 2: seed mismatch: recorded {}, recomputed {}", s2.seed, hex::encode(seed)));
+    }
+    let (mut st2, attempts) = match State::group(&st1, &seed) {
+        Ok(x) => x,
+        Err(e) => {
+            diffs.push(format!("stage 2: the grouping cannot be recomputed: {e}"));
+            return Err(diffs);
+        }
+    };
+    if attempts != s2.attempts {
+        diffs.push(format!("stage 2: attempts: recorded {}, recomputed {attempts}", s2.attempts));
+    }
+    let keys: BTreeSet<&String> = record.groups.keys().chain(st2.groups.keys()).collect();
+    for k in keys {
+        match (record.groups.get(k), st2.groups.get(k)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => diffs.push(format!("stage 2: group for institution {k}: recorded {a:?}, recomputed {b:?}")),
+            (Some(_), None) => {
+                diffs.push(format!("stage 2: group for institution {k} is recorded but the institution is not in the input"))
+            }
+            (None, _) => diffs.push(format!("stage 2: group for institution {k} is missing from the record")),
+        }
+    }
+    diffs.extend(st2.replay(&record.replacements).into_iter().map(|d| format!("stage 2: {d}")));
+    if diffs.is_empty() { Ok((st1, Some(st2))) } else { Err(diffs) }
+}
+
 /// Recomputes the record from its input and lists every difference: commitment, hashes, seed,
-/// each institution's group, each replacement.
+/// each institution's group, each replacement; for `dingdian-draw-v2` both stages, each
+/// difference naming its stage.
 pub fn verify(record: &DrawRecord) -> Result<(), Vec<String>> {
+    if record.alg == ALG_V2 {
+        return recompute_v2(record).map(|_| ());
+    }
     recompute(record).map(|_| ())
 }
 

@@ -450,8 +450,10 @@ pub struct Profile {
 pub struct EvaluationConfig {
     pub rule: String,
     pub composition: crate::draw::Composition,
-    /// The grouping is revealed this many working days before the site visit.
-    pub reveal_working_days_before: u16,
+    /// URC-EVAL-1 "于现场评估前日…分组": unset (the seed's reading), the grouping is drawn and
+    /// revealed on the calendar day before the site visit; set (profiles up to 2026.3), this
+    /// many working days before it.
+    pub reveal_working_days_before: Option<u16>,
 }
 
 /// A score sheet: items with maximum points, and the pass mark.
@@ -691,7 +693,8 @@ struct RawEvaluation {
     distinct_employers: bool,
     #[serde(default)]
     no_repeat_years: u16,
-    reveal_working_days_before: u16,
+    #[serde(default)]
+    reveal_working_days_before: Option<u16>,
 }
 
 #[derive(Deserialize)]

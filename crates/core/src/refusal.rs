@@ -52,6 +52,8 @@ pub enum Refusal {
     NotYetDue { due: Option<Date> },
     #[error("complaints are still open")]
     OpenComplaints,
+    #[error("the visit date {on} is a rest day or holiday and was not confirmed")]
+    RestDayVisit { on: Date },
     #[error("the {0} calendar is not loaded")]
     MissingCalendar(i16),
     #[error("profile {profile} does not serve {kind:?}")]
@@ -89,6 +91,7 @@ impl Refusal {
         matches!(
             self,
             Refusal::Invalid { .. }
+                | Refusal::RestDayVisit { .. }
                 | Refusal::NotAccepted { .. }
                 | Refusal::ConditionsUnmet { .. }
                 | Refusal::SupplementIncomplete { .. }
@@ -118,6 +121,7 @@ impl Refusal {
             Refusal::AgencyLimitPassed { .. } => "agency_limit_passed",
             Refusal::NotYetDue { .. } => "not_yet_due",
             Refusal::OpenComplaints => "open_complaints",
+            Refusal::RestDayVisit { .. } => "rest_day_visit",
             Refusal::MissingCalendar(_) => "calendar_missing",
             Refusal::KindNotServed { .. } => "kind_not_served",
             Refusal::NotAccepted { .. } => "not_accepted",
@@ -165,6 +169,9 @@ impl Refusal {
             ),
             Refusal::NotYetDue { due: Some(d) } => format!("期限至 {d} 24:00 届满，尚未到期。"),
             Refusal::NotYetDue { due: None } => "期限尚未届满。".into(),
+            Refusal::RestDayVisit { on } => {
+                format!("现场评估日期 {on} 是休息日或法定节假日。如确需在该日评估，请勾选“确认在休息日评估”后重新提交。")
+            }
             Refusal::OpenComplaints => "公示期间的投诉举报尚未调查完毕，请先处理投诉。".into(),
             Refusal::MissingCalendar(y) => {
                 format!("{y} 年节假日安排未载入，无法计算期限，请联系管理员载入。")

@@ -22,8 +22,12 @@ pub struct Grouping {
     pub evaluators: Vec<String>,
     /// The site visit.
     pub visit_on: Option<Date>,
-    /// The grouping becomes known to the evaluators and the institution on this day.
+    /// The grouping is drawn (stage 2) and becomes known to the evaluators and the institution
+    /// on this day.
     pub reveal_on: Option<Date>,
+    /// While the grouping is not drawn yet (a two-stage draw between its stages): the pool ids
+    /// of everyone drawn for the round. `evaluators` is empty meanwhile.
+    pub pending: Option<Vec<String>>,
 }
 
 impl Grouping {
@@ -32,9 +36,15 @@ impl Grouping {
         evaluator_id.is_some_and(|me| self.evaluators.iter().any(|e| e == me))
     }
 
-    /// G-DRAW: has the grouping been revealed by `today`? Never before a reveal day is set.
+    /// Is this evaluator drawn for the round while the grouping is still to be drawn?
+    pub fn drawn_pending(&self, evaluator_id: Option<&str>) -> bool {
+        evaluator_id.is_some_and(|me| self.pending.as_ref().is_some_and(|d| d.iter().any(|e| e == me)))
+    }
+
+    /// G-DRAW: has the grouping been revealed by `today`? Never before a reveal day is set, nor
+    /// before the grouping is drawn.
     pub fn revealed(&self, today: Date) -> bool {
-        self.reveal_on.is_some_and(|r| today >= r)
+        self.pending.is_none() && self.reveal_on.is_some_and(|r| today >= r)
     }
 }
 
@@ -70,6 +80,9 @@ pub fn can_read(actor: &Actor, scope: &Scope, today: Date) -> Result<(), Refusal
                 Some(_) if g.revealed(today) => Ok(()),
                 on => Err(Refusal::NotRevealed { on }),
             },
+            // URC-EVAL-1: drawn, but the grouping is drawn only the day before the visit; the
+            // same answer for every application of the round, so it tells nothing.
+            Some(g) if g.drawn_pending(actor.evaluator_id.as_deref()) => Err(Refusal::NotRevealed { on: g.reveal_on }),
             _ => Err(Refusal::NotAssigned),
         },
         _ => Ok(()),
@@ -126,8 +139,9 @@ pub fn can_read_institution(actor: &Actor, scope: &Scope) -> Result<(), Refusal>
 }
 
 /// G-VISIBILITY, G-DRAW: may `actor` see the names of the evaluators grouped with an
-/// application? The agency running the round and the supervisors always; the institution (and
-/// anyone else who may read the application) only from the reveal day on.
+/// application? The agency running the round and the supervisors as soon as there is a grouping
+/// (with a two-stage draw, from the grouping day: before it there is none to see, URC-EVAL-1);
+/// the institution (and anyone else who may read the application) only from the reveal day on.
 pub fn sees_evaluator_names(actor: &Actor, scope: &Scope, today: Date) -> bool {
     if can_read(actor, scope, today).is_err() {
         return false;
@@ -197,7 +211,37 @@ pub fn can_run_evaluation(actor: &Actor, record_city: &str) -> Result<(), Refusa
     Ok(())
 }
 
-/// URC-EVAL-1 ("于现场评估前日随机抽取…分组"): the day the grouping is revealed, `n` working days
+/// URC-EVAL-1 ("于现场评估前日随机抽取评估人员与医药机构的分组"): the day the grouping (stage 2 of
+/// the draw) is drawn and revealed. With `working_days_before` unset (the seed's reading of
+/// 前日, docs/decisions.md) it is the calendar day before the visit; a profile that sets it keeps
+/// the older reading, that many working days before. The visit must lie after `today`; a visit
+/// on a rest day or holiday (LAW-WD calendar) is refused (`rest_day_visit`) unless
+/// `confirm_rest_day` says the agency means it.
+pub fn grouping_day(
+    cal: &Calendar,
+    today: Date,
+    visit_on: Date,
+    working_days_before: Option<u16>,
+    confirm_rest_day: bool,
+) -> Result<Date, Refusal> {
+    if visit_on <= today {
+        return Err(Refusal::Invalid { field: "visit_on", reason: "现场评估日期应晚于今天。".into() });
+    }
+    match cal.is_working_day(visit_on) {
+        Ok(true) => {}
+        Ok(false) if confirm_rest_day => {}
+        Ok(false) => return Err(Refusal::RestDayVisit { on: visit_on }),
+        Err(missing) => return Err(Refusal::MissingCalendar(missing.0)),
+    }
+    match working_days_before {
+        Some(n) => reveal_day(cal, today, visit_on, n),
+        None => visit_on
+            .yesterday()
+            .map_err(|_| Refusal::Invalid { field: "visit_on", reason: "现场评估日期超出可计算的范围。".into() }),
+    }
+}
+
+/// URC-EVAL-1 (a profile's `reveal_working_days_before`): the day the grouping is revealed, `n` working days
 /// before the visit. The visit must lie after `today`; a reveal that would fall before the day
 /// after the draw is the day after the draw.
 pub fn reveal_day(cal: &Calendar, today: Date, visit_on: Date, n: u16) -> Result<Date, Refusal> {

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dingdian_core::draw::{
-    ALG, Composition, Department, DrawError, DrawInput, DrawRecord, Evaluator, PastAssignment, Rule, Tie, TieKind, canonical_json, commit,
-    draw, final_groups, keystream_words, replacement, seed_preimage, verify,
+    ALG, ALG_V2, Composition, Department, DrawError, DrawInput, DrawRecord, Evaluator, PastAssignment, Rule, Tie, TieKind, canonical_json,
+    commit, draw, draw_stage1, draw_stage2, drawn_evaluators, final_groups, is_grouped, keystream_words, replacement, seed_preimage,
+    seed_preimage_v2, verify,
 };
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
@@ -577,3 +578,209 @@ fn urc_eval_1_replacement_refused_when_pool_exhausted() {
     }
     assert!(refused);
 }
+
+// ---------------------------------------------------------------- dingdian-draw-v2: two stages
+
+const GROUPING_SECRET: &str = "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+const STAGE2_VALUE: &str = "审计链 2026-03-09 #118 7d5c…";
+
+fn stage1() -> DrawRecord {
+    draw_stage1(&fixed_input(), &commit(GROUPING_SECRET).unwrap(), date(2026, 3, 9)).unwrap()
+}
+
+fn grouped() -> DrawRecord {
+    let mut r = stage1();
+    draw_stage2(&mut r, GROUPING_SECRET, STAGE2_VALUE).unwrap();
+    r
+}
+
+/// URC-EVAL-1 ("随机抽取现场评估人员，并于现场评估前日随机抽取…分组"): stage 1 fixes who is drawn
+/// and nothing about where they go; stage 2, with its own committed secret and public value,
+/// groups exactly those evaluators under every per-institution rule.
+#[test]
+fn urc_eval_1_stage1_draws_evaluators_stage2_groups_them() {
+    let r = stage1();
+    assert_eq!(r.alg, ALG_V2);
+    assert!(r.groups.is_empty() && r.stage2.is_none(), "no grouping at stage 1");
+    let drawn = r.stage1.as_ref().unwrap().drawn.clone();
+    assert_eq!(drawn.len(), 9, "group size × institutions");
+    assert!(!is_grouped(&r));
+    assert_eq!(drawn_evaluators(&r), drawn);
+    assert_eq!(verify(&r), Ok(()));
+    // The stage-1 record says nothing of the grouping: the JSON has no institution next to an id.
+    assert!(!canonical_json(&r).contains(r#""groups":{"5"#));
+
+    // The wrong grouping secret is refused; nothing is grouped.
+    let mut wrong = r.clone();
+    let e = draw_stage2(&mut wrong, &"ab".repeat(32), STAGE2_VALUE).unwrap_err();
+    assert!(matches!(e, DrawError::CommitmentMismatch { .. }), "{e}");
+    assert!(wrong.groups.is_empty());
+
+    let g = grouped();
+    assert!(is_grouped(&g));
+    check_groups(&g.input, &g.groups).unwrap();
+    let members: BTreeSet<String> = g.groups.values().flatten().cloned().collect();
+    assert_eq!(members.into_iter().collect::<Vec<_>>(), drawn, "stage 2 groups the stage-1 evaluators, nobody else");
+    assert_eq!(verify(&g), Ok(()));
+    let mut again = g.clone();
+    assert_eq!(draw_stage2(&mut again, GROUPING_SECRET, STAGE2_VALUE), Err(DrawError::AlreadyGrouped));
+
+    // The stage-2 public value alone changes the grouping (some value among a few does), never
+    // the drawn set: nobody knows the grouping before that value exists.
+    let differs = (0..8).any(|n| {
+        let mut o = stage1();
+        draw_stage2(&mut o, GROUPING_SECRET, &format!("{STAGE2_VALUE}{n}")).unwrap();
+        o.groups != g.groups
+    });
+    assert!(differs);
+}
+
+/// URC-EVAL-1: ties, history and distinct employers are applied at stage 2, per institution.
+#[test]
+fn urc_eval_1_stage2_applies_per_institution_rules() {
+    for n in 0..12 {
+        let mut input = fixed_input();
+        input.public_value = format!("福彩3D {n}");
+        // Everyone of 医保 is tied to the first institution but one; 单位 shared by two.
+        for e in input.candidates.iter_mut().filter(|e| e.department == Department::Insurance).skip(2) {
+            e.ties.push(Tie { institution_uscc: INSTITUTIONS[0].into(), kind: TieKind::Ownership, since: date(2020, 1, 1) });
+        }
+        input.candidates[13].employer = "单位1".into();
+        input.history.push(PastAssignment { evaluator_id: "E01".into(), institution_uscc: INSTITUTIONS[1].into(), on: date(2025, 6, 1) });
+        let mut r = draw_stage1(&input, &commit(GROUPING_SECRET).unwrap(), date(2026, 3, 9)).unwrap();
+        draw_stage2(&mut r, GROUPING_SECRET, &format!("v{n}")).unwrap();
+        check_groups(&r.input, &r.groups).unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert!(r.stage2.as_ref().unwrap().attempts >= 1);
+        assert_eq!(verify(&r), Ok(()));
+    }
+}
+
+/// URC-EVAL-1 (回避): before the grouping a replacement takes the declined evaluator's place in
+/// the drawn set (no institution named); after it, the place in the group, as in v1.
+#[test]
+fn urc_eval_1_v2_replacement_before_and_after_grouping() {
+    let mut r = stage1();
+    let drawn = r.stage1.as_ref().unwrap().drawn.clone();
+    assert!(matches!(replacement(&mut r, "", "E99", "回避"), Err(DrawError::NotDrawn(_))));
+    let declined = drawn[0].clone();
+    let chosen = replacement(&mut r, "", &declined, "回避").unwrap();
+    assert!(!drawn.contains(&chosen));
+    let s1 = r.stage1.as_ref().unwrap();
+    assert_eq!((s1.replacements.len(), s1.replacements[0].institution.as_str()), (1, ""));
+    assert!(drawn_evaluators(&r).contains(&chosen) && !drawn_evaluators(&r).contains(&declined));
+    assert_eq!(verify(&r), Ok(()));
+    // Reproducible: the same replacement from the same record.
+    let mut r2 = stage1();
+    assert_eq!(replacement(&mut r2, "", &declined, "回避").unwrap(), chosen);
+
+    draw_stage2(&mut r, GROUPING_SECRET, STAGE2_VALUE).unwrap();
+    let members: BTreeSet<String> = r.groups.values().flatten().cloned().collect();
+    assert!(members.contains(&chosen) && !members.contains(&declined));
+    check_groups(&r.input, &r.groups).unwrap();
+    assert_eq!(verify(&r), Ok(()));
+
+    // A member of a department without a minimum (health's are all used by now).
+    let by_id: BTreeMap<String, Department> = r.input.candidates.iter().map(|e| (e.id.clone(), e.department)).collect();
+    let (inst, pos) =
+        r.groups.iter().find_map(|(k, v)| v.iter().position(|m| by_id[m] == Department::MarketRegulation).map(|p| (k.clone(), p))).unwrap();
+    let out = r.groups[&inst][pos].clone();
+    let later = replacement(&mut r, &inst, &out, "生病").unwrap();
+    assert!(!members.contains(&later) && later != declined);
+    assert_eq!(final_groups(&r)[&inst][pos], later);
+    check_groups(&r.input, &final_groups(&r)).unwrap();
+    assert_eq!(verify(&r), Ok(()));
+}
+
+/// G-DRAW: `verify` recomputes both stages and says which one a change breaks.
+#[test]
+fn g_draw_verify_two_stages_detects_tampering() {
+    let mut g = grouped();
+    let (inst, group) = g.groups.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap();
+    replacement(&mut g, &inst, &group[0], "回避").unwrap();
+    assert_eq!(verify(&g), Ok(()));
+    type Change = Box<dyn Fn(&mut DrawRecord)>;
+    let changes: Vec<(&str, &str, Change)> = vec![
+        ("stage-1 input", "stage 1", Box::new(|r| r.input.public_value.push('9'))),
+        ("stage-1 candidate", "stage 1", Box::new(|r| r.input.candidates[3].name.push('甲'))),
+        (
+            "stage-1 commitment to stage 2",
+            "stage 1",
+            Box::new(|r| r.stage1.as_mut().unwrap().grouping_commitment = commit(&"cd".repeat(32)).unwrap()),
+        ),
+        ("stage-1 result", "stage 1", Box::new(|r| r.stage1.as_mut().unwrap().drawn[0] = "E99".into())),
+        ("stage-2 value", "stage 2", Box::new(|r| r.stage2.as_mut().unwrap().public_value.push('9'))),
+        ("stage-2 secret", "stage 2", Box::new(|r| r.stage2.as_mut().unwrap().secret = "cd".repeat(32))),
+        (
+            "stage-2 result",
+            "stage 2",
+            Box::new(|r| {
+                let keys: Vec<String> = r.groups.keys().cloned().collect();
+                let a = r.groups[&keys[0]][2].clone();
+                let b = r.groups[&keys[1]][2].clone();
+                r.groups.get_mut(&keys[0]).unwrap()[2] = b;
+                r.groups.get_mut(&keys[1]).unwrap()[2] = a;
+            }),
+        ),
+        ("stage-2 replacement", "stage 2", Box::new(|r| r.replacements[0].replacement = "E99".into())),
+    ];
+    for (what, stage, change) in changes {
+        let mut t = g.clone();
+        change(&mut t);
+        let diffs = verify(&t).expect_err(what);
+        assert!(diffs.iter().any(|d| d.starts_with(stage)), "{what}: {diffs:?}");
+    }
+    // A stage-1 record with a grouping slipped in does not verify either.
+    let mut t = stage1();
+    t.groups = g.groups.clone();
+    assert!(verify(&t).unwrap_err()[0].starts_with("stage 2"));
+    // And v1 records still verify.
+    assert_eq!(verify(&draw(&fixed_input()).unwrap()), Ok(()));
+    let json = canonical_json(&g);
+    let back: DrawRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!((back == g, verify(&back)), (true, Ok(())));
+}
+
+/// Any change to dingdian-draw-v2 must change its id; this pins its values (docs/draw.md §11).
+#[test]
+fn g_draw_known_answer_dingdian_draw_v2() {
+    let input = fixed_input();
+    let gc = commit(GROUPING_SECRET).unwrap();
+    let pre = seed_preimage_v2(&input, &gc).unwrap();
+    let mut r = stage1();
+    let s1 = r.stage1.clone().unwrap();
+    let mut got = vec![gc.clone(), r.seed.clone(), s1.drawn.join(",")];
+    draw_stage2(&mut r, GROUPING_SECRET, STAGE2_VALUE).unwrap();
+    let s2 = r.stage2.clone().unwrap();
+    got.push(s2.seed.clone());
+    got.push(s2.attempts.to_string());
+    for (k, v) in &r.groups {
+        got.push(format!("{k}:{}", v.join(",")));
+    }
+    let inst = r.groups.keys().next().unwrap().clone();
+    let declined = r.groups[&inst][0].clone();
+    got.push(replacement(&mut r, &inst, &declined, "回避").unwrap());
+    assert_eq!(pre, KAT_V2_PREIMAGE);
+    assert_eq!(got, KAT_V2.to_vec());
+}
+
+const KAT_V2: [&str; 9] = [
+    "72dbb7336c76780023f83da4c355f2eeea85733b13d3477697917790c1229084",
+    "fb659d65896aef32148f8a3acbf100526c8e5b028229bf5f89824806c92b2578",
+    "E01,E03,E04,E05,E07,E08,E09,E12,E13",
+    "417866d1f627677202f71cd478117d7228b837486fcc70c85bc2a92a3e052a75",
+    "1",
+    "52230104MA9K0L1M2N:E12,E09,E07",
+    "91230102MA1B2C3D4E:E08,E01,E03",
+    "91230103MA5F6G7H8J:E04,E05,E13",
+    "E00",
+];
+
+const KAT_V2_PREIMAGE: &str = concat!(
+    r#"{"alg":"dingdian-draw-v2","candidates_hash":"bc3570b473531c304ad624dbb322ee3e70251d565cbdaa9f57d0e2f812b4f5d0","#,
+    r#""composition":{"distinct_employers":true,"group_size":3,"min_per_department":[["insurance",1],["health",1]],"no_repeat_years":2},"#,
+    r#""grouping_commitment":"72dbb7336c76780023f83da4c355f2eeea85733b13d3477697917790c1229084","#,
+    r#""history_hash":"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945","#,
+    r#""institutions":["52230104MA9K0L1M2N","91230102MA1B2C3D4E","91230103MA5F6G7H8J"],"on":"2026-03-02","#,
+    r#""public_value":"福彩3D 2026055: 4 7 1","round_id":"2026-Q1-哈尔滨","#,
+    r#""secret":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}"#
+);

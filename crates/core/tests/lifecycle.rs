@@ -45,7 +45,7 @@ fn actor(role: Role, city: &str) -> Actor {
 const EVALUATOR: &str = "E1";
 
 fn revealed_grouping() -> Option<Grouping> {
-    Some(Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: None, reveal_on: Some(date(2026, 1, 1)) })
+    Some(Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: None, reveal_on: Some(date(2026, 1, 1)), pending: None })
 }
 
 fn test_institution() -> InstitutionFacts {

@@ -284,7 +284,8 @@ fn world(harbin: bool, pharmacy: bool, today: Date, x: &Extremes, edges: bool, c
 fn scope(p: &Profile) -> Scope {
     let district = if p.id == "harbin" { "230102" } else { "650102" };
     // Grouped with the test evaluator since the first day, so decide goes past visibility.
-    let grouping = Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: Some(Date::MIN), reveal_on: Some(Date::MIN) };
+    let grouping =
+        Grouping { evaluators: vec![EVALUATOR.to_owned()], visit_on: Some(Date::MIN), reveal_on: Some(Date::MIN), pending: None };
     Scope { institution_id: 1, city: p.id.clone(), district: district.to_owned(), grouping: Some(grouping) }
 }
 

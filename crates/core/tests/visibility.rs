@@ -12,7 +12,12 @@ const ME: &str = "E07";
 
 /// Urumqi: the round is drawn on 03-12, the grouping revealed on 03-19, the visit on 03-20.
 fn grouping() -> Grouping {
-    Grouping { evaluators: vec![ME.into(), "E11".into()], visit_on: Some(date(2026, 3, 20)), reveal_on: Some(date(2026, 3, 19)) }
+    Grouping {
+        evaluators: vec![ME.into(), "E11".into()],
+        visit_on: Some(date(2026, 3, 20)),
+        reveal_on: Some(date(2026, 3, 19)),
+        pending: None,
+    }
 }
 
 fn scope(grouping: Option<Grouping>) -> Scope {
@@ -231,4 +236,56 @@ fn urc_eval_1_reveal_is_the_working_day_before_the_visit() {
     assert_eq!(visibility::reveal_day(&cal, date(2026, 3, 12), date(2030, 3, 12), 1), Err(Refusal::MissingCalendar(2030)));
     // The far end of the calendar is a refusal, not a panic.
     assert!(visibility::reveal_day(&cal, Date::MIN, Date::MIN, 1).is_err());
+}
+
+/// URC-EVAL-1 "于现场评估前日…分组": the grouping is drawn on the calendar day before the visit
+/// (a profile may still count working days); a visit on a rest day or holiday must be confirmed.
+#[test]
+fn urc_eval_1_grouping_day_is_the_day_before_the_visit() {
+    let cal = Calendar::shipped();
+    // Monday 2026-03-23's visit: grouped on Sunday 03-22, not three days earlier.
+    assert_eq!(visibility::grouping_day(&cal, date(2026, 3, 12), date(2026, 3, 23), None, false), Ok(date(2026, 3, 22)));
+    assert_eq!(visibility::grouping_day(&cal, date(2026, 3, 12), date(2026, 3, 23), Some(1), false), Ok(date(2026, 3, 20)));
+    // Visit tomorrow: grouped today.
+    assert_eq!(visibility::grouping_day(&cal, date(2026, 3, 12), date(2026, 3, 13), None, false), Ok(date(2026, 3, 12)));
+    assert!(matches!(
+        visibility::grouping_day(&cal, date(2026, 3, 12), date(2026, 3, 12), None, false),
+        Err(Refusal::Invalid { field: "visit_on", .. })
+    ));
+    assert_eq!(visibility::grouping_day(&cal, date(2026, 3, 12), date(2030, 3, 12), None, false), Err(Refusal::MissingCalendar(2030)));
+    assert!(visibility::grouping_day(&cal, Date::MIN, Date::MIN, None, true).is_err());
+}
+
+#[test]
+fn urc_eval_1_rest_day_visit_needs_confirmation() {
+    let cal = Calendar::shipped();
+    // Saturday 2026-03-14; National Day 2026-10-01.
+    for visit in [date(2026, 3, 14), date(2026, 10, 1)] {
+        let refused = visibility::grouping_day(&cal, date(2026, 3, 2), visit, None, false).unwrap_err();
+        assert_eq!(refused, Refusal::RestDayVisit { on: visit });
+        assert_eq!(refused.code(), "rest_day_visit");
+        assert!(refused.message_zh().contains("休息日") && refused.message_zh().contains(&visit.to_string()));
+        assert_eq!(visibility::grouping_day(&cal, date(2026, 3, 2), visit, None, true), Ok(visit.yesterday().unwrap()));
+    }
+    // A working Saturday (2026-10-10) needs nothing.
+    assert_eq!(visibility::grouping_day(&cal, date(2026, 9, 1), date(2026, 10, 10), None, false), Ok(date(2026, 10, 9)));
+}
+
+/// URC-EVAL-1: between the two stages a drawn evaluator is answered `not_revealed` for every
+/// application of the round — nobody is grouped, so nobody reads and nobody scores.
+#[test]
+fn urc_eval_1_drawn_evaluator_sees_and_scores_nothing_before_the_grouping() {
+    let me = actor(Role::Evaluator);
+    let pending = Grouping { evaluators: vec![], pending: Some(vec![ME.into(), "E11".into()]), ..grouping() };
+    let s = scope(Some(pending.clone()));
+    for day in [date(2026, 3, 12), date(2026, 3, 19), date(2026, 3, 20), date(2026, 4, 1)] {
+        assert_eq!(visibility::can_read(&me, &s, day), Err(Refusal::NotRevealed { on: Some(date(2026, 3, 19)) }), "{day}");
+        assert!(!pending.revealed(day));
+        assert!(!visibility::sees_evaluator_names(&actor(Role::Institution), &s, day));
+    }
+    let (p, cal) = (urumqi(), Calendar::shipped());
+    assert!(score(&p, &cal, date(2026, 3, 20), &s, &me).is_err(), "nobody scores before the grouping, even on the visit day");
+    let mut other = actor(Role::Evaluator);
+    other.evaluator_id = Some("E99".into());
+    assert_eq!(visibility::can_read(&other, &s, date(2026, 3, 20)), Err(Refusal::NotAssigned));
 }

@@ -224,6 +224,10 @@ pub struct TickReport {
     pub fired: Vec<(i64, &'static str)>,
     /// Due consequences that could not fire yet (e.g. a notice with an open complaint).
     pub held: Vec<(i64, String)>,
+    /// Rounds whose grouping (stage 2 of the draw, URC-EVAL-1) this pass drew.
+    pub grouped: Vec<i64>,
+    /// Rounds whose due grouping could not be drawn, and why (left for the next pass).
+    pub grouping_held: Vec<(i64, String)>,
 }
 
 /// How long a claimed timer stays with its worker before another may take it.
@@ -749,6 +753,8 @@ impl Store {
 
     pub async fn run_due_as(&self, owner: &str, now: Timestamp) -> Result<TickReport> {
         let mut report = TickReport::default();
+        // URC-EVAL-1: the groupings due today first, so an evaluator sees theirs on that day.
+        (report.grouped, report.grouping_held) = self.group_due_rounds(now).await?;
         loop {
             let claimed = self.claim_due(owner, now, TIMER_LEASE_SECS, 200).await?;
             if claimed.is_empty() {

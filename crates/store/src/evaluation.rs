@@ -1,7 +1,8 @@
 //! Evaluation rounds' draws (URC-EVAL-1, G-DRAW): the evaluator pool (CSV import, every change
-//! audited), the commitment to a server secret before the draw, the draw from the frozen pool
-//! with a public value entered afterwards, replacements, and the reveal date. The algorithm and
-//! its proof are `dingdian_core::draw`'s.
+//! audited), the commitment to two server secrets before the draw, stage 1 (who is drawn) from
+//! the frozen pool with a public value entered afterwards, stage 2 (the grouping) drawn by the
+//! timer on the grouping day, replacements, and the reveal date. The algorithm and its proof are
+//! `dingdian_core::draw`'s.
 
 use std::collections::BTreeMap;
 
@@ -24,9 +25,15 @@ pub struct RoundDraw {
     pub committed_at: String,
     pub public_value: Option<String>,
     pub visit_on: Option<Date>,
-    /// From this day on, evaluators and institutions see each other's names.
+    /// The grouping is drawn on this day (stage 2), and from it on evaluators and institutions
+    /// see each other's names.
     pub reveal_on: Option<Date>,
     pub record: Option<DrawRecord>,
+    /// SHA-256 of the grouping secret (stage 2), published with the commitment. `None` for a
+    /// round committed before two-stage draws.
+    pub grouping_commitment: Option<String>,
+    /// When the grouping was drawn.
+    pub grouped_at: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -38,6 +45,8 @@ struct DrawRow {
     visit_on: Option<String>,
     reveal_on: Option<String>,
     record: Option<String>,
+    grouping_commitment: Option<String>,
+    grouped_at: Option<String>,
 }
 
 fn invalid(message: impl Into<String>) -> StoreError {
@@ -203,20 +212,28 @@ impl Store {
         if round.status != "open" {
             return Err(invalid("该评估批次已开始，不能再抽取。"));
         }
-        let mut raw = [0u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let secret = hex::encode(raw);
-        let commitment = draw::commit(&secret).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let fresh = || {
+            let mut raw = [0u8; 32];
+            rand::rng().fill_bytes(&mut raw);
+            let secret = hex::encode(raw);
+            draw::commit(&secret).map(|c| (secret, c)).map_err(|e| StoreError::Internal(e.to_string()))
+        };
+        // Two secrets: one for stage 1 (who is drawn), one for stage 2 (the grouping, drawn the
+        // day before the visit); both committed now, before any public value is known.
+        let (secret, commitment) = fresh()?;
+        let (grouping_secret, grouping_commitment) = fresh()?;
         let ts = now.to_string();
         let inserted = with_pool!(self, p => {
             sqlx::query(
-                "insert into round_draws (round_id, commitment, secret, committed_at, updated_at) values ($1, $2, $3, $4, $4)
-                 on conflict (round_id) do nothing",
+                "insert into round_draws (round_id, commitment, secret, committed_at, updated_at, grouping_commitment, grouping_secret)
+                 values ($1, $2, $3, $4, $4, $5, $6) on conflict (round_id) do nothing",
             )
             .bind(round_id)
             .bind(&commitment)
             .bind(&secret)
             .bind(&ts)
+            .bind(&grouping_commitment)
+            .bind(&grouping_secret)
             .execute(p)
             .await?
             .rows_affected()
@@ -230,7 +247,8 @@ impl Store {
     pub async fn round_draw(&self, round_id: i64) -> Result<Option<RoundDraw>> {
         let row: Option<DrawRow> = with_pool!(self, p => {
             sqlx::query_as(
-                "select round_id, commitment, committed_at, public_value, visit_on, reveal_on, record from round_draws where round_id = $1",
+                "select round_id, commitment, committed_at, public_value, visit_on, reveal_on, record, grouping_commitment, grouped_at
+                 from round_draws where round_id = $1",
             )
             .bind(round_id)
             .fetch_optional(p)
@@ -246,6 +264,8 @@ impl Store {
                 visit_on: r.visit_on.as_deref().map(str::parse).transpose().map_err(|_| corrupt())?,
                 reveal_on: r.reveal_on.as_deref().map(str::parse).transpose().map_err(|_| corrupt())?,
                 record: r.record.as_deref().map(serde_json::from_str).transpose().map_err(|_| corrupt())?,
+                grouping_commitment: r.grouping_commitment,
+                grouped_at: r.grouped_at,
             })
         })
         .transpose()
@@ -259,16 +279,26 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// Step 2: with the public value entered after the commitment, draw from the frozen pool,
-    /// store the record, and start the round's site evaluations. The reveal is the working day(s)
-    /// before the visit, per the profile.
-    pub async fn draw_round(&self, round_id: i64, actor: &Actor, public_value: &str, visit_on: Date, now: Timestamp) -> Result<RoundDraw> {
+    /// Step 2, stage 1 of the draw: with the public value entered after the commitment, draw the
+    /// round's evaluators from the frozen pool (not their grouping), store the record, and start
+    /// the round's site evaluations. The grouping (stage 2) is drawn by the timer on the grouping
+    /// day, the day before the visit (`visibility::grouping_day`); a visit on a rest day needs
+    /// `confirm_rest_day`.
+    pub async fn draw_round(
+        &self,
+        round_id: i64,
+        actor: &Actor,
+        public_value: &str,
+        visit_on: Date,
+        confirm_rest_day: bool,
+        now: Timestamp,
+    ) -> Result<RoundDraw> {
         let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
         agency_of(actor, &round.city)?;
         let profile = self.current_profile(&round.city).ok_or(StoreError::NotFound)?;
         let config = profile.evaluation.clone().ok_or_else(|| invalid("本地区规则未设置评估人员抽取。"))?;
         let today = dingdian_core::china_date(now);
-        let reveal_on = visibility::reveal_day(&self.calendar(), today, visit_on, config.reveal_working_days_before)?;
+        let reveal_on = visibility::grouping_day(&self.calendar(), today, visit_on, config.reveal_working_days_before, confirm_rest_day)?;
         let public_value = public_value.trim();
         if public_value.is_empty() {
             return Err(invalid("请填写公开随机值（如当日公布的彩票开奖号码）。"));
@@ -293,7 +323,12 @@ impl Store {
                 secret,
                 public_value: public_value.to_owned(),
             };
-            let record = draw::draw(&input).map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
+            let record = match &stored.grouping_commitment {
+                Some(gc) => draw::draw_stage1(&input, gc, reveal_on),
+                // Committed before two-stage draws: the one-stage draw it committed to.
+                None => draw::draw(&input),
+            }
+            .map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
             let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
             with_pool!(self, p => {
                 sqlx::query(
@@ -324,14 +359,91 @@ impl Store {
         if reason.trim().is_empty() {
             return Err(invalid("请说明更换原因（回避或无法参加）。"));
         }
-        let mut record = self.round_draw(round_id).await?.and_then(|d| d.record).ok_or_else(|| invalid("该批次尚未抽取。"))?;
+        let (before,): (Option<String>,) = with_pool!(self, p => {
+            sqlx::query_as("select record from round_draws where round_id = $1").bind(round_id).fetch_optional(p).await?
+        })
+        .ok_or_else(|| invalid("该批次尚未抽取。"))?;
+        let before = before.ok_or_else(|| invalid("该批次尚未抽取。"))?;
+        let mut record: DrawRecord = serde_json::from_str(&before).map_err(|_| StoreError::Corrupt(format!("draw of round {round_id}")))?;
+        // Before the grouping (stage 2) nobody is placed with an institution: the replacement
+        // takes the evaluator's place among those drawn, whatever institution is named.
         let chosen = draw::replacement(&mut record, uscc, evaluator_id, reason.trim())
             .map_err(|e| StoreError::Rejected { code: "draw_refused", message: e.to_string() })?;
         let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
-        with_pool!(self, p => {
-            sqlx::query("update round_draws set record = $1 where round_id = $2").bind(json).bind(round_id).execute(p).await?;
+        // Only over the record read: a grouping (or another replacement) stored meanwhile wins
+        // and this one is asked again.
+        let written = with_pool!(self, p => {
+            sqlx::query("update round_draws set record = $1 where round_id = $2 and record = $3")
+                .bind(json)
+                .bind(round_id)
+                .bind(&before)
+                .execute(p)
+                .await?
+                .rows_affected()
         });
+        if written == 0 {
+            return Err(StoreError::Rejected {
+                code: "stale_version",
+                message: "抽取记录刚刚已更新（如已完成分组），请刷新后重试。".into(),
+            });
+        }
         Ok(chosen)
+    }
+
+    /// URC-EVAL-1 stage 2, run by every timer pass (`dingdian tick`, the server's ticker): draws
+    /// the grouping of every round whose grouping day has come. The public value is the audit
+    /// chain's head at that moment (`audit:<seq>:<hash>`), which did not exist before; the
+    /// grouping secret was committed at the commitment. Exactly once, whatever the number of
+    /// instances: the record is stored only over the stage-1 record it was computed from and
+    /// while no grouping is stored (`grouped_at`); a pass that crashes before that statement
+    /// leaves the round to the next pass. Returns the rounds grouped now, and the rounds whose
+    /// grouping could not be drawn with why.
+    pub async fn group_due_rounds(&self, now: Timestamp) -> Result<(Vec<i64>, Vec<(i64, String)>)> {
+        let today = dingdian_core::china_date(now).to_string();
+        let due: Vec<(i64, String, String)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select round_id, record, grouping_secret from round_draws
+                 where record is not null and grouping_secret is not null and grouped_at is null and reveal_on <= $1 order by round_id",
+            )
+            .bind(&today)
+            .fetch_all(p)
+            .await?
+        });
+        let (mut grouped, mut held) = (Vec::new(), Vec::new());
+        for (round_id, before, secret) in due {
+            let mut record: DrawRecord =
+                serde_json::from_str(&before).map_err(|_| StoreError::Corrupt(format!("draw of round {round_id}")))?;
+            if draw::is_grouped(&record) {
+                continue;
+            }
+            let (seq, hash): (i64, String) = with_pool!(self, p => {
+                sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(p).await?
+            });
+            let public_value = format!("audit:{seq}:{hash}");
+            if let Err(e) = draw::draw_stage2(&mut record, &secret, &public_value) {
+                tracing::error!(round_id, error = %e, "drawing a grouping failed");
+                held.push((round_id, e.to_string()));
+                continue;
+            }
+            let json = serde_json::to_string(&record).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let written = with_pool!(self, p => {
+                sqlx::query(
+                    "update round_draws set record = $1, grouped_at = $2, updated_at = $2
+                     where round_id = $3 and grouped_at is null and record = $4",
+                )
+                .bind(json)
+                .bind(now.to_string())
+                .bind(round_id)
+                .bind(&before)
+                .execute(p)
+                .await?
+                .rows_affected()
+            });
+            if written == 1 {
+                grouped.push(round_id);
+            }
+        }
+        Ok((grouped, held))
     }
 
     async fn round_member_usccs(&self, round_id: i64) -> Result<Vec<String>> {
@@ -374,9 +486,13 @@ impl Store {
     pub(crate) async fn grouping(&self, round_id: i64, institution_id: i64) -> Result<Option<Grouping>> {
         let Some(d) = self.round_draw(round_id).await? else { return Ok(None) };
         let Some(record) = &d.record else { return Ok(None) };
+        if !draw::is_grouped(record) {
+            let pending = Some(draw::drawn_evaluators(record));
+            return Ok(Some(Grouping { evaluators: Vec::new(), visit_on: d.visit_on, reveal_on: d.reveal_on, pending }));
+        }
         let uscc = self.institution(institution_id).await?.ok_or(StoreError::NotFound)?.uscc;
         let evaluators = draw::final_groups(record).remove(&uscc).unwrap_or_default();
-        Ok(Some(Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on }))
+        Ok(Some(Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on, pending: None }))
     }
 
     /// An evaluator's assignments (URC-EVAL-1): the days always; the institution and its
@@ -389,8 +505,22 @@ impl Store {
         for round in self.rounds(&actor.city).await? {
             let Some(d) = self.round_draw(round.id).await? else { continue };
             let Some(record) = &d.record else { continue };
+            if !draw::is_grouped(record) {
+                // Drawn, the grouping not yet: the days only.
+                if draw::drawn_evaluators(record).iter().any(|e| e == me) {
+                    out.push(Assignment {
+                        round_id: round.id,
+                        visit_on: d.visit_on,
+                        reveal_on: d.reveal_on,
+                        revealed: false,
+                        institution: None,
+                        application: None,
+                    });
+                }
+                continue;
+            }
             for (uscc, evaluators) in draw::final_groups(record) {
-                let grouping = Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on };
+                let grouping = Grouping { evaluators, visit_on: d.visit_on, reveal_on: d.reveal_on, pending: None };
                 if !grouping.includes(Some(me)) {
                     continue;
                 }

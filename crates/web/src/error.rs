@@ -52,7 +52,9 @@ impl From<Refusal> for ApiError {
             | Refusal::NotYourInstitution
             | Refusal::NotAssigned
             | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
-            Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } | Refusal::RestDayVisit { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Refusal::Annex1Unsigned { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } | Refusal::AgencyLimitPassed { .. } => {
@@ -81,6 +83,7 @@ impl From<Refusal> for ApiError {
                 Some(serde_json::json!({ "due": due, "rule": rule }))
             }
             Refusal::NotRevealed { on } => Some(serde_json::json!({ "reveal_on": on })),
+            Refusal::RestDayVisit { on } => Some(serde_json::json!({ "visit_on": on })),
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),
             Refusal::NotAllowedInState { state, command } => Some(serde_json::json!({ "state": state, "command": command })),
             Refusal::NotAccepted { findings } | Refusal::ConditionsUnmet { findings } => Some(serde_json::json!({ "findings": findings })),

@@ -152,6 +152,16 @@ fn hand_written() -> Value {
                 "post": op("新建当期评估批次", "201", r("Round"), Some("NewRound"), &["400", "401", "403", "413", "415", "422"])
             },
             "/api/rounds/{id}/start": { "post": start },
+            "/api/rounds/{id}/draw": { "post": {
+                "summary": "抽取现场评估人员（第一阶段，须先公布承诺值）。评估人员与机构的分组于现场评估前日由系统另行随机抽取（第二阶段），此前任何人都无法知道分组。现场评估日期为休息日或法定节假日时须 confirm_rest_day: true，否则 422 rest_day_visit。",
+                "parameters": id_param(), "security": [{ "bearer": [] }, { "cookie": [] }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": r("DrawRequest") } } },
+                "responses": error_responses(&["200", "400", "401", "403", "404", "409", "413", "415", "422"]) } },
+            "/api/rounds/{id}/replacements": { "post": {
+                "summary": "更换已抽取的评估人员（回避或无法参加）。分组前在已抽取人员中更换（institution_uscc 可省略）；分组后在该机构的组内更换。",
+                "parameters": id_param(), "security": [{ "bearer": [] }, { "cookie": [] }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": r("ReplacementRequest") } } },
+                "responses": error_responses(&["201", "400", "401", "403", "404", "409", "413", "415", "422"]) } },
             "/api/institutions": {
                 "get": op("登记库中的机构（按权限范围）", "200", json!({ "type": "array", "items": any_obj }), None, &["401"]),
                 "post": op("登记一家机构（经办机构或管理员）", "201", any_obj.clone(), Some("NewInstitution"), &["400", "401", "403", "409", "413", "415", "422"])
@@ -227,6 +237,13 @@ fn hand_written() -> Value {
                         "person_resident_id": { "type": "string" } } },
                 "IdCheck": { "type": "object", "required": ["code"], "additionalProperties": false, "properties": { "code": { "type": "string" } } },
                 "NewRound": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string" } } },
+                "DrawRequest": { "type": "object", "required": ["public_value", "visit_on"], "additionalProperties": false,
+                    "properties": { "public_value": { "type": "string", "description": "承诺值公布后才产生的公开随机值（如当日福彩3D开奖号码）" },
+                        "visit_on": { "type": "string", "format": "date" },
+                        "confirm_rest_day": { "type": "boolean", "default": false, "description": "确认在休息日或法定节假日进行现场评估" } } },
+                "ReplacementRequest": { "type": "object", "required": ["evaluator_id", "reason"], "additionalProperties": false,
+                    "properties": { "institution_uscc": { "type": "string", "description": "分组后必填：该评估人员所在组的机构" },
+                        "evaluator_id": { "type": "string" }, "reason": { "type": "string" } } },
                 "Round": { "type": "object", "properties": { "id": { "type": "integer" }, "city": { "type": "string" },
                            "name": { "type": "string" }, "status": { "type": "string" } } }
             }

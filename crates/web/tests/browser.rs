@@ -493,13 +493,8 @@ async fn urumqi_drawn(t: &TestApp) -> (i64, Vec<(String, i64)>) {
     let (status, drawn) = t.call(Method::POST, &format!("/api/rounds/{round_id}/draw"), Some(&agency), Some(draw)).await;
     assert_eq!(status, StatusCode::OK, "{drawn}");
     assert_eq!(t.state_of(id).await, "on_site_evaluation");
-    let uscc = Uscc::with_check("91650102MA6G7H8J9").unwrap().to_string();
-    let group: Vec<(String, i64)> = drawn["record"]["groups"][&uscc]
-        .as_array()
-        .unwrap_or_else(|| panic!("a group for the pharmacy: {drawn}"))
-        .iter()
-        .map(|e| users[e.as_str().expect("evaluator id")].clone())
-        .collect();
+    // URC-EVAL-1: the grouping is drawn by the timer on the day before the visit.
+    let group: Vec<(String, i64)> = t.group_of(&drawn, id).await.iter().map(|e| users[e.as_str()].clone()).collect();
     assert_eq!(group.len(), 3, "{drawn}");
     (id, group)
 }
@@ -508,7 +503,7 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     let started = std::time::Instant::now();
     let t = TestApp::new(b).await;
     let (id, group) = urumqi_drawn(&t).await;
-    // The visit day (revealed the working day before).
+    // The visit day (grouped and revealed the day before).
     t.clock.set_date(jiff::civil::date(2026, 3, 10));
     let origin = serve(&t).await;
     let driver = Driver::start().await;

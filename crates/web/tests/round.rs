@@ -116,7 +116,8 @@ async fn urc_eval_full_round(b: Backend) {
     let (status, committed) = t.call(Method::POST, &format!("/api/rounds/{round_id}/commitment"), Some(&agency), None).await;
     assert_eq!(status, StatusCode::CREATED, "{committed}");
     assert_eq!(committed["commitment"].as_str().unwrap().len(), 64);
-    // Visit Tue 2026-03-10: reveal on the working day before, Mon 03-09.
+    // Visit Tue 2026-03-10: stage 1 draws the evaluators now; the grouping is drawn on the day
+    // before the visit, Mon 03-09.
     let (status, drawn) = t
         .call(
             Method::POST,
@@ -127,7 +128,53 @@ async fn urc_eval_full_round(b: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{drawn}");
     assert_eq!(drawn["reveal_on"], "2026-03-09");
-    let groups = drawn["record"]["groups"].as_object().unwrap().clone();
+    assert_eq!(drawn["record"]["alg"], "dingdian-draw-v2");
+    assert_eq!(drawn["record"]["groups"], json!({}), "no grouping at stage 1");
+    let drawn_ids: std::collections::BTreeSet<String> =
+        drawn["record"]["stage1"]["drawn"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(drawn_ids.len(), 36);
+    for (id, _, _) in &apps {
+        assert_eq!(t.state_of(*id).await, "on_site_evaluation");
+    }
+
+    // Before the grouping: nobody sees a group — institutions, evaluators, the agency; the
+    // supervisor sees the stage-1 record.
+    let (first_app, first_token, first_uscc) = &apps[0];
+    for who in [first_token, &agency, &supervisor] {
+        let (_, g) = t.call(Method::GET, &format!("/api/applications/{first_app}/evaluators"), Some(who), None).await;
+        assert_eq!((g["revealed"].as_bool(), g["evaluators"].as_array().unwrap().len()), (Some(false), 0), "{g}");
+    }
+    let some_drawn = drawn_ids.iter().next().unwrap().clone();
+    let (_, mine) = t.call(Method::GET, "/api/me/assignments", Some(&evaluator_tokens[&some_drawn]), None).await;
+    assert_eq!((mine.as_array().unwrap().len(), &mine[0]["revealed"], &mine[0]["institution"]), (1, &json!(false), &Value::Null), "{mine}");
+    assert_eq!(mine[0]["visit_on"], "2026-03-10");
+    let (_, public) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw"), Some(first_token), None).await;
+    assert!(public.get("record").is_none() && public["drawn"] == true && public["grouped"] == false, "{public}");
+    let (_, full) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw"), Some(&supervisor), None).await;
+    assert_eq!(full["record"]["stage1"]["drawn"].as_array().unwrap().len(), 36);
+
+    // A drawn evaluator declines before the grouping: the replacement takes their place among
+    // those drawn (no institution to name yet), reproducibly from the same record.
+    let declined = drawn_ids.iter().nth(1).unwrap().clone();
+    let (status, rep) = t
+        .call(
+            Method::POST,
+            &format!("/api/rounds/{round_id}/replacements"),
+            Some(&agency),
+            Some(json!({ "evaluator_id": declined, "reason": "出差无法参加" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rep}");
+    let replacement = rep["replacement"].as_str().unwrap().to_owned();
+    assert!(!drawn_ids.contains(&replacement), "drawn from those not yet drawn");
+
+    // The grouping day, Mon 2026-03-09: the timer draws the grouping, once.
+    t.clock.set_date(jiff::civil::date(2026, 3, 9));
+    let report = t.tick().await;
+    assert_eq!(report.grouped, vec![round_id]);
+    assert!(t.tick().await.grouped.is_empty(), "exactly once");
+    let (_, full) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw"), Some(&supervisor), None).await;
+    let groups = full["record"]["groups"].as_object().unwrap().clone();
     assert_eq!(groups.len(), 12);
     let mut seen = std::collections::BTreeSet::new();
     for (uscc, ids) in &groups {
@@ -138,39 +185,7 @@ async fn urc_eval_full_round(b: Backend) {
             assert!(!ids.contains(&"E00"), "URC-EVAL-1: the tied evaluator is excluded");
         }
     }
-    for (id, _, _) in &apps {
-        assert_eq!(t.state_of(*id).await, "on_site_evaluation");
-    }
-
-    // Before the reveal: institutions see no evaluator names, evaluators no institution names;
-    // the supervisor sees everything.
-    let (first_app, first_token, first_uscc) = &apps[0];
-    let (_, g) = t.call(Method::GET, &format!("/api/applications/{first_app}/evaluators"), Some(first_token), None).await;
-    assert_eq!((g["revealed"].as_bool(), g["evaluators"].as_array().unwrap().len()), (Some(false), 0), "{g}");
-    let group: Vec<String> = groups[&first_uscc.to_string()].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
-    let (_, mine) = t.call(Method::GET, "/api/me/assignments", Some(&evaluator_tokens[&group[0]]), None).await;
-    assert_eq!(mine[0]["revealed"], false);
-    assert_eq!(mine[0]["institution"], Value::Null, "{mine}");
-    let (_, public) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw"), Some(first_token), None).await;
-    assert!(public.get("record").is_none() && public["drawn"] == true, "{public}");
-    let (_, full) = t.call(Method::GET, &format!("/api/rounds/{round_id}/draw"), Some(&supervisor), None).await;
-    assert!(full["record"]["groups"].is_object());
-    let (_, g) = t.call(Method::GET, &format!("/api/applications/{first_app}/evaluators"), Some(&supervisor), None).await;
-    assert_eq!(g["evaluators"].as_array().unwrap().len(), 3);
-
-    // A drawn evaluator declines: the replacement comes from the same record, reproducibly.
-    let declined = group[1].clone();
-    let (status, rep) = t
-        .call(
-            Method::POST,
-            &format!("/api/rounds/{round_id}/replacements"),
-            Some(&agency),
-            Some(json!({ "institution_uscc": first_uscc.to_string(), "evaluator_id": declined, "reason": "出差无法参加" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{rep}");
-    let replacement = rep["replacement"].as_str().unwrap().to_owned();
-    assert!(!seen.contains(&replacement), "drawn from those not yet drawn");
+    assert!(seen.contains(&replacement) && !seen.contains(&declined));
 
     // The exported record verifies; changing any input makes it fail.
     let req = Request::builder()
@@ -200,12 +215,12 @@ async fn urc_eval_full_round(b: Backend) {
     let (status, _) = t.call(Method::GET, "/rounds", Some(first_token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // The reveal: Mon 2026-03-09.
-    t.clock.set_date(jiff::civil::date(2026, 3, 9));
+    // The reveal: Mon 2026-03-09, the grouping day.
+    let group: Vec<String> = groups[&first_uscc.to_string()].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     let (_, g) = t.call(Method::GET, &format!("/api/applications/{first_app}/evaluators"), Some(first_token), None).await;
     assert_eq!(g["revealed"], true);
     let names: Vec<&str> = g["evaluators"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert!(names.contains(&replacement.as_str()) && !names.contains(&declined.as_str()), "{g}");
+    assert_eq!(names, group.iter().map(String::as_str).collect::<Vec<_>>(), "{g}");
     let (_, mine) = t.call(Method::GET, "/api/me/assignments", Some(&evaluator_tokens[&group[0]]), None).await;
     assert_eq!(mine[0]["institution"], "药店0", "{mine}");
 
@@ -216,11 +231,7 @@ async fn urc_eval_full_round(b: Backend) {
         t.try_cmd(&evaluator_tokens[&outsider], *first_app, json!({ "command": "record_site_evaluation", "score": 90 })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_assigned")), "{body}");
     for (i, (id, token, uscc)) in apps.iter().enumerate() {
-        let group = if i == 0 {
-            names.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-        } else {
-            groups[&uscc.to_string()].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
-        };
+        let group: Vec<String> = groups[&uscc.to_string()].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
         let score: u16 = if i == 11 { 52 } else { 85 };
         let items = if i == 11 {
             json!({ "layout": 15, "management": 10, "operations": 12, "conditions": 15 })

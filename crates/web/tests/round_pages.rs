@@ -61,7 +61,7 @@ async fn urc_round_through_the_pages(b: Backend) {
     assert_eq!(status, StatusCode::SEE_OTHER, "{}", page_error(&_page));
     let (_, page) = t.call(Method::GET, "/rounds?done=draw", Some(&agency), None).await;
     let page = page.as_str().unwrap().to_owned();
-    assert!(page.contains("重新计算一致") && page.contains("已完成抽取与分组"), "{page}");
+    assert!(page.contains("重新计算一致") && page.contains("已抽取现场评估人员") && page.contains("待分组"), "{page}");
     // The draw starts the site evaluation of every application in the round.
     assert_eq!(t.state_of(id).await, "on_site_evaluation");
     let (status, page, _) = form(&t, &format!("/rounds/{round_id}/start"), &agency, &[]).await;

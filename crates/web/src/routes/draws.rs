@@ -1,8 +1,9 @@
-//! Evaluation rounds' draws over HTTP (URC-EVAL-1, G-DRAW): pool import, the commitment, the
-//! draw with its public value, replacements, the verifiable record, and who may see which names
-//! when. Before the reveal (the working day before the visit) evaluators see no institution
-//! names and institutions no evaluator names; the agency running the round and supervisors see
-//! everything.
+//! Evaluation rounds' draws over HTTP (URC-EVAL-1, G-DRAW): pool import, the commitments, stage 1
+//! of the draw with its public value, replacements, the verifiable record, and who may see which
+//! names when. The grouping (stage 2) is drawn by the timer on the day before the visit: before
+//! it nobody — the agency included — can know who visits which institution; from it the agency
+//! and supervisors see every group, each evaluator its own institution, each institution its
+//! group's names.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -53,6 +54,9 @@ pub async fn commit(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): P
 struct DrawBody {
     public_value: String,
     visit_on: jiff::civil::Date,
+    /// URC-EVAL-1: a visit on a rest day or holiday must be confirmed (`rest_day_visit` otherwise).
+    #[serde(default)]
+    confirm_rest_day: bool,
 }
 
 pub async fn run(
@@ -63,7 +67,7 @@ pub async fn run(
 ) -> Result<impl IntoResponse, ApiError> {
     let round = own_round(&s, &raw, &u).await?;
     let b: DrawBody = body.into_typed()?;
-    let d = s.store.draw_round(round.id, &u.actor(), &b.public_value, b.visit_on, s.clock.now()).await?;
+    let d = s.store.draw_round(round.id, &u.actor(), &b.public_value, b.visit_on, b.confirm_rest_day, s.clock.now()).await?;
     Ok(Json(d))
 }
 
@@ -76,6 +80,9 @@ pub struct PublicDraw {
     visit_on: Option<jiff::civil::Date>,
     reveal_on: Option<jiff::civil::Date>,
     drawn: bool,
+    /// The grouping (stage 2) is drawn.
+    grouped: bool,
+    grouping_commitment: Option<String>,
 }
 
 /// The draw: the full record for the agency and supervisors; for everyone else in the city only
@@ -89,6 +96,8 @@ pub async fn get(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path
     let p = PublicDraw {
         round_id: d.round_id,
         drawn: d.record.is_some(),
+        grouped: d.record.as_ref().is_some_and(draw::is_grouped),
+        grouping_commitment: d.grouping_commitment,
         commitment: d.commitment,
         committed_at: d.committed_at,
         public_value: d.public_value,
@@ -112,6 +121,8 @@ pub async fn export(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): P
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplaceBody {
+    /// Before the grouping nobody is placed with an institution: may be omitted then.
+    #[serde(default)]
     institution_uscc: String,
     evaluator_id: String,
     reason: String,

@@ -706,6 +706,8 @@ pub struct RoundRow {
     visit_on: String,
     reveal_on: String,
     drawn: bool,
+    /// The grouping (stage 2, the day before the visit) is drawn.
+    grouped: bool,
     /// The draw recomputed from its record on the server (URC-EVAL-1, G-AUDIT): `None` before
     /// the draw, else the differences found (empty: it checks out).
     verification: Option<Vec<String>>,
@@ -731,7 +733,7 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query
     let done = match flash.done.as_deref() {
         Some("create") => Some("已新建评估批次。".to_owned()),
         Some("commit") => Some("已公布承诺值。抽取时请使用事先约定的公开随机值。".to_owned()),
-        Some("draw") => Some("已完成抽取与分组，抽取记录可下载复核。".to_owned()),
+        Some("draw") => Some("已抽取现场评估人员，抽取记录可下载复核。评估人员与机构的分组将于现场评估前日由系统随机抽取。".to_owned()),
         Some("start") => Some("已开始现场评估。".to_owned()),
         _ => None,
     };
@@ -765,6 +767,7 @@ pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, do
             verification: d.as_ref().and_then(|d| d.record.as_ref()).map(|r| dingdian_core::draw::verify(r).err().unwrap_or_default()),
             open: r.status == "open",
             committed: d.is_some(),
+            grouped: d.as_ref().and_then(|d| d.record.as_ref()).is_some_and(dingdian_core::draw::is_grouped),
             drawn: d.is_some_and(|d| d.record.is_some()),
         });
     }

@@ -62,6 +62,9 @@ pub struct DrawForm {
     public_value: String,
     #[serde(default)]
     visit_on: String,
+    /// URC-EVAL-1: the agency confirms a visit on a rest day or holiday.
+    #[serde(default)]
+    confirm_rest_day: Option<String>,
 }
 
 /// `POST /rounds/{id}/draw`
@@ -71,7 +74,8 @@ pub async fn draw(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(ra
         let id = own_round(&s, &raw, &u).await?;
         let visit_on: jiff::civil::Date =
             f.visit_on.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "请填写现场评估日期（年-月-日）。"))?;
-        s.store.draw_round(id, &u.actor(), &f.public_value, visit_on, s.clock.now()).await?;
+        let confirm = f.confirm_rest_day.as_deref().is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+        s.store.draw_round(id, &u.actor(), &f.public_value, visit_on, confirm, s.clock.now()).await?;
         Ok("draw")
     }
     .await;

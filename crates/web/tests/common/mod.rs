@@ -454,23 +454,44 @@ impl TestApp {
                 Method::POST,
                 &format!("/api/rounds/{round_id}/draw"),
                 Some(agency),
-                Some(json!({ "public_value": format!("福彩3D {today}"), "visit_on": visit_on.to_string() })),
+                Some(json!({ "public_value": format!("福彩3D {today}"), "visit_on": visit_on.to_string(), "confirm_rest_day": true })),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "draw: {drawn}");
         drawn
     }
 
-    /// The pool ids grouped with application `id`'s institution in a draw.
+    /// URC-EVAL-1: draws the grouping (stage 2) of the round `drawn` (a stage-1 draw response)
+    /// as the timer does on its grouping day — the clock is moved there, the timer runs, and
+    /// the clock is put back — and returns the stored record (grouped).
+    pub async fn grouped(&self, drawn: &Value) -> dingdian_core::draw::DrawRecord {
+        let round_id = drawn["round_id"].as_i64().expect("round_id");
+        let d = self.store().round_draw(round_id).await.expect("draw").expect("drawn");
+        let record = d.record.expect("a record");
+        if dingdian_core::draw::is_grouped(&record) {
+            return record;
+        }
+        let back = self.now();
+        self.clock.set_date(d.reveal_on.expect("a grouping day"));
+        let report = self.tick().await;
+        self.clock.set(back);
+        assert!(report.grouped.contains(&round_id), "grouping of round {round_id}: {report:?}");
+        self.store().round_draw(round_id).await.expect("draw").expect("drawn").record.expect("a record")
+    }
+
+    /// The pool ids grouped with application `id`'s institution in a draw (drawing the grouping
+    /// first, see `grouped`).
     pub async fn group_of(&self, drawn: &Value, id: i64) -> Vec<String> {
+        let record = self.grouped(drawn).await;
         let app = self.store().application(id).await.expect("application").expect("exists");
         let uscc = self.store().institution(app.institution_id).await.expect("institution").expect("exists").uscc;
-        drawn["record"]["groups"][&uscc].as_array().expect("a group").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+        dingdian_core::draw::final_groups(&record).remove(&uscc).expect("a group")
     }
 
     /// URC-EVAL-1: draws round `round_id` (the applications `ids` have joined it) from a fresh
-    /// pool with the visit tomorrow (so the grouping is revealed today), moves the clock to the
-    /// visit day, and returns for each application the tokens of the evaluators grouped with it.
+    /// pool with the visit tomorrow (so the grouping is drawn and revealed today, by the timer),
+    /// moves the clock to the visit day, and returns for each application the tokens of the
+    /// evaluators grouped with it.
     pub async fn draw_for_visit(&self, agency: &str, round_id: i64, ids: &[i64]) -> Vec<Vec<String>> {
         let tokens = self.evaluator_pool(agency, &format!("R{round_id}-"), 3 * ids.len() + 6).await;
         let visit = dingdian_core::china_date(self.now()).tomorrow().expect("tomorrow");
