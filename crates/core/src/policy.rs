@@ -185,14 +185,17 @@ impl FileType {
     }
 }
 
-/// When a material slot is filled: with the application, or during pre-signing preparation
-/// (HRB-PRE-2 evidence, the Annex 2 package).
+/// When a material slot is filled: with the application, during pre-signing preparation
+/// (HRB-PRE-2 evidence, the Annex 2 package), or by the reviewer during information
+/// verification (URC-REV-2: letters, credit-system extracts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialPhase {
     #[default]
     Application,
     Preparation,
+    // --- urc: URC-REV-2 evidence, uploaded by the information-verification step's actor ---
+    Verification,
 }
 
 /// A check a slot's file must pass as a whole before it is stored.
@@ -949,6 +952,9 @@ impl Validator<'_> {
                 self.err(&mat.max_mb, "max_mb must be at least 1");
             }
             let applies_to = mat.applies_to.clone().unwrap_or_else(|| m.kinds.get_ref().clone());
+            if mat.phase == MaterialPhase::Verification && !raw.steps.get_ref().keys().any(|k| *k.get_ref() == Step::InfoVerification) {
+                self.err(&mat.id, "a material with phase = \"verification\" needs the info_verification step");
+            }
             materials.push(MaterialSlot {
                 id: mat.id.get_ref().clone(),
                 rule,

@@ -63,6 +63,19 @@ pub enum Refusal {
     SupplementIncomplete { names: Vec<String> },
     #[error("preparation incomplete: {missing:?}")]
     PreparationIncomplete { missing: Vec<String> },
+    // --- urc: review, planning, filing (URC-EVAL-3/4, URC-REV-1/2, URC-RES-1) ---
+    /// A "not passed" recommendation or result without its reasons.
+    #[error("reasons required ({rule})")]
+    ReasonsRequired { rule: String },
+    /// A decision departing from the expert review's recommendation without saying why.
+    #[error("the decision departs from the expert recommendation without a reason ({rule})")]
+    DepartureReasonRequired { rule: String, recommended_pass: bool },
+    /// Information verification without the sources checked.
+    #[error("verification sources required ({rule})")]
+    SourcesRequired { rule: String },
+    /// The notice before the passed list's filing was acknowledged.
+    #[error("the passed list's filing is not acknowledged ({rule})")]
+    FilingNotAcknowledged { rule: String, filed: bool },
 }
 
 impl Refusal {
@@ -77,6 +90,9 @@ impl Refusal {
                 | Refusal::ConditionsUnmet { .. }
                 | Refusal::SupplementIncomplete { .. }
                 | Refusal::PreparationIncomplete { .. }
+                | Refusal::ReasonsRequired { .. }
+                | Refusal::DepartureReasonRequired { .. }
+                | Refusal::SourcesRequired { .. }
         )
     }
 
@@ -107,6 +123,10 @@ impl Refusal {
             Refusal::SlotClosed { .. } => "slot_closed",
             Refusal::SupplementIncomplete { .. } => "supplement_incomplete",
             Refusal::PreparationIncomplete { .. } => "preparation_incomplete",
+            Refusal::ReasonsRequired { .. } => "reasons_required",
+            Refusal::DepartureReasonRequired { .. } => "departure_reason_required",
+            Refusal::SourcesRequired { .. } => "verification_sources_required",
+            Refusal::FilingNotAcknowledged { .. } => "filing_not_acknowledged",
         }
     }
 
@@ -151,6 +171,15 @@ impl Refusal {
                 format!("以下告知补正的材料尚未重新上传，请上传后再提交补正：{}。", names.join("；"))
             }
             Refusal::PreparationIncomplete { missing } => format!("签约前准备尚未完成：{}。", missing.join("；")),
+            Refusal::ReasonsRequired { .. } => "评审意见为不通过的，须逐条说明理由。".into(),
+            Refusal::DepartureReasonRequired { recommended_pass, .. } => {
+                format!("专家评审意见为“{}”，集体决策结果与之不同，须说明理由。", if *recommended_pass { "通过" } else { "不通过" })
+            }
+            Refusal::SourcesRequired { .. } => {
+                "须记录至少一项核查方式（书面审核、部门函询或国家企业信用信息公示系统查询）及核查日期。".into()
+            }
+            Refusal::FilingNotAcknowledged { filed: false, .. } => "评估合格名单尚未报医疗保障行政部门备案，备案确认后方可公示。".into(),
+            Refusal::FilingNotAcknowledged { filed: true, .. } => "评估合格名单已报备案，尚待医疗保障行政部门确认，确认后方可公示。".into(),
         }
     }
 }

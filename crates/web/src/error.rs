@@ -54,6 +54,10 @@ impl From<Refusal> for ApiError {
             | Refusal::NotRevealed { .. } => StatusCode::FORBIDDEN,
             Refusal::Invalid { .. } | Refusal::KindNotServed { .. } | Refusal::DateOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::ReasonsRequired { .. } | Refusal::DepartureReasonRequired { .. } | Refusal::SourcesRequired { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Refusal::FilingNotAcknowledged { .. } => StatusCode::CONFLICT,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAllowedInState { .. }
             | Refusal::StaleVersion { .. }
@@ -78,6 +82,9 @@ impl From<Refusal> for ApiError {
             Refusal::SlotClosed { slot, .. } => Some(serde_json::json!({ "slot": slot })),
             Refusal::SupplementIncomplete { names } => Some(serde_json::json!({ "materials": names })),
             Refusal::PreparationIncomplete { missing } => Some(serde_json::json!({ "missing": missing })),
+            Refusal::ReasonsRequired { rule } | Refusal::SourcesRequired { rule } => Some(serde_json::json!({ "rule": rule })),
+            Refusal::DepartureReasonRequired { rule, .. } => Some(serde_json::json!({ "rule": rule })),
+            Refusal::FilingNotAcknowledged { rule, filed } => Some(serde_json::json!({ "rule": rule, "filed": filed })),
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::records::{ChecklistItem, FileRef, Outcome, Reason, SupplementItem};
+use super::records::{ChecklistItem, FileRef, Outcome, Reason, SourceChecked, SupplementItem};
 use crate::eligibility::Finding;
 
 /// Facts recorded on an application. Each variant is one thing that happened.
@@ -65,9 +65,15 @@ pub enum Event {
         note: Option<String>,
     },
     InitialReviewPassed,
-    VerificationPassed,
+    VerificationPassed {
+        /// URC-REV-2: the sources checked (empty in events recorded before they were kept).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceChecked>,
+    },
     Terminated {
         reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceChecked>,
     },
     JoinedRound {
         round_id: i64,
@@ -100,6 +106,16 @@ pub enum Event {
         reasons: Vec<String>,
         rectification: Option<String>,
         attempt: u32,
+        // --- urc: the collective decision's record (URC-EVAL-4) ---
+        /// The meeting's minutes (a collective decision only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<String>,
+        /// Who attended the meeting.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attendees: Vec<String>,
+        /// Why the outcome departs from the expert review's recommendation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        departure_reason: Option<String>,
     },
     ReevaluationRequested,
     NoticePublished {
@@ -188,7 +204,7 @@ impl Event {
             Event::Rejected { .. } => "rejected",
             Event::EvaluationScheduled { .. } => "evaluation_scheduled",
             Event::InitialReviewPassed => "initial_review_passed",
-            Event::VerificationPassed => "verification_passed",
+            Event::VerificationPassed { .. } => "verification_passed",
             Event::Terminated { .. } => "terminated",
             Event::JoinedRound { .. } => "joined_round",
             Event::SiteEvaluationStarted { .. } => "site_evaluation_started",
@@ -234,7 +250,7 @@ impl Event {
             Event::Rejected { .. } => "不予受理",
             Event::EvaluationScheduled { .. } => "安排现场踏查",
             Event::InitialReviewPassed => "初审通过",
-            Event::VerificationPassed => "信息核查通过",
+            Event::VerificationPassed { .. } => "信息核查通过",
             Event::Terminated { .. } => "信息核查不符，终止申请",
             Event::JoinedRound { .. } => "纳入当期评估",
             Event::SiteEvaluationStarted { .. } => "评估人员已抽取，开始现场评估",

@@ -195,6 +195,9 @@ pub async fn application_group(State(s): State<AppState>, ApiUser(u): ApiUser, P
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     minutes: String,
+    /// URC-EVAL-4: who attended the meeting (recorded on every decision of the round).
+    #[serde(default)]
+    attendees: Vec<String>,
     decisions: Vec<OneDecision>,
 }
 
@@ -207,6 +210,9 @@ struct OneDecision {
     reasons: Vec<String>,
     #[serde(default)]
     rectification: Option<String>,
+    /// Why this outcome departs from the expert review's recommendation.
+    #[serde(default)]
+    departure_reason: Option<String>,
 }
 
 /// URC-EVAL-4: the collective decision on the whole round, with minutes.
@@ -224,7 +230,14 @@ pub async fn decide(
         .map(|d| {
             (
                 d.application_id,
-                dingdian_core::lifecycle::Command::Decide { outcome: d.outcome, reasons: d.reasons, rectification: d.rectification },
+                dingdian_core::lifecycle::Command::Decide {
+                    outcome: d.outcome,
+                    reasons: d.reasons,
+                    rectification: d.rectification,
+                    minutes: Some(b.minutes.clone()),
+                    attendees: b.attendees.clone(),
+                    departure_reason: d.departure_reason,
+                },
             )
         })
         .collect();

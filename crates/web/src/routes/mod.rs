@@ -127,7 +127,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/api/applications/{id}/evaluators", Signed, get(draws::application_group)),
         r("GET", "/api/applications/{id}/complaints", Roles(OVERSIGHT), get(api::complaints)),
         r("GET", "/api/applications/{id}/materials", Signed, get(materials::list)),
-        r("PUT", "/api/applications/{id}/materials/{slot}", Roles(&[Role::Institution]), put(materials::upload).layer(unlimited())),
+        // Who fills which slot is the core's (the institution; URC-REV-2: a verification slot
+        // the verification step's actor), decided before a byte is read.
+        r("PUT", "/api/applications/{id}/materials/{slot}", Signed, put(materials::upload).layer(unlimited())),
         r("GET", "/api/applications/{id}/files/{sha256}", Signed, get(materials::download)),
         r("GET", "/api/applications/{id}/documents/{kind}/pdf", Signed, get(documents::pdf)),
         r("GET", "/api/rounds", Signed, get(api::list_rounds)),

@@ -335,7 +335,6 @@ const BUTTONS: &[(&str, &str)] = &[
     ("accept", "受理"),
     ("schedule_evaluation", "安排现场踏查"),
     ("pass_initial_review", "初审通过"),
-    ("pass_verification", "信息核查通过"),
     ("confirm_score_sheet", "确认评分表"),
     ("request_reevaluation", "申请再次评估"),
     ("publish_notice", "发布公示"),
@@ -371,6 +370,7 @@ fn done_label(name: &str) -> Option<&'static str> {
         "record_station_acceptance" => "服务站点验收已记录",
         "fail_preparation" => "已记录为视为放弃",
         "terminate" => "已终止审核",
+        "pass_verification" => "信息核查通过",
         "join_round" => "已纳入评估批次",
         _ => return None,
     })

@@ -5,7 +5,9 @@
 //!
 //! Not responsible for the checks every command passes first (scope, role: `decide/mod.rs`).
 
-use super::support::{MAX_FILES_PER_SLOT, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within};
+use super::support::{
+    MAX_FILES_PER_SLOT, checked_sources, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within,
+};
 use super::{Decision, Turn, declaration, go};
 use crate::eligibility;
 use crate::lifecycle::commands::Command;
@@ -148,15 +150,19 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             t.advance(Event::InitialReviewPassed)
         }
         // URC-REV-2: the not-accepted rules are checked again against today's record.
-        Command::PassVerification if s == State::InfoVerification => {
+        Command::PassVerification { sources } if s == State::InfoVerification => {
             let findings = eligibility::not_accepted(p, ctx.kind, &declaration(&st.facts)?, ctx.history, ctx.today);
             if !findings.is_empty() {
                 return Err(Refusal::NotAccepted { findings });
             }
-            t.advance(Event::VerificationPassed)
+            // URC-REV-2: which sources were checked, and when.
+            let sources = checked_sources(ctx, st, sources)?;
+            t.advance(Event::VerificationPassed { sources })
         }
-        Command::Terminate { reason } if s == State::InfoVerification => {
-            go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)
+        Command::Terminate { reason, sources } if s == State::InfoVerification => {
+            let reason = required_text("reason", reason)?;
+            let sources = checked_sources(ctx, st, sources)?;
+            go(vec![Event::Terminated { reason, sources }], State::Terminated)
         }
         _ => Err(t.not_here()),
     }

@@ -144,6 +144,10 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
         Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
         Who::StepOrSystem(step) => p.step(step).map(|s| s.actor),
+        Who::Slot(slot) => match p.material(&slot).map(|m| m.phase) {
+            Some(crate::policy::MaterialPhase::Verification) => p.step(Step::InfoVerification).map(|s| s.actor),
+            _ => Some(Role::Institution),
+        },
     };
     let turn = Turn { ctx, scope, st, actor, cmd };
     match required {
@@ -167,7 +171,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::Reject { .. }
         | Command::ScheduleEvaluation { .. }
         | Command::PassInitialReview
-        | Command::PassVerification
+        | Command::PassVerification { .. }
         | Command::Terminate { .. } => application::decide(&turn),
         Command::JoinRound { .. }
         | Command::StartSiteEvaluation { .. }
