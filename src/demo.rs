@@ -623,6 +623,12 @@ impl<'a> Script<'a> {
                     },
                 )
                 .await?;
+                // URC-RES-1: the round's passed list is filed and acknowledged before the notice.
+                let round_id = self.store.application(self.app).await?.and_then(|a| a.round_id).context("demo: round")?;
+                self.store.file_round(round_id, &agency, self.at(35)).await?;
+                let admin = actor(self.store, "urc-admin").await?;
+                self.store.acknowledge_filing(round_id, &admin, self.at(33)).await?;
+                self.version = self.store.application(self.app).await?.context("demo: application")?.version;
                 self.run(&agency, 30, Command::PublishNotice).await?;
                 self.run(&system, 15, Command::EndNotice).await?;
                 self.run(&inst, 10, Command::Sign).await?;

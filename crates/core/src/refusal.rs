@@ -73,6 +73,9 @@ pub enum Refusal {
     /// Information verification without the sources checked.
     #[error("verification sources required ({rule})")]
     SourcesRequired { rule: String },
+    /// URC-REV-1: one more designation does not fit the district's plan.
+    #[error("outside the plan: {designated} designated of {capacity} ({rule})")]
+    OutsidePlan { rule: String, designated: u32, capacity: u32 },
     /// The notice before the passed list's filing was acknowledged.
     #[error("the passed list's filing is not acknowledged ({rule})")]
     FilingNotAcknowledged { rule: String, filed: bool },
@@ -127,6 +130,7 @@ impl Refusal {
             Refusal::DepartureReasonRequired { .. } => "departure_reason_required",
             Refusal::SourcesRequired { .. } => "verification_sources_required",
             Refusal::FilingNotAcknowledged { .. } => "filing_not_acknowledged",
+            Refusal::OutsidePlan { .. } => "outside_plan",
         }
     }
 
@@ -178,6 +182,9 @@ impl Refusal {
             Refusal::SourcesRequired { .. } => {
                 "须记录至少一项核查方式（书面审核、部门函询或国家企业信用信息公示系统查询）及核查日期。".into()
             }
+            Refusal::OutsidePlan { designated, capacity, .. } => format!(
+                "按医疗保障定点医药机构设置规划，该区县此类机构规划数为 {capacity} 家，已有定点 {designated} 家，不能初审通过；应不予受理并告知理由。"
+            ),
             Refusal::FilingNotAcknowledged { filed: false, .. } => "评估合格名单尚未报医疗保障行政部门备案，备案确认后方可公示。".into(),
             Refusal::FilingNotAcknowledged { filed: true, .. } => "评估合格名单已报备案，尚待医疗保障行政部门确认，确认后方可公示。".into(),
         }

@@ -892,6 +892,7 @@ impl Flow {
             institution: None,
             open_rounds: &[],
             prior: &[],
+            planning: None,
         };
         decide(&ctx, &self.scope, &self.state, &self.actor(role), cmd)
     }

@@ -67,6 +67,8 @@ struct App {
     bans: Vec<ActiveBan>,
     /// The institution's earlier applications (G-FOLLOWS).
     prior: Vec<PriorApplication>,
+    /// URC-REV-1: the district's planning figures.
+    planning: Option<dingdian_core::planning::Assessment>,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             today: date(2026, 3, 2),
             bans: Vec::new(),
             prior: Vec::new(),
+            planning: None,
         }
     }
 
@@ -117,6 +120,7 @@ impl App {
             institution: Some(&inst),
             open_rounds: &[1, 7],
             prior: &self.prior,
+            planning: self.planning.as_ref(),
         };
         decide(&ctx, &self.scope, &self.state, actor, cmd)
     }
@@ -364,6 +368,8 @@ fn urumqi_path() -> Vec<(Date, Role, Command, State)> {
         (date(2026, 3, 20), Institution, Command::ConfirmScoreSheet, State::ExpertReview),
         (date(2026, 3, 25), Expert, review_pass(), State::CollectiveDecision),
         (date(2026, 3, 30), Agency, decide_pass(), State::Passed),
+        (date(2026, 4, 1), Agency, Command::FileWithAdministration { round_id: 1 }, State::Passed),
+        (date(2026, 4, 2), Admin, Command::AcknowledgeFiling { round_id: 1 }, State::Passed),
         (date(2026, 4, 7), Agency, Command::PublishNotice, State::PublicNotice),
         (date(2026, 4, 18), System, Command::EndNotice, State::ReadyToSign),
         (date(2026, 4, 20), Institution, Command::Sign, State::ReadyToSign),
@@ -589,6 +595,18 @@ fn urc_happy_path_apply_to_sign() {
         }]
     );
 
+    // URC-RES-1: the passed list is filed with the administration and acknowledged first.
+    let refused = app.on(date(2026, 3, 31)).refused(Agency, Command::PublishNotice);
+    assert_eq!(refused, Refusal::FilingNotAcknowledged { rule: "URC-RES-1".into(), filed: false });
+    assert_eq!(refused.code(), "filing_not_acknowledged");
+    assert_eq!(app.refused(Admin, Command::AcknowledgeFiling { round_id: 1 }), not_here(State::Passed, "acknowledge_filing"));
+    assert_invalid(app.refused(Agency, Command::FileWithAdministration { round_id: 2 }), "round_id");
+    app.on(date(2026, 4, 1)).run(Agency, Command::FileWithAdministration { round_id: 1 });
+    assert_eq!(app.refused(Agency, Command::PublishNotice), Refusal::FilingNotAcknowledged { rule: "URC-RES-1".into(), filed: true });
+    assert_eq!(app.refused(Agency, Command::AcknowledgeFiling { round_id: 1 }), Refusal::NotYourRole { required: Admin });
+    app.on(date(2026, 4, 2)).run(Admin, Command::AcknowledgeFiling { round_id: 1 });
+    assert_eq!(app.state.filing.acknowledged_on, Some(date(2026, 4, 2)));
+
     // URC-RES-2: 10 calendar days from 04-07 → 04-17 (a Friday).
     let d = app.on(date(2026, 4, 7)).run(Agency, Command::PublishNotice);
     assert_eq!(d.to, State::PublicNotice);
@@ -610,7 +628,7 @@ fn urc_happy_path_apply_to_sign() {
 #[test]
 fn urc_path_table_reaches_signed() {
     let app = urumqi_at(State::Signed);
-    assert_eq!(app.history.len(), 13);
+    assert_eq!(app.history.len(), 15, "13 steps, and the filing with its acknowledgement (URC-RES-1)");
     assert!(
         app.history.iter().all(|t| !matches!(t.to, State::Submitted | State::Accepted)),
         "URC has no acceptance step: {:?}",
@@ -1543,4 +1561,36 @@ fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
         note: None,
         attachments: vec![],
     }]
+}
+
+/// URC-REV-1: the initial review is held against the district's plan: a full district refuses
+/// the pass (`outside_plan`) and the rejection cites the planning rule; a reason citing the plan
+/// is refused while the plan has room.
+#[test]
+fn urc_rev_1_initial_review_against_the_plan() {
+    use dingdian_core::planning::{PlanRow, assess};
+    let row = |ceiling| PlanRow {
+        district: URUMQI_DISTRICT.into(),
+        kind: dingdian_core::policy::InstitutionKind::Medical,
+        population: 300_000,
+        ceiling: Some(ceiling),
+        density_centi: None,
+    };
+    let mut app = urumqi_at(State::InitialReview);
+    let planning_reason = vec![Reason { rule: Some("URC-REV-1".into()), text: "区域内定点机构已达规划数".into() }];
+    app.planning = Some(assess("URC-REV-1", Some(row(5)), 4));
+    assert_invalid(app.refused(Role::BranchReviewer, Command::Reject { reasons: planning_reason.clone() }), "reasons");
+
+    app.planning = Some(assess("URC-REV-1", Some(row(5)), 5));
+    let refused = app.refused(Role::BranchReviewer, Command::PassInitialReview);
+    assert_eq!(refused, Refusal::OutsidePlan { rule: "URC-REV-1".into(), designated: 5, capacity: 5 });
+    assert_eq!(refused.code(), "outside_plan");
+    let d = app.run(Role::BranchReviewer, Command::Reject { reasons: planning_reason.clone() });
+    assert_eq!((d.to, d.events), (State::Rejected, vec![Event::Rejected { reasons: planning_reason }]));
+
+    // No plan set for the district: nothing to hold against.
+    let mut app = urumqi_at(State::InitialReview);
+    app.planning = Some(assess("URC-REV-1", None, 9));
+    app.run(Role::BranchReviewer, Command::PassInitialReview);
+    assert_eq!(app.st(), State::InfoVerification);
 }

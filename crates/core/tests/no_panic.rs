@@ -234,6 +234,7 @@ fn ctx(w: &World) -> Ctx<'_> {
         institution: Some(&w.institution),
         open_rounds: &w.open_rounds,
         prior: &w.prior,
+        planning: None,
     }
 }
 

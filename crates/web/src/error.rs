@@ -57,7 +57,7 @@ impl From<Refusal> for ApiError {
             Refusal::ReasonsRequired { .. } | Refusal::DepartureReasonRequired { .. } | Refusal::SourcesRequired { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Refusal::FilingNotAcknowledged { .. } => StatusCode::CONFLICT,
+            Refusal::FilingNotAcknowledged { .. } | Refusal::OutsidePlan { .. } => StatusCode::CONFLICT,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAllowedInState { .. }
             | Refusal::StaleVersion { .. }
@@ -85,6 +85,9 @@ impl From<Refusal> for ApiError {
             Refusal::ReasonsRequired { rule } | Refusal::SourcesRequired { rule } => Some(serde_json::json!({ "rule": rule })),
             Refusal::DepartureReasonRequired { rule, .. } => Some(serde_json::json!({ "rule": rule })),
             Refusal::FilingNotAcknowledged { rule, filed } => Some(serde_json::json!({ "rule": rule, "filed": filed })),
+            Refusal::OutsidePlan { rule, designated, capacity } => {
+                Some(serde_json::json!({ "rule": rule, "designated": designated, "capacity": capacity }))
+            }
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

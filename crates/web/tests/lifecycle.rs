@@ -181,6 +181,7 @@ async fn urc_pharmacy_draft_to_signed(b: Backend) {
         .await,
         "passed"
     );
+    t.file_and_acknowledge(&agency, round_id).await;
 
     // URC-RES-2: 10 days from Mon 2026-03-02 → Thu 2026-03-12.
     assert_eq!(t.cmd(&agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
@@ -263,6 +264,7 @@ async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) -> i
     t.cmd(&expert, id, pass_review()).await;
     t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass", "minutes": "集体研究会议纪要", "attendees": ["主任", "副主任"] }))
         .await;
+    t.file_and_acknowledge(agency, round_id).await;
     assert_eq!(t.cmd(agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
     id
 }

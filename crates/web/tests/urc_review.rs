@@ -156,3 +156,155 @@ async fn urc_rev_2_verification_records_its_sources(b: Backend) {
     }
 }
 both!(urc_rev_2_verification_records_its_sources);
+
+/// URC-RES-1: the agency files the round's passed list with the administrative department; the
+/// department (the city's `admin`) acknowledges it; the notice (URC-RES-2) is published only
+/// then (`filing_not_acknowledged` before). Harbin has no filing and publishes as before.
+async fn urc_res_1_filing_acknowledged_before_notice(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("urc-pharmacy").await;
+    let agency = t.login("urc-agency").await;
+    let expert = t.login("urc-expert").await;
+    let admin = t.login("urc-admin").await;
+    let hrb_admin = t.login("hrb-admin").await;
+    let (id, round_id) = urc_to_expert_review(&t, &inst).await;
+    assert_eq!(t.cmd(&expert, id, pass_review()).await, "collective_decision");
+
+    // Not before the round is decided.
+    let filing = format!("/api/rounds/{round_id}/filing");
+    let ack = format!("/api/rounds/{round_id}/filing/acknowledgement");
+    let (status, body) = t.call(Method::POST, &filing, Some(&agency), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("not_allowed_now")), "{body}");
+    assert_eq!(t.cmd(&agency, id, decide_pass()).await, "passed");
+
+    let refused = |body: &Value, filed: bool| {
+        assert_eq!(body["code"], "filing_not_acknowledged", "{body}");
+        assert_eq!(body["detail"]["filed"], filed, "{body}");
+    };
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    refused(&body, false);
+    // The acts are the round's, not one application's: the command API does not take them.
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "file_with_administration", "round_id": round_id })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_command")), "{body}");
+    // Nothing to acknowledge yet; only the administrator files are acknowledged by.
+    let (status, _) = t.call(Method::POST, &ack, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // The agency files (the page button); then publishing still waits for the acknowledgement.
+    let (status, _, location) = t.post_form(&format!("/rounds/{round_id}/file"), &agency, &[]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/rounds?done=file")));
+    let (status, body) = t.call(Method::POST, &filing, Some(&agency), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("already_filed")), "filed once: {body}");
+    let (status, body) = t.try_cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    refused(&body, true);
+
+    // Only the administration of that city acknowledges.
+    let (status, _) = t.call(Method::POST, &ack, Some(&agency), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t.call(Method::POST, &ack, Some(&hrb_admin), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, page) = t.get_text("/admin", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("评估合格名单备案") && page.contains("确认备案"), "the administrator's page lists the filing");
+    let (status, _, _) = t.post_form(&format!("/admin/rounds/{round_id}/acknowledge"), &admin, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = t.get_text("/admin", &admin).await;
+    assert!(page.contains("已确认备案"));
+
+    let view = t.get_app(&agency, id).await;
+    let kinds: Vec<&str> = view["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.ends_with(&["result_decided", "passed_list_filed", "filing_acknowledged"]), "{kinds:?}");
+    assert_eq!(t.cmd(&agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
+
+    // Harbin: no filing step; the notice follows the result directly.
+    let hosp = t.login("hrb-hospital").await;
+    let hid = t.harbin_passed(&hosp).await;
+    let hrb_agency = t.login("hrb-agency").await;
+    assert_eq!(t.cmd(&hrb_agency, hid, json!({ "command": "publish_notice" })).await, "public_notice");
+}
+both!(urc_res_1_filing_acknowledged_before_notice);
+
+/// URC-REV-1: the initial review is held against the plan (设置规划) the city's administrator
+/// keeps per district and kind on /admin; the designated count is the system's own signed
+/// agreements; a full district refuses the pass (`outside_plan`) and the rejection cites the plan.
+async fn urc_rev_1_initial_review_against_the_plan(b: Backend) {
+    let t = TestApp::new(b).await;
+    let agency = t.login("urc-agency").await;
+    let branch = t.login("urc-branch").await;
+    let admin = t.login("urc-admin").await;
+    let expert = t.login("urc-expert").await;
+
+    // One pharmacy of district 650102 signs its agreement: the district's one designated pharmacy.
+    let pharmacy2 = t.login("urc-pharmacy2").await;
+    let (signed, round_id) = urc_to_expert_review(&t, &pharmacy2).await;
+    t.cmd(&expert, signed, pass_review()).await;
+    t.cmd(&agency, signed, decide_pass()).await;
+    t.file_and_acknowledge(&agency, round_id).await;
+    t.cmd(&agency, signed, json!({ "command": "publish_notice" })).await;
+    t.advance_days(11);
+    t.tick().await;
+    t.cmd(&pharmacy2, signed, json!({ "command": "sign" })).await;
+    assert_eq!(t.cmd(&agency, signed, json!({ "command": "countersign" })).await, "signed");
+
+    // The administrator keeps the plan; only the administrator, only for their own city.
+    let plan = |ceiling: &str, density: &str| {
+        vec![
+            ("district", "650102".to_owned()),
+            ("kind", "pharmacy".to_owned()),
+            ("population", "200000".to_owned()),
+            ("ceiling", ceiling.to_owned()),
+            ("density", density.to_owned()),
+        ]
+    };
+    let (status, _, _) = t.post_form("/admin/planning", &agency, &plan("2", "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let hrb_admin = t.login("hrb-admin").await;
+    let (status, page, _) = t.post_form("/admin/planning", &hrb_admin, &plan("2", "")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "Harbin has no planning");
+    assert!(page.contains("没有设置规划环节"));
+    let (status, page, _) = t.post_form("/admin/planning", &admin, &plan("2", "1.555")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("最多两位小数"));
+    let (status, page, _) = t.post_form("/admin/planning", &admin, &plan("", "1.5")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("已保存设置规划") && page.contains("天山区") && page.contains("1.50"), "the plan is listed");
+
+    let inst = t.login("urc-pharmacy").await;
+    let id = t.submitted(&inst).await;
+    assert_eq!(t.state_of(id).await, "initial_review");
+    // 200,000 residents at 1.5 per 10,000: 30; one designated — fits.
+    let (status, a) = t.call(Method::GET, &format!("/api/applications/{id}/planning"), Some(&branch), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((a["designated"].as_u64(), a["capacity"].as_u64(), a["fits"].as_bool()), (Some(1), Some(30), Some(true)), "{a}");
+    let cite = json!({ "command": "reject", "reasons": [{ "rule": "URC-REV-1", "text": "已达规划数" }] });
+    let (status, body) = t.try_cmd(&branch, id, cite.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "room left: {body}");
+
+    // The ceiling of 1 is reached by the signed agreement: the pass is refused.
+    let (status, _, _) = t.post_form("/admin/planning", &admin, &plan("1", "1.5")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = t.try_cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("outside_plan")), "{body}");
+    assert_eq!((body["detail"]["designated"].as_u64(), body["detail"]["capacity"].as_u64()), (Some(1), Some(1)));
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &branch).await;
+    for s in ["设置规划（初审依据）", "200000", "不符合（已达规划数）", "以不符合设置规划为由不予受理"] {
+        assert!(page.contains(s), "{s} on the page");
+    }
+    assert!(!page.contains("初审通过</button>"), "no pass button when the plan is full");
+    // The page's refusal for planning cites the rule.
+    let version = t.store().application(id).await.unwrap().unwrap().version.to_string();
+    let fields = [
+        ("command", "reject".to_owned()),
+        ("expected_version:int", version),
+        ("reasons:cite:URC-REV-1", "天山区零售药店现有定点 1 家，已达设置规划数 1 家。".to_owned()),
+    ];
+    let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &branch, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(t.state_of(id).await, "rejected");
+    let view = t.get_app(&branch, id).await;
+    let rejected = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "rejected").unwrap().clone();
+    assert_eq!(rejected["event"]["reasons"][0]["rule"], "URC-REV-1", "{rejected}");
+}
+both!(urc_rev_1_initial_review_against_the_plan);

@@ -130,6 +130,18 @@ pub enum Command {
     RequestReevaluation,
     /// HRB-NOTICE / URC-RES-2.
     PublishNotice,
+    // --- urc: filing the passed list (URC-RES-1) ---
+    /// The agency files the round's passed list with the administration (报…备案). Sent only
+    /// by the store, for every passed application of the round at once (the command API refuses
+    /// it: `POST /api/rounds/{id}/filing`).
+    FileWithAdministration {
+        round_id: i64,
+    },
+    /// The administration (医疗保障行政部门, role `admin`) acknowledges the round's filing. Sent
+    /// only by the store (`POST /api/rounds/{id}/filing/acknowledgement`).
+    AcknowledgeFiling {
+        round_id: i64,
+    },
     /// A complaint received during the notice (recorded by the agency).
     RecordComplaint {
         summary: String,
@@ -262,6 +274,8 @@ impl Command {
             Command::Decide { .. } => "decide",
             Command::RequestReevaluation => "request_reevaluation",
             Command::PublishNotice => "publish_notice",
+            Command::FileWithAdministration { .. } => "file_with_administration",
+            Command::AcknowledgeFiling { .. } => "acknowledge_filing",
             Command::RecordComplaint { .. } => "record_complaint",
             Command::ResolveComplaint { .. } => "resolve_complaint",
             Command::RecordTraining { .. } => "record_training",
@@ -287,7 +301,9 @@ impl Command {
     pub fn needs(&self) -> Needs {
         match self {
             // G-BANS and the not-accepted rules at submission (URC-REJ-*).
-            Command::Submit => Needs { bans: true, history: true, open_rounds: false, prior: true },
+            Command::Submit => Needs { bans: true, history: true, open_rounds: false, prior: true, planning: false },
+            // URC-REV-1: the initial review is held against the district's plan.
+            Command::PassInitialReview | Command::Reject { .. } => Needs { planning: true, ..Needs::default() },
             // URC-REV-2: the not-accepted rules again, against today's record.
             Command::PassVerification { .. } => Needs { history: true, ..Needs::default() },
             Command::JoinRound { .. } => Needs { open_rounds: true, ..Needs::default() },
@@ -397,6 +413,9 @@ impl Command {
             RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
             Decide { .. } => Who::Step(Step::CollectiveDecision),
             PublishNotice | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
+            // URC-RES-1: the centre that decided files; the administration acknowledges.
+            FileWithAdministration { .. } => Who::Step(Step::CollectiveDecision),
+            AcknowledgeFiling { .. } => Who::Role(Role::Admin),
             // A complaint is recorded by the agency, or by the system on behalf of the public.
             RecordComplaint { .. } => Who::StepOrSystem(Step::PublicNotice),
             CompletePreparation
@@ -433,8 +452,10 @@ pub struct Needs {
     pub open_rounds: bool,
     /// The institution's earlier applications (G-FOLLOWS).
     pub prior: bool,
+    /// The district's planning figures (URC-REV-1).
+    pub planning: bool,
 }
 
 impl Needs {
-    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true, prior: true };
+    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true, prior: true, planning: true };
 }

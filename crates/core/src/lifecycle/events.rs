@@ -121,6 +121,13 @@ pub enum Event {
     NoticePublished {
         ends_on: Option<Date>,
     },
+    // --- urc: filing the passed list (URC-RES-1) ---
+    PassedListFiled {
+        round_id: i64,
+    },
+    FilingAcknowledged {
+        round_id: i64,
+    },
     ComplaintRecorded {
         number: u32,
         summary: String,
@@ -214,6 +221,8 @@ impl Event {
             Event::ResultDecided { .. } => "result_decided",
             Event::ReevaluationRequested => "reevaluation_requested",
             Event::NoticePublished { .. } => "notice_published",
+            Event::PassedListFiled { .. } => "passed_list_filed",
+            Event::FilingAcknowledged { .. } => "filing_acknowledged",
             Event::ComplaintRecorded { .. } => "complaint_recorded",
             Event::ComplaintResolved { .. } => "complaint_resolved",
             Event::NoticeEnded => "notice_ended",
@@ -261,6 +270,8 @@ impl Event {
             Event::ResultDecided { .. } => "评估未通过",
             Event::ReevaluationRequested => "申请再次评估",
             Event::NoticePublished { .. } => "发布公示",
+            Event::PassedListFiled { .. } => "评估合格名单报医疗保障行政部门备案",
+            Event::FilingAcknowledged { .. } => "医疗保障行政部门确认备案",
             Event::ComplaintRecorded { .. } => "收到投诉举报",
             Event::ComplaintResolved { .. } => "投诉举报调查完毕",
             Event::NoticeEnded => "公示期满",

@@ -31,5 +31,5 @@ pub use decide::{
 };
 pub use events::Event;
 pub use messages::notification;
-pub use projection::{Annex2State, AppState, Complaint, Preparation, TrainingResult};
+pub use projection::{Annex2State, AppState, Complaint, Filing, Preparation, TrainingResult};
 pub use records::{ChecklistItem, FileRef, Outcome, Problem, Reason, SourceChecked, SourceInput, SupplementItem, VerificationSource};

@@ -108,6 +108,16 @@ pub struct AppState {
     /// Pre-signing preparation (HRB-PRE-1…3).
     #[serde(default)]
     pub prep: Preparation,
+    /// URC-RES-1: the passed list's filing with the administration.
+    #[serde(default)]
+    pub filing: Filing,
+}
+
+/// URC-RES-1: the filing (备案) of the passed list this application is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filing {
+    pub filed_on: Option<Date>,
+    pub acknowledged_on: Option<Date>,
 }
 
 impl Default for AppState {
@@ -135,6 +145,7 @@ impl Default for AppState {
             missing_materials: Vec::new(),
             agreement: None,
             prep: Preparation::default(),
+            filing: Filing::default(),
         }
     }
 }
@@ -200,6 +211,8 @@ impl AppState {
                 self.round_id = None;
             }
             Event::NoticePublished { ends_on } => self.notice_ends_on = *ends_on,
+            Event::PassedListFiled { .. } => self.filing.filed_on = Some(on),
+            Event::FilingAcknowledged { .. } => self.filing.acknowledged_on = Some(on),
             Event::ComplaintRecorded { number, .. } => self.complaints.push(Complaint { number: *number, open: true, founded: None }),
             Event::ComplaintResolved { number, founded, .. } => {
                 if let Some(c) = self.complaints.iter_mut().find(|c| c.number == *number) {

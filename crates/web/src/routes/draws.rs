@@ -261,3 +261,19 @@ pub async fn filing(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): P
         rows.into_iter().map(|(application_id, number, institution, uscc)| Filed { application_id, number, institution, uscc }).collect(),
     ))
 }
+
+// --- urc: filing the passed list (URC-RES-1) ---
+
+/// URC-RES-1: the agency files the round's passed list with the administrative department.
+pub async fn file(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let round = own_round(&s, &raw, &u).await?;
+    let filed = s.store.file_round(round.id, &u.actor(), s.clock.now()).await?;
+    Ok(Json(serde_json::json!({ "filed": filed })))
+}
+
+/// URC-RES-1: the administrative department acknowledges the round's filing.
+pub async fn acknowledge(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let round = own_round(&s, &raw, &u).await?;
+    let acknowledged = s.store.acknowledge_filing(round.id, &u.actor(), s.clock.now()).await?;
+    Ok(Json(serde_json::json!({ "acknowledged": acknowledged })))
+}

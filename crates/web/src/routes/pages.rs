@@ -498,6 +498,11 @@ pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<S
             "bool" => Value::Bool(matches!(value, "true" | "on" | "1")),
             "lines" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
             "reasons" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "text": l })).collect()),
+            // Reasons citing a rule (URC-REV-1: a refusal for planning): `reasons:cite:URC-REV-1`.
+            cite if cite.starts_with("cite:") => {
+                let rule = cite.trim_start_matches("cite:");
+                Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "rule": rule, "text": l })).collect())
+            }
             "staff" => Value::Array(
                 value
                     .lines()
@@ -698,6 +703,10 @@ pub struct RoundRow {
     verification: Option<Vec<String>>,
     open: bool,
     committed: bool,
+    /// URC-RES-1: the passed list's filing, as shown.
+    filing: &'static str,
+    /// The agency may file it now.
+    can_file: bool,
 }
 
 #[derive(Template)]
@@ -720,6 +729,7 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query
         Some("commit") => Some("已公布承诺值。抽取时请使用事先约定的公开随机值。".to_owned()),
         Some("draw") => Some("已完成抽取与分组，抽取记录可下载复核。".to_owned()),
         Some("start") => Some("已开始现场评估。".to_owned()),
+        Some("file") => Some("评估合格名单已报医疗保障行政部门备案，确认后方可公示。".to_owned()),
         _ => None,
     };
     rounds_page(&s, u, None, done).await
@@ -752,6 +762,12 @@ pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, do
             verification: d.as_ref().and_then(|d| d.record.as_ref()).map(|r| dingdian_core::draw::verify(r).err().unwrap_or_default()),
             open: r.status == "open",
             committed: d.is_some(),
+            filing: match (&r.filed_at, &r.filing_acknowledged_at) {
+                (_, Some(_)) => "已备案（行政部门已确认）",
+                (Some(_), None) => "已报备案，待行政部门确认",
+                (None, None) => "",
+            },
+            can_file: r.status != "open" && r.filed_at.is_none() && s.store.current_profile(&r.city).is_some_and(|p| p.filing.is_some()),
             drawn: d.is_some_and(|d| d.record.is_some()),
         });
     }

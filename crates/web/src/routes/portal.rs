@@ -189,6 +189,23 @@ pub struct Portal {
     pub verify_files: Vec<FileRef>,
     /// The verifications recorded: (outcome, when, the sources).
     pub verifications: Vec<VerificationRow>,
+    /// URC-REV-1: the district's planning figures, during the initial review (staff only).
+    pub planning: Option<PlanningView>,
+}
+
+/// URC-REV-1: the figures the initial review is held against, as shown.
+pub struct PlanningView {
+    pub rule: String,
+    pub district: String,
+    pub kind: &'static str,
+    pub population: String,
+    pub ceiling: String,
+    pub density: String,
+    pub density_now: String,
+    pub designated: u32,
+    pub capacity: String,
+    /// `None`: no plan set for the district and kind.
+    pub fits: Option<bool>,
 }
 
 /// URC-REV-2: a recorded verification (passed, or terminated with its reason) and its sources.
@@ -348,7 +365,34 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
     } else {
         s.store.rounds(&app.city).await?.into_iter().filter(|r| available.open_rounds.contains(&r.id)).map(|r| (r.id, r.name)).collect()
     };
+    // URC-REV-1: the plan, for the staff holding the initial review.
+    let planning = if app.state == State::InitialReview && available.can("reject") {
+        s.store.planning_for(app).await?.map(|a| {
+            let dash = || "—".to_owned();
+            let district =
+                profile.districts.iter().find(|d| d.code == app.district).map_or_else(|| app.district.clone(), |d| d.name.clone());
+            PlanningView {
+                rule: a.rule.clone(),
+                district,
+                kind: app.institution_kind().zh(),
+                population: a.plan.as_ref().map_or_else(dash, |p| p.population.to_string()),
+                ceiling: a.plan.as_ref().and_then(|p| p.ceiling).map_or_else(dash, |c| c.to_string()),
+                density: a
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.density_centi)
+                    .map_or_else(dash, |d| dingdian_core::planning::centi_label(d.into())),
+                density_now: a.density_now_centi.map_or_else(dash, dingdian_core::planning::centi_label),
+                designated: a.designated,
+                capacity: a.capacity.map_or_else(dash, |c| c.to_string()),
+                fits: a.fits,
+            }
+        })
+    } else {
+        None
+    };
     Ok(Portal {
+        planning,
         facts,
         slots,
         review,

@@ -135,6 +135,8 @@ pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
     ("urc-evaluator", Role::Evaluator, "urumqi", None),
     ("urc-expert", Role::Expert, "urumqi", None),
     ("urc-supervisor", Role::Supervisor, "urumqi", None),
+    // URC-RES-1: the administrative department acknowledges the filing.
+    ("urc-admin", Role::Admin, "urumqi", None),
 ];
 
 impl TestApp {
@@ -477,6 +479,15 @@ impl TestApp {
 
     pub fn now(&self) -> jiff::Timestamp {
         dingdian_store::clock::Clock::now(&*self.clock)
+    }
+
+    /// URC-RES-1: the agency files the round's passed list; the administration acknowledges.
+    pub async fn file_and_acknowledge(&self, agency: &str, round_id: i64) {
+        let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/filing"), Some(agency), None).await;
+        assert_eq!(status, StatusCode::OK, "filing: {body}");
+        let admin = self.login("urc-admin").await;
+        let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/filing/acknowledgement"), Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK, "acknowledgement: {body}");
     }
 
     pub async fn state_of(&self, id: i64) -> String {

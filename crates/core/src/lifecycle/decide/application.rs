@@ -140,6 +140,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
                 return Err(invalid("reasons", "不予受理须逐条说明理由。"));
             }
+            // URC-REV-1: a refusal for planning cites the plan, and only when it is full.
+            if let Some(plan) = &p.planning
+                && reasons.iter().any(|r| r.rule.as_deref() == Some(plan.rule.as_str()))
+                && ctx.planning.and_then(|a| a.fits) != Some(false)
+            {
+                return Err(invalid("reasons", "按设置规划该区县此类机构尚有名额（或规划未设定），不能以规划为由不予受理。"));
+            }
             go(vec![Event::Rejected { reasons: reasons.clone() }], State::Rejected)
         }
         Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
@@ -147,6 +154,10 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
         }
         Command::PassInitialReview if s == State::InitialReview => {
             unmet_settled(st)?;
+            // URC-REV-1: held against the district's plan for the kind.
+            if let (Some(a), Some(capacity)) = (ctx.planning.filter(|a| a.fits == Some(false)), ctx.planning.and_then(|a| a.capacity)) {
+                return Err(Refusal::OutsidePlan { rule: a.rule.clone(), designated: a.designated, capacity });
+            }
             t.advance(Event::InitialReviewPassed)
         }
         // URC-REV-2: the not-accepted rules are checked again against today's record.

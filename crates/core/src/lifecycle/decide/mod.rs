@@ -61,6 +61,9 @@ pub struct Ctx<'a> {
     pub open_rounds: &'a [i64],
     /// The institution's earlier applications (G-FOLLOWS), newest first.
     pub prior: &'a [PriorApplication],
+    /// URC-REV-1: the district's planning figures for the application's kind, when the profile
+    /// plans.
+    pub planning: Option<&'a crate::planning::Assessment>,
 }
 
 /// One of the institution's earlier applications, as far as its standing goes (G-FOLLOWS).
@@ -97,7 +100,7 @@ pub fn standing(prior: &[PriorApplication]) -> Standing {
 impl<'a> Ctx<'a> {
     /// A context with nothing loaded beyond the rules, the calendar and the day.
     pub fn new(profile: &'a Profile, calendar: &'a Calendar, today: Date, kind: InstitutionKind) -> Ctx<'a> {
-        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[], prior: &[] }
+        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[], prior: &[], planning: None }
     }
 }
 
@@ -180,7 +183,11 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::RecordExpertReview { .. }
         | Command::Decide { .. }
         | Command::RequestReevaluation => evaluation::decide(&turn),
-        Command::PublishNotice | Command::RecordComplaint { .. } | Command::ResolveComplaint { .. } => notice::decide(&turn),
+        Command::PublishNotice
+        | Command::FileWithAdministration { .. }
+        | Command::AcknowledgeFiling { .. }
+        | Command::RecordComplaint { .. }
+        | Command::ResolveComplaint { .. } => notice::decide(&turn),
         Command::CompletePreparation
         | Command::FailPreparation { .. }
         | Command::Sign
