@@ -583,12 +583,3 @@ fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::Verificatio
     )]
     .into()
 }
-
-fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
-    vec![dingdian_core::lifecycle::SourceChecked {
-        source: dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        checked_on: jiff::civil::date(2026, 3, 2),
-        note: None,
-        attachments: vec![],
-    }]
-}
