@@ -565,7 +565,22 @@ impl<'a> Script<'a> {
             Story::OnSiteEvaluation | Story::CollectiveDecision | Story::SignedUrc => {
                 let days = if story == Story::SignedUrc { start } else { 25 };
                 self.run(&branch, days - 2, Command::PassInitialReview).await?;
-                self.run(&branch, days - 4, Command::PassVerification).await?;
+                self.run(
+                    &branch,
+                    days - 4,
+                    Command::PassVerification {
+                        sources: [(
+                            dingdian_core::lifecycle::VerificationSource::WrittenReview,
+                            dingdian_core::lifecycle::SourceInput {
+                                checked_on: dingdian_core::china_date(self.at(days - 4)),
+                                note: None,
+                                attachments: vec![],
+                            },
+                        )]
+                        .into(),
+                    },
+                )
+                .await?;
                 let name = if story == Story::SignedUrc { "2026年第一期定点评估" } else { "2026年第二期定点评估" };
                 let round = self.store.create_round(&agency, &format!("{name}（{}）", self.app), self.at(days - 5)).await?;
                 self.run(&agency, days - 5, Command::JoinRound { round_id: round.id }).await?;
@@ -600,7 +615,25 @@ impl<'a> Script<'a> {
                 if story == Story::CollectiveDecision {
                     return Ok(());
                 }
-                self.run(&agency, 40, Command::Decide { outcome: Outcome::Pass, reasons: vec![], rectification: None }).await?;
+                self.run(
+                    &agency,
+                    40,
+                    Command::Decide {
+                        outcome: Outcome::Pass,
+                        reasons: vec![],
+                        rectification: None,
+                        minutes: Some("2026年第一期定点评估集体研究会议纪要".into()),
+                        attendees: vec!["经办机构负责人".into(), "评估工作组".into()],
+                        departure_reason: None,
+                    },
+                )
+                .await?;
+                // URC-RES-1: the round's passed list is filed and acknowledged before the notice.
+                let round_id = self.store.application(self.app).await?.and_then(|a| a.round_id).context("demo: round")?;
+                self.store.file_round(round_id, &agency, self.at(35)).await?;
+                let admin = actor(self.store, "urc-admin").await?;
+                self.store.acknowledge_filing(round_id, &admin, self.at(33)).await?;
+                self.version = self.store.application(self.app).await?.context("demo: application")?.version;
                 self.run(&agency, 30, Command::PublishNotice).await?;
                 self.run(&system, 15, Command::EndNotice).await?;
                 self.run(&inst, 10, Command::Sign { document_sha256: None }).await?;

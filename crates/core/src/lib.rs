@@ -12,6 +12,7 @@ pub mod draw;
 pub mod eligibility;
 pub mod ids;
 pub mod lifecycle;
+pub mod planning;
 pub mod policy;
 pub mod refusal;
 pub mod registry;

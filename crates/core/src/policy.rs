@@ -217,14 +217,17 @@ impl FileType {
     }
 }
 
-/// When a material slot is filled: with the application, or during pre-signing preparation
-/// (HRB-PRE-2 evidence, the Annex 2 package).
+/// When a material slot is filled: with the application, during pre-signing preparation
+/// (HRB-PRE-2 evidence, the Annex 2 package), or by the reviewer during information
+/// verification (URC-REV-2: letters, credit-system extracts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialPhase {
     #[default]
     Application,
     Preparation,
+    // --- urc: URC-REV-2 evidence, uploaded by the information-verification step's actor ---
+    Verification,
 }
 
 /// A check a slot's file must pass as a whole before it is stored.
@@ -343,6 +346,29 @@ pub struct AgreementTemplate {
     pub negotiation: bool,
 }
 
+/// URC-RES-1 "评估合格的医药机构拟纳入签订协议机构名单，报市医疗保障行政部门备案": the agency
+/// files each round's passed list; the administration (the `admin` role) acknowledges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilingConfig {
+    pub rule: String,
+    /// The notice is published only once the filing is acknowledged.
+    #[serde(default = "yes")]
+    pub before_notice: bool,
+}
+
+/// URC-REV-1 "根据医疗保障定点医药机构设置规划要求": the rule the planning check cites. The
+/// figures themselves are the administrator's, per district and kind, edited without a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningConfig {
+    pub rule: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// A named material slot taking one or more files (HRB-MAT).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MaterialSlot {
@@ -438,6 +464,13 @@ pub struct Profile {
     pub preparation: Option<PreparationConfig>,
     /// The agreement's text (HRB-SIGN / URC-SIGN).
     pub agreement: Option<AgreementTemplate>,
+    // --- urc: filing the passed list with the administration (URC-RES-1) ---
+    /// Filing (备案) of a round's passed list with the administrative department, when the
+    /// profile has it.
+    pub filing: Option<FilingConfig>,
+    /// URC-REV-1: the initial review is held against the planning figures the administrator
+    /// keeps (a store table), when the profile has it.
+    pub planning: Option<PlanningConfig>,
     /// SHA-256 of the source text: the identity of this exact version.
     pub sha256: String,
     /// The source text, kept so an application's rules can be shown and reloaded forever.
@@ -658,6 +691,8 @@ struct RawProfile {
     score_sheets: Vec<RawSheet>,
     preparation: Option<Sp<PreparationConfig>>,
     agreement: Option<Sp<AgreementTemplate>>,
+    filing: Option<Sp<FilingConfig>>,
+    planning: Option<Sp<PlanningConfig>>,
     eligible_categories: Option<Sp<EligibleCategories>>,
     #[serde(default)]
     districts: Vec<Sp<District>>,
@@ -1051,6 +1086,9 @@ impl Validator<'_> {
                 self.err(&mat.max_mb, "max_mb must be at least 1");
             }
             let applies_to = mat.applies_to.clone().unwrap_or_else(|| m.kinds.get_ref().clone());
+            if mat.phase == MaterialPhase::Verification && !raw.steps.get_ref().keys().any(|k| *k.get_ref() == Step::InfoVerification) {
+                self.err(&mat.id, "a material with phase = \"verification\" needs the info_verification step");
+            }
             materials.push(MaterialSlot {
                 id: mat.id.get_ref().clone(),
                 rule,
@@ -1185,6 +1223,16 @@ impl Validator<'_> {
             }
             t
         });
+        let filing = raw.filing.as_ref().map(|f| {
+            let c = f.get_ref().clone();
+            let _ = self.rule(&Sp::new(f.span(), c.rule.clone()));
+            c
+        });
+        let planning = raw.planning.as_ref().map(|f| {
+            let c = f.get_ref().clone();
+            let _ = self.rule(&Sp::new(f.span(), c.rule.clone()));
+            c
+        });
         if raw.preparation.is_some() != raw.steps.get_ref().keys().any(|k| *k.get_ref() == Step::PresignPreparation) {
             self.err(&raw.steps, "[preparation] goes with the presign_preparation step, and only with it");
         }
@@ -1243,6 +1291,8 @@ impl Validator<'_> {
             score_sheets,
             preparation,
             agreement,
+            filing,
+            planning,
             sha256: hex::encode(Sha256::digest(self.text.as_bytes())),
             source: self.text.to_owned(),
         })

@@ -81,6 +81,22 @@ pub enum Refusal {
     /// HRB-ANNEX2: the profile's acceptance tries are used up.
     #[error("Annex 2 acceptance tries used up ({attempts})")]
     Annex2AttemptsUsed { attempts: u32 },
+    // --- urc: review, planning, filing (URC-EVAL-3/4, URC-REV-1/2, URC-RES-1) ---
+    /// A "not passed" recommendation or result without its reasons.
+    #[error("reasons required ({rule})")]
+    ReasonsRequired { rule: String },
+    /// A decision departing from the expert review's recommendation without saying why.
+    #[error("the decision departs from the expert recommendation without a reason ({rule})")]
+    DepartureReasonRequired { rule: String, recommended_pass: bool },
+    /// Information verification without the sources checked.
+    #[error("verification sources required ({rule})")]
+    SourcesRequired { rule: String },
+    /// URC-REV-1: one more designation does not fit the district's plan.
+    #[error("outside the plan: {designated} designated of {capacity} ({rule})")]
+    OutsidePlan { rule: String, designated: u32, capacity: u32 },
+    /// The notice before the passed list's filing was acknowledged.
+    #[error("the passed list's filing is not acknowledged ({rule})")]
+    FilingNotAcknowledged { rule: String, filed: bool },
 }
 
 impl Refusal {
@@ -97,6 +113,9 @@ impl Refusal {
                 | Refusal::SupplementIncomplete { .. }
                 | Refusal::PreparationIncomplete { .. }
                 | Refusal::Annex1Unsigned { .. }
+                | Refusal::ReasonsRequired { .. }
+                | Refusal::DepartureReasonRequired { .. }
+                | Refusal::SourcesRequired { .. }
         )
     }
 
@@ -133,6 +152,11 @@ impl Refusal {
             Refusal::AgreementVersionMismatch { .. } => "agreement_version_mismatch",
             Refusal::Annex1Unsigned { .. } => "annex1_unsigned",
             Refusal::Annex2AttemptsUsed { .. } => "annex2_attempts_used",
+            Refusal::ReasonsRequired { .. } => "reasons_required",
+            Refusal::DepartureReasonRequired { .. } => "departure_reason_required",
+            Refusal::SourcesRequired { .. } => "verification_sources_required",
+            Refusal::FilingNotAcknowledged { .. } => "filing_not_acknowledged",
+            Refusal::OutsidePlan { .. } => "outside_plan",
         }
     }
 
@@ -199,6 +223,18 @@ impl Refusal {
             Refusal::Annex2AttemptsUsed { attempts } => {
                 format!("处方流转验收已申请 {attempts} 次均未通过，验收次数已用完，不能再申请验收。")
             }
+            Refusal::ReasonsRequired { .. } => "评审意见为不通过的，须逐条说明理由。".into(),
+            Refusal::DepartureReasonRequired { recommended_pass, .. } => {
+                format!("专家评审意见为“{}”，集体决策结果与之不同，须说明理由。", if *recommended_pass { "通过" } else { "不通过" })
+            }
+            Refusal::SourcesRequired { .. } => {
+                "须记录至少一项核查方式（书面审核、部门函询或国家企业信用信息公示系统查询）及核查日期。".into()
+            }
+            Refusal::OutsidePlan { designated, capacity, .. } => format!(
+                "按医疗保障定点医药机构设置规划，该区县此类机构规划数为 {capacity} 家，已有定点 {designated} 家，不能初审通过；应不予受理并告知理由。"
+            ),
+            Refusal::FilingNotAcknowledged { filed: false, .. } => "评估合格名单尚未报医疗保障行政部门备案，备案确认后方可公示。".into(),
+            Refusal::FilingNotAcknowledged { filed: true, .. } => "评估合格名单已报备案，尚待医疗保障行政部门确认，确认后方可公示。".into(),
         }
     }
 }

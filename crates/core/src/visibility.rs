@@ -198,6 +198,26 @@ pub fn can_write_registry(actor: &Actor, record_city: &str) -> Result<(), Refusa
     Ok(())
 }
 
+// --- urc: the administration's acts (URC-RES-1 filing, URC-REV-1 planning) ---
+
+/// URC-RES-1 "报市医疗保障行政部门备案": the administrative department of the round's city (the
+/// `admin` role) acknowledges a filing.
+pub fn can_acknowledge_filing(actor: &Actor, round_city: &str) -> Result<(), Refusal> {
+    if actor.role != Role::Admin {
+        return Err(Refusal::NotYourRole { required: Role::Admin });
+    }
+    if actor.city != round_city {
+        return Err(Refusal::NotYourRegion);
+    }
+    Ok(())
+}
+
+/// URC-REV-1 "根据医疗保障定点医药机构设置规划要求": the plan is the administrative department's
+/// (the `admin` role), city by city.
+pub fn can_edit_planning(actor: &Actor, city: &str) -> Result<(), Refusal> {
+    can_acknowledge_filing(actor, city)
+}
+
 /// URC-EVAL-1, G-DRAW: the evaluator pool and the rounds (commitment, draw, replacements,
 /// decision) are the agency's, city by city. `record_city` is the city the pool entry or round
 /// belongs to (for an existing evaluator, the city it already has).

@@ -899,6 +899,7 @@ impl Flow {
             institution: None,
             open_rounds: &[],
             prior: &[],
+            planning: None,
         };
         decide(&ctx, &self.scope, &self.state, &self.actor(role), cmd)
     }
@@ -992,7 +993,7 @@ fn hrb_cond_2_submit_flags_unmet_then_accept_needs_override() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.4".into(),
+            profile_version: "2026.5".into(),
             unmet: expected.clone(),
             missing_materials: hrb_slots(),
             prior_failures: 0
@@ -1036,7 +1037,7 @@ fn hrb_cond_complete_declaration_submits_without_findings() {
         dec.events,
         vec![Event::Submitted {
             profile_id: "harbin".into(),
-            profile_version: "2026.4".into(),
+            profile_version: "2026.5".into(),
             unmet: vec![],
             missing_materials: hrb_slots(),
             prior_failures: 0
@@ -1120,14 +1121,14 @@ fn urc_rev_2_pass_verification_refused_when_history_gained_a_record() {
         record(RecordKind::Dishonest, date(2026, 3, 6), false, None, Some("王*"), ""),
         record(RecordKind::Penalty, date(2026, 3, 8), false, None, None, "罚款 2 万元"),
     ];
-    let f = not_accepted_findings(app.refused(Role::BranchReviewer, Command::PassVerification));
+    let f = not_accepted_findings(app.refused(Role::BranchReviewer, Command::PassVerification { sources: sources() }));
     assert_eq!(rules(&f), vec!["URC-REJ-MED-3", "URC-REJ-MED-8"], "{f:#?}");
 
     // Penalty paid and person delisted: verification passes.
     app.history[0].until = Some(date(2026, 3, 9));
     app.history[1].fulfilled = true;
-    let dec = app.run(Role::BranchReviewer, Command::PassVerification);
-    assert_eq!((dec.to, dec.events), (State::EvaluatorDraw, vec![Event::VerificationPassed]));
+    let dec = app.run(Role::BranchReviewer, Command::PassVerification { sources: sources() });
+    assert_eq!((dec.to, dec.events), (State::EvaluatorDraw, vec![Event::VerificationPassed { sources: checked() }]));
 }
 
 #[test]
@@ -1136,7 +1137,7 @@ fn urc_rev_2_pass_verification_refused_for_pharmacy_record() {
     app.run(Role::Institution, Command::Submit);
     app.run(Role::BranchReviewer, Command::PassInitialReview);
     app.history = vec![record(RecordKind::Other, date(2026, 3, 2), false, Some(date(2026, 12, 31)), None, "立案调查中")];
-    let f = not_accepted_findings(app.refused(Role::BranchReviewer, Command::PassVerification));
+    let f = not_accepted_findings(app.refused(Role::BranchReviewer, Command::PassVerification { sources: sources() }));
     assert_eq!(rules(&f), vec!["URC-REJ-PHA-7"]);
     // The agency's end is the first day it no longer applies: the finding applies up to the day before.
     assert_eq!(f[0].until, Some(date(2026, 12, 30)));
@@ -1445,4 +1446,22 @@ fn hrb_slots() -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
+fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
+    [(
+        dingdian_core::lifecycle::VerificationSource::WrittenReview,
+        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
+    )]
+    .into()
+}
+
+fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
+    vec![dingdian_core::lifecycle::SourceChecked {
+        source: dingdian_core::lifecycle::VerificationSource::WrittenReview,
+        checked_on: jiff::civil::date(2026, 3, 2),
+        note: None,
+        attachments: vec![],
+    }]
 }

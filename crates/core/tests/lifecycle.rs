@@ -67,6 +67,8 @@ struct App {
     bans: Vec<ActiveBan>,
     /// The institution's earlier applications (G-FOLLOWS).
     prior: Vec<PriorApplication>,
+    /// URC-REV-1: the district's planning figures.
+    planning: Option<dingdian_core::planning::Assessment>,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             today: date(2026, 3, 2),
             bans: Vec::new(),
             prior: Vec::new(),
+            planning: None,
         }
     }
 
@@ -117,6 +120,7 @@ impl App {
             institution: Some(&inst),
             open_rounds: &[1, 7],
             prior: &self.prior,
+            planning: self.planning.as_ref(),
         };
         decide(&ctx, &self.scope, &self.state, actor, cmd)
     }
@@ -255,7 +259,14 @@ fn review_fail(reasons: &[&str], rectification: Option<&str>) -> Command {
 }
 
 fn decide_pass() -> Command {
-    Command::Decide { outcome: Outcome::Pass, reasons: vec![], rectification: None }
+    Command::Decide {
+        outcome: Outcome::Pass,
+        reasons: vec![],
+        rectification: None,
+        minutes: Some("集体研究会议纪要".into()),
+        attendees: vec!["主任".into()],
+        departure_reason: None,
+    }
 }
 
 fn reasons(texts: &[&str]) -> Vec<Reason> {
@@ -284,8 +295,8 @@ fn all_commands() -> Vec<Command> {
         Command::Reject { reasons: reasons(&["主要执业范围为医疗美容"]) },
         Command::ScheduleEvaluation { date: None, note: None },
         Command::PassInitialReview,
-        Command::PassVerification,
-        Command::Terminate { reason: "信息不符".into() },
+        Command::PassVerification { sources: sources() },
+        Command::Terminate { reason: "信息不符".into(), sources: sources() },
         Command::JoinRound { round_id: 1 },
         Command::StartSiteEvaluation { round_id: 1 },
         site(80),
@@ -351,13 +362,15 @@ fn urumqi_path() -> Vec<(Date, Role, Command, State)> {
     vec![
         (date(2026, 3, 2), Institution, Command::Submit, State::InitialReview),
         (date(2026, 3, 5), BranchReviewer, Command::PassInitialReview, State::InfoVerification),
-        (date(2026, 3, 10), BranchReviewer, Command::PassVerification, State::EvaluatorDraw),
+        (date(2026, 3, 10), BranchReviewer, Command::PassVerification { sources: sources() }, State::EvaluatorDraw),
         (date(2026, 3, 12), Agency, Command::JoinRound { round_id: 1 }, State::EvaluatorDraw),
         (date(2026, 3, 19), Agency, Command::StartSiteEvaluation { round_id: 1 }, State::OnSiteEvaluation),
         (date(2026, 3, 20), Evaluator, site(91), State::OnSiteEvaluation),
         (date(2026, 3, 20), Institution, Command::ConfirmScoreSheet, State::ExpertReview),
         (date(2026, 3, 25), Expert, review_pass(), State::CollectiveDecision),
         (date(2026, 3, 30), Agency, decide_pass(), State::Passed),
+        (date(2026, 4, 1), Agency, Command::FileWithAdministration { round_id: 1 }, State::Passed),
+        (date(2026, 4, 2), Admin, Command::AcknowledgeFiling { round_id: 1 }, State::Passed),
         (date(2026, 4, 7), Agency, Command::PublishNotice, State::PublicNotice),
         (date(2026, 4, 18), System, Command::EndNotice, State::ReadyToSign),
         (date(2026, 4, 20), Institution, Command::Sign { document_sha256: None }, State::ReadyToSign),
@@ -466,7 +479,15 @@ fn hrb_happy_path_apply_to_sign() {
                 rectification: None,
                 attendees: vec!["专家甲".into(), "专家乙".into()]
             },
-            Event::ResultDecided { outcome: Outcome::Pass, reasons: vec![], rectification: None, attempt: 1 },
+            Event::ResultDecided {
+                outcome: Outcome::Pass,
+                reasons: vec![],
+                rectification: None,
+                attempt: 1,
+                minutes: None,
+                attendees: vec![],
+                departure_reason: None,
+            },
         ]
     );
     assert_eq!(app.state.expert_recommendation, Some(Outcome::Pass));
@@ -530,8 +551,8 @@ fn urc_happy_path_apply_to_sign() {
     assert_eq!((d.to, d.events), (State::InfoVerification, vec![Event::InitialReviewPassed]));
 
     // URC-REV-2
-    let d = app.on(date(2026, 3, 10)).run(BranchReviewer, Command::PassVerification);
-    assert_eq!((d.to, d.events), (State::EvaluatorDraw, vec![Event::VerificationPassed]));
+    let d = app.on(date(2026, 3, 10)).run(BranchReviewer, Command::PassVerification { sources: sources() });
+    assert_eq!((d.to, d.events), (State::EvaluatorDraw, vec![Event::VerificationPassed { sources: checked() }]));
 
     // URC-EVAL-1: join the round, then start once the draw is done.
     assert_invalid(app.refused(Agency, Command::StartSiteEvaluation { round_id: 1 }), "round_id");
@@ -566,7 +587,30 @@ fn urc_happy_path_apply_to_sign() {
     assert_eq!(app.state.result_served_on, None);
     let d = app.on(date(2026, 3, 30)).run(Agency, decide_pass());
     assert_eq!(d.to, State::Passed);
-    assert_eq!(d.events, vec![Event::ResultDecided { outcome: Outcome::Pass, reasons: vec![], rectification: None, attempt: 1 }]);
+    assert_eq!(
+        d.events,
+        vec![Event::ResultDecided {
+            outcome: Outcome::Pass,
+            reasons: vec![],
+            rectification: None,
+            attempt: 1,
+            minutes: Some("集体研究会议纪要".into()),
+            attendees: vec!["主任".into()],
+            departure_reason: None,
+        }]
+    );
+
+    // URC-RES-1: the passed list is filed with the administration and acknowledged first.
+    let refused = app.on(date(2026, 3, 31)).refused(Agency, Command::PublishNotice);
+    assert_eq!(refused, Refusal::FilingNotAcknowledged { rule: "URC-RES-1".into(), filed: false });
+    assert_eq!(refused.code(), "filing_not_acknowledged");
+    assert_eq!(app.refused(Admin, Command::AcknowledgeFiling { round_id: 1 }), not_here(State::Passed, "acknowledge_filing"));
+    assert_invalid(app.refused(Agency, Command::FileWithAdministration { round_id: 2 }), "round_id");
+    app.on(date(2026, 4, 1)).run(Agency, Command::FileWithAdministration { round_id: 1 });
+    assert_eq!(app.refused(Agency, Command::PublishNotice), Refusal::FilingNotAcknowledged { rule: "URC-RES-1".into(), filed: true });
+    assert_eq!(app.refused(Agency, Command::AcknowledgeFiling { round_id: 1 }), Refusal::NotYourRole { required: Admin });
+    app.on(date(2026, 4, 2)).run(Admin, Command::AcknowledgeFiling { round_id: 1 });
+    assert_eq!(app.state.filing.acknowledged_on, Some(date(2026, 4, 2)));
 
     // URC-RES-2: 10 calendar days from 04-07 → 04-17 (a Friday).
     let d = app.on(date(2026, 4, 7)).run(Agency, Command::PublishNotice);
@@ -589,7 +633,7 @@ fn urc_happy_path_apply_to_sign() {
 #[test]
 fn urc_path_table_reaches_signed() {
     let app = urumqi_at(State::Signed);
-    assert_eq!(app.history.len(), 13);
+    assert_eq!(app.history.len(), 15, "13 steps, and the filing with its acknowledgement (URC-RES-1)");
     assert!(
         app.history.iter().all(|t| !matches!(t.to, State::Submitted | State::Accepted)),
         "URC has no acceptance step: {:?}",
@@ -762,8 +806,10 @@ fn hrb_eval_3_fail_rectify_reevaluate_fail_again_banned() {
     use Role::*;
     let mut app = harbin_at(State::ExpertReview);
     app.on(date(2026, 3, 31));
-    assert_invalid(app.refused(Expert, review_fail(&[], Some("整改"))), "reasons");
-    assert_invalid(app.refused(Expert, review_fail(&["  "], Some("整改"))), "reasons");
+    // HRB-EVAL-2 / URC-EVAL-3: "not passed" without reasons has its own code.
+    let no_reasons = Refusal::ReasonsRequired { rule: "HRB-EVAL-2".into() };
+    assert_eq!(app.refused(Expert, review_fail(&[], Some("整改"))), no_reasons);
+    assert_eq!(app.refused(Expert, review_fail(&["  "], Some("整改"))), no_reasons);
     assert_invalid(app.refused(Expert, review_fail(&["制度不健全"], None)), "rectification");
     assert_invalid(app.refused(Expert, review_fail(&["制度不健全"], Some(" "))), "rectification");
 
@@ -817,7 +863,12 @@ fn urc_res_1_fail_then_reevaluation_reenters_draw() {
     let d = app.run(
         Agency,
         Command::Decide {
-            outcome: Outcome::Fail, reasons: vec!["进销存台账不全".into()], rectification: Some("补建台账".into())
+            outcome: Outcome::Fail,
+            reasons: vec!["进销存台账不全".into()],
+            rectification: Some("补建台账".into()),
+            minutes: Some("集体研究会议纪要".into()),
+            attendees: vec!["主任".into()],
+            departure_reason: Some("会议复核现场评估记录，认定台账不全".into()),
         },
     );
     assert_eq!(d.to, State::FailedRectifying);
@@ -969,10 +1020,10 @@ fn hrb_acc_1_reject_by_agency() {
 #[test]
 fn urc_rev_2_terminate() {
     let mut app = urumqi_at(State::InfoVerification);
-    assert_invalid(app.refused(Role::BranchReviewer, Command::Terminate { reason: "".into() }), "reason");
-    let d = app.run(Role::BranchReviewer, Command::Terminate { reason: "企业信用信息与申报不符".into() });
+    assert_invalid(app.refused(Role::BranchReviewer, Command::Terminate { reason: "".into(), sources: sources() }), "reason");
+    let d = app.run(Role::BranchReviewer, Command::Terminate { reason: "企业信用信息与申报不符".into(), sources: sources() });
     assert_eq!(d.to, State::Terminated);
-    assert_eq!(d.events, vec![Event::Terminated { reason: "企业信用信息与申报不符".into() }]);
+    assert_eq!(d.events, vec![Event::Terminated { reason: "企业信用信息与申报不符".into(), sources: checked() }]);
 }
 
 /// The institution may withdraw from any non-terminal state.
@@ -1009,7 +1060,7 @@ fn terminal_states_refuse_every_command() {
     a.run(Role::BranchReviewer, Command::Reject { reasons: reasons(&["x"]) });
     apps.push(a);
     let mut a = urumqi_at(State::InfoVerification);
-    a.run(Role::BranchReviewer, Command::Terminate { reason: "x".into() });
+    a.run(Role::BranchReviewer, Command::Terminate { reason: "x".into(), sources: sources() });
     apps.push(a);
     let mut a = harbin_at(State::PresignPreparation);
     a.run(Role::Agency, Command::FailPreparation { reason: "x".into() });
@@ -1115,8 +1166,8 @@ fn auth_commands_of_another_role_refused() {
         (Command::Sign { document_sha256: None }, Institution),
         (Command::Reject { reasons: reasons(&["x"]) }, BranchReviewer),
         (Command::PassInitialReview, BranchReviewer),
-        (Command::PassVerification, BranchReviewer),
-        (Command::Terminate { reason: "x".into() }, BranchReviewer),
+        (Command::PassVerification { sources: sources() }, BranchReviewer),
+        (Command::Terminate { reason: "x".into(), sources: sources() }, BranchReviewer),
         (Command::JoinRound { round_id: 1 }, Agency),
         (Command::StartSiteEvaluation { round_id: 1 }, Agency),
         (site(80), Evaluator),
@@ -1207,8 +1258,8 @@ fn step_missing_from_profile_refused() {
     let harbin = harbin_at(State::Submitted);
     for cmd in [
         Command::PassInitialReview,
-        Command::PassVerification,
-        Command::Terminate { reason: "x".into() },
+        Command::PassVerification { sources: sources() },
+        Command::Terminate { reason: "x".into(), sources: sources() },
         Command::JoinRound { round_id: 1 },
         Command::StartSiteEvaluation { round_id: 1 },
         decide_pass(),
@@ -1590,4 +1641,95 @@ fn hrb_sign_no_negotiation() {
         app.refused(Agency, Command::ReviseAgreement { clauses: vec!["条款".into()], reply: "修订".into() }),
         Refusal::NoNegotiation
     );
+}
+
+/// URC-EVAL-3 / URC-EVAL-4: a "not passed" recommendation says why; the collective decision
+/// records its minutes and attendees; a decision departing from the experts' recommendation
+/// records why (each refused without, with a stable code).
+#[test]
+fn urc_eval_3_4_reasons_minutes_attendees_and_departure() {
+    use Role::*;
+    let mut app = urumqi_at(State::ExpertReview);
+    app.on(date(2026, 3, 25));
+    let refused = app.refused(Expert, review_fail(&[" "], Some("整改")));
+    assert_eq!(refused, Refusal::ReasonsRequired { rule: "URC-EVAL-3".into() });
+    assert_eq!(refused.code(), "reasons_required");
+    app.run(Expert, review_pass());
+    assert_eq!(app.st(), State::CollectiveDecision);
+
+    let decide = |outcome, minutes: Option<&str>, attendees: &[&str], why: Option<&str>| Command::Decide {
+        outcome,
+        reasons: vec!["现场评估发现进销存台账不全".into()],
+        rectification: Some("补建台账".into()),
+        minutes: minutes.map(str::to_owned),
+        attendees: attendees.iter().map(|a| a.to_string()).collect(),
+        departure_reason: why.map(str::to_owned),
+    };
+    app.on(date(2026, 3, 30));
+    assert_invalid(app.refused(Agency, decide(Outcome::Pass, None, &["主任"], None)), "minutes");
+    assert_invalid(app.refused(Agency, decide(Outcome::Pass, Some("纪要"), &[" "], None)), "attendees");
+    let departs = app.refused(Agency, decide(Outcome::Fail, Some("纪要"), &["主任"], Some("  ")));
+    assert_eq!(departs, Refusal::DepartureReasonRequired { rule: "URC-EVAL-4".into(), recommended_pass: true });
+    assert_eq!(departs.code(), "departure_reason_required");
+
+    let d = app.run(Agency, decide(Outcome::Fail, Some("第一期集体研究会议纪要"), &["主任", "副主任"], Some("投诉核实存在问题")));
+    assert_eq!(d.to, State::FailedRectifying);
+    match &d.events[0] {
+        Event::ResultDecided { minutes, attendees, departure_reason, .. } => {
+            assert_eq!(minutes.as_deref(), Some("第一期集体研究会议纪要"));
+            assert_eq!(attendees, &vec!["主任".to_owned(), "副主任".to_owned()]);
+            assert_eq!(departure_reason.as_deref(), Some("投诉核实存在问题"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
+fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
+    [(
+        dingdian_core::lifecycle::VerificationSource::WrittenReview,
+        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
+    )]
+    .into()
+}
+
+fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
+    vec![dingdian_core::lifecycle::SourceChecked {
+        source: dingdian_core::lifecycle::VerificationSource::WrittenReview,
+        checked_on: jiff::civil::date(2026, 3, 2),
+        note: None,
+        attachments: vec![],
+    }]
+}
+
+/// URC-REV-1: the initial review is held against the district's plan: a full district refuses
+/// the pass (`outside_plan`) and the rejection cites the planning rule; a reason citing the plan
+/// is refused while the plan has room.
+#[test]
+fn urc_rev_1_initial_review_against_the_plan() {
+    use dingdian_core::planning::{PlanRow, assess};
+    let row = |ceiling| PlanRow {
+        district: URUMQI_DISTRICT.into(),
+        kind: dingdian_core::policy::InstitutionKind::Medical,
+        population: 300_000,
+        ceiling: Some(ceiling),
+        density_centi: None,
+    };
+    let mut app = urumqi_at(State::InitialReview);
+    let planning_reason = vec![Reason { rule: Some("URC-REV-1".into()), text: "区域内定点机构已达规划数".into() }];
+    app.planning = Some(assess("URC-REV-1", Some(row(5)), 4));
+    assert_invalid(app.refused(Role::BranchReviewer, Command::Reject { reasons: planning_reason.clone() }), "reasons");
+
+    app.planning = Some(assess("URC-REV-1", Some(row(5)), 5));
+    let refused = app.refused(Role::BranchReviewer, Command::PassInitialReview);
+    assert_eq!(refused, Refusal::OutsidePlan { rule: "URC-REV-1".into(), designated: 5, capacity: 5 });
+    assert_eq!(refused.code(), "outside_plan");
+    let d = app.run(Role::BranchReviewer, Command::Reject { reasons: planning_reason.clone() });
+    assert_eq!((d.to, d.events), (State::Rejected, vec![Event::Rejected { reasons: planning_reason }]));
+
+    // No plan set for the district: nothing to hold against.
+    let mut app = urumqi_at(State::InitialReview);
+    app.planning = Some(assess("URC-REV-1", None, 9));
+    app.run(Role::BranchReviewer, Command::PassInitialReview);
+    assert_eq!(app.st(), State::InfoVerification);
 }

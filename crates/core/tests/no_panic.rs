@@ -234,6 +234,7 @@ fn ctx(w: &World) -> Ctx<'_> {
         institution: Some(&w.institution),
         open_rounds: &w.open_rounds,
         prior: &w.prior,
+        planning: None,
     }
 }
 
@@ -392,14 +393,21 @@ fn commands(p: &Profile, x: &Extremes) -> Vec<Command> {
         Command::Reject { reasons: vec![Reason { rule: Some(t()), text: t() }] },
         Command::ScheduleEvaluation { date: Some(x.other_date), note: Some(t()) },
         Command::PassInitialReview,
-        Command::PassVerification,
-        Command::Terminate { reason: t() },
+        Command::PassVerification { sources: sources() },
+        Command::Terminate { reason: t(), sources: sources() },
         Command::JoinRound { round_id: x.i64 },
         Command::StartSiteEvaluation { round_id: x.i64 },
         Command::RecordSiteEvaluation { score: x.u16, items, notes: Some(t()) },
         Command::ConfirmScoreSheet,
         Command::RecordExpertReview { recommendation: outcome, reasons: vec![t()], rectification: Some(t()), attendees: vec![t()] },
-        Command::Decide { outcome, reasons: vec![t()], rectification: Some(t()) },
+        Command::Decide {
+            outcome,
+            reasons: vec![t()],
+            rectification: Some(t()),
+            minutes: Some(t()),
+            attendees: vec![t()],
+            departure_reason: Some(t()),
+        },
         Command::RequestReevaluation,
         Command::PublishNotice,
         Command::RecordComplaint { summary: t() },
@@ -569,4 +577,13 @@ proptest! {
             }
         }
     }
+}
+
+/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
+fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
+    [(
+        dingdian_core::lifecycle::VerificationSource::WrittenReview,
+        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
+    )]
+    .into()
 }

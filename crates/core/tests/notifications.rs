@@ -10,7 +10,13 @@ fn shipped(i: usize) -> Profile {
 
 fn failed(attempt: u32) -> Event {
     Event::ResultDecided {
-        outcome: Outcome::Fail, reasons: vec!["制度不全".into()], rectification: Some("补齐制度".into()), attempt
+        outcome: Outcome::Fail,
+        reasons: vec!["制度不全".into()],
+        rectification: Some("补齐制度".into()),
+        attempt,
+        minutes: None,
+        attendees: vec![],
+        departure_reason: None,
     }
 }
 

@@ -81,6 +81,8 @@ pub(crate) struct Loaded {
     kind: InstitutionKind,
     open_rounds: Vec<i64>,
     prior: Vec<PriorApplication>,
+    /// URC-REV-1: the district's planning figures.
+    planning: Option<dingdian_core::planning::Assessment>,
     pub(crate) uscc: String,
 }
 
@@ -96,6 +98,7 @@ impl Loaded {
             institution: Some(&self.institution),
             open_rounds: &self.open_rounds,
             prior: &self.prior,
+            planning: self.planning.as_ref(),
         }
     }
 }
@@ -215,6 +218,12 @@ pub struct RoundRecord {
     pub name: String,
     pub status: String,
     pub created_at: String,
+    /// URC-RES-1: when the round's passed list was filed with the administration.
+    #[sqlx(default)]
+    pub filed_at: Option<String>,
+    /// URC-RES-1: when the administration acknowledged the filing.
+    #[sqlx(default)]
+    pub filing_acknowledged_at: Option<String>,
 }
 
 /// What one pass over due time limits did.
@@ -669,8 +678,10 @@ impl Store {
             Vec::new()
         };
         let prior = if needs.prior { self.prior_applications(app).await? } else { Vec::new() };
+        let planning = if needs.planning { self.planning_for(app).await? } else { None };
         Ok(Loaded {
             prior,
+            planning,
             profile,
             calendar: self.calendar(),
             bans,
@@ -835,13 +846,13 @@ impl Store {
 
     pub async fn round(&self, id: i64) -> Result<Option<RoundRecord>> {
         Ok(with_pool!(self, p => {
-            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at from rounds where id = $1").bind(id).fetch_optional(p).await?
+            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at, filed_at, filing_acknowledged_at from rounds where id = $1").bind(id).fetch_optional(p).await?
         }))
     }
 
     pub async fn rounds(&self, city: &str) -> Result<Vec<RoundRecord>> {
         Ok(with_pool!(self, p => {
-            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at from rounds where city = $1 order by id desc")
+            sqlx::query_as::<_, RoundRecord>("select id, city, name, status, created_at, filed_at, filing_acknowledged_at from rounds where city = $1 order by id desc")
                 .bind(city)
                 .fetch_all(p)
                 .await?
@@ -905,6 +916,106 @@ impl Store {
             tx.commit().await?;
         });
         Ok(expected)
+    }
+
+    // --- urc: filing the passed list (URC-RES-1) ---
+
+    /// URC-RES-1: the agency files the round's passed list with the administrative department:
+    /// every passed application of the round records the filing, in one transaction with the
+    /// round's `filed_at`. Refused while an application of the round awaits its decision.
+    pub async fn file_round(&self, round_id: i64, actor: &Actor, now: Timestamp) -> Result<Vec<i64>> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        visibility::can_run_evaluation(actor, &round.city)?;
+        if round.filed_at.is_some() {
+            return Err(StoreError::Rejected { code: "already_filed", message: "该批次的评估合格名单已报备案。".into() });
+        }
+        let members: Vec<(i64, i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, version, state from applications where round_id = $1 order by id")
+                .bind(round_id)
+                .fetch_all(p)
+                .await?
+        });
+        let undecided = ["evaluator_draw", "on_site_evaluation", "expert_review", "collective_decision"];
+        if members.iter().any(|(_, _, st)| undecided.contains(&st.as_str())) {
+            return Err(Refusal::NotNow { reason: "本批次尚有申请未作出集体决定，决定后方可报备案。".into() }.into());
+        }
+        let cmd = Command::FileWithAdministration { round_id };
+        self.round_act(
+            round_id,
+            actor,
+            &cmd,
+            &members,
+            now,
+            "update rounds set filed_at = $1, filed_by = $2, updated_at = $1 where id = $3 and filed_at is null",
+        )
+        .await
+    }
+
+    /// URC-RES-1: the administrative department (the `admin` of the round's city) acknowledges
+    /// the round's filing; each filed application records it, in one transaction.
+    pub async fn acknowledge_filing(&self, round_id: i64, actor: &Actor, now: Timestamp) -> Result<Vec<i64>> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        visibility::can_acknowledge_filing(actor, &round.city)?;
+        if round.filed_at.is_none() {
+            return Err(Refusal::NotNow { reason: "该批次的评估合格名单尚未报备案。".into() }.into());
+        }
+        if round.filing_acknowledged_at.is_some() {
+            return Err(StoreError::Rejected { code: "already_acknowledged", message: "该批次的备案已确认。".into() });
+        }
+        let members: Vec<(i64, i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select id, version, state from applications where round_id = $1 order by id")
+                .bind(round_id)
+                .fetch_all(p)
+                .await?
+        });
+        let cmd = Command::AcknowledgeFiling { round_id };
+        self.round_act(
+            round_id,
+            actor,
+            &cmd,
+            &members,
+            now,
+            "update rounds set filing_acknowledged_at = $1, filing_acknowledged_by = $2, updated_at = $1 where id = $3 and filing_acknowledged_at is null",
+        )
+        .await
+    }
+
+    /// One act on a round's passed list: the command on every passed member the core takes it
+    /// for, and the round's own record, in one transaction.
+    async fn round_act(
+        &self,
+        round_id: i64,
+        actor: &Actor,
+        cmd: &Command,
+        members: &[(i64, i64, String)],
+        now: Timestamp,
+        round_sql: &'static str,
+    ) -> Result<Vec<i64>> {
+        let mut prepared = Vec::new();
+        let mut ids = Vec::new();
+        for (id, version, state) in members {
+            if state != State::Passed.as_str() {
+                continue;
+            }
+            prepared.push(self.prepare(*id, actor, *version, cmd, now).await?);
+            ids.push(*id);
+        }
+        if prepared.is_empty() {
+            return Err(Refusal::NotNow { reason: "该批次没有待备案的评估合格申请。".into() }.into());
+        }
+        let head_sql = self.head_sql();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query(round_sql).bind(now.to_string()).bind(actor.user_id).bind(round_id).execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Rejected { code: "already_filed", message: "该批次已办理。".into() });
+            }
+            for pr in &prepared {
+                write_prepared!(tx, pr, now, head_sql);
+            }
+            tx.commit().await?;
+        });
+        Ok(ids)
     }
 
     /// URC-RES-1: the round's passed list, filed (备案) with the administrative department.

@@ -17,6 +17,7 @@ pub mod files;
 mod login;
 mod materials;
 mod outbox;
+mod planning;
 mod public;
 mod registry;
 mod reports;

@@ -57,6 +57,10 @@ impl From<Refusal> for ApiError {
             }
             Refusal::Annex1Unsigned { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotAccepted { .. } | Refusal::ConditionsUnmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::ReasonsRequired { .. } | Refusal::DepartureReasonRequired { .. } | Refusal::SourcesRequired { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Refusal::FilingNotAcknowledged { .. } | Refusal::OutsidePlan { .. } => StatusCode::CONFLICT,
             Refusal::Banned { .. } | Refusal::TooEarly { .. } | Refusal::DeadlinePassed { .. } | Refusal::AgencyLimitPassed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -92,6 +96,12 @@ impl From<Refusal> for ApiError {
             Refusal::PreparationIncomplete { missing } => Some(serde_json::json!({ "missing": missing })),
             Refusal::Annex1Unsigned { slot, .. } => Some(serde_json::json!({ "slot": slot })),
             Refusal::Annex2AttemptsUsed { attempts } => Some(serde_json::json!({ "attempts": attempts })),
+            Refusal::ReasonsRequired { rule } | Refusal::SourcesRequired { rule } => Some(serde_json::json!({ "rule": rule })),
+            Refusal::DepartureReasonRequired { rule, .. } => Some(serde_json::json!({ "rule": rule })),
+            Refusal::FilingNotAcknowledged { rule, filed } => Some(serde_json::json!({ "rule": rule, "filed": filed })),
+            Refusal::OutsidePlan { rule, designated, capacity } => {
+                Some(serde_json::json!({ "rule": rule, "designated": designated, "capacity": capacity }))
+            }
             _ => None,
         };
         ApiError { status, code: r.code(), message: r.message_zh(), detail }

@@ -123,6 +123,42 @@ fn hand_written() -> Value {
     cmd["parameters"] = id_param();
     let mut start = op("当期评估：抽取完成，批次内申请进入现场评估", "200", any_obj.clone(), None, &["401", "403", "404", "409", "422"]);
     start["parameters"] = id_param();
+    // --- urc: URC-EVAL-4 decision, URC-RES-1 filing, URC-REV-1 planning ---
+    let mut decision = op(
+        "当期评估：集体决策（会议纪要、参会人员、每件申请的结果）",
+        "200",
+        any_obj.clone(),
+        Some("RoundDecision"),
+        &["400", "401", "403", "404", "409", "422"],
+    );
+    decision["parameters"] = id_param();
+    let mut file =
+        op("当期评估：评估合格名单报医疗保障行政部门备案（经办机构）", "200", any_obj.clone(), None, &["401", "403", "404", "409"]);
+    file["parameters"] = id_param();
+    let mut ack = op("医疗保障行政部门确认备案（管理员）；确认后方可公示", "200", any_obj.clone(), None, &["401", "403", "404", "409"]);
+    ack["parameters"] = id_param();
+    let mut planning = op(
+        "初审依据的设置规划：区县与机构类别的规划数据、现有定点数、是否符合规划",
+        "200",
+        r("PlanningAssessment"),
+        None,
+        &["401", "403", "404"],
+    );
+    planning["parameters"] = id_param();
+    let round_decision = json!({ "type": "object", "required": ["minutes", "decisions"], "additionalProperties": false,
+                    "properties": { "minutes": { "type": "string" }, "attendees": { "type": "array", "items": { "type": "string" } },
+                        "decisions": { "type": "array", "items": { "type": "object", "required": ["application_id", "outcome"],
+                            "properties": { "application_id": { "type": "integer" }, "outcome": { "type": "string", "enum": ["pass", "fail"] },
+                                "reasons": { "type": "array", "items": { "type": "string" } }, "rectification": { "type": "string" },
+                                "departure_reason": { "type": "string" } } } } } });
+    let planning_schema = json!({ "type": ["object", "null"], "properties": {
+                    "rule": { "type": "string" },
+                    "plan": { "type": ["object", "null"], "properties": { "district": { "type": "string" }, "kind": { "type": "string" },
+                        "population": { "type": "integer" }, "ceiling": { "type": ["integer", "null"] },
+                        "density_centi": { "type": ["integer", "null"], "description": "每万人规划密度 × 100" } } },
+                    "designated": { "type": "integer", "description": "该区县此类机构已签订协议的数量" },
+                    "capacity": { "type": ["integer", "null"] }, "density_now_centi": { "type": ["integer", "null"] },
+                    "fits": { "type": ["boolean", "null"], "description": "再定点一家是否符合规划；未设定规划为 null" } } });
     let mut list = op("可见的申请列表", "200", json!({ "type": "array", "items": r("Application") }), None, &["401", "422"]);
     list["parameters"] = json!([
         { "name": "state", "in": "query", "required": false, "schema": r("State") },
@@ -162,6 +198,13 @@ fn hand_written() -> Value {
                 "parameters": id_param(), "security": [{ "bearer": [] }, { "cookie": [] }],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": r("ReplacementRequest") } } },
                 "responses": error_responses(&["201", "400", "401", "403", "404", "409", "413", "415", "422"]) } },
+            "/api/rounds/{id}/decision": { "post": decision },
+            "/api/rounds/{id}/filing": {
+                "get": op("当期评估合格名单（备案用）", "200", json!({ "type": "array", "items": any_obj }), None, &["401", "403", "404"]),
+                "post": file
+            },
+            "/api/rounds/{id}/filing/acknowledgement": { "post": ack },
+            "/api/applications/{id}/planning": { "get": planning },
             "/api/institutions": {
                 "get": op("登记库中的机构（按权限范围）", "200", json!({ "type": "array", "items": any_obj }), None, &["401"]),
                 "post": op("登记一家机构（经办机构或管理员）", "201", any_obj.clone(), Some("NewInstitution"), &["400", "401", "403", "409", "413", "415", "422"])
@@ -215,7 +258,7 @@ fn hand_written() -> Value {
                 "Executed": { "type": "object", "properties": { "application": r("Application"), "events": { "type": "array", "items": any_obj } } },
                 "CommandRequest": {
                     "type": "object", "required": ["command", "expected_version"],
-                    "description": "command 为操作名称，expected_version 为调用方看到的申请版本号（乐观并发）。各操作的参数与 command 同级，例如 issue_supplement_notice 需要 items: [{slot, problem: missing|defective, reason}]；reject 需要 reasons: [{rule?, text}]；record_site_evaluation 需要 score (0–100)；record_expert_review / decide 需要 recommendation / outcome: pass|fail，未通过须有 reasons 和 rectification；terminate / fail_preparation 需要 reason；join_round / start_site_evaluation 需要 round_id；record_complaint 需要 summary；resolve_complaint 需要 number, founded, finding；sign / countersign 可带 document_sha256（所签协议版本的 SHA-256，须为当前版本 / 机构所签版本，否则 agreement_version_mismatch）；协商签约的城市：comment_agreement 需要 text，revise_agreement 需要 reply 和 clauses（协商一致的补充条款，字符串数组，替换上一版本的补充条款），decline_agreement 需要 reason；不协商的城市对这三项返回 negotiation_not_offered；file_annex1 需要 form（附件1 备案表），且须先在 annex1_signed 材料栏上传法定代表人签字并加盖公章的扫描件（否则 annex1_unsigned）；review_annex2 需要 passed，未通过须有 reason（验收次数用完时 request_annex2_acceptance 返回 annex2_attempts_used）。",
+                    "description": "command 为操作名称，expected_version 为调用方看到的申请版本号（乐观并发）。各操作的参数与 command 同级，例如 issue_supplement_notice 需要 items: [{slot, problem: missing|defective, reason}]；reject 需要 reasons: [{rule?, text}]；record_site_evaluation 需要 score (0–100)；record_expert_review / decide 需要 recommendation / outcome: pass|fail，未通过须有 reasons（专家评审未通过而无理由：reasons_required）和 rectification；record_expert_review 需要 attendees；decide 需要 minutes 与 attendees，结果与专家评审意见不同时需要 departure_reason（否则 departure_reason_required）；pass_verification / terminate 需要 sources: {written_review|department_letter|credit_system: {checked_on, note?, attachments?: [sha256]}}，至少一项（否则 verification_sources_required）；terminate / fail_preparation 需要 reason；publish_notice 在须备案的城市于备案确认前被拒（filing_not_acknowledged）；pass_initial_review 在区县已达设置规划数时被拒（outside_plan）；join_round / start_site_evaluation 需要 round_id；record_complaint 需要 summary；resolve_complaint 需要 number, founded, finding；sign / countersign 可带 document_sha256（所签协议版本的 SHA-256，须为当前版本 / 机构所签版本，否则 agreement_version_mismatch）；协商签约的城市：comment_agreement 需要 text，revise_agreement 需要 reply 和 clauses（协商一致的补充条款，字符串数组，替换上一版本的补充条款），decline_agreement 需要 reason；不协商的城市对这三项返回 negotiation_not_offered；file_annex1 需要 form（附件1 备案表），且须先在 annex1_signed 材料栏上传法定代表人签字并加盖公章的扫描件（否则 annex1_unsigned）；review_annex2 需要 passed，未通过须有 reason（验收次数用完时 request_annex2_acceptance 返回 annex2_attempts_used）。",
                     "properties": {
                         "command": { "type": "string", "enum": COMMAND_NAMES },
                         "expected_version": { "type": "integer", "minimum": 0 }
@@ -245,7 +288,10 @@ fn hand_written() -> Value {
                     "properties": { "institution_uscc": { "type": "string", "description": "分组后必填：该评估人员所在组的机构" },
                         "evaluator_id": { "type": "string" }, "reason": { "type": "string" } } },
                 "Round": { "type": "object", "properties": { "id": { "type": "integer" }, "city": { "type": "string" },
-                           "name": { "type": "string" }, "status": { "type": "string" } } }
+                           "name": { "type": "string" }, "status": { "type": "string" },
+                           "filed_at": { "type": ["string", "null"] }, "filing_acknowledged_at": { "type": ["string", "null"] } } },
+                "RoundDecision": round_decision,
+                "PlanningAssessment": planning_schema
             }
         }
     })

@@ -22,7 +22,7 @@ async fn admin_creates_accounts(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap().to_owned();
     assert!(page.contains("hrb-agency") && !page.contains("urc-agency"), "only the city's accounts");
-    assert!(page.contains("哈尔滨市") && page.contains("2026.4"), "the profile in force");
+    assert!(page.contains("哈尔滨市") && page.contains("2026.5"), "the profile in force");
 
     let new = [("username", "hrb-agency-2"), ("display_name", "经办员乙"), ("role", "agency"), ("password", "雪乡 林海 松果 三号")];
     let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;

@@ -455,7 +455,11 @@ async fn urumqi_drawn(t: &TestApp) -> (i64, Vec<(String, i64)>) {
     let agency = t.login("urc-agency").await;
     let id = t.submitted(&pharmacy).await;
     t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-    assert_eq!(t.cmd(&branch, id, json!({ "command": "pass_verification" })).await, "evaluator_draw");
+    assert_eq!(
+        t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+            .await,
+        "evaluator_draw"
+    );
 
     // A pool of six from the three required departments, each from a different employer.
     let departments = ["insurance", "health", "market_regulation"];

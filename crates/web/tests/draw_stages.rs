@@ -38,7 +38,8 @@ async fn round(b: Backend) -> Round {
         t.cmd(&token, id, json!({ "command": "update_draft", "facts": common::full_facts("P65010200001") })).await;
         t.cmd(&token, id, json!({ "command": "submit" })).await;
         t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-        t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+        t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+            .await;
         let (_, app) = t.call(Method::GET, &format!("/api/applications/{id}"), Some(&token), None).await;
         let name = app["application"]["institution_name"].as_str().unwrap().to_owned();
         apps.push((id, token, name, Uscc::with_check(code17).unwrap().to_string()));

@@ -71,7 +71,10 @@ async fn roles_are_enforced(b: Backend) {
     let urc_cmds = [
         (json!({ "command": "confirm_score_sheet" }), "institution"),
         (json!({ "command": "pass_initial_review" }), "branch_reviewer"),
-        (json!({ "command": "terminate", "reason": "x" }), "branch_reviewer"),
+        (
+            json!({ "command": "terminate", "reason": "x", "sources": { "credit_system": { "checked_on": "2026-03-02" } } }),
+            "branch_reviewer",
+        ),
         (json!({ "command": "join_round", "round_id": 1 }), "agency"),
         (json!({ "command": "decide", "outcome": "pass" }), "agency"),
         (json!({ "command": "record_site_evaluation", "score": 80 }), "evaluator"),

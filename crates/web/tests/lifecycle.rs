@@ -125,7 +125,7 @@ async fn hrb_hospital_draft_to_signed(b: Backend) {
             "countersigned"
         ]
     );
-    assert_eq!(view["application"]["profile_version"], "2026.4");
+    assert_eq!(view["application"]["profile_version"], "2026.5");
     let notice = view["events"].as_array().unwrap().iter().find(|e| e["kind"] == "notice_ended").unwrap();
     assert_eq!(notice["actor_role"], "system");
 }
@@ -145,7 +145,11 @@ async fn urc_pharmacy_draft_to_signed(b: Backend) {
     let id = t.submitted(&inst).await;
     assert_eq!(t.state_of(id).await, "initial_review");
     assert_eq!(t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await, "info_verification");
-    assert_eq!(t.cmd(&branch, id, json!({ "command": "pass_verification" })).await, "evaluator_draw");
+    assert_eq!(
+        t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+            .await,
+        "evaluator_draw"
+    );
 
     let (status, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "2026年第一期" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{round}");
@@ -169,7 +173,16 @@ async fn urc_pharmacy_draft_to_signed(b: Backend) {
     }
     assert_eq!(t.cmd(&inst, id, json!({ "command": "confirm_score_sheet" })).await, "expert_review");
     assert_eq!(t.cmd(&expert, id, pass_review()).await, "collective_decision");
-    assert_eq!(t.cmd(&agency, id, json!({ "command": "decide", "outcome": "pass" })).await, "passed");
+    assert_eq!(
+        t.cmd(
+            &agency,
+            id,
+            json!({ "command": "decide", "outcome": "pass", "minutes": "集体研究会议纪要", "attendees": ["主任", "副主任"] })
+        )
+        .await,
+        "passed"
+    );
+    t.file_and_acknowledge(&agency, round_id).await;
 
     // URC-RES-2: 10 days from Mon 2026-03-02 → Thu 2026-03-12.
     assert_eq!(t.cmd(&agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
@@ -223,7 +236,7 @@ async fn every_terminal_state(b: Backend) {
     // terminated (URC-REV-2), by the branch of the clinic's own district.
     let id = t.submitted(&urc_clinic).await;
     t.cmd(&branch_other, id, json!({ "command": "pass_initial_review" })).await;
-    assert_eq!(t.cmd(&branch_other, id, json!({ "command": "terminate", "reason": "信息核查与申报不符" })).await, "terminated");
+    assert_eq!(t.cmd(&branch_other, id, json!({ "command": "terminate", "reason": "信息核查与申报不符", "sources": { "credit_system": { "checked_on": "2026-03-02" } } })).await, "terminated");
 
     // not_signed (URC-RES-2): a founded complaint during the notice.
     let urc_agency = t.login("urc-agency").await;

@@ -239,21 +239,7 @@ both!(completeness_review_form_issues_the_notice);
 async fn urc_ready_to_sign(t: &TestApp, inst: &str) -> i64 {
     let branch = t.login("urc-branch").await;
     let agency = t.login("urc-agency").await;
-    let expert = t.login("urc-expert").await;
-    let id = t.submitted(inst).await;
-    t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-    t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
-    let (_, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "当期" }))).await;
-    let round_id = round["id"].as_i64().unwrap();
-    t.cmd(&agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
-    for e in &t.draw_for_visit(&agency, round_id, &[id]).await[0] {
-        t.cmd(e, id, json!({ "command": "record_site_evaluation", "score": 85 })).await;
-    }
-    t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
-    let review = json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] });
-    t.cmd(&expert, id, review).await;
-    t.cmd(&agency, id, json!({ "command": "decide", "outcome": "pass" })).await;
-    t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    let id = common::urc_to_notice(t, inst, &branch, &agency).await;
     t.advance_days(11);
     t.tick().await;
     assert_eq!(t.state_of(id).await, "ready_to_sign");
@@ -450,15 +436,15 @@ fn request_annex2() -> serde_json::Value {
     json!({ "command": "request_annex2_acceptance" })
 }
 
-/// Registers the shipped Harbin profile as version 2026.4 with `[preparation]` lines replaced;
+/// Registers the shipped Harbin profile as version 2026.9 with `[preparation]` lines replaced;
 /// applications submitted afterwards are bound to it.
 async fn harbin_profile_with(t: &TestApp, replace: &[(&str, &str)]) {
-    let mut text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.3\"", "version = \"2026.4\"", 1);
+    let mut text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.5\"", "version = \"2026.9\"", 1);
     for (from, to) in replace {
         assert!(text.contains(from), "{from} in the shipped profile");
         text = text.replacen(from, to, 1);
     }
-    let profile = dingdian_core::policy::Profile::parse("harbin-2026.4.toml", &text).expect("valid");
+    let profile = dingdian_core::policy::Profile::parse("harbin-2026.9.toml", &text).expect("valid");
     t.store().register_profile(profile, t.now()).await.expect("register");
 }
 
@@ -531,7 +517,7 @@ async fn hrb_annex2_missed_window_deemed_withdrawn_per_profile(b: Backend) {
     harbin_profile_with(&t, &[("annex2_missed_window = \"acceptance_request\"", "annex2_missed_window = \"application\"")]).await;
     let clinic = t.login("hrb-clinic").await;
     let id = preparing_with_package(&t, &clinic).await;
-    assert_eq!(t.store().application(id).await.unwrap().unwrap().profile_version, "2026.4");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().profile_version, "2026.9");
     t.cmd(&clinic, id, request_annex2()).await;
     t.cmd(&agency, id, fail_annex2()).await;
     t.advance_days(10);

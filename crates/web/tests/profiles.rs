@@ -22,7 +22,7 @@ async fn applications_keep_their_profile_version(b: Backend) {
     let old = t.submitted(&hosp).await;
 
     // A new Harbin version gives 10 working days to supplement instead of 5 (HRB-ACC-2).
-    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.4\"", "version = \"2026.9\"", 1).replacen(
+    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.5\"", "version = \"2026.9\"", 1).replacen(
         "amount = 5\nunit = \"working_days\"\nruns_in = [\"awaiting_supplement\"]",
         "amount = 10\nunit = \"working_days\"\nruns_in = [\"awaiting_supplement\"]",
         1,
@@ -37,7 +37,7 @@ async fn applications_keep_their_profile_version(b: Backend) {
     t.cmd(&agency, new, notice()).await;
     let old_app = t.store().application(old).await.unwrap().unwrap();
     let new_app = t.store().application(new).await.unwrap().unwrap();
-    assert_eq!(old_app.profile_version, "2026.4");
+    assert_eq!(old_app.profile_version, "2026.5");
     assert_eq!(new_app.profile_version, "2026.9");
     // Notice on Mon 2026-03-02: 5 working days → 03-09; 10 → 03-16.
     assert_eq!(old_app.due_on.unwrap().to_string(), "2026-03-09");
@@ -50,7 +50,7 @@ async fn applications_keep_their_profile_version(b: Backend) {
 
     // After a restart, the stored versions are loaded again.
     let reopened = dingdian_store::Store::open(&t_url(&t)).await.unwrap();
-    assert!(reopened.profile_version("harbin", "2026.4").is_some());
+    assert!(reopened.profile_version("harbin", "2026.5").is_some());
     assert!(reopened.profile_version("harbin", "2026.9").is_some());
     reopened.close().await;
 }
@@ -74,7 +74,7 @@ async fn g_profile_older_stored_texts_still_load(b: Backend) {
     t.store().register_profile(old, now).await.unwrap();
     let id = t.harbin_to_preparation(&hosp).await;
     t.store().register_profile(Profile::shipped().swap_remove(0), now).await.unwrap();
-    assert_eq!(t.store().current_profile("harbin").unwrap().version, "2026.4");
+    assert_eq!(t.store().current_profile("harbin").unwrap().version, "2026.5");
 
     let bound = t.store().profile_version("harbin", "2026.2").expect("old version loaded");
     assert_eq!(bound.district_name("230102"), Some("道里区"), "inherited");

@@ -104,11 +104,13 @@ async fn urc_rev_2_rechecks_not_accepted(b: Backend) {
     let record = json!({ "kind": "fraud", "occurred_on": "2026-02-20", "source": "信用中国核查", "note": "申报材料弄虚作假" });
     let (status, _) = t.call(Method::POST, &format!("/api/institutions/{inst}/records"), Some(&agency), Some(record)).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = t.try_cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+    let (status, body) = t
+        .try_cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_accepted")), "{body}");
     assert_eq!(body["detail"]["findings"][0]["rule"], "URC-REJ-MED-4");
     assert_eq!(body["detail"]["findings"][0]["until"], "2029-02-20");
-    assert_eq!(t.cmd(&branch, id, json!({ "command": "terminate", "reason": "核查发现弄虚作假（URC-REJ-MED-4）" })).await, "terminated");
+    assert_eq!(t.cmd(&branch, id, json!({ "command": "terminate", "reason": "核查发现弄虚作假（URC-REJ-MED-4）", "sources": { "credit_system": { "checked_on": "2026-03-02" } } })).await, "terminated");
 }
 both!(urc_rev_2_rechecks_not_accepted);
 

@@ -74,7 +74,8 @@ async fn urc_eval_full_round(b: Backend) {
         let token = t.login(&username).await;
         let id = t.submitted(&token).await;
         t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-        t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+        t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+            .await;
         apps.push((id, token, uscc));
     }
 
@@ -295,7 +296,11 @@ async fn urc_eval_full_round(b: Backend) {
             Method::POST,
             &format!("/api/rounds/{round_id}/decision"),
             Some(&agency),
-            Some(json!({ "minutes": "2026年第一期定点评估集体研究会议：11 家通过，1 家未通过。", "decisions": decisions })),
+            Some(json!({
+                "minutes": "2026年第一期定点评估集体研究会议：11 家通过，1 家未通过。",
+                "attendees": ["中心主任", "分管副主任", "评估科科长"],
+                "decisions": decisions
+            })),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

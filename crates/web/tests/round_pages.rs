@@ -21,7 +21,7 @@ async fn urc_round_through_the_pages(b: Backend) {
     let pharmacy = t.login("urc-pharmacy").await;
     let id = t.submitted(&pharmacy).await;
     t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-    t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+    t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } })).await;
     let departments = ["insurance", "health", "market_regulation"];
     let mut csv = String::from("id,name,department,employer,specialty,active,ties\n");
     for i in 0..6 {

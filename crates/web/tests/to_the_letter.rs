@@ -58,7 +58,7 @@ both!(g_agency_time_late_supplement_notice_refused);
 /// exactly once, and tells the applicant why.
 async fn g_agency_time_deemed_accepted_when_profile_says_so(b: Backend) {
     let t = TestApp::new(b).await;
-    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.4\"", "version = \"2026.9\"", 1).replacen(
+    let text = dingdian_core::policy::SHIPPED[0].1.replacen("version = \"2026.5\"", "version = \"2026.9\"", 1).replacen(
         "bounds = \"supplement_notice\"",
         "bounds = \"supplement_notice\"\non_expiry = \"deem_accepted\"",
         1,

@@ -41,7 +41,8 @@ async fn drawn(b: Backend) -> Drawn {
         t.cmd(&token, id, json!({ "command": "update_draft", "facts": common::full_facts("P65010200001") })).await;
         t.cmd(&token, id, json!({ "command": "submit" })).await;
         t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
-        t.cmd(&branch, id, json!({ "command": "pass_verification" })).await;
+        t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } }))
+            .await;
         apps.push((id, username.to_owned(), Uscc::with_check(code17).unwrap().to_string(), sha));
     }
     let institution_id = t.store().application(apps[0].0).await.unwrap().unwrap().institution_id;

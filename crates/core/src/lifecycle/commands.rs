@@ -8,7 +8,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::records::{ChecklistItem, FileRef, Outcome, Reason, SupplementItem};
+use super::records::{ChecklistItem, FileRef, Outcome, Reason, SourceInput, SupplementItem, VerificationSource};
 use crate::policy::Step;
 use crate::vocabulary::Role;
 
@@ -66,11 +66,16 @@ pub enum Command {
     },
     /// URC-REV-1.
     PassInitialReview,
-    /// URC-REV-2.
-    PassVerification,
-    /// URC-REV-2: mismatch or serious violation.
+    /// URC-REV-2, with the sources checked (at least one).
+    PassVerification {
+        #[serde(default)]
+        sources: std::collections::BTreeMap<VerificationSource, SourceInput>,
+    },
+    /// URC-REV-2: mismatch or serious violation, with the sources that showed it.
     Terminate {
         reason: String,
+        #[serde(default)]
+        sources: std::collections::BTreeMap<VerificationSource, SourceInput>,
     },
     /// URC-EVAL-1: put the application into an evaluation round (当期).
     JoinRound {
@@ -110,11 +115,33 @@ pub enum Command {
         reasons: Vec<String>,
         #[serde(default)]
         rectification: Option<String>,
+        // --- urc: the meeting's record (URC-EVAL-4) ---
+        /// The minutes of the meeting that decided (组织会议研究).
+        #[serde(default)]
+        minutes: Option<String>,
+        /// Who attended the meeting.
+        #[serde(default)]
+        attendees: Vec<String>,
+        /// Why the outcome departs from the expert review's recommendation; required then.
+        #[serde(default)]
+        departure_reason: Option<String>,
     },
     /// HRB-EVAL-3 / URC-RES-1.
     RequestReevaluation,
     /// HRB-NOTICE / URC-RES-2.
     PublishNotice,
+    // --- urc: filing the passed list (URC-RES-1) ---
+    /// The agency files the round's passed list with the administration (报…备案). Sent only
+    /// by the store, for every passed application of the round at once (the command API refuses
+    /// it: `POST /api/rounds/{id}/filing`).
+    FileWithAdministration {
+        round_id: i64,
+    },
+    /// The administration (医疗保障行政部门, role `admin`) acknowledges the round's filing. Sent
+    /// only by the store (`POST /api/rounds/{id}/filing/acknowledgement`).
+    AcknowledgeFiling {
+        round_id: i64,
+    },
     /// A complaint received during the notice (recorded by the agency).
     RecordComplaint {
         summary: String,
@@ -266,7 +293,7 @@ impl Command {
             Command::Reject { .. } => "reject",
             Command::ScheduleEvaluation { .. } => "schedule_evaluation",
             Command::PassInitialReview => "pass_initial_review",
-            Command::PassVerification => "pass_verification",
+            Command::PassVerification { .. } => "pass_verification",
             Command::Terminate { .. } => "terminate",
             Command::JoinRound { .. } => "join_round",
             Command::StartSiteEvaluation { .. } => "start_site_evaluation",
@@ -276,6 +303,8 @@ impl Command {
             Command::Decide { .. } => "decide",
             Command::RequestReevaluation => "request_reevaluation",
             Command::PublishNotice => "publish_notice",
+            Command::FileWithAdministration { .. } => "file_with_administration",
+            Command::AcknowledgeFiling { .. } => "acknowledge_filing",
             Command::RecordComplaint { .. } => "record_complaint",
             Command::ResolveComplaint { .. } => "resolve_complaint",
             Command::RecordTraining { .. } => "record_training",
@@ -305,9 +334,11 @@ impl Command {
     pub fn needs(&self) -> Needs {
         match self {
             // G-BANS and the not-accepted rules at submission (URC-REJ-*).
-            Command::Submit => Needs { bans: true, history: true, open_rounds: false, prior: true },
+            Command::Submit => Needs { bans: true, history: true, open_rounds: false, prior: true, planning: false },
+            // URC-REV-1: the initial review is held against the district's plan.
+            Command::PassInitialReview | Command::Reject { .. } => Needs { planning: true, ..Needs::default() },
             // URC-REV-2: the not-accepted rules again, against today's record.
-            Command::PassVerification => Needs { history: true, ..Needs::default() },
+            Command::PassVerification { .. } => Needs { history: true, ..Needs::default() },
             Command::JoinRound { .. } => Needs { open_rounds: true, ..Needs::default() },
             _ => Needs::default(),
         }
@@ -328,8 +359,8 @@ impl Command {
             "reject" => Command::Reject { reasons: Vec::new() },
             "schedule_evaluation" => Command::ScheduleEvaluation { date: None, note: None },
             "pass_initial_review" => Command::PassInitialReview,
-            "pass_verification" => Command::PassVerification,
-            "terminate" => Command::Terminate { reason: text() },
+            "pass_verification" => Command::PassVerification { sources: Default::default() },
+            "terminate" => Command::Terminate { reason: text(), sources: Default::default() },
             "join_round" => Command::JoinRound { round_id: 0 },
             "start_site_evaluation" => Command::StartSiteEvaluation { round_id: 0 },
             "record_site_evaluation" => Command::RecordSiteEvaluation { score: 0, items: std::collections::BTreeMap::new(), notes: None },
@@ -340,7 +371,14 @@ impl Command {
                 rectification: None,
                 attendees: vec![text()],
             },
-            "decide" => Command::Decide { outcome: Outcome::Pass, reasons: Vec::new(), rectification: None },
+            "decide" => Command::Decide {
+                outcome: Outcome::Pass,
+                reasons: Vec::new(),
+                rectification: None,
+                minutes: Some(text()),
+                attendees: vec![text()],
+                departure_reason: Some(text()),
+            },
             "request_reevaluation" => Command::RequestReevaluation,
             "publish_notice" => Command::PublishNotice,
             "record_complaint" => Command::RecordComplaint { summary: text() },
@@ -391,8 +429,6 @@ impl Command {
             | Submit
             | Withdraw { .. }
             | Supplement { .. }
-            | AttachMaterial { .. }
-            | RemoveMaterial { .. }
             | FileAnnex1 { .. }
             | RequestAnnex2Acceptance
             | ConfirmScoreSheet
@@ -407,16 +443,21 @@ impl Command {
             | DeemAccepted
             | IssueAgreement { .. }
             | RecalculateDeadlines { .. } => Who::Role(Role::System),
+            // --- urc: a verification slot is the verification step's (URC-REV-2) ---
+            AttachMaterial { slot, .. } | RemoveMaterial { slot, .. } => Who::Slot(slot.clone()),
             IssueSupplementNotice { .. } => Who::Step(Step::CompletenessCheck),
             Accept | ScheduleEvaluation { .. } => Who::Step(Step::Acceptance),
             Reject { .. } | OverrideConditions { .. } => Who::StateStep,
             PassInitialReview => Who::Step(Step::InitialReview),
-            PassVerification | Terminate { .. } => Who::Step(Step::InfoVerification),
+            PassVerification { .. } | Terminate { .. } => Who::Step(Step::InfoVerification),
             JoinRound { .. } | StartSiteEvaluation { .. } => Who::Step(Step::EvaluatorDraw),
             RecordSiteEvaluation { .. } => Who::Step(Step::SiteEvaluation),
             RecordExpertReview { .. } => Who::Step(Step::ExpertReview),
             Decide { .. } => Who::Step(Step::CollectiveDecision),
             PublishNotice | ResolveComplaint { .. } => Who::Step(Step::PublicNotice),
+            // URC-RES-1: the centre that decided files; the administration acknowledges.
+            FileWithAdministration { .. } => Who::Step(Step::CollectiveDecision),
+            AcknowledgeFiling { .. } => Who::Role(Role::Admin),
             // A complaint is recorded by the agency, or by the system on behalf of the public.
             RecordComplaint { .. } => Who::StepOrSystem(Step::PublicNotice),
             CompletePreparation
@@ -437,6 +478,9 @@ pub(super) enum Who {
     StateStep,
     /// The step's actor, or the system acting for someone without an account (the public).
     StepOrSystem(Step),
+    /// Whoever fills this material slot: the institution, or for a verification slot the
+    /// information-verification step's actor (URC-REV-2).
+    Slot(String),
 }
 
 /// The facts beyond the application that a command's decision reads; the store loads these.
@@ -450,8 +494,10 @@ pub struct Needs {
     pub open_rounds: bool,
     /// The institution's earlier applications (G-FOLLOWS).
     pub prior: bool,
+    /// The district's planning figures (URC-REV-1).
+    pub planning: bool,
 }
 
 impl Needs {
-    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true, prior: true };
+    pub const ALL: Needs = Needs { bans: true, history: true, open_rounds: true, prior: true, planning: true };
 }

@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::records::{ChecklistItem, FileRef, Outcome, Reason, SupplementItem};
+use super::records::{ChecklistItem, FileRef, Outcome, Reason, SourceChecked, SupplementItem};
 use crate::eligibility::Finding;
 
 /// Facts recorded on an application. Each variant is one thing that happened.
@@ -72,9 +72,15 @@ pub enum Event {
         note: Option<String>,
     },
     InitialReviewPassed,
-    VerificationPassed,
+    VerificationPassed {
+        /// URC-REV-2: the sources checked (empty in events recorded before they were kept).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceChecked>,
+    },
     Terminated {
         reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<SourceChecked>,
     },
     JoinedRound {
         round_id: i64,
@@ -107,10 +113,27 @@ pub enum Event {
         reasons: Vec<String>,
         rectification: Option<String>,
         attempt: u32,
+        // --- urc: the collective decision's record (URC-EVAL-4) ---
+        /// The meeting's minutes (a collective decision only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<String>,
+        /// Who attended the meeting.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attendees: Vec<String>,
+        /// Why the outcome departs from the expert review's recommendation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        departure_reason: Option<String>,
     },
     ReevaluationRequested,
     NoticePublished {
         ends_on: Option<Date>,
+    },
+    // --- urc: filing the passed list (URC-RES-1) ---
+    PassedListFiled {
+        round_id: i64,
+    },
+    FilingAcknowledged {
+        round_id: i64,
     },
     ComplaintRecorded {
         number: u32,
@@ -218,7 +241,7 @@ impl Event {
             Event::Rejected { .. } => "rejected",
             Event::EvaluationScheduled { .. } => "evaluation_scheduled",
             Event::InitialReviewPassed => "initial_review_passed",
-            Event::VerificationPassed => "verification_passed",
+            Event::VerificationPassed { .. } => "verification_passed",
             Event::Terminated { .. } => "terminated",
             Event::JoinedRound { .. } => "joined_round",
             Event::SiteEvaluationStarted { .. } => "site_evaluation_started",
@@ -228,6 +251,8 @@ impl Event {
             Event::ResultDecided { .. } => "result_decided",
             Event::ReevaluationRequested => "reevaluation_requested",
             Event::NoticePublished { .. } => "notice_published",
+            Event::PassedListFiled { .. } => "passed_list_filed",
+            Event::FilingAcknowledged { .. } => "filing_acknowledged",
             Event::ComplaintRecorded { .. } => "complaint_recorded",
             Event::ComplaintResolved { .. } => "complaint_resolved",
             Event::NoticeEnded => "notice_ended",
@@ -268,7 +293,7 @@ impl Event {
             Event::Rejected { .. } => "不予受理",
             Event::EvaluationScheduled { .. } => "安排现场踏查",
             Event::InitialReviewPassed => "初审通过",
-            Event::VerificationPassed => "信息核查通过",
+            Event::VerificationPassed { .. } => "信息核查通过",
             Event::Terminated { .. } => "信息核查不符，终止申请",
             Event::JoinedRound { .. } => "纳入当期评估",
             Event::SiteEvaluationStarted { .. } => "评估人员已抽取，开始现场评估",
@@ -279,6 +304,8 @@ impl Event {
             Event::ResultDecided { .. } => "评估未通过",
             Event::ReevaluationRequested => "申请再次评估",
             Event::NoticePublished { .. } => "发布公示",
+            Event::PassedListFiled { .. } => "评估合格名单报医疗保障行政部门备案",
+            Event::FilingAcknowledged { .. } => "医疗保障行政部门确认备案",
             Event::ComplaintRecorded { .. } => "收到投诉举报",
             Event::ComplaintResolved { .. } => "投诉举报调查完毕",
             Event::NoticeEnded => "公示期满",

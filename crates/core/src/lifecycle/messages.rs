@@ -42,7 +42,7 @@ pub fn notification(event: &Event, number: &str, p: &Profile) -> Option<(String,
             ("不予受理", format!("您的定点申请不予受理，理由：{}。", list.join("；")))
         }
         Event::InitialReviewPassed => ("初审通过", "您的定点申请已通过初审，进入信息核查。".to_owned()),
-        Event::Terminated { reason } => ("申请终止", format!("经信息核查，您的定点申请终止：{reason}。")),
+        Event::Terminated { reason, .. } => ("申请终止", format!("经信息核查，您的定点申请终止：{reason}。")),
         Event::SiteEvaluationStarted { .. } => ("已抽取评估人员", "本期评估人员已随机抽取，现场评估前一个工作日揭晓评估小组。".to_owned()),
         Event::ResultDecided { outcome: Outcome::Pass, .. } => ("评估通过", "您的定点申请评估通过，将进行公示。".to_owned()),
         Event::ResultDecided { reasons, rectification, attempt, .. } => {

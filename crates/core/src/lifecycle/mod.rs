@@ -32,6 +32,6 @@ pub use decide::{
 pub use events::Event;
 pub use messages::notification;
 pub use projection::{
-    AgreementComment, AgreementVersion, Annex2State, Annex2Window, AppState, Complaint, Negotiation, Preparation, TrainingResult,
+    AgreementComment, AgreementVersion, Annex2State, Annex2Window, AppState, Complaint, Filing, Negotiation, Preparation, TrainingResult,
 };
-pub use records::{ChecklistItem, FileRef, Outcome, Problem, Reason, SupplementItem};
+pub use records::{ChecklistItem, FileRef, Outcome, Problem, Reason, SourceChecked, SourceInput, SupplementItem, VerificationSource};

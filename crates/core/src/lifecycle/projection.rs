@@ -188,6 +188,16 @@ pub struct AppState {
     /// The agreement's versions, comments and replies (URC-NEGOTIATE).
     #[serde(default)]
     pub negotiation: Negotiation,
+    /// URC-RES-1: the passed list's filing with the administration.
+    #[serde(default)]
+    pub filing: Filing,
+}
+
+/// URC-RES-1: the filing (备案) of the passed list this application is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filing {
+    pub filed_on: Option<Date>,
+    pub acknowledged_on: Option<Date>,
 }
 
 impl Default for AppState {
@@ -216,6 +226,7 @@ impl Default for AppState {
             agreement: None,
             prep: Preparation::default(),
             negotiation: Negotiation::default(),
+            filing: Filing::default(),
         }
     }
 }
@@ -281,6 +292,8 @@ impl AppState {
                 self.round_id = None;
             }
             Event::NoticePublished { ends_on } => self.notice_ends_on = *ends_on,
+            Event::PassedListFiled { .. } => self.filing.filed_on = Some(on),
+            Event::FilingAcknowledged { .. } => self.filing.acknowledged_on = Some(on),
             Event::ComplaintRecorded { number, .. } => self.complaints.push(Complaint { number: *number, open: true, founded: None }),
             Event::ComplaintResolved { number, founded, .. } => {
                 if let Some(c) = self.complaints.iter_mut().find(|c| c.number == *number) {

@@ -4,6 +4,7 @@
 //!
 //! Not responsible for any decision or state: plain values with their names for people.
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::FileType;
@@ -124,4 +125,63 @@ impl ChecklistItem {
             ChecklistItem::RealNameDevice => "evidence_real_name_device",
         }
     }
+}
+
+// --- urc: information verification's sources (URC-REV-2) ---
+
+/// URC-REV-2 "通过书面审核、部门函询、国家企业信用信息公示系统查询等方式": the ways declared
+/// information is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationSource {
+    /// 书面审核.
+    WrittenReview,
+    /// 部门函询.
+    DepartmentLetter,
+    /// 国家企业信用信息公示系统查询.
+    CreditSystem,
+}
+
+impl VerificationSource {
+    pub const ALL: [VerificationSource; 3] =
+        [VerificationSource::WrittenReview, VerificationSource::DepartmentLetter, VerificationSource::CreditSystem];
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            VerificationSource::WrittenReview => "书面审核",
+            VerificationSource::DepartmentLetter => "部门函询",
+            VerificationSource::CreditSystem => "国家企业信用信息公示系统查询",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationSource::WrittenReview => "written_review",
+            VerificationSource::DepartmentLetter => "department_letter",
+            VerificationSource::CreditSystem => "credit_system",
+        }
+    }
+}
+
+/// One source as the reviewer enters it: the day it was checked, a note, and the SHA-256 of
+/// files uploaded to a verification slot that document it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    pub checked_on: Date,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+/// One source as recorded, with its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceChecked {
+    pub source: VerificationSource,
+    pub checked_on: Date,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<FileRef>,
 }

@@ -320,3 +320,17 @@ pub async fn complaints(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw
             .collect(),
     ))
 }
+
+// --- urc: planning (URC-REV-1) ---
+
+/// `GET /api/applications/{id}/planning`: the district's planning figures for the application's
+/// kind and whether one more designation fits (the core's assessment); `null` where the city
+/// does not plan.
+pub async fn planning(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(raw): Path<String>,
+) -> Result<Json<Option<dingdian_core::planning::Assessment>>, ApiError> {
+    let (app, _) = s.store.readable(id(&raw)?, &u.actor(), s.clock.today()).await?;
+    Ok(Json(s.store.planning_for(&app).await?))
+}

@@ -206,6 +206,9 @@ pub async fn application_group(State(s): State<AppState>, ApiUser(u): ApiUser, P
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     minutes: String,
+    /// URC-EVAL-4: who attended the meeting (recorded on every decision of the round).
+    #[serde(default)]
+    attendees: Vec<String>,
     decisions: Vec<OneDecision>,
 }
 
@@ -218,6 +221,9 @@ struct OneDecision {
     reasons: Vec<String>,
     #[serde(default)]
     rectification: Option<String>,
+    /// Why this outcome departs from the expert review's recommendation.
+    #[serde(default)]
+    departure_reason: Option<String>,
 }
 
 /// URC-EVAL-4: the collective decision on the whole round, with minutes.
@@ -235,7 +241,14 @@ pub async fn decide(
         .map(|d| {
             (
                 d.application_id,
-                dingdian_core::lifecycle::Command::Decide { outcome: d.outcome, reasons: d.reasons, rectification: d.rectification },
+                dingdian_core::lifecycle::Command::Decide {
+                    outcome: d.outcome,
+                    reasons: d.reasons,
+                    rectification: d.rectification,
+                    minutes: Some(b.minutes.clone()),
+                    attendees: b.attendees.clone(),
+                    departure_reason: d.departure_reason,
+                },
             )
         })
         .collect();
@@ -258,4 +271,20 @@ pub async fn filing(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): P
     Ok(Json(
         rows.into_iter().map(|(application_id, number, institution, uscc)| Filed { application_id, number, institution, uscc }).collect(),
     ))
+}
+
+// --- urc: filing the passed list (URC-RES-1) ---
+
+/// URC-RES-1: the agency files the round's passed list with the administrative department.
+pub async fn file(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let round = own_round(&s, &raw, &u).await?;
+    let filed = s.store.file_round(round.id, &u.actor(), s.clock.now()).await?;
+    Ok(Json(serde_json::json!({ "filed": filed })))
+}
+
+/// URC-RES-1: the administrative department acknowledges the round's filing.
+pub async fn acknowledge(State(s): State<AppState>, ApiUser(u): ApiUser, Path(raw): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let round = own_round(&s, &raw, &u).await?;
+    let acknowledged = s.store.acknowledge_filing(round.id, &u.actor(), s.clock.now()).await?;
+    Ok(Json(serde_json::json!({ "acknowledged": acknowledged })))
 }

@@ -133,9 +133,13 @@ pub async fn slot_views(s: &AppState, app: &AppRecord, uploadable: &[String]) ->
         .materials
         .iter()
         .filter(|m| m.applies_to.contains(&app.institution_kind()))
-        .filter(|m| {
-            m.phase == MaterialPhase::Application
-                || matches!(app.state, AppStateKind::PresignPreparation | AppStateKind::ReadyToSign | AppStateKind::Signed)
+        .filter(|m| match m.phase {
+            MaterialPhase::Application => true,
+            MaterialPhase::Preparation => {
+                matches!(app.state, AppStateKind::PresignPreparation | AppStateKind::ReadyToSign | AppStateKind::Signed)
+            }
+            // URC-REV-2: the reviewer's evidence, while it can be uploaded and once it holds files.
+            MaterialPhase::Verification => uploadable.contains(&m.id) || st.materials.get(&m.id).is_some_and(|f| !f.is_empty()),
         })
         .map(|m| {
             // The notice's findings matter while the institution is supplementing.

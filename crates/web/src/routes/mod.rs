@@ -95,6 +95,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/rounds/{id}/commit", Roles(AGENCY), post(round_pages::commit)),
         r("POST", "/rounds/{id}/draw", Roles(AGENCY), post(round_pages::draw)),
         r("POST", "/rounds/{id}/start", Roles(AGENCY), post(round_pages::start)),
+        r("POST", "/rounds/{id}/file", Roles(AGENCY), post(round_pages::file)),
         r("GET", "/audit", Public, get(pages::audit_heads)),
         r("GET", "/query", Public, get(pages::query)),
         r("GET", "/notices", Public, get(pages::notices)),
@@ -109,6 +110,8 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/account/password", Page, get(account::password_form)),
         r("POST", "/account/password", Page, post(account::change_password)),
         r("POST", "/admin/calendar", Roles(&[Role::Admin]), post(admin::load_calendar).layer(big())),
+        r("POST", "/admin/rounds/{id}/acknowledge", Roles(&[Role::Admin]), post(admin::acknowledge_filing)),
+        r("POST", "/admin/planning", Roles(&[Role::Admin]), post(admin::set_plan)),
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
         r("GET", "/healthz", Public, get(api::health)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
@@ -132,7 +135,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/api/applications/{id}/evaluators", Signed, get(draws::application_group)),
         r("GET", "/api/applications/{id}/complaints", Roles(OVERSIGHT), get(api::complaints)),
         r("GET", "/api/applications/{id}/materials", Signed, get(materials::list)),
-        r("PUT", "/api/applications/{id}/materials/{slot}", Roles(&[Role::Institution]), put(materials::upload).layer(unlimited())),
+        // Who fills which slot is the core's (the institution; URC-REV-2: a verification slot
+        // the verification step's actor), decided before a byte is read.
+        r("PUT", "/api/applications/{id}/materials/{slot}", Signed, put(materials::upload).layer(unlimited())),
         r("GET", "/api/applications/{id}/files/{sha256}", Signed, get(materials::download)),
         r("GET", "/api/applications/{id}/documents/{kind}/pdf", Signed, get(documents::pdf)),
         r("GET", "/api/rounds", Signed, get(api::list_rounds)),
@@ -145,6 +150,10 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/api/rounds/{id}/replacements", Roles(AGENCY), post(draws::replace)),
         r("POST", "/api/rounds/{id}/decision", Roles(AGENCY), post(draws::decide)),
         r("GET", "/api/rounds/{id}/filing", Roles(STAFF), get(draws::filing)),
+        // --- urc: URC-RES-1 filing; URC-REV-1 planning ---
+        r("POST", "/api/rounds/{id}/filing", Roles(AGENCY), post(draws::file)),
+        r("GET", "/api/applications/{id}/planning", Roles(STAFF), get(api::planning)),
+        r("POST", "/api/rounds/{id}/filing/acknowledgement", Roles(&[Role::Admin]), post(draws::acknowledge)),
         r("GET", "/api/evaluators", Roles(&[Role::Agency, Role::Supervisor, Role::Admin]), get(draws::pool)),
         r("POST", "/api/evaluators/import", Roles(AGENCY), post(draws::import_pool).layer(big())),
         r("GET", "/api/me/assignments", Roles(&[Role::Evaluator]), get(draws::my_assignments)),

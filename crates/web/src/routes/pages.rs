@@ -337,7 +337,6 @@ const BUTTONS: &[(&str, &str)] = &[
     ("accept", "受理"),
     ("schedule_evaluation", "安排现场踏查"),
     ("pass_initial_review", "初审通过"),
-    ("pass_verification", "信息核查通过"),
     ("confirm_score_sheet", "确认评分表"),
     ("request_reevaluation", "申请再次评估"),
     ("publish_notice", "发布公示"),
@@ -373,6 +372,7 @@ fn done_label(name: &str) -> Option<&'static str> {
         "record_station_acceptance" => "服务站点验收已记录",
         "fail_preparation" => "已记录为视为放弃",
         "terminate" => "已终止审核",
+        "pass_verification" => "信息核查通过",
         "join_round" => "已纳入评估批次",
         "comment_agreement" => "协议意见已提交",
         "revise_agreement" => "已发布修订后的协议文本",
@@ -511,6 +511,11 @@ pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<S
             "bool" => Value::Bool(matches!(value, "true" | "on" | "1")),
             "lines" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
             "reasons" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "text": l })).collect()),
+            // Reasons citing a rule (URC-REV-1: a refusal for planning): `reasons:cite:URC-REV-1`.
+            cite if cite.starts_with("cite:") => {
+                let rule = cite.trim_start_matches("cite:");
+                Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "rule": rule, "text": l })).collect())
+            }
             "staff" => Value::Array(
                 value
                     .lines()
@@ -713,6 +718,10 @@ pub struct RoundRow {
     verification: Option<Vec<String>>,
     open: bool,
     committed: bool,
+    /// URC-RES-1: the passed list's filing, as shown.
+    filing: &'static str,
+    /// The agency may file it now.
+    can_file: bool,
 }
 
 #[derive(Template)]
@@ -735,6 +744,7 @@ pub async fn rounds(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query
         Some("commit") => Some("已公布承诺值。抽取时请使用事先约定的公开随机值。".to_owned()),
         Some("draw") => Some("已抽取现场评估人员，抽取记录可下载复核。评估人员与机构的分组将于现场评估前日由系统随机抽取。".to_owned()),
         Some("start") => Some("已开始现场评估。".to_owned()),
+        Some("file") => Some("评估合格名单已报医疗保障行政部门备案，确认后方可公示。".to_owned()),
         _ => None,
     };
     rounds_page(&s, u, None, done).await
@@ -768,6 +778,12 @@ pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, do
             open: r.status == "open",
             committed: d.is_some(),
             grouped: d.as_ref().and_then(|d| d.record.as_ref()).is_some_and(dingdian_core::draw::is_grouped),
+            filing: match (&r.filed_at, &r.filing_acknowledged_at) {
+                (_, Some(_)) => "已备案（行政部门已确认）",
+                (Some(_), None) => "已报备案，待行政部门确认",
+                (None, None) => "",
+            },
+            can_file: r.status != "open" && r.filed_at.is_none() && s.store.current_profile(&r.city).is_some_and(|p| p.filing.is_some()),
             drawn: d.is_some_and(|d| d.record.is_some()),
         });
     }

@@ -171,6 +171,19 @@ pub struct SignatureRow {
     pub sha256: String,
 }
 
+/// URC-EVAL-3 / URC-EVAL-4: an expert review or a decided result, as recorded (the same
+/// record the API's events carry).
+pub struct ReviewRow {
+    pub title: &'static str,
+    pub at: String,
+    pub outcome: &'static str,
+    pub reasons: Vec<String>,
+    pub rectification: Option<String>,
+    pub minutes: Option<String>,
+    pub attendees: Vec<String>,
+    pub departure_reason: Option<String>,
+}
+
 /// Everything the page adds for the current user.
 pub struct Portal {
     pub facts: Option<FactsForm>,
@@ -196,8 +209,42 @@ pub struct Portal {
     pub open_rounds: Vec<(i64, String)>,
     /// URC-EVAL-4: the collective decision is recorded here.
     pub can_decide: bool,
-    /// URC-REV-2: information verification may terminate the application.
-    pub can_terminate: bool,
+    /// URC-EVAL-3 / URC-EVAL-4: the expert reviews and results recorded, oldest first.
+    pub reviews: Vec<ReviewRow>,
+    // --- urc: information verification (URC-REV-2) ---
+    /// The verification forms shown now: (command, terminates).
+    pub verify_forms: Vec<(&'static str, bool)>,
+    /// The ways of verification: (id, name).
+    pub verify_sources: Vec<(&'static str, &'static str)>,
+    /// Files uploaded to the verification slots, to attach to a source.
+    pub verify_files: Vec<FileRef>,
+    /// The verifications recorded: (outcome, when, the sources).
+    pub verifications: Vec<VerificationRow>,
+    /// URC-REV-1: the district's planning figures, during the initial review (staff only).
+    pub planning: Option<PlanningView>,
+}
+
+/// URC-REV-1: the figures the initial review is held against, as shown.
+pub struct PlanningView {
+    pub rule: String,
+    pub district: String,
+    pub kind: &'static str,
+    pub population: String,
+    pub ceiling: String,
+    pub density: String,
+    pub density_now: String,
+    pub designated: u32,
+    pub capacity: String,
+    /// `None`: no plan set for the district and kind.
+    pub fits: Option<bool>,
+}
+
+/// URC-REV-2: a recorded verification (passed, or terminated with its reason) and its sources.
+pub struct VerificationRow {
+    pub outcome: String,
+    pub at: String,
+    /// (way, day checked, note, files).
+    pub sources: Vec<(&'static str, String, String, Vec<FileRef>)>,
 }
 
 /// Builds the page's parts for this user. Which forms show is `available`, the core's answer to
@@ -287,7 +334,51 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
             },
         );
     let mut signatures = Vec::new();
+    let mut reviews = Vec::new();
+    let outcome_zh = |o: &dingdian_core::lifecycle::Outcome| match o {
+        dingdian_core::lifecycle::Outcome::Pass => "通过",
+        dingdian_core::lifecycle::Outcome::Fail => "不通过",
+    };
+    let mut verifications = Vec::new();
+    let sources_of = |list: &[dingdian_core::lifecycle::SourceChecked]| {
+        list.iter()
+            .map(|c| (c.source.zh(), c.checked_on.to_string(), c.note.clone().unwrap_or_default(), c.attachments.clone()))
+            .collect::<Vec<_>>()
+    };
     for e in s.store.events(app.id).await? {
+        match &e.event {
+            Event::VerificationPassed { sources } if !sources.is_empty() => verifications.push(VerificationRow {
+                outcome: "信息核查通过".into(),
+                at: super::beijing(&e.occurred_at),
+                sources: sources_of(sources),
+            }),
+            Event::Terminated { reason, sources } if !sources.is_empty() => verifications.push(VerificationRow {
+                outcome: format!("核查不符，终止申请：{reason}"),
+                at: super::beijing(&e.occurred_at),
+                sources: sources_of(sources),
+            }),
+            Event::ExpertReviewRecorded { recommendation, reasons, rectification, attendees } => reviews.push(ReviewRow {
+                title: "专家评审意见",
+                at: super::beijing(&e.occurred_at),
+                outcome: outcome_zh(recommendation),
+                reasons: reasons.clone(),
+                rectification: rectification.clone(),
+                minutes: None,
+                attendees: attendees.clone(),
+                departure_reason: None,
+            }),
+            Event::ResultDecided { outcome, reasons, rectification, minutes, attendees, departure_reason, .. } => reviews.push(ReviewRow {
+                title: if minutes.is_some() { "集体决策结果" } else { "评估结果" },
+                at: super::beijing(&e.occurred_at),
+                outcome: outcome_zh(outcome),
+                reasons: reasons.clone(),
+                rectification: rectification.clone(),
+                minutes: minutes.clone(),
+                attendees: attendees.clone(),
+                departure_reason: departure_reason.clone(),
+            }),
+            _ => {}
+        }
         let (party, sha) = match &e.event {
             Event::InstitutionSigned { document_sha256 } => ("乙方（申请机构）", document_sha256.clone()),
             Event::Countersigned { document_sha256 } => ("甲方（经办机构）", document_sha256.clone()),
@@ -349,7 +440,34 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
     } else {
         s.store.rounds(&app.city).await?.into_iter().filter(|r| available.open_rounds.contains(&r.id)).map(|r| (r.id, r.name)).collect()
     };
+    // URC-REV-1: the plan, for the staff holding the initial review.
+    let planning = if app.state == State::InitialReview && available.can("reject") {
+        s.store.planning_for(app).await?.map(|a| {
+            let dash = || "—".to_owned();
+            let district =
+                profile.districts.iter().find(|d| d.code == app.district).map_or_else(|| app.district.clone(), |d| d.name.clone());
+            PlanningView {
+                rule: a.rule.clone(),
+                district,
+                kind: app.institution_kind().zh(),
+                population: a.plan.as_ref().map_or_else(dash, |p| p.population.to_string()),
+                ceiling: a.plan.as_ref().and_then(|p| p.ceiling).map_or_else(dash, |c| c.to_string()),
+                density: a
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.density_centi)
+                    .map_or_else(dash, |d| dingdian_core::planning::centi_label(d.into())),
+                density_now: a.density_now_centi.map_or_else(dash, dingdian_core::planning::centi_label),
+                designated: a.designated,
+                capacity: a.capacity.map_or_else(dash, |c| c.to_string()),
+                fits: a.fits,
+            }
+        })
+    } else {
+        None
+    };
     Ok(Portal {
+        planning,
         facts,
         slots,
         review,
@@ -369,6 +487,15 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
         can_resolve: available.can("resolve_complaint"),
         open_rounds,
         can_decide: available.can("decide"),
-        can_terminate: available.can("terminate"),
+        reviews,
+        verify_forms: [("pass_verification", false), ("terminate", true)].into_iter().filter(|(c, _)| available.can(c)).collect(),
+        verify_sources: dingdian_core::lifecycle::VerificationSource::ALL.iter().map(|v| (v.as_str(), v.zh())).collect(),
+        verify_files: profile
+            .materials
+            .iter()
+            .filter(|m| m.phase == dingdian_core::policy::MaterialPhase::Verification)
+            .flat_map(|m| app.data.materials.get(&m.id).cloned().unwrap_or_default())
+            .collect(),
+        verifications,
     })
 }

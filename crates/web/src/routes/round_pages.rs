@@ -93,3 +93,15 @@ pub async fn start(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(r
     .await;
     finish(&s, u, outcome).await
 }
+
+/// `POST /rounds/{id}/file`: URC-RES-1, the round's passed list filed with the administration.
+pub async fn file(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(raw): Path<String>) -> Response {
+    let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let outcome = async {
+        let id = own_round(&s, &raw, &u).await?;
+        s.store.file_round(id, &u.actor(), s.clock.now()).await?;
+        Ok("file")
+    }
+    .await;
+    finish(&s, u, outcome).await
+}

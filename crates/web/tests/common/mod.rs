@@ -136,6 +136,7 @@ pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
     ("urc-evaluator", Role::Evaluator, "urumqi", None),
     ("urc-expert", Role::Expert, "urumqi", None),
     ("urc-supervisor", Role::Supervisor, "urumqi", None),
+    // URC-RES-1: the administrative department acknowledges the filing.
 ];
 
 impl TestApp {
@@ -508,6 +509,15 @@ impl TestApp {
         dingdian_store::clock::Clock::now(&*self.clock)
     }
 
+    /// URC-RES-1: the agency files the round's passed list; the administration acknowledges.
+    pub async fn file_and_acknowledge(&self, agency: &str, round_id: i64) {
+        let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/filing"), Some(agency), None).await;
+        assert_eq!(status, StatusCode::OK, "filing: {body}");
+        let admin = self.login("urc-admin").await;
+        let (status, body) = self.call(Method::POST, &format!("/api/rounds/{round_id}/filing/acknowledgement"), Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK, "acknowledgement: {body}");
+    }
+
     pub async fn state_of(&self, id: i64) -> String {
         self.store().application(id).await.expect("read").expect("exists").state.as_str().to_owned()
     }
@@ -542,7 +552,7 @@ pub async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) 
     let expert = t.login("urc-expert").await;
     let id = t.submitted(inst).await;
     t.cmd(branch, id, json!({ "command": "pass_initial_review" })).await;
-    t.cmd(branch, id, json!({ "command": "pass_verification" })).await;
+    t.cmd(branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } })).await;
     let (_, round) = t.call(Method::POST, "/api/rounds", Some(agency), Some(json!({ "name": "当期" }))).await;
     let round_id = round["id"].as_i64().unwrap();
     t.cmd(agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
@@ -552,7 +562,9 @@ pub async fn urc_to_notice(t: &TestApp, inst: &str, branch: &str, agency: &str) 
     t.cmd(inst, id, json!({ "command": "confirm_score_sheet" })).await;
     t.cmd(&expert, id, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] }))
         .await;
-    t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass" })).await;
+    t.cmd(agency, id, json!({ "command": "decide", "outcome": "pass", "minutes": "集体研究会议纪要", "attendees": ["主任", "副主任"] }))
+        .await;
+    t.file_and_acknowledge(agency, round_id).await;
     assert_eq!(t.cmd(agency, id, json!({ "command": "publish_notice" })).await, "public_notice");
     id
 }

@@ -6,7 +6,8 @@
 //! Not responsible for the checks every command passes first (scope, role: `decide/mod.rs`).
 
 use super::support::{
-    MAX_FILES_PER_SLOT, agency_limit, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled, validate_items, within,
+    MAX_FILES_PER_SLOT, agency_limit, checked_sources, expiry_due, invalid, non_empty, open_slot, required_text, unmet_settled,
+    validate_items, within,
 };
 use super::{Decision, Turn, declaration, go};
 use crate::eligibility;
@@ -141,6 +142,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if reasons.is_empty() || reasons.iter().any(|r| r.text.trim().is_empty()) {
                 return Err(invalid("reasons", "不予受理须逐条说明理由。"));
             }
+            // URC-REV-1: a refusal for planning cites the plan, and only when it is full.
+            if let Some(plan) = &p.planning
+                && reasons.iter().any(|r| r.rule.as_deref() == Some(plan.rule.as_str()))
+                && ctx.planning.and_then(|a| a.fits) != Some(false)
+            {
+                return Err(invalid("reasons", "按设置规划该区县此类机构尚有名额（或规划未设定），不能以规划为由不予受理。"));
+            }
             go(vec![Event::Rejected { reasons: reasons.clone() }], State::Rejected)
         }
         Command::ScheduleEvaluation { date, note } if s == State::Accepted => {
@@ -148,18 +156,26 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
         }
         Command::PassInitialReview if s == State::InitialReview => {
             unmet_settled(st)?;
+            // URC-REV-1: held against the district's plan for the kind.
+            if let (Some(a), Some(capacity)) = (ctx.planning.filter(|a| a.fits == Some(false)), ctx.planning.and_then(|a| a.capacity)) {
+                return Err(Refusal::OutsidePlan { rule: a.rule.clone(), designated: a.designated, capacity });
+            }
             t.advance(Event::InitialReviewPassed)
         }
         // URC-REV-2: the not-accepted rules are checked again against today's record.
-        Command::PassVerification if s == State::InfoVerification => {
+        Command::PassVerification { sources } if s == State::InfoVerification => {
             let findings = eligibility::not_accepted(p, ctx.kind, &declaration(&st.facts)?, ctx.history, ctx.today);
             if !findings.is_empty() {
                 return Err(Refusal::NotAccepted { findings });
             }
-            t.advance(Event::VerificationPassed)
+            // URC-REV-2: which sources were checked, and when.
+            let sources = checked_sources(ctx, st, sources)?;
+            t.advance(Event::VerificationPassed { sources })
         }
-        Command::Terminate { reason } if s == State::InfoVerification => {
-            go(vec![Event::Terminated { reason: required_text("reason", reason)? }], State::Terminated)
+        Command::Terminate { reason, sources } if s == State::InfoVerification => {
+            let reason = required_text("reason", reason)?;
+            let sources = checked_sources(ctx, st, sources)?;
+            go(vec![Event::Terminated { reason, sources }], State::Terminated)
         }
         _ => Err(t.not_here()),
     }

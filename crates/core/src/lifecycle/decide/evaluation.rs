@@ -5,11 +5,12 @@
 //! Not responsible for who is drawn and grouped (that is `draw`), nor for who may see the
 //! grouping (that is `visibility`).
 
-use super::support::{check_sheet, invalid, non_empty, result};
+use super::support::{check_sheet, invalid, non_empty, required_text, result};
 use super::{Decision, Turn, go};
 use crate::deadline;
 use crate::lifecycle::commands::Command;
 use crate::lifecycle::events::Event;
+use crate::lifecycle::records::Outcome;
 use crate::policy::Step;
 use crate::refusal::Refusal;
 use crate::vocabulary::{Role, State};
@@ -83,6 +84,13 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             if p.has(Step::CollectiveDecision) && attendees.is_empty() {
                 return Err(invalid("attendees", "须记录参加评估的专家，由其签字确认评估结果（URC-EVAL-3）。"));
             }
+            // URC-EVAL-3 (HRB-EVAL-2 alike): "not passed" says why, in every profile.
+            if *recommendation == Outcome::Fail && reasons.iter().all(|r| r.trim().is_empty()) {
+                let rule = p.step(Step::ExpertReview).map(|c| c.rule.clone()).unwrap_or_default();
+                return Err(Refusal::ReasonsRequired { rule });
+            }
+            let reasons: Vec<String> = reasons.iter().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
+            let reasons = &reasons;
             let review = Event::ExpertReviewRecorded {
                 recommendation: *recommendation,
                 reasons: reasons.clone(),
@@ -96,8 +104,29 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
             d.events.insert(0, review);
             Ok(d)
         }
-        Command::Decide { outcome, reasons, rectification } if s == State::CollectiveDecision => {
-            result(ctx, st, *outcome, reasons, rectification)
+        Command::Decide { outcome, reasons, rectification, minutes, attendees, departure_reason } if s == State::CollectiveDecision => {
+            // URC-EVAL-4: the meeting's minutes and attendees are part of the decision.
+            let rule = p.step(Step::CollectiveDecision).map(|c| c.rule.clone()).unwrap_or_default();
+            let minutes = required_text("minutes", minutes.as_deref().unwrap_or_default())
+                .map_err(|_| invalid("minutes", "须记录集体研究会议纪要。"))?;
+            let attendees: Vec<String> = attendees.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+            if attendees.is_empty() {
+                return Err(invalid("attendees", "须记录参加集体研究会议的人员。"));
+            }
+            // A decision that departs from the experts' recommendation records why.
+            let departure_reason = non_empty(departure_reason);
+            if let Some(rec) = st.expert_recommendation.filter(|r| r != outcome)
+                && departure_reason.is_none()
+            {
+                return Err(Refusal::DepartureReasonRequired { rule, recommended_pass: rec == Outcome::Pass });
+            }
+            let mut d = result(ctx, st, *outcome, reasons, rectification)?;
+            if let Some(Event::ResultDecided { minutes: m, attendees: a, departure_reason: why, .. }) = d.events.first_mut() {
+                *m = Some(minutes);
+                *a = attendees;
+                *why = departure_reason;
+            }
+            Ok(d)
         }
         Command::RequestReevaluation if s == State::FailedRectifying => {
             let re = p.reevaluation.as_ref().ok_or_else(not_here)?;

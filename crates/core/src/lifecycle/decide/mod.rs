@@ -70,6 +70,9 @@ pub struct Ctx<'a> {
     pub open_rounds: &'a [i64],
     /// The institution's earlier applications (G-FOLLOWS), newest first.
     pub prior: &'a [PriorApplication],
+    /// URC-REV-1: the district's planning figures for the application's kind, when the profile
+    /// plans.
+    pub planning: Option<&'a crate::planning::Assessment>,
 }
 
 /// One of the institution's earlier applications, as far as its standing goes (G-FOLLOWS).
@@ -106,7 +109,7 @@ pub fn standing(prior: &[PriorApplication]) -> Standing {
 impl<'a> Ctx<'a> {
     /// A context with nothing loaded beyond the rules, the calendar and the day.
     pub fn new(profile: &'a Profile, calendar: &'a Calendar, today: Date, kind: InstitutionKind) -> Ctx<'a> {
-        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[], prior: &[] }
+        Ctx { profile, calendar, today, bans: &[], kind, history: &[], institution: None, open_rounds: &[], prior: &[], planning: None }
     }
 }
 
@@ -153,6 +156,10 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
         Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
         Who::StepOrSystem(step) => p.step(step).map(|s| s.actor),
+        Who::Slot(slot) => match p.material(&slot).map(|m| m.phase) {
+            Some(crate::policy::MaterialPhase::Verification) => p.step(Step::InfoVerification).map(|s| s.actor),
+            _ => Some(Role::Institution),
+        },
     };
     let turn = Turn { ctx, scope, st, actor, cmd };
     match required {
@@ -176,7 +183,7 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::Reject { .. }
         | Command::ScheduleEvaluation { .. }
         | Command::PassInitialReview
-        | Command::PassVerification
+        | Command::PassVerification { .. }
         | Command::Terminate { .. } => application::decide(&turn),
         Command::JoinRound { .. }
         | Command::StartSiteEvaluation { .. }
@@ -185,7 +192,11 @@ pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &
         | Command::RecordExpertReview { .. }
         | Command::Decide { .. }
         | Command::RequestReevaluation => evaluation::decide(&turn),
-        Command::PublishNotice | Command::RecordComplaint { .. } | Command::ResolveComplaint { .. } => notice::decide(&turn),
+        Command::PublishNotice
+        | Command::FileWithAdministration { .. }
+        | Command::AcknowledgeFiling { .. }
+        | Command::RecordComplaint { .. }
+        | Command::ResolveComplaint { .. } => notice::decide(&turn),
         Command::CompletePreparation
         | Command::FailPreparation { .. }
         | Command::Sign { .. }

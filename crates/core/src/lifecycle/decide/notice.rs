@@ -18,8 +18,30 @@ pub(super) fn decide(t: &Turn<'_>) -> Result<Decision, Refusal> {
     let s = st.state;
     match cmd {
         Command::PublishNotice if s == State::Passed => {
+            // URC-RES-1: where the profile says so, the passed list is filed with the
+            // administration, and the filing acknowledged, before the notice.
+            if let Some(f) = p.filing.as_ref().filter(|f| f.before_notice)
+                && st.filing.acknowledged_on.is_none()
+            {
+                return Err(Refusal::FilingNotAcknowledged { rule: f.rule.clone(), filed: st.filing.filed_on.is_some() });
+            }
             let ends_on = expiry_due(ctx, Expiry::EndNotice, ctx.today).ok();
             go(vec![Event::NoticePublished { ends_on }], State::PublicNotice)
+        }
+        // URC-RES-1: the round's passed list, filed once, then acknowledged once.
+        Command::FileWithAdministration { round_id } if s == State::Passed && p.filing.is_some() && st.filing.filed_on.is_none() => {
+            if st.round_id != Some(*round_id) {
+                return Err(invalid("round_id", "该申请不在此评估批次。"));
+            }
+            go(vec![Event::PassedListFiled { round_id: *round_id }], s)
+        }
+        Command::AcknowledgeFiling { round_id }
+            if s == State::Passed && st.filing.filed_on.is_some() && st.filing.acknowledged_on.is_none() =>
+        {
+            if st.round_id != Some(*round_id) {
+                return Err(invalid("round_id", "该申请不在此评估批次。"));
+            }
+            go(vec![Event::FilingAcknowledged { round_id: *round_id }], s)
         }
         Command::RecordComplaint { summary } if s == State::PublicNotice => {
             // HRB-NOTICE / URC-RES-2: complaints are taken during the notice period — by date, not

@@ -26,7 +26,15 @@ pub(super) fn result(
     rectification: &Option<String>,
 ) -> Result<Decision, Refusal> {
     let attempt = st.failures.saturating_add(1);
-    let decided = Event::ResultDecided { outcome, reasons: reasons.to_vec(), rectification: rectification.clone(), attempt };
+    let decided = Event::ResultDecided {
+        outcome,
+        reasons: reasons.to_vec(),
+        rectification: rectification.clone(),
+        attempt,
+        minutes: None,
+        attendees: Vec::new(),
+        departure_reason: None,
+    };
     if outcome == Outcome::Pass {
         return Ok(Decision { events: vec![decided], to: State::Passed });
     }
@@ -175,13 +183,14 @@ pub(super) fn open_slot<'p>(
         .material(slot)
         .filter(|m| m.applies_to.contains(&ctx.kind))
         .ok_or_else(|| invalid("slot", format!("材料项“{slot}”不存在。")))?;
-    if !matches!(st.state, State::Draft | State::AwaitingSupplement | State::PresignPreparation) {
+    if !matches!(st.state, State::Draft | State::AwaitingSupplement | State::PresignPreparation | State::InfoVerification) {
         return Err(Refusal::NotAllowedInState { state: st.state, command });
     }
     let open = match (st.state, m.phase) {
         (State::Draft, MaterialPhase::Application) => true,
         (State::AwaitingSupplement, MaterialPhase::Application) => st.open_slots.iter().any(|s| s == slot),
         (State::PresignPreparation, MaterialPhase::Preparation) => true,
+        (State::InfoVerification, MaterialPhase::Verification) => true,
         _ => false,
     };
     if open {
@@ -239,4 +248,47 @@ pub(super) fn required_text(field: &'static str, s: &str) -> Result<String, Refu
 
 pub(super) fn non_empty(s: &Option<String>) -> Option<String> {
     s.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+// --- urc: information verification's sources (URC-REV-2) ---
+
+/// URC-REV-2: the sources checked, at least one, each on a day not after today, each file one
+/// the reviewer uploaded to a verification slot of this application.
+pub(super) fn checked_sources(
+    ctx: &Ctx<'_>,
+    st: &AppState,
+    sources: &std::collections::BTreeMap<crate::lifecycle::records::VerificationSource, crate::lifecycle::records::SourceInput>,
+) -> Result<Vec<crate::lifecycle::records::SourceChecked>, Refusal> {
+    let rule = ctx.profile.step(crate::policy::Step::InfoVerification).map(|c| c.rule.clone()).unwrap_or_default();
+    if sources.is_empty() {
+        return Err(Refusal::SourcesRequired { rule });
+    }
+    let evidence: Vec<&crate::lifecycle::records::FileRef> = st
+        .materials
+        .iter()
+        .filter(|(slot, _)| ctx.profile.material(slot).is_some_and(|m| m.phase == MaterialPhase::Verification))
+        .flat_map(|(_, files)| files.iter())
+        .collect();
+    let mut out = Vec::new();
+    for (source, input) in sources {
+        if input.checked_on > ctx.today {
+            return Err(invalid("sources", format!("“{}”的核查日期不能晚于今天。", source.zh())));
+        }
+        let mut attachments = Vec::new();
+        for sha in &input.attachments {
+            let f = evidence
+                .iter()
+                .find(|f| &f.sha256 == sha)
+                .ok_or_else(|| invalid("sources", format!("“{}”所附文件须先上传到核查材料。", source.zh())))?;
+            if !attachments.iter().any(|a: &crate::lifecycle::records::FileRef| &a.sha256 == sha) {
+                attachments.push((*f).clone());
+            }
+        }
+        let note = match input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => Some(required_text("sources", n)?),
+            None => None,
+        };
+        out.push(crate::lifecycle::records::SourceChecked { source: *source, checked_on: input.checked_on, note, attachments });
+    }
+    Ok(out)
 }
