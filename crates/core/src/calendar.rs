@@ -2,7 +2,7 @@
 //! or State Council adjusted working days. The data is ours, one file per year under `calendars/`;
 //! a year that is not loaded is reported as missing, never guessed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::civil::{Date, Weekday};
 use serde::Deserialize;
@@ -38,7 +38,8 @@ pub struct Year {
 pub struct Calendar {
     years: BTreeMap<i16, Year>,
     days_off: BTreeMap<Date, String>,
-    workdays: BTreeSet<Date>,
+    /// Adjusted working days, with the holiday they were worked for.
+    workdays: BTreeMap<Date, String>,
 }
 
 /// The answer to a question about a year that has no calendar loaded.
@@ -142,9 +143,14 @@ impl Calendar {
                     let Ok(next) = d.tomorrow() else { break };
                     d = next;
                 }
-                self.workdays.extend(h.adjusted_workdays.iter().copied());
+                self.workdays.extend(h.adjusted_workdays.iter().map(|d| (*d, h.name.clone())));
             }
         }
+    }
+
+    /// The holiday an adjusted working day was worked for (e.g. 2026-09-20: 国庆节), if `d` is one.
+    pub fn adjusted_for(&self, d: Date) -> Option<&str> {
+        self.workdays.get(&d).map(String::as_str)
     }
 
     pub fn years(&self) -> impl Iterator<Item = &Year> {
@@ -160,7 +166,7 @@ impl Calendar {
         if !self.has_year(d.year()) {
             return Err(MissingYear(d.year()));
         }
-        if self.workdays.contains(&d) {
+        if self.workdays.contains_key(&d) {
             return Ok(DayKind::AdjustedWorkday);
         }
         if let Some(name) = self.days_off.get(&d) {

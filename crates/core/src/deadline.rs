@@ -171,7 +171,8 @@ fn count_working_days(start: Date, n: u16, pauses: &[Pause], cal: &Calendar, lin
             DayKind::Workday => counted += 1,
             DayKind::AdjustedWorkday => {
                 counted += 1;
-                lines.push(format!("{d} 为调休上班日，计为工作日（LAW-WD）"));
+                let holiday = cal.adjusted_for(d).unwrap_or_default();
+                lines.push(format!("{d} 为{holiday}调休上班日，计为工作日（LAW-WD）"));
             }
             DayKind::Holiday(name) => match skipped.last_mut() {
                 Some((last, _, to)) if *last == name && to.tomorrow().ok() == Some(d) => *to = d,
@@ -258,7 +259,7 @@ mod tests {
         assert_eq!(due.due, Some(date(2026, 10, 13)));
         let text = due.explanation.join("\n");
         assert!(text.contains("跳过国庆节假期 2026-10-01 至 2026-10-07"), "{text}");
-        assert!(text.contains("2026-10-10 为调休上班日"), "{text}");
+        assert!(text.contains("2026-10-10 为国庆节调休上班日"), "{text}");
     }
 
     #[test]

@@ -177,3 +177,20 @@ async fn urc_res_2_complaints_close_with_the_notice_period(b: Backend) {
     assert_eq!(t.tick().await.fired, vec![(id, "end_notice")]);
 }
 both!(urc_res_2_complaints_close_with_the_notice_period);
+
+/// LAW-WD with the State Council's 2026 notice: 2026-09-20 (Sunday) is worked for 国庆节, not for
+/// 中秋节. A 5-working-day supplement period from Monday 2026-09-14 counts it as its 5th day, and
+/// its explanation names the holiday it was worked for.
+async fn law_wd_2026_09_20_worked_for_national_day(b: Backend) {
+    let t = TestApp::new(b).await;
+    t.clock.set_date(date(2026, 9, 14));
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.submitted(&hosp).await;
+    t.cmd(&agency, id, supplement_notice()).await;
+    let view = t.get_app(&hosp, id).await;
+    let clock = view["clocks"].as_array().unwrap().iter().find(|c| c["id"] == "supplement").expect("supplement clock").clone();
+    assert_eq!(clock["due"], "2026-09-20", "{clock}");
+    assert!(clock["explanation"].to_string().contains("2026-09-20 为国庆节调休上班日"), "{clock}");
+}
+both!(law_wd_2026_09_20_worked_for_national_day);
