@@ -43,7 +43,7 @@ pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
 pub use documents::DocKind;
 pub use evaluation::{Assignment, RoundDraw};
-pub use login::{LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECS};
+pub use login::{DEVICE_SECS, LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, SignedIn, WINDOW_SECS, account_delay};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
 pub use public::{NoticeEntry, Progress, ProgressStep};

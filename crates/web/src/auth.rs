@@ -21,13 +21,32 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The cookie that marks a device a user signed in from before (see `Store::login`).
+pub const DEVICE_COOKIE: &str = "dd_device";
+
+/// The device token a request carries, if any.
+pub fn device(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, DEVICE_COOKIE).filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The `Set-Cookie` value that keeps a device known for `DEVICE_SECS`.
+pub fn device_cookie(token: &str, headers: &HeaderMap) -> Option<axum::http::HeaderValue> {
+    let secure = if over_tls(headers) { "; Secure" } else { "" };
+    let max_age = dingdian_store::DEVICE_SECS;
+    axum::http::HeaderValue::from_str(&format!("{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")).ok()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
@@ -84,8 +103,17 @@ pub fn over_tls(headers: &HeaderMap) -> bool {
 
 /// The error for a throttled sign-in.
 pub fn throttled(retry_after: i64) -> ApiError {
-    let minutes = (retry_after.max(1) + 59) / 60;
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "login_throttled", format!("登录失败次数过多，请 {minutes} 分钟后再试。"))
+    let wait = match retry_after.max(1) {
+        s if s < 60 => format!("{s} 秒"),
+        s => format!("{} 分钟", (s + 59) / 60),
+    };
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "login_throttled",
+        format!("登录失败次数过多，请 {wait}后再试。在您以前登录过的浏览器上用正确的密码登录不受此限制。"),
+    );
+    e.detail = Some(serde_json::json!({ "retry_after": retry_after.max(1) }));
+    e
 }
 
 /// Refuses state-changing requests that ride on a cookie from another site (CSRF). Bearer-token

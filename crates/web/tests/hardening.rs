@@ -11,41 +11,69 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{PASSWORD, TestApp};
 use dingdian_store::testing::Backend;
+use http_body_util::BodyExt;
 use serde_json::json;
+use tower::ServiceExt;
 
-async fn login_from(t: &TestApp, user: &str, password: &str, ip: &str) -> (StatusCode, serde_json::Value) {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/session")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({ "username": user, "password": password }).to_string()))
-        .unwrap();
+/// Signs in from `ip`, with the device cookie if given; returns the status, the body and the
+/// device cookie the server set.
+async fn sign_in(
+    t: &TestApp,
+    user: &str,
+    password: &str,
+    ip: &str,
+    device: Option<&str>,
+) -> (StatusCode, serde_json::Value, Option<String>) {
+    let mut req = Request::builder().method(Method::POST).uri("/api/session").header(header::CONTENT_TYPE, "application/json");
+    if let Some(d) = device {
+        req = req.header(header::COOKIE, format!("dd_device={d}"));
+    }
+    let mut req = req.body(Body::from(json!({ "username": user, "password": password }).to_string())).unwrap();
     let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
     req.extensions_mut().insert(ConnectInfo(addr));
-    t.send(req).await
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let device = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("dd_device=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned()));
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default(), device)
 }
 
+async fn login_from(t: &TestApp, user: &str, password: &str, ip: &str) -> (StatusCode, serde_json::Value) {
+    let (status, body, _) = sign_in(t, user, password, ip, None).await;
+    (status, body)
+}
+
+/// OWASP ASVS 2.2.1: failures slow an attacker down (each try on the account waits longer,
+/// at most a minute) and spraying from one address waits a window out — but a correct password
+/// from a device the user signed in from before always passes, and every wait ends by itself.
 async fn login_is_throttled_without_lockout(b: Backend) {
     let t = TestApp::new(b).await;
-    // The agency signs in from the office once.
-    assert_eq!(login_from(&t, "hrb-agency", PASSWORD, "10.1.1.1").await.0, StatusCode::CREATED);
-    // An attacker elsewhere guesses: after 5 failures the account refuses further tries from
-    // unknown addresses, even with the right password…
+    // The agency signs in from the office once: that browser is now a known device.
+    let (status, _, office) = sign_in(&t, "hrb-agency", PASSWORD, "10.1.1.1", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let office = office.expect("a device cookie");
+    // An attacker elsewhere guesses: after 5 failures each further try must wait, even with the
+    // right password…
     for _ in 0..dingdian_store::MAX_PER_ACCOUNT {
         assert_eq!(login_from(&t, "hrb-agency", "guess-123", "203.0.113.9").await.0, StatusCode::UNAUTHORIZED);
     }
     let (status, body) = login_from(&t, "hrb-agency", PASSWORD, "203.0.113.77").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("login_throttled")), "{body}");
-    assert!(body["message"].as_str().unwrap().contains("分钟后再试"));
-    // …but the user at the office is not locked out.
-    assert_eq!(login_from(&t, "hrb-agency", PASSWORD, "10.1.1.1").await.0, StatusCode::CREATED);
-    // And the block ends by itself.
-    t.clock.set(
-        dingdian_store::clock::Clock::now(&*t.clock).checked_add(jiff::SignedDuration::from_secs(dingdian_store::WINDOW_SECS + 1)).unwrap(),
-    );
+    assert!(body["message"].as_str().unwrap().contains("后再试"), "{body}");
+    // …but the user's own browser is not locked out, from any address.
+    assert_eq!(sign_in(&t, "hrb-agency", PASSWORD, "10.1.1.1", Some(&office)).await.0, StatusCode::CREATED);
+    assert_eq!(sign_in(&t, "hrb-agency", PASSWORD, "192.0.2.44", Some(&office)).await.0, StatusCode::CREATED);
+    // A new device only waits a little: the wait is seconds, not a window.
+    let wait = dingdian_store::account_delay(dingdian_store::MAX_PER_ACCOUNT);
+    t.clock.set(dingdian_store::clock::Clock::now(&*t.clock).checked_add(jiff::SignedDuration::from_secs(wait + 1)).unwrap());
     assert_eq!(login_from(&t, "hrb-agency", PASSWORD, "203.0.113.77").await.0, StatusCode::CREATED);
 
-    // One address spraying many accounts is blocked, other addresses are not.
+    // One address spraying many accounts waits the window out; other addresses do not.
     let users = ["hrb-expert", "hrb-evaluator", "hrb-supervisor", "hrb-admin", "urc-agency", "urc-branch"];
     for i in 0..dingdian_store::MAX_PER_ADDRESS {
         login_from(&t, users[i as usize % users.len()], "wrong-password", "198.51.100.5").await;
@@ -55,6 +83,30 @@ async fn login_is_throttled_without_lockout(b: Backend) {
     assert_eq!(login_from(&t, "urc-expert", PASSWORD, "198.51.100.6").await.0, StatusCode::CREATED);
 }
 both!(login_is_throttled_without_lockout);
+
+/// The scenario: 1,000 wrong passwords from one address (the proxy every user shares),
+/// aimed at the victim; then the victim and another user sign in from their usual devices, at
+/// once, through the same address — both get in.
+async fn a_thousand_wrong_logins_lock_nobody_out(b: Backend) {
+    let t = TestApp::new(b).await;
+    let proxy = "10.0.0.1";
+    let (_, _, victim_device) = sign_in(&t, "hrb-agency", PASSWORD, proxy, None).await;
+    let (_, _, other_device) = sign_in(&t, "hrb-expert", PASSWORD, proxy, None).await;
+    let (victim_device, other_device) = (victim_device.unwrap(), other_device.unwrap());
+    let mut refused = 0;
+    for i in 0..1000 {
+        let (status, _, _) = sign_in(&t, "hrb-agency", &format!("guess-{i}"), proxy, None).await;
+        assert!(matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{status}");
+        refused += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(refused > 900, "the attacker is slowed down: {refused} of 1000 tries had to wait");
+    let (victim, other) = tokio::join!(
+        sign_in(&t, "hrb-agency", PASSWORD, proxy, Some(&victim_device)),
+        sign_in(&t, "hrb-expert", PASSWORD, proxy, Some(&other_device)),
+    );
+    assert_eq!((victim.0, other.0), (StatusCode::CREATED, StatusCode::CREATED), "{victim:?} {other:?}");
+}
+both!(a_thousand_wrong_logins_lock_nobody_out);
 
 async fn security_headers_and_no_inline_code(b: Backend) {
     let t = TestApp::new(b).await;

@@ -98,16 +98,26 @@ pub struct LoginResponse {
 /// Bearer tokens live 12 hours.
 const TOKEN_TTL: i64 = 12 * 3600;
 
-pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, body: JsonObject) -> Result<impl IntoResponse, ApiError> {
+pub async fn login(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
+    body: JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
     let req: LoginRequest = body.into_typed()?;
-    let user = match s.store.login(&req.username, &req.password, &addr, s.clock.now()).await? {
-        Ok(user) => user,
+    let device = crate::auth::device(&headers);
+    let (user, device) = match s.store.login(&req.username, &req.password, &addr, device.as_deref(), s.clock.now()).await? {
+        Ok(signed) => (signed.user, signed.device),
         Err(LoginError::Invalid) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "用户名或密码错误。")),
         Err(LoginError::Throttled { retry_after }) => return Err(crate::auth::throttled(retry_after)),
     };
     let token = s.store.create_session(user.id, "bearer", TOKEN_TTL, s.clock.now()).await?;
     tracing::info!(user_id = user.id, "api login");
-    Ok((StatusCode::CREATED, Json(LoginResponse { token, user })))
+    let mut resp = (StatusCode::CREATED, Json(LoginResponse { token, user })).into_response();
+    if let Some(v) = crate::auth::device_cookie(&device, &headers) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(resp)
 }
 
 pub async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Result<StatusCode, ApiError> {

@@ -96,8 +96,9 @@ pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, head
     let refuse = |status: StatusCode, error: String, username: String| {
         (status, render(LoginPage { user: None, role_zh: "", error: Some(error), username })).into_response()
     };
-    let user = match s.store.login(&f.username, &f.password, &addr, s.clock.now()).await {
-        Ok(Ok(u)) => u,
+    let device = crate::auth::device(&headers);
+    let (user, device) = match s.store.login(&f.username, &f.password, &addr, device.as_deref(), s.clock.now()).await {
+        Ok(Ok(signed)) => (signed.user, signed.device),
         Ok(Err(LoginError::Invalid)) => return refuse(StatusCode::UNAUTHORIZED, "用户名或密码错误，请重新输入。".into(), f.username),
         Ok(Err(LoginError::Throttled { retry_after })) => {
             let e = crate::auth::throttled(retry_after);
@@ -108,7 +109,11 @@ pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, head
     match s.store.create_session(user.id, "cookie", SESSION_TTL, s.clock.now()).await {
         Ok(token) => {
             tracing::info!(user_id = user.id, "page login");
-            signed_in(&token, &headers, "/applications")
+            let mut resp = signed_in(&token, &headers, "/applications");
+            if let Some(v) = crate::auth::device_cookie(&device, &headers) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
         }
         Err(e) => ApiError::from(e).into_response(),
     }
