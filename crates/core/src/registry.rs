@@ -105,6 +105,14 @@ pub fn parse_csv(text: &str, profiles: &[&Profile]) -> Result<Vec<InstitutionRow
 
 /// Validates one institution given by field name (a CSV row, or a JSON object in the API).
 pub fn row(line: usize, get: &dyn Fn(&str) -> String, profiles: &[&Profile]) -> Result<InstitutionRow, String> {
+    // Stored text carries no control or invisible characters (they break feeds and exports).
+    for (field, zh) in
+        [("name", "机构名称"), ("category", "机构类别"), ("address", "地址"), ("district", "区县"), ("national_code", "国家医保机构代码")]
+    {
+        if let Some(code) = crate::text::first_refused(&get(field), false) {
+            return Err(format!("{zh}含有不允许的控制字符或不可见字符（{code}），请删除后重新填写"));
+        }
+    }
     let uscc = Uscc::parse(&get("uscc")).map_err(|e| format!("统一社会信用代码有误：{}", e.message_zh()))?;
     let name = get("name");
     if name.is_empty() {

@@ -639,6 +639,7 @@ impl Store {
         }
         let loaded = self.load_context(&app, cmd.needs()).await?;
         let decision = lifecycle::decide(&loaded.ctx(today), &scope, &app.data, actor, cmd)?;
+        cmd.check_text()?;
         let mut state = app.data.clone();
         let mut history: Vec<Transition> =
             self.events(id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();

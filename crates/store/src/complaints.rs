@@ -78,6 +78,9 @@ fn receipt() -> String {
 }
 
 fn clean(s: Option<&str>, max: usize) -> std::result::Result<Option<String>, ComplaintError> {
+    if let Some(r) = s.and_then(|s| dingdian_core::text::check("content", s, true).err()) {
+        return Err(ComplaintError::Invalid(r.message_zh()));
+    }
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         Some(v) if v.chars().count() > max => Err(ComplaintError::Invalid(format!("填写内容不能超过 {max} 字。"))),
         other => Ok(other.map(str::to_owned)),

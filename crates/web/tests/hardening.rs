@@ -128,3 +128,37 @@ async fn security_headers_and_no_inline_code(b: Backend) {
     }
 }
 both!(security_headers_and_no_inline_code);
+
+/// Control and invisible characters (U+0000, U+0001, U+000B, U+202E …) are refused wherever text
+/// is stored — the registry, commands, complaints — so `/notices.atom` stays valid XML for
+/// every subscriber.
+async fn control_characters_never_reach_storage_or_feeds(b: Backend) {
+    let t = TestApp::new(b).await;
+    let agency = t.login("hrb-agency").await;
+    for bad in ["诊所\u{0}", "诊所\u{1}", "诊所\u{b}", "诊\u{202e}所"] {
+        let body = json!({ "uscc": "91230102MA1B2C3D4X", "name": bad, "kind": "medical", "category": "诊所", "city": "harbin",
+                           "district": "230102", "address": "道里区", "beds": 0 });
+        let (status, body) = t.call(Method::POST, "/api/institutions", Some(&agency), Some(body)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{bad:?}: {body}");
+        assert!(body["message"].as_str().unwrap().contains("控制字符"), "{body}");
+    }
+    let hosp = t.login("hrb-hospital").await;
+    let (_, created) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    let id = created["id"].as_i64().unwrap();
+    let mut facts = common::full_facts("H23010200001");
+    facts["pharmacists"][0]["name"] = json!("药师\u{202e}甲");
+    let (status, body) = t.try_cmd(&hosp, id, json!({ "command": "update_draft", "facts": common::full_facts("H23010200001") })).await;
+    assert_eq!(status, StatusCode::OK, "the same facts without the character are taken: {body}");
+    let (status, body) = t.try_cmd(&hosp, id, json!({ "command": "update_draft", "facts": facts })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+    let before = t.get_app(&hosp, id).await["application"]["version"].clone();
+    let (status, _) = t.try_cmd(&hosp, id, json!({ "command": "withdraw", "reason": "撤回\u{0}" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.get_app(&hosp, id).await["application"]["version"], before, "nothing changed");
+    // Line breaks stay allowed where a text may span lines.
+    assert_eq!(t.cmd(&hosp, id, json!({ "command": "withdraw", "reason": "第一行\n第二行" })).await, "withdrawn");
+    let (status, feed) = t.call(Method::GET, "/notices.atom", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!feed.as_str().unwrap().chars().any(|c| c.is_control() && c != '\n'), "the feed is clean XML text");
+}
+both!(control_characters_never_reach_storage_or_feeds);

@@ -330,6 +330,16 @@ impl Command {
         }
     }
 
+    /// Text this command would store carries no control or invisible characters (`text`): checked
+    /// once for a command that is about to be recorded, after `decide` took it (so a stranger
+    /// learns about permissions first, and forms probing `decide` pay nothing for it).
+    pub fn check_text(&self) -> Result<(), crate::refusal::Refusal> {
+        match serde_json::to_value(self) {
+            Ok(input) => crate::text::check_json("input", &input),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// What this command's decision reads beyond the application; the store loads exactly this.
     pub fn needs(&self) -> Needs {
         match self {
