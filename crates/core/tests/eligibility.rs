@@ -3,6 +3,10 @@
 //! override, URC-REV-2, G-BANS) and the registry import (HRB-ELIG-TYPE, HRB-SCOPE / URC-SCOPE),
 //! against the shipped Harbin and Urumqi profiles. Every test names the rule it proves.
 
+mod common;
+
+use common::{checked, sources};
+
 use dingdian_core::calendar::Calendar;
 use dingdian_core::eligibility::{self, Declaration, Equipment, Finding, OnUnmet, Record, RecordKind, StaffContract, System};
 use dingdian_core::ids::Uscc;
@@ -1448,22 +1452,4 @@ fn hrb_slots() -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
-fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
-    [(
-        dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
-    )]
-    .into()
-}
-
-fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
-    vec![dingdian_core::lifecycle::SourceChecked {
-        source: dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        checked_on: jiff::civil::date(2026, 3, 2),
-        note: None,
-        attachments: vec![],
-    }]
 }

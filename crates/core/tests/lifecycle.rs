@@ -2,6 +2,10 @@
 //! against the shipped Harbin and Urumqi profiles and the shipped calendar. Every test names the
 //! rule it proves (SPEC.md rule IDs).
 
+mod common;
+
+use common::{checked, sources};
+
 use dingdian_core::annex::{Annex1, Attachments, Carrier, LineForm};
 use dingdian_core::calendar::Calendar;
 use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
@@ -1682,24 +1686,6 @@ fn urc_eval_3_4_reasons_minutes_attendees_and_departure() {
         }
         other => panic!("{other:?}"),
     }
-}
-
-/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
-fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
-    [(
-        dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
-    )]
-    .into()
-}
-
-fn checked() -> Vec<dingdian_core::lifecycle::SourceChecked> {
-    vec![dingdian_core::lifecycle::SourceChecked {
-        source: dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        checked_on: jiff::civil::date(2026, 3, 2),
-        note: None,
-        attachments: vec![],
-    }]
 }
 
 /// URC-REV-1: the initial review is held against the district's plan: a full district refuses

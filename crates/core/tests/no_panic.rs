@@ -8,6 +8,10 @@
 //! Rule IDs: LAW-WD, LAW-START, LAW-MONTH, LAW-HOLIDAY-END, LAW-SUSPEND (deadline arithmetic at
 //! the edges of the calendar); G-CLOCKS (clocks over extreme histories).
 
+mod common;
+
+use common::sources;
+
 use dingdian_core::annex::{Annex1, Attachments, Carrier, LineForm};
 use dingdian_core::calendar::{Calendar, Year};
 use dingdian_core::clocks::{self, Transition};
@@ -577,13 +581,4 @@ proptest! {
             }
         }
     }
-}
-
-/// URC-REV-2: the sources a verification checked (a written review on 2026-03-02).
-fn sources() -> std::collections::BTreeMap<dingdian_core::lifecycle::VerificationSource, dingdian_core::lifecycle::SourceInput> {
-    [(
-        dingdian_core::lifecycle::VerificationSource::WrittenReview,
-        dingdian_core::lifecycle::SourceInput { checked_on: jiff::civil::date(2026, 3, 2), note: None, attachments: vec![] },
-    )]
-    .into()
 }
