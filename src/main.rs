@@ -40,6 +40,8 @@ enum Cmd {
         /// Do not fire time limits (tests that pin the data to a date).
         #[arg(long, hide = true)]
         no_timers: bool,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Send the e-mails that are due from the outbox once, then exit. `serve` does this by itself
     /// when SMTP is configured.
@@ -266,6 +268,47 @@ enum CalendarCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Args)]
+struct NetArgs {
+    /// Reverse proxies (addresses or networks, comma-separated, e.g. `127.0.0.1,10.0.0.0/8`)
+    /// whose X-Forwarded-For header names the client. Off by default: the connection's peer is
+    /// the client. Set it when the service runs behind nginx or a load balancer, or every user
+    /// shares the proxy's address for sign-in, complaint and registration limits.
+    #[arg(long, env = "DINGDIAN_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// Seconds a client may take to send a request's headers (and a kept-alive connection may
+    /// stay idle).
+    #[arg(long, env = "DINGDIAN_HEADER_TIMEOUT", default_value_t = 30)]
+    header_timeout: u64,
+    /// Seconds a request body (an upload) may pause before the request is abandoned.
+    #[arg(long, env = "DINGDIAN_BODY_IDLE_TIMEOUT", default_value_t = 60)]
+    body_idle_timeout: u64,
+    /// The bearer token `/metrics` asks for. Without it, only clients on this machine (loopback)
+    /// may read `/metrics`.
+    #[arg(long, env = "DINGDIAN_METRICS_TOKEN")]
+    metrics_token: Option<String>,
+    /// Seconds requests in flight may take to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "DINGDIAN_DRAIN", default_value_t = 30)]
+    drain: u64,
+}
+
+impl NetArgs {
+    fn config(&self) -> Result<(dingdian_web::Net, dingdian_web::Timeouts)> {
+        let trusted_proxies = dingdian_web::parse_proxies(&self.trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+        let secs = |name: &str, n: u64| {
+            if n == 0 { Err(anyhow::anyhow!("--{name} must be at least 1 second")) } else { Ok(Duration::from_secs(n)) }
+        };
+        Ok((
+            dingdian_web::Net { trusted_proxies, metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()) },
+            dingdian_web::Timeouts {
+                header_read: secs("header-timeout", self.header_timeout)?,
+                body_idle: secs("body-idle-timeout", self.body_idle_timeout)?,
+                drain: Duration::from_secs(self.drain),
+            },
+        ))
+    }
 }
 
 #[derive(Args)]
@@ -497,7 +540,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(dingdian_store::ImportError::Store(e)) => Err(e.into()),
             }
         }
-        Cmd::Serve { db, addr, demo, smtp, no_timers } => serve(db, addr, demo, smtp.config()?, !no_timers, clock).await,
+        Cmd::Serve { db, addr, demo, smtp, no_timers, net } => {
+            serve(db, addr, demo, smtp.config()?, net.config()?, !no_timers, clock).await
+        }
         Cmd::Notify { db, smtp } => {
             let cfg = smtp.config()?.ok_or_else(|| anyhow::anyhow!("--smtp HOST:PORT is required"))?;
             let store = db.open(&*clock).await?;
@@ -758,6 +803,7 @@ async fn serve(
     addr: SocketAddr,
     demo: bool,
     smtp: Option<dingdian_web::notify::SmtpConfig>,
+    (net, timeouts): (dingdian_web::Net, dingdian_web::Timeouts),
     timers: bool,
     clock: Arc<dyn Clock>,
 ) -> Result<ExitCode> {
@@ -771,7 +817,7 @@ async fn serve(
     } else {
         Vec::new()
     };
-    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts, files }));
+    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts, files, net, metrics: Default::default() }));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     println!("dingdian is running: open http://{local}/ in a browser ({} database)", state.store.backend());
@@ -800,7 +846,7 @@ async fn serve(
             }
         }
     });
-    let app = dingdian_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = dingdian_web::router(state.clone());
     if let Some(cfg) = smtp {
         let sender = state.clone();
         tokio::spawn(async move {
@@ -814,10 +860,31 @@ async fn serve(
             }
         });
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    dingdian_web::serve(listener, app, timeouts, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = term => tracing::info!("SIGTERM received; shutting down"),
+    }
 }

@@ -14,11 +14,17 @@ pub fn dingdian() -> Command {
 
 /// Starts the server on a free port and waits for its "running" line.
 pub fn start(data: &std::path::Path) -> (Child, u16) {
+    start_with(data, &[])
+}
+
+/// As `start`, with further `serve` arguments.
+pub fn start_with(data: &std::path::Path, extra: &[&str]) -> (Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // The demo is pinned to 2026-11-27; timers would move it on with the real date.
     let mut child = dingdian()
         .args(["serve", "--no-timers", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -578,6 +578,18 @@ impl Store {
         self.after(out, now).await
     }
 
+    /// Counts a command's outcome for monitoring: `ok`, the refusal's code, or `error`.
+    fn count(&self, cmd: &Command, result: &Result<Executed>) {
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(StoreError::Refused(r)) => r.code(),
+            Err(StoreError::Conflict { .. }) => "conflict",
+            Err(StoreError::NotFound) => "not_found",
+            Err(_) => "error",
+        };
+        self.counters.command(cmd.name(), outcome);
+    }
+
     /// Follow-ups of a committed command that need file storage: entering `ready_to_sign`
     /// issues the agreement document (HRB-SIGN / URC-SIGN).
     pub(crate) async fn after(&self, out: Executed, now: Timestamp) -> Result<Executed> {
@@ -614,6 +626,20 @@ impl Store {
         now: Timestamp,
         complaint: Option<&crate::complaints::NewComplaint>,
     ) -> Result<Executed> {
+        let result = self.execute_counted(id, actor, expected_version, cmd, now, complaint).await;
+        self.count(cmd, &result);
+        result
+    }
+
+    async fn execute_counted(
+        &self,
+        id: i64,
+        actor: &Actor,
+        expected_version: i64,
+        cmd: &Command,
+        now: Timestamp,
+        complaint: Option<&crate::complaints::NewComplaint>,
+    ) -> Result<Executed> {
         let mut prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
         prepared.complaint = complaint;
         let head_sql = self.head_sql();
@@ -632,8 +658,13 @@ impl Store {
         let today = china_date(now);
         let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
         let scope = self.scope(&app).await?;
-        // Scope before anything else, so a stranger learns nothing (not even the version).
+        // Scope before anything else, so a stranger learns nothing (not even the version); then
+        // the role, so a reader in the wrong role hears "not your role" whatever the version.
         lifecycle::can_read(actor, &scope, today)?;
+        let profile = self.profile_for(&app)?;
+        if let Err(Some(refusal)) = lifecycle::authorize(&profile, &app.data, actor, cmd) {
+            return Err(refusal.into());
+        }
         if app.version != expected {
             return Err(Refusal::StaleVersion { expected, actual: app.version }.into());
         }
@@ -770,6 +801,7 @@ impl Store {
         loop {
             let claimed = self.claim_due(owner, now, TIMER_LEASE_SECS, 200).await?;
             if claimed.is_empty() {
+                self.counters.timers(report.fired.len(), report.held.len());
                 return Ok(report);
             }
             if std::env::var_os("DINGDIAN_FAULT_CRASH_AFTER_CLAIM").is_some() {

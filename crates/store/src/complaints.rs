@@ -14,6 +14,9 @@ use crate::{Result, Store, StoreError, with_pool};
 
 /// At most this many complaints from one address per hour.
 pub const COMPLAINTS_PER_HOUR: i64 = 5;
+/// Complaints (and, separately, registrations) an hour from all requests together whose address
+/// is not one client's: a backstop for a proxy that is not configured as trusted.
+pub const UNATTRIBUTED_PER_HOUR: i64 = 100;
 const MAX_CONTENT: usize = 2000;
 
 /// Why a complaint was not taken.
@@ -95,7 +98,7 @@ impl Store {
         name: Option<&str>,
         contact: Option<&str>,
         content: &str,
-        addr: &str,
+        addr: Option<&str>,
         now: Timestamp,
     ) -> Result<std::result::Result<String, ComplaintError>> {
         if !self.complaint_attempt(addr, now).await? {
@@ -104,10 +107,23 @@ impl Store {
         self.file_complaint_with(number, name, contact, content, Vec::new(), now).await
     }
 
-    /// Counts one complaint attempt from `addr`; false when the address is over its hourly
-    /// limit (checked before any attachment is read, so a flood stores nothing).
-    pub async fn complaint_attempt(&self, addr: &str, now: Timestamp) -> Result<bool> {
-        self.attempt(&format!("addr:{addr}"), COMPLAINTS_PER_HOUR, now).await
+    /// Counts one complaint attempt from the client at `addr`; false when it is over its hourly
+    /// limit (checked before any attachment is read, so a flood stores nothing). Requests whose
+    /// address is not one client's (`None`: a proxy that did not say whom for) share one
+    /// larger backstop instead, so no client's limit is ever shared with others.
+    pub async fn complaint_attempt(&self, addr: Option<&str>, now: Timestamp) -> Result<bool> {
+        match addr {
+            Some(a) => self.attempt(&format!("addr:{a}"), COMPLAINTS_PER_HOUR, now).await,
+            None => self.attempt("addr:unattributed", UNATTRIBUTED_PER_HOUR, now).await,
+        }
+    }
+
+    /// Counts one self-registration attempt, like `complaint_attempt`.
+    pub async fn registration_attempt(&self, addr: Option<&str>, now: Timestamp) -> Result<bool> {
+        match addr {
+            Some(a) => self.attempt(&format!("register:{a}"), crate::REGISTRATIONS_PER_HOUR, now).await,
+            None => self.attempt("register:unattributed", UNATTRIBUTED_PER_HOUR, now).await,
+        }
     }
 
     /// Counts one attempt under `key` (kept in the database, so the limit holds across server

@@ -46,6 +46,8 @@ pub struct FileStore {
     /// Set for the local backend: committing is a rename within the same disk.
     local: Option<Arc<LocalFileSystem>>,
     spool: PathBuf,
+    /// Bytes of uploads this process has received (for monitoring).
+    received: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What an upload may be.
@@ -147,7 +149,7 @@ impl FileStore {
             Backend::Local(root) => {
                 std::fs::create_dir_all(root)?;
                 let local = Arc::new(LocalFileSystem::new_with_prefix(root)?);
-                Ok(FileStore { inner: local.clone(), local: Some(local), spool })
+                Ok(FileStore { inner: local.clone(), local: Some(local), spool, received: Arc::default() })
             }
             Backend::S3 { url, options } => {
                 let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
@@ -156,7 +158,7 @@ impl FileStore {
                     builder = builder.with_config(key, value);
                 }
                 let s3 = builder.build()?;
-                Ok(FileStore { inner: Arc::new(s3), local: None, spool })
+                Ok(FileStore { inner: Arc::new(s3), local: None, spool, received: Arc::default() })
             }
         }
     }
@@ -212,9 +214,31 @@ impl FileStore {
         }
         file.sync_all().await?;
         drop(file);
+        self.received.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
         spooled.size = size;
         spooled.sha256 = hex::encode(hasher.finalize());
         Ok(spooled)
+    }
+
+    /// Bytes of uploads this process has received.
+    pub fn received_bytes(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Readiness: writes and reads back a small object outside `blobs/` (so no file is ever
+    /// touched), and checks the spool directory takes files.
+    pub async fn probe(&self) -> Result<(), IngestError> {
+        let key = Path::from("probe/readyz");
+        let stamp = Bytes::from(hex::encode(rand::random::<[u8; 8]>()));
+        self.inner.put(&key, stamp.clone().into()).await?;
+        let back = self.inner.get(&key).await?.bytes().await?;
+        if back != stamp {
+            return Err(IngestError::Storage("the file store returned other bytes than were written".to_owned()));
+        }
+        let spool_probe = self.spool.join("readyz.probe");
+        tokio::fs::write(&spool_probe, b"ok").await?;
+        tokio::fs::remove_file(&spool_probe).await?;
+        Ok(())
     }
 
     /// Commits a spooled file to the store under its digest and makes it durable. A file with

@@ -16,6 +16,7 @@ mod evaluation;
 pub mod files;
 mod login;
 mod materials;
+pub mod monitoring;
 mod outbox;
 mod planning;
 mod public;
@@ -130,6 +131,7 @@ pub struct Store {
     // never poisoned and the `expect`s on them cannot fire.
     profiles: RwLock<Profiles>,
     calendar: RwLock<Arc<Calendar>>,
+    counters: monitoring::Counters,
 }
 
 impl Store {
@@ -142,7 +144,7 @@ impl Store {
     /// directory on first use). Runs migrations.
     pub async fn open(database: &str) -> Result<Store> {
         let pool = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(database).await?;
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(database).await?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Pool::Postgres(pool)
         } else {
@@ -166,6 +168,7 @@ impl Store {
             files: std::sync::OnceLock::new(),
             profiles: RwLock::default(),
             calendar: RwLock::new(Arc::new(Calendar::shipped())),
+            counters: monitoring::Counters::default(),
         };
         store.load_stored_profiles().await?;
         store.load_stored_calendar().await?;

@@ -54,13 +54,14 @@ pub fn account_delay(failures: i64) -> i64 {
 }
 
 impl Store {
-    /// Checks a username and password from a client address and (if the client has one) a
-    /// device token, with throttling.
+    /// Checks a username and password from a client address (`None` when the address is not
+    /// one client's, e.g. a proxy's: then only the account is throttled) and (if the client has
+    /// one) a device token, with throttling.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
-        addr: &str,
+        addr: Option<&str>,
         device: Option<&str>,
         now: Timestamp,
     ) -> Result<Result<SignedIn, LoginError>> {
@@ -68,7 +69,7 @@ impl Store {
         let since = t - WINDOW_SECS;
         let key = dingdian_core::accounts::username_key(username);
         let user_key = format!("user:{key}");
-        let addr_key = format!("addr:{addr}");
+        let addr_key = addr.map(|a| format!("addr:{a}"));
         let known = match device {
             Some(d) => {
                 let row: Option<(i64,)> = with_pool!(self, p => {
@@ -94,9 +95,11 @@ impl Store {
                 });
                 Ok::<_, crate::StoreError>(r)
             };
-            let (by_addr, first_addr, _) = count(addr_key.clone()).await?;
-            if by_addr >= MAX_PER_ADDRESS {
-                return Ok(Err(LoginError::Throttled { retry_after: first_addr.unwrap_or(t) + WINDOW_SECS - t }));
+            if let Some(addr_key) = &addr_key {
+                let (by_addr, first_addr, _) = count(addr_key.clone()).await?;
+                if by_addr >= MAX_PER_ADDRESS {
+                    return Ok(Err(LoginError::Throttled { retry_after: first_addr.unwrap_or(t) + WINDOW_SECS - t }));
+                }
             }
             let (by_user, _, last_user) = count(user_key.clone()).await?;
             let wait = last_user.unwrap_or(t) + account_delay(by_user) - t;
@@ -132,7 +135,7 @@ impl Store {
                 // against the device itself.
                 with_pool!(self, p => {
                     let mut tx = p.begin().await?;
-                    for key in [&user_key, &addr_key] {
+                    for key in std::iter::once(&user_key).chain(addr_key.as_ref()) {
                         sqlx::query("insert into login_failures (key, at) values ($1, $2)").bind(key).bind(t).execute(&mut *tx).await?;
                     }
                     // Forget failures older than a day.

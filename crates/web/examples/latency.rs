@@ -497,7 +497,14 @@ async fn run(backend: Backend, a: &Args) {
     let files_dir = std::env::temp_dir().join(format!("dingdian_latency_{}", std::process::id()));
     let files = dingdian_store::files::FileStore::open(&dingdian_store::files::Backend::Local(files_dir.join("files")), &files_dir)
         .expect("file store");
-    let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new(), files }));
+    let state = AppState(Arc::new(App {
+        store,
+        clock: clock.clone(),
+        demo_accounts: Vec::new(),
+        files,
+        net: Default::default(),
+        metrics: Default::default(),
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = dingdian_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -1,16 +1,24 @@
 //! Who is calling: a session cookie (pages) or a bearer token (API). Tokens are looked up by
 //! digest and never logged.
 
+use std::net::IpAddr;
+
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dingdian_store::User;
+use ipnet::IpNet;
 
 use crate::{ApiError, AppState};
 
 pub const COOKIE: &str = "dd_session";
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+}
 
 /// The session token a request carries, bearer first.
 pub fn token(headers: &HeaderMap) -> Option<String> {
@@ -79,20 +87,53 @@ impl FromRequestParts<AppState> for MaybeUser {
     }
 }
 
-/// The client's address, for throttling sign-in. Taken from the connection (the server is run
-/// with connect info); `unknown` when there is none, e.g. in-process tests.
-pub struct ClientAddr(pub String);
+/// The client's address, for per-client limits (sign-in, complaints, registration). Without
+/// trusted proxies (the default) it is the connection's peer. When the peer is a trusted proxy,
+/// it is the right-most address of `X-Forwarded-For` that is not itself a trusted proxy (the
+/// left-hand entries are whatever the client chose to send). `None` when no address belongs to
+/// one client: a trusted proxy that did not say whom for, or no connection (in-process tests).
+/// Per-address limits apply only to `Some`.
+pub struct ClientAddr(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientAddr(addr))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientAddr(client_ip(peer, &parts.headers, &state.net.trusted_proxies).map(|ip| ip.to_string())))
     }
+}
+
+/// The address of the client behind `peer` (see `ClientAddr`).
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    // Right to left: the entries our proxies appended come last; the first one that is not a
+    // trusted proxy is the client. Anything left of it is the client's own say and is ignored.
+    let entries: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+    for entry in entries.into_iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Parses a list of trusted proxies: addresses or networks, separated by commas or spaces
+/// (`127.0.0.1, 10.0.0.0/8, ::1`).
+pub fn parse_proxies(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from)).map_err(|_| format!("not an address or network: {s}"))
+        })
+        .collect()
 }
 
 /// Whether the page was reached over TLS (directly, or through a proxy that says so), so the

@@ -132,11 +132,40 @@ impl From<StoreError> for ApiError {
                 };
                 ApiError::new(status, f.code(), f.message_zh())
             }
+            StoreError::Db(e) if unavailable(&e) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "数据库暂时不可用，本次操作未生效，请稍后重试。")
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请稍后重试；问题已记录。")
             }
         }
+    }
+}
+
+/// Whether a database error means "the database cannot be reached or written now" (stopped,
+/// restarting, out of connections, read-only or full disk) rather than a fault of the request.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            // PostgreSQL: class 08 (connection), 53 (resources), 57P01–57P03 (shutting down);
+            // SQLite: read-only, busy, locked, disk full, I/O error.
+            let code = db.code().unwrap_or_default();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // FATAL ends the connection: the server refused or dropped it (shutting down,
+                // not accepting connections, out of slots).
+                matches!(pg.severity(), sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic)
+                    || code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "25006")
+            } else {
+                // SQLite's primary result code is the low byte of the extended one.
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13))
+            }
+        }
+        _ => false,
     }
 }
 

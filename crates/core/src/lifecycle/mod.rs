@@ -27,7 +27,7 @@ pub use crate::vocabulary::{ALL_ROLES, ALL_STATES, Actor, Role, State};
 pub use commands::{COMMAND_NAMES, Command, Needs};
 pub use decide::{
     ActiveBan, Ctx, Decision, InstitutionFacts, MAX_FILES_PER_SLOT, MAX_TEXT_CHARS, PriorApplication, Standing, allows, allows_form,
-    allows_with_input, available, check_kind, decide, declaration, may_open_application, standing,
+    allows_with_input, authorize, available, check_kind, decide, declaration, may_open_application, standing,
 };
 pub use events::Event;
 pub use messages::notification;

@@ -3,9 +3,10 @@
 //! change its role and district, end its sessions). The rules are `dingdian_core::accounts`;
 //! the store applies them and records each change in the audit chain.
 
+use crate::extract::Form;
+use crate::extract::Path;
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::Role;

@@ -2,8 +2,8 @@
 //! profiles in force with their versions, and the holiday calendar years. Plus the evaluator's
 //! phone screen of assignments.
 
+use crate::extract::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -1,8 +1,9 @@
 //! JSON API handlers. Every error is `{ "code", "message" }` with a stable code.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use dingdian_core::clocks::ClockView;
@@ -61,7 +62,11 @@ impl FromRequest<AppState> for JsonObject {
 impl JsonObject {
     /// Deserialises into a typed request; type errors become `invalid_input`.
     pub fn into_typed<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
-        serde_json::from_value(Value::Object(self.0)).map_err(|e| ApiError::invalid("invalid_input", format!("字段类型或取值有误：{e}")))
+        serde_json::from_value(Value::Object(self.0)).map_err(|e| {
+            let mut err = ApiError::invalid("invalid_input", "字段缺失、类型或取值有误，详见 detail.reason。");
+            err.detail = Some(serde_json::json!({ "reason": e.to_string() }));
+            err
+        })
     }
 }
 
@@ -106,7 +111,7 @@ pub async fn login(
 ) -> Result<impl IntoResponse, ApiError> {
     let req: LoginRequest = body.into_typed()?;
     let device = crate::auth::device(&headers);
-    let (user, device) = match s.store.login(&req.username, &req.password, &addr, device.as_deref(), s.clock.now()).await? {
+    let (user, device) = match s.store.login(&req.username, &req.password, addr.as_deref(), device.as_deref(), s.clock.now()).await? {
         Ok(signed) => (signed.user, signed.device),
         Err(LoginError::Invalid) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "用户名或密码错误。")),
         Err(LoginError::Throttled { retry_after }) => return Err(crate::auth::throttled(retry_after)),

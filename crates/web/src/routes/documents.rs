@@ -2,8 +2,9 @@
 //! embedded CJK font, for the application form, Annex 1, the evaluation summary and the
 //! agreement. The agreement's PDF is the stored, signed file, never re-rendered.
 
+use crate::extract::Path;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use dingdian_store::{DocKind, StoreError, User};

@@ -5,8 +5,9 @@
 //! and supervisors see every group, each evaluator its own institution, each institution its
 //! group's names.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use dingdian_core::draw;

@@ -1,9 +1,10 @@
 //! Materials over HTTP: streamed uploads (raw body for the API, multipart for the pages), the
 //! per-slot view, and downloads with a Chinese-safe `Content-Disposition` (RFC 5987/6266).
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::{FileRef, Problem, State as AppStateKind};
@@ -54,21 +55,13 @@ pub async fn upload_form(
     let outcome = async {
         // Scope first: someone outside the application's scope learns nothing from the form.
         s.store.readable(app_id, &u.actor(), s.clock.today()).await?;
-        let mut form = Multipart::from_request(req, &s)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", format!("上传表单有误：{}", e.body_text())))?;
+        let mut form = Multipart::from_request(req, &s).await.map_err(crate::extract::multipart_error)?;
         let field = loop {
             match form.next_field().await {
                 Ok(Some(f)) if f.name() == Some("file") => break f,
                 Ok(Some(_)) => continue,
                 Ok(None) => return Err(ApiError::invalid("file_missing", "请选择要上传的文件。")),
-                Err(e) => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "upload_interrupted",
-                        format!("上传中断，文件未保存，请重新上传（{e}）。"),
-                    ));
-                }
+                Err(e) => return Err(crate::extract::field_error(e)),
             }
         };
         let name = field.file_name().unwrap_or_default().to_owned();

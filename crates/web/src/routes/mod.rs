@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use dingdian_core::lifecycle::{Refusal, Role};
 
 use crate::{ApiError, AppState};
+pub(crate) use pages::{error_page, error_page_with};
 
 /// A stored instant (RFC 3339, UTC) as Beijing time for people: `2026-11-27 10:00`. Text that is
 /// not an instant is shown as it is.
@@ -48,6 +49,9 @@ pub enum Access {
     Signed,
     /// Signed-in users with one of these roles.
     Roles(&'static [Role]),
+    /// Monitoring: clients on this machine, or any client with the configured metrics token
+    /// (no session needed).
+    Monitoring,
 }
 
 /// One row of the route table.
@@ -114,6 +118,9 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/admin/planning", Roles(&[Role::Admin]), post(admin::set_plan)),
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
         r("GET", "/healthz", Public, get(api::health)),
+        // Readiness: the database takes a write, the file store answers.
+        r("GET", "/readyz", Public, get(crate::metrics::readyz)),
+        r("GET", "/metrics", Monitoring, get(crate::metrics::metrics)),
         r("GET", "/static/app.css", Public, get(pages::stylesheet)),
         r("GET", "/static/app.js", Public, get(pages::script)),
         // Workbench (agency).
@@ -196,10 +203,17 @@ async fn guard(State((state, def)): State<(AppState, RouteDef)>, mut req: Reques
     if access == Access::Public {
         return next.run(req).await;
     }
+    if access == Access::Monitoring {
+        if !crate::metrics::allowed(&state, &req) {
+            return ApiError::new(StatusCode::FORBIDDEN, "metrics_forbidden", "监控指标仅对本机或持有监控令牌的请求开放。").into_response();
+        }
+        return next.run(req).await;
+    }
     let user = match crate::auth::token(req.headers()) {
         Some(token) => match state.store.session_user(&token, state.clock.now()).await {
             Ok(u) => u,
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) if def.path.starts_with("/api/") => return ApiError::from(e).into_response(),
+            Err(e) => return error_page(ApiError::from(e)),
         },
         None => None,
     };
@@ -235,3 +249,34 @@ async fn guard(State((state, def)): State<(AppState, RouteDef)>, mut req: Reques
 
 /// What a user whose password was reset may still do: choose a new one, see who they are, leave.
 const ALLOWED_BEFORE_NEW_PASSWORD: &[&str] = &["/account/password", "/api/account/password", "/api/me", "/api/session", "/logout"];
+
+/// Pages answer people: an error a page handler passed on as the API's JSON (`{code, message}`)
+/// is shown as a Chinese page instead, with the same status. The API keeps its JSON.
+pub async fn pages_never_show_json(req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let json = resp.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json || resp.status().is_success() || resp.status().is_redirection() {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return error_page(ApiError::new(parts.status, "internal", "服务器内部错误，请稍后重试；问题已记录。"));
+    };
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: String,
+        message: String,
+    }
+    let (code, message) = serde_json::from_slice::<Body>(&bytes)
+        .map(|b| (b.code, b.message))
+        .unwrap_or_else(|_| ("internal".to_owned(), "请求未能办理，请返回上一页重试。".to_owned()));
+    let mut page = error_page_with(parts.status, &code, message);
+    for (name, value) in parts.headers.iter().filter(|(n, _)| *n == axum::http::header::RETRY_AFTER || *n == axum::http::header::SET_COOKIE)
+    {
+        page.headers_mut().append(name, value.clone());
+    }
+    page
+}

@@ -1,9 +1,10 @@
 //! Server-rendered pages in Simplified Chinese. They work without JavaScript; a refused action
 //! is shown as a Chinese message on the same page and changes nothing.
 
+use crate::extract::Form;
+use crate::extract::{Path, Query};
 use askama::Template;
-use axum::Form;
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::{Command, FileRef, Role};
@@ -97,7 +98,7 @@ pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, head
         (status, render(LoginPage { user: None, role_zh: "", error: Some(error), username })).into_response()
     };
     let device = crate::auth::device(&headers);
-    let (user, device) = match s.store.login(&f.username, &f.password, &addr, device.as_deref(), s.clock.now()).await {
+    let (user, device) = match s.store.login(&f.username, &f.password, addr.as_deref(), device.as_deref(), s.clock.now()).await {
         Ok(Ok(signed)) => (signed.user, signed.device),
         Ok(Err(LoginError::Invalid)) => return refuse(StatusCode::UNAUTHORIZED, "用户名或密码错误，请重新输入。".into(), f.username),
         Ok(Err(LoginError::Throttled { retry_after })) => {
@@ -176,7 +177,7 @@ pub async fn register(
         };
         (status, render(page)).into_response()
     };
-    match s.store.attempt(&format!("register:{addr}"), dingdian_store::REGISTRATIONS_PER_HOUR, s.clock.now()).await {
+    match s.store.registration_attempt(addr.as_deref(), s.clock.now()).await {
         Ok(true) => {}
         Ok(false) => return refuse(StatusCode::TOO_MANY_REQUESTS, "注册尝试过于频繁，请一小时后再试。".into()),
         Err(e) => return ApiError::from(e).into_response(),
@@ -254,7 +255,7 @@ pub async fn applications(State(s): State<AppState>, MaybeUser(user): MaybeUser,
     list_page(&s, u, flash, None).await
 }
 
-async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -> Response {
+async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<ApiError>) -> Response {
     let today = s.clock.today();
     let apps = match s.store.applications_for(&u.actor(), None, 500, today).await {
         Ok(a) => a,
@@ -275,7 +276,8 @@ async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<String>) -
         })
         .collect();
     let can_create = u.role() == Role::Institution;
-    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let error = error.map(message);
     // The agency's alert: e-mails that finally failed.
     let error = match error {
         None if matches!(u.role(), Role::Agency | Role::Admin) => match s.store.failed_notifications(&u.city).await {
@@ -292,7 +294,7 @@ pub async fn create_application(State(s): State<AppState>, MaybeUser(user): Mayb
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     match s.store.create_application(&u.actor(), s.clock.now()).await {
         Ok(app) => Redirect::to(&format!("/applications/{}", app.id)).into_response(),
-        Err(e) => list_page(&s, u, Flash::default(), Some(message(e.into()))).await,
+        Err(e) => list_page(&s, u, Flash::default(), Some(e.into())).await,
     }
 }
 
@@ -407,16 +409,24 @@ struct ErrorPage<'a> {
     role_zh: &'a str,
     heading: &'a str,
     message: String,
+    /// The API's stable code, for scripts and tests (`data-code`); never shown.
+    code: &'a str,
 }
 
 /// A full page (with the site layout) for an error that leaves nothing to show.
-pub(super) fn error_page(e: ApiError) -> Response {
-    let heading = match e.status {
+pub(crate) fn error_page(e: ApiError) -> Response {
+    error_page_with(e.status, e.code, e.message)
+}
+
+/// As `error_page`, from the parts of an error.
+pub(crate) fn error_page_with(status: StatusCode, code: &str, message: String) -> Response {
+    let heading = match status {
         StatusCode::NOT_FOUND => "未找到",
         StatusCode::FORBIDDEN => "无权查看",
+        StatusCode::SERVICE_UNAVAILABLE => "暂时无法办理",
         _ => "无法办理",
     };
-    (e.status, render(ErrorPage { user: None, role_zh: "", heading, message: e.message })).into_response()
+    (status, render(ErrorPage { user: None, role_zh: "", heading, message, code })).into_response()
 }
 
 async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>, error: Option<String>) -> Result<Response, ApiError> {
@@ -970,7 +980,7 @@ pub async fn file_complaint(
         let contacts = all_contacts.clone();
         (status, render(ComplaintPage { role_zh: role, user: user.clone(), number, receipt, error, contacts })).into_response()
     };
-    match s.store.complaint_attempt(&addr, s.clock.now()).await {
+    match s.store.complaint_attempt(addr.as_deref(), s.clock.now()).await {
         Ok(true) => {}
         Ok(false) => {
             let e = "提交过于频繁，请一小时后再试。如情况紧急，请直接联系医保经办机构。".to_owned();
@@ -983,22 +993,16 @@ pub async fn file_complaint(
     let parsed: Result<(), ApiError> = async {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         if content_type.starts_with("application/x-www-form-urlencoded") {
-            let Form(form) = Form::<ComplaintForm>::from_request(req, &s)
-                .await
-                .map_err(|e| ApiError::invalid("invalid_form", format!("表单有误：{}", e.body_text())))?;
+            let Form(form) = Form::<ComplaintForm>::from_request(req, &s).await.map_err(|e| e.error)?;
             f = form;
             return Ok(());
         }
-        let mut form = axum::extract::Multipart::from_request(req, &s)
-            .await
-            .map_err(|e| ApiError::invalid("invalid_form", format!("表单有误：{}", e.body_text())))?;
+        let mut form = axum::extract::Multipart::from_request(req, &s).await.map_err(crate::extract::multipart_error)?;
         let limits = dingdian_store::files::Limits {
             max_bytes: dingdian_store::COMPLAINT_MAX_BYTES,
             allowed: vec![FileType::Pdf, FileType::Jpeg, FileType::Png],
         };
-        while let Some(field) =
-            form.next_field().await.map_err(|e| ApiError::invalid("upload_interrupted", format!("上传中断，请重新提交（{e}）。")))?
-        {
+        while let Some(field) = form.next_field().await.map_err(crate::extract::field_error)? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == "attachments" {
                 let file_name = field.file_name().unwrap_or_default().to_owned();
@@ -1019,7 +1023,7 @@ pub async fn file_complaint(
                 files.push(file);
                 continue;
             }
-            let text = field.text().await.map_err(|e| ApiError::invalid("upload_interrupted", format!("上传中断，请重新提交（{e}）。")))?;
+            let text = field.text().await.map_err(crate::extract::field_error)?;
             match name.as_str() {
                 "number" => f.number = text,
                 "content" => f.content = text,

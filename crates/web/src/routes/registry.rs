@@ -1,8 +1,9 @@
 //! The institution registry API: institutions (one at a time or a CSV import), the people who
 //! run them (resident ID numbers always masked here), their history, and identifier checks.
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use dingdian_core::eligibility::RecordKind;

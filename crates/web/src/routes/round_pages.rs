@@ -2,8 +2,9 @@
 //! commitment, draw with the public value, start the site evaluations. The same store calls as
 //! the API; results and refusals are shown on the rounds page.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use crate::extract::Form;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use dingdian_store::User;
 use serde::Deserialize;

@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 
+use crate::extract::Query;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::clocks::{ClockStatus, ClockView};

@@ -142,6 +142,11 @@ pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
 impl TestApp {
     /// A fresh database, on 2026-03-02 (a Monday) unless moved.
     pub async fn new(backend: Backend) -> TestApp {
+        TestApp::with_net(backend, dingdian_web::Net::default()).await
+    }
+
+    /// A fresh database served with these network settings (trusted proxies).
+    pub async fn with_net(backend: Backend, net: dingdian_web::Net) -> TestApp {
         let db = TestDb::new(backend).await.expect("test database (is PostgreSQL running?)");
         let store = db.open().await.expect("open store");
         let clock = Arc::new(ManualClock::on(jiff::civil::date(2026, 3, 2)));
@@ -189,7 +194,8 @@ impl TestApp {
         let files_dir = FilesDir::new();
         let files = FileStore::open(&dingdian_store::files::Backend::Local(files_dir.0.join("files")), &files_dir.0).expect("file store");
         store.use_files(files.clone());
-        let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new(), files }));
+        let state =
+            AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts: Vec::new(), files, net, metrics: Default::default() }));
         TestApp { router: dingdian_web::router(state.clone()), state, clock, db_url: db.url.clone(), files_dir, _db: db }
     }
 

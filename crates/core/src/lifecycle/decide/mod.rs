@@ -120,6 +120,29 @@ pub struct Decision {
     pub to: State,
 }
 
+/// Authorization before state: is `actor` the one who issues `cmd` on an application in `st`
+/// under `profile`? Checked before anything about the application's state or version, so a
+/// caller in the wrong role always hears "not your role" (403). `Err(None)` when the command's
+/// step is not part of the profile at all.
+pub fn authorize(profile: &Profile, st: &AppState, actor: &Actor, cmd: &Command) -> Result<(), Option<Refusal>> {
+    let required = match cmd.who() {
+        Who::Role(r) => Some(r),
+        Who::Step(step) => profile.step(step).map(|s| s.actor),
+        Who::StateStep => Step::owning(st.state).and_then(|s| profile.step(s)).map(|s| s.actor),
+        Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
+        Who::StepOrSystem(step) => profile.step(step).map(|s| s.actor),
+        Who::Slot(slot) => match profile.material(&slot).map(|m| m.phase) {
+            Some(crate::policy::MaterialPhase::Verification) => profile.step(Step::InfoVerification).map(|s| s.actor),
+            _ => Some(Role::Institution),
+        },
+    };
+    match required {
+        Some(r) if r != actor.role => Err(Some(Refusal::NotYourRole { required: r })),
+        Some(_) => Ok(()),
+        None => Err(None),
+    }
+}
+
 /// The declared facts of an application, parsed.
 pub fn declaration(facts: &serde_json::Map<String, serde_json::Value>) -> Result<Declaration, Refusal> {
     serde_json::from_value(serde_json::Value::Object(facts.clone()))
@@ -149,25 +172,8 @@ pub fn may_open_application(profile: &Profile, kind: InstitutionKind, actor: &Ac
 /// Decides a command: checks scope, role and state, and returns the events it produces.
 pub fn decide(ctx: &Ctx<'_>, scope: &Scope, st: &AppState, actor: &Actor, cmd: &Command) -> Result<Decision, Refusal> {
     can_read(actor, scope, ctx.today)?;
-    let p = ctx.profile;
-    let required = match cmd.who() {
-        Who::Role(r) => Some(r),
-        Who::Step(step) => p.step(step).map(|s| s.actor),
-        Who::StateStep => Step::owning(st.state).and_then(|s| p.step(s)).map(|s| s.actor),
-        Who::StepOrSystem(_) if actor.role == Role::System => Some(Role::System),
-        Who::StepOrSystem(step) => p.step(step).map(|s| s.actor),
-        Who::Slot(slot) => match p.material(&slot).map(|m| m.phase) {
-            Some(crate::policy::MaterialPhase::Verification) => p.step(Step::InfoVerification).map(|s| s.actor),
-            _ => Some(Role::Institution),
-        },
-    };
     let turn = Turn { ctx, scope, st, actor, cmd };
-    match required {
-        Some(r) if r != actor.role => return Err(Refusal::NotYourRole { required: r }),
-        Some(_) => {}
-        // The command's step is not part of this profile.
-        None => return Err(turn.not_here()),
-    }
+    authorize(ctx.profile, st, actor, cmd).map_err(|r| r.unwrap_or_else(|| turn.not_here()))?;
     // Each group matches its own commands with their guards and ends in `NotAllowedInState`
     // when none fits, as one match over every command would.
     match cmd {
