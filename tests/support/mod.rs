@@ -12,6 +12,20 @@ pub fn dingdian() -> Command {
     c
 }
 
+/// `dingdian` with its wall clock set to `at` (and running on from there) by libfaketime
+/// (Debian package `faketime`), loaded directly so that the child is the server itself and a
+/// SIGKILL reaches it. The monotonic clock stays real, so the server's intervals behave.
+pub fn dingdian_at(at: jiff::Timestamp) -> Command {
+    let lib = format!("/usr/lib/{}-linux-gnu/faketime/libfaketimeMT.so.1", std::env::consts::ARCH);
+    assert!(std::path::Path::new(&lib).exists(), "{lib} is missing: apt-get install faketime");
+    let mut c = dingdian();
+    c.env("LD_PRELOAD", lib)
+        .env("FAKETIME", at.strftime("@%Y-%m-%d %H:%M:%S").to_string())
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("TZ", "UTC");
+    c
+}
+
 /// Starts the server on a free port and waits for its "running" line.
 pub fn start(data: &std::path::Path) -> (Child, u16) {
     start_with(data, &[])
@@ -19,10 +33,16 @@ pub fn start(data: &std::path::Path) -> (Child, u16) {
 
 /// As `start`, with further `serve` arguments.
 pub fn start_with(data: &std::path::Path, extra: &[&str]) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // The demo is pinned to 2026-11-27; timers would move it on with the real date.
-    let mut child = dingdian()
-        .args(["serve", "--no-timers", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+    let args: Vec<&str> = std::iter::once("--no-timers").chain(extra.iter().copied()).collect();
+    serve(dingdian(), data, &args)
+}
+
+/// Starts `cmd serve … extra` on a free port and waits for its "running" line.
+pub fn serve(mut cmd: Command, data: &std::path::Path, extra: &[&str]) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = cmd
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
         .args(extra)
         .stdout(Stdio::piped())

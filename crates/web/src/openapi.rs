@@ -137,6 +137,8 @@ fn hand_written() -> Value {
     file["parameters"] = id_param();
     let mut ack = op("医疗保障行政部门确认备案（管理员）；确认后方可公示", "200", any_obj.clone(), None, &["401", "403", "404", "409"]);
     ack["parameters"] = id_param();
+    let mut filing = op("当期评估合格名单（备案用）", "200", json!({ "type": "array", "items": any_obj }), None, &["401", "403", "404"]);
+    filing["parameters"] = id_param();
     let mut planning = op(
         "初审依据的设置规划：区县与机构类别的规划数据、现有定点数、是否符合规划",
         "200",
@@ -199,10 +201,7 @@ fn hand_written() -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": r("ReplacementRequest") } } },
                 "responses": error_responses(&["201", "400", "401", "403", "404", "409", "413", "415", "422"]) } },
             "/api/rounds/{id}/decision": { "post": decision },
-            "/api/rounds/{id}/filing": {
-                "get": op("当期评估合格名单（备案用）", "200", json!({ "type": "array", "items": any_obj }), None, &["401", "403", "404"]),
-                "post": file
-            },
+            "/api/rounds/{id}/filing": { "get": filing, "post": file },
             "/api/rounds/{id}/filing/acknowledgement": { "post": ack },
             "/api/applications/{id}/planning": { "get": planning },
             "/api/institutions": {

@@ -120,6 +120,13 @@ async fn openapi_document(b: Backend) {
     // Every API route of the route table is in the document.
     for def in dingdian_web::route_table().iter().filter(|d| d.path.starts_with("/api/")) {
         assert!(doc["paths"][def.path].get(def.method.to_ascii_lowercase()).is_some(), "{} {} documented", def.method, def.path);
+        // Every path parameter is declared (schemathesis refuses the operation otherwise:
+        // GET /api/rounds/{id}/filing did not declare `id`).
+        let op = &doc["paths"][def.path][def.method.to_ascii_lowercase()];
+        for name in def.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
+            let declared = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == name && p["in"] == "path");
+            assert!(declared, "{} {}: path parameter {name} declared", def.method, def.path);
+        }
     }
     let commands = doc["components"]["schemas"]["CommandRequest"]["properties"]["command"]["enum"].as_array().unwrap();
     assert_eq!(commands.len(), dingdian_core::lifecycle::COMMAND_NAMES.len());
