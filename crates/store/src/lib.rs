@@ -40,7 +40,9 @@ pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
-pub use complaints::{COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
+pub use complaints::{
+    Attachment, COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus,
+};
 pub use documents::DocKind;
 pub use evaluation::{Assignment, RoundDraw};
 pub use login::{DEVICE_SECS, LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, SignedIn, WINDOW_SECS, account_delay};
@@ -124,7 +126,8 @@ impl Profiles {
 /// The database plus the rules in force.
 pub struct Store {
     pool: Pool,
-    /// File storage, for documents the store generates itself (the agreement).
+    /// File storage, for documents the store generates itself (the agreement) and for the
+    /// attachments of complaints it accepts.
     files: std::sync::OnceLock<files::FileStore>,
     // The two locks are held only to clone or replace a value, which cannot panic, so they are
     // never poisoned and the `expect`s on them cannot fire.
@@ -133,7 +136,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Gives the store file storage for the documents it generates (the agreement). Set once.
+    /// Gives the store file storage for the documents it generates (the agreement) and the
+    /// complaint attachments it accepts. Set once.
     pub fn use_files(&self, files: files::FileStore) {
         let _ = self.files.set(files);
     }
