@@ -7,7 +7,10 @@
 //! Identical files are stored once.
 //!
 //! A crash mid-upload leaves at most a spool file, which nothing refers to; `sweep_spool`
-//! removes old ones at start-up.
+//! removes old ones at start-up. A file stored but never recorded (a refusal or a crash between
+//! the commit and the record) is removed by the garbage collection (`Store::collect_garbage`)
+//! once it is older than a grace period; committing content that is already stored refreshes an
+//! old copy, so a file about to be recorded is always young.
 
 use std::io;
 use std::path::{Path as FsPath, PathBuf};
@@ -26,6 +29,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Part size for S3 multipart uploads (the protocol's minimum is 5 MiB).
 const S3_PART: usize = 5 * 1024 * 1024;
+/// A stored file older than this is written again when the same content is committed, so that
+/// its modification time shows it is in use. The garbage collection's grace period is longer.
+pub const REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Where committed files live.
 #[derive(Debug, Clone)]
@@ -132,6 +138,28 @@ impl Drop for Spooled {
     }
 }
 
+/// A stored file as listed by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub sha256: String,
+    pub size: u64,
+    /// When it was last written, by the storage's clock.
+    pub modified: jiff::Timestamp,
+}
+
+/// When an object was last written.
+fn modified(meta: &object_store::ObjectMeta) -> jiff::Timestamp {
+    let t = meta.last_modified;
+    jiff::Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos() as i32).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// How long ago the storage wrote `meta`. The storage's own clock stamped it, so this compares
+/// with the wall clock, not the service's (possibly pinned) clock.
+fn age(meta: &object_store::ObjectMeta) -> std::time::Duration {
+    let written = std::time::UNIX_EPOCH + std::time::Duration::from_secs(meta.last_modified.timestamp().max(0) as u64);
+    std::time::SystemTime::now().duration_since(written).unwrap_or_default()
+}
+
 /// The stored key of a file with this digest.
 pub fn blob_key(sha256: &str) -> Path {
     // Digests are 64 hex digits computed here; `get` keeps a malformed one from panicking.
@@ -218,10 +246,12 @@ impl FileStore {
     }
 
     /// Commits a spooled file to the store under its digest and makes it durable. A file with
-    /// the same digest already stored is kept as it is (stored once).
+    /// the same digest already stored is kept as it is (stored once), unless it was written more
+    /// than `REFRESH_AFTER` ago: then it is written again (replaced by identical bytes), so the
+    /// garbage collection sees it young while the caller records it.
     pub async fn commit(&self, spooled: Spooled) -> Result<String, IngestError> {
         let key = blob_key(&spooled.sha256);
-        if self.exists(&spooled.sha256).await? {
+        if self.stored_recently(&key).await? {
             return Ok(spooled.sha256.clone());
         }
         match &self.local {
@@ -294,10 +324,51 @@ impl FileStore {
     /// Stores bytes produced by the server itself (a generated PDF), under their digest.
     pub async fn put_bytes(&self, bytes: Bytes) -> Result<String, IngestError> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        if !self.exists(&sha256).await? {
-            self.inner.put(&blob_key(&sha256), bytes.into()).await?;
+        let key = blob_key(&sha256);
+        if !self.stored_recently(&key).await? {
+            self.inner.put(&key, bytes.into()).await?;
         }
         Ok(sha256)
+    }
+
+    /// Is this key stored, written less than `REFRESH_AFTER` ago?
+    async fn stored_recently(&self, key: &Path) -> Result<bool, IngestError> {
+        match self.inner.head(key).await {
+            Ok(meta) => Ok(age(&meta) < REFRESH_AFTER),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every stored file (`blobs/`), listed from the storage itself.
+    pub async fn blobs(&self) -> Result<Vec<StoredBlob>, IngestError> {
+        let mut out = Vec::new();
+        let mut listing = self.inner.list(Some(&Path::from("blobs")));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            // Only names of ours: a digest under its two-digit directory.
+            let Some(sha256) = meta.location.filename().filter(|n| is_digest(n)).map(str::to_owned) else { continue };
+            out.push(StoredBlob { sha256, size: meta.size, modified: modified(&meta) });
+        }
+        Ok(out)
+    }
+
+    /// When the file with this digest was last written; `None` when it is not stored.
+    pub async fn blob_modified(&self, sha256: &str) -> Result<Option<jiff::Timestamp>, IngestError> {
+        match self.inner.head(&blob_key(sha256)).await {
+            Ok(meta) => Ok(Some(modified(&meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the file with this digest (a file already gone is fine). Only the garbage
+    /// collection calls this, for files nothing refers to.
+    pub async fn remove(&self, sha256: &str) -> Result<(), IngestError> {
+        match self.inner.delete(&blob_key(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Removes spool files older than `older_than` left by a crash. Returns how many.
@@ -318,6 +389,11 @@ impl FileStore {
     pub fn spool_dir(&self) -> &FsPath {
         &self.spool
     }
+}
+
+/// 64 lowercase hex digits: a SHA-256 digest as this module writes it.
+pub fn is_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Reads a local file as a stream of chunks.

@@ -8,6 +8,7 @@
 mod accounts;
 mod applications;
 mod audit_store;
+mod blob_gc;
 mod calendar_store;
 pub mod clock;
 mod complaints;
@@ -39,6 +40,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
+pub use blob_gc::GcReport;
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{
     Attachment, COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus,
