@@ -118,6 +118,11 @@ enum Cmd {
         #[command(subcommand)]
         command: PolicyCmd,
     },
+    /// Stored files (uploads and generated documents).
+    Files {
+        #[command(subcommand)]
+        command: FilesCmd,
+    },
     /// Staff accounts: create the first administrator of a fresh installation, recover one, or
     /// manage accounts from the server's shell. Every change is an entry of the audit chain.
     User {
@@ -222,6 +227,29 @@ enum IdsCmd {
     /// Check one code.
     Check { code: String },
 }
+
+#[derive(Subcommand)]
+enum FilesCmd {
+    /// Remove stored files that no record refers to (left by refused or interrupted uploads),
+    /// once they are older than the grace period; prints what it removed. `serve` does this
+    /// every hour by itself with the default grace period.
+    Gc {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Keep unreferenced files younger than this many hours (an upload being recorded is
+        /// young); at least 1.
+        #[arg(long, default_value_t = DEFAULT_GRACE_HOURS, value_parser = clap::value_parser!(u64).range(1..))]
+        grace: u64,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// The grace period of the file garbage collection, in hours.
+const DEFAULT_GRACE_HOURS: u64 = 24;
+/// How often `serve` collects unreferenced files.
+const GC_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Subcommand)]
 enum InstitutionsCmd {
@@ -449,6 +477,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Restore { input, db } => restore(&input, &db).await,
         Cmd::Draw { command } => draw_cmd(command, &*clock).await,
         Cmd::User { command } => user_cmd(command, &*clock).await,
+        Cmd::Files { command: FilesCmd::Gc { db, grace, dry_run } } => {
+            let store = db.open(&*clock).await?;
+            let files = db.open_files()?;
+            let report = store.collect_garbage(&files, Duration::from_secs(grace * 3600), clock.now(), dry_run).await?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for (sha256, size) in &report.removed {
+                println!("{verb} {sha256} ({size} bytes)");
+            }
+            println!(
+                "{verb} {} files ({} bytes); kept {} referenced, {} younger than {grace} h",
+                report.removed.len(),
+                report.removed_bytes(),
+                report.referenced,
+                report.young
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Audit { command: AuditCmd::Verify { db } } => {
             let store = db.open(&*clock).await?;
             let report = store.verify_audit().await?;
@@ -797,6 +843,22 @@ async fn serve(
                 Ok(r) if !r.fired.is_empty() => tracing::info!(fired = r.fired.len(), held = r.held.len(), "time limits fired"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "firing time limits failed"),
+            }
+        }
+    });
+    // Files nothing refers to (refused or interrupted uploads) go after the grace period.
+    let collector = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(GC_EVERY);
+        loop {
+            every.tick().await;
+            let grace = Duration::from_secs(DEFAULT_GRACE_HOURS * 3600);
+            match collector.store.collect_garbage(&collector.files, grace, collector.clock.now(), false).await {
+                Ok(r) if !r.removed.is_empty() => {
+                    tracing::info!(removed = r.removed.len(), bytes = r.removed_bytes(), "removed stored files nothing refers to")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "collecting unreferenced files failed"),
             }
         }
     });
