@@ -184,7 +184,7 @@ fn audit_verify_contract() {
 fn backup_and_restore_round_trip() {
     let dir = temp_dir("backup");
     let data = dir.join("data");
-    let backup = dir.join("backup.db");
+    let backup = dir.join("backup.tar");
     let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success());
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -22,8 +22,16 @@ use jiff::Timestamp;
 use crate::files::{FileStore, REFRESH_AFTER};
 use crate::{Result, Store, StoreError, with_pool};
 
-/// The texts that may refer to stored files, one query each.
-const REFERRING: &[&str] = &["select payload from events", "select data from applications", "select attachments from complaints"];
+/// The texts that may refer to stored files, one query each: (application id, application
+/// number, text). `file_check` reads the same texts for the file references themselves.
+pub(crate) const REFERRING: &[&str] = &[
+    "select e.application_id, a.number, e.payload from events e join applications a on a.id = e.application_id",
+    "select id, number, data from applications",
+    "select c.application_id, a.number, c.attachments from complaints c join applications a on a.id = c.application_id",
+];
+
+/// One text that may refer to stored files, with the application it belongs to.
+pub(crate) type ReferringRow = (i64, Option<String>, String);
 
 /// What a collection found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,15 +63,21 @@ impl Store {
     /// Every digest a stored record mentions.
     pub async fn referenced_blobs(&self) -> Result<HashSet<String>> {
         let mut found = HashSet::new();
+        self.each_referring_text(|(_, _, text)| digests_in(&text, &mut found)).await?;
+        Ok(found)
+    }
+
+    /// Calls `f` with every text that may refer to stored files, streamed.
+    pub(crate) async fn each_referring_text(&self, mut f: impl FnMut(ReferringRow)) -> Result<()> {
         for sql in REFERRING {
             with_pool!(self, p => {
-                let mut rows = sqlx::query_scalar::<_, String>(*sql).fetch(p);
-                while let Some(text) = rows.try_next().await? {
-                    digests_in(&text, &mut found);
+                let mut rows = sqlx::query_as::<_, ReferringRow>(*sql).fetch(p);
+                while let Some(row) = rows.try_next().await? {
+                    f(row);
                 }
             });
         }
-        Ok(found)
+        Ok(())
     }
 
     /// Removes stored files that no record refers to and that were last written more than

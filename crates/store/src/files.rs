@@ -6,8 +6,10 @@
 //! multipart upload to an S3-compatible bucket. The user's file name is data, never a path.
 //! Identical files are stored once.
 //!
-//! A crash mid-upload leaves at most a spool file, which nothing refers to; `sweep_spool`
-//! removes old ones at start-up. A file stored but never recorded (a refusal or a crash between
+//! Each process spools into its own directory `spool/<pid>-<random>/`, locked (`flock`) for as
+//! long as the process holds its file store. A crash mid-upload leaves at most a spool file in
+//! such a directory, which nothing refers to; the next process to open the store removes every
+//! spool directory whose lock is free (its process is gone), however young. A file stored but never recorded (a refusal or a crash between
 //! the commit and the record) is removed by the garbage collection (`Store::collect_garbage`)
 //! once it is older than a grace period; committing content that is already stored refreshes an
 //! old copy, so a file about to be recorded is always young.
@@ -21,7 +23,7 @@ use dingdian_core::policy::FileType;
 use futures_util::{Stream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{ClientConfigKey, GetResultPayload, ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -42,7 +44,83 @@ pub enum Backend {
     /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`); `options` (same names,
     /// any case, e.g. `("aws_endpoint", "http://127.0.0.1:9000")`) override them.
-    S3 { url: String, options: Vec<(String, String)> },
+    S3 { url: String, options: Vec<(String, String)>, timeouts: S3Timeouts },
+}
+
+/// Time limits of every S3 call, so a hanging endpoint fails an upload in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Timeouts {
+    /// One request, from connecting to the last byte of the answer. Retries stop once this much
+    /// time has passed since the first attempt, so a call fails within about twice this.
+    pub request: std::time::Duration,
+    /// Establishing a connection.
+    pub connect: std::time::Duration,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        S3Timeouts { request: std::time::Duration::from_secs(30), connect: std::time::Duration::from_secs(5) }
+    }
+}
+
+/// This process's spool directory, locked while it exists; removed when the last clone of the
+/// file store is dropped.
+struct SpoolDir {
+    path: PathBuf,
+    /// The open directory holding the exclusive lock.
+    _lock: std::fs::File,
+}
+
+impl Drop for SpoolDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+impl std::fmt::Debug for SpoolDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.path.fmt(f)
+    }
+}
+
+impl SpoolDir {
+    /// Creates and locks a fresh directory under `root`.
+    fn create(root: &FsPath) -> io::Result<SpoolDir> {
+        loop {
+            let path = root.join(format!("{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 4]>())));
+            match std::fs::create_dir(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+            // Another process sweeping the spool may lock and remove the directory between
+            // its creation and our lock: then start again with a new name.
+            let Ok(dir) = std::fs::File::open(&path) else { continue };
+            if dir.try_lock().is_err() || !path.is_dir() {
+                continue;
+            }
+            return Ok(SpoolDir { path, _lock: dir });
+        }
+    }
+}
+
+/// Removes the spool directories of processes that are gone (their lock is free). Returns how
+/// many files they held.
+fn sweep_dead_spools(root: &FsPath) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let Ok(dir) = std::fs::File::open(entry.path()) else { continue };
+        if dir.try_lock().is_err() {
+            continue; // A live process spools there.
+        }
+        removed += std::fs::read_dir(entry.path())?.count();
+        std::fs::remove_dir_all(entry.path())?;
+    }
+    Ok(removed)
 }
 
 /// The file store: a spool directory on local disk plus an object store.
@@ -51,7 +129,9 @@ pub struct FileStore {
     inner: Arc<dyn ObjectStore>,
     /// Set for the local backend: committing is a rename within the same disk.
     local: Option<Arc<LocalFileSystem>>,
-    spool: PathBuf,
+    /// The spool root (`<data-dir>/spool`).
+    spool_root: PathBuf,
+    spool: Arc<SpoolDir>,
 }
 
 /// What an upload may be.
@@ -167,26 +247,38 @@ pub fn blob_key(sha256: &str) -> Path {
 }
 
 impl FileStore {
-    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the files).
+    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the
+    /// files). The spool directories of processes that are gone are removed first.
     pub fn open(backend: &Backend, data_dir: &FsPath) -> Result<FileStore, IngestError> {
-        let spool = data_dir.join("spool");
-        std::fs::create_dir_all(&spool)?;
-        match backend {
+        let spool_root = data_dir.join("spool");
+        std::fs::create_dir_all(&spool_root)?;
+        let swept = sweep_dead_spools(&spool_root)?;
+        if swept > 0 {
+            tracing::info!(swept, "removed unfinished uploads left by a process that is gone");
+        }
+        let spool = Arc::new(SpoolDir::create(&spool_root)?);
+        let (inner, local): (Arc<dyn ObjectStore>, _) = match backend {
             Backend::Local(root) => {
                 std::fs::create_dir_all(root)?;
                 let local = Arc::new(LocalFileSystem::new_with_prefix(root)?);
-                Ok(FileStore { inner: local.clone(), local: Some(local), spool })
+                (local.clone(), Some(local))
             }
-            Backend::S3 { url, options } => {
-                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
+            Backend::S3 { url, options, timeouts } => {
+                use object_store::aws::AmazonS3ConfigKey;
+                let millis = |d: std::time::Duration| format!("{}ms", d.as_millis());
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), millis(timeouts.request))
+                    .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), millis(timeouts.connect))
+                    .with_retry(RetryConfig { retry_timeout: timeouts.request, ..RetryConfig::default() });
                 for (key, value) in options {
-                    let key: object_store::aws::AmazonS3ConfigKey = key.to_ascii_lowercase().parse()?;
+                    let key: AmazonS3ConfigKey = key.to_ascii_lowercase().parse()?;
                     builder = builder.with_config(key, value);
                 }
-                let s3 = builder.build()?;
-                Ok(FileStore { inner: Arc::new(s3), local: None, spool })
+                (Arc::new(builder.build()?), None)
             }
-        }
+        };
+        Ok(FileStore { inner, local, spool_root, spool })
     }
 
     /// Streams an upload into the spool: hashed as it arrives, typed by its first bytes, and
@@ -217,7 +309,7 @@ impl FileStore {
         let file_type = FileType::sniff(&head)
             .filter(|t| limits.allowed.contains(t))
             .ok_or_else(|| IngestError::WrongType { allowed: limits.allowed.clone() })?;
-        let path = self.spool.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
+        let path = self.spool.path.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
         let mut spooled = Spooled { path, sha256: String::new(), size: 0, file_type };
         let mut file = tokio::fs::File::create(&spooled.path).await?;
         let mut hasher = Sha256::new();
@@ -270,28 +362,36 @@ impl FileStore {
                 .map_err(|e| IngestError::Storage(e.to_string()))??;
             }
             None => {
-                let upload = self.inner.put_multipart(&key).await?;
-                let mut writer = WriteMultipart::new_with_chunk_size(upload, S3_PART);
-                let mut file = tokio::fs::File::open(&spooled.path).await?;
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = match file.read(&mut buf).await {
-                        Ok(n) => n,
-                        Err(e) => {
-                            let _ = writer.abort().await;
-                            return Err(e.into());
-                        }
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    writer.wait_for_capacity(1).await?;
-                    writer.write(&buf[..n]);
-                }
-                writer.finish().await?;
+                // A task of its own, so that a caller giving up (a client gone, a cancelled
+                // request) cannot drop the upload half done: it completes or is aborted.
+                let store = self.inner.clone();
+                let sha256 = spooled.sha256.clone();
+                tokio::spawn(async move { upload_multipart(&*store, &key, &spooled).await })
+                    .await
+                    .map_err(|e| IngestError::Storage(e.to_string()))??;
+                return Ok(sha256);
             }
         }
         Ok(spooled.sha256.clone())
+    }
+
+    /// Reads a stored file whole and hashes it: `None` when it is not stored, else its size and
+    /// the SHA-256 of its bytes as they are now (for checks that the stored file is intact).
+    pub async fn hash(&self, sha256: &str) -> Result<Option<(u64, String)>, IngestError> {
+        let (_, stream) = match self.read(sha256).await {
+            Ok(found) => found,
+            Err(IngestError::Storage(_)) if !self.exists(sha256).await? => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut stream = std::pin::pin!(stream);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex::encode(hasher.finalize()))))
     }
 
     pub async fn exists(&self, sha256: &str) -> Result<bool, IngestError> {
@@ -371,10 +471,11 @@ impl FileStore {
         }
     }
 
-    /// Removes spool files older than `older_than` left by a crash. Returns how many.
+    /// Removes loose spool files older than `older_than` (left by a crash of a version that
+    /// spooled into the spool root itself). Returns how many.
     pub fn sweep_spool(&self, older_than: std::time::Duration) -> io::Result<usize> {
         let mut removed = 0;
-        for entry in std::fs::read_dir(&self.spool)? {
+        for entry in std::fs::read_dir(&self.spool_root)? {
             let entry = entry?;
             let old = entry.metadata()?.modified()?.elapsed().is_ok_and(|age| age >= older_than);
             if old && entry.file_type()?.is_file() {
@@ -385,10 +486,45 @@ impl FileStore {
         Ok(removed)
     }
 
-    /// The spool directory (tests look into it).
+    /// This process's spool directory (tests look into it).
     pub fn spool_dir(&self) -> &FsPath {
-        &self.spool
+        &self.spool.path
     }
+}
+
+/// Streams a spooled file to the bucket as a multipart upload; on any error the upload is
+/// aborted, so the bucket keeps no parts of it.
+async fn upload_multipart(store: &dyn ObjectStore, key: &Path, spooled: &Spooled) -> Result<(), IngestError> {
+    let upload = store.put_multipart(key).await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, S3_PART);
+    let mut file = match tokio::fs::File::open(&spooled.path).await {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match file.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e.into());
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = writer.wait_for_capacity(1).await {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+        writer.write(&buf[..n]);
+    }
+    // `finish` aborts the upload itself when completing fails.
+    writer.finish().await?;
+    Ok(())
 }
 
 /// 64 lowercase hex digits: a SHA-256 digest as this module writes it.

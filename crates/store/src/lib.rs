@@ -14,6 +14,7 @@ pub mod clock;
 mod complaints;
 mod documents;
 mod evaluation;
+mod file_check;
 pub mod files;
 mod login;
 mod materials;
@@ -47,6 +48,7 @@ pub use complaints::{
 };
 pub use documents::DocKind;
 pub use evaluation::{Assignment, RoundDraw};
+pub use file_check::{FileCheck, FileReference};
 pub use login::{DEVICE_SECS, LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, SignedIn, WINDOW_SECS, account_delay};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
@@ -292,6 +294,14 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+
+    /// The newest migration applied to this database (its schema version).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> = with_pool!(self, p => {
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success").fetch_one(p).await?
+        });
+        Ok(v.unwrap_or(0))
     }
 
     /// Writes a consistent copy of the SQLite database to `path` while the service runs

@@ -85,7 +85,11 @@ impl S3Server {
             ("aws_access_key_id", "test".to_owned()),
             ("aws_secret_access_key", "test".to_owned()),
         ];
-        let backend = Backend::S3 { url: format!("s3://{BUCKET}"), options: options.map(|(k, v)| (k.to_owned(), v)).to_vec() };
+        let backend = Backend::S3 {
+            url: format!("s3://{BUCKET}"),
+            options: options.map(|(k, v)| (k.to_owned(), v)).to_vec(),
+            timeouts: Default::default(),
+        };
         FileStore::open(&backend, &self.dir.join("data")).expect("opening the S3 file store")
     }
 
