@@ -149,3 +149,47 @@ async fn unreferenced_old_files_are_removed_sqlite() {
 async fn unreferenced_old_files_are_removed_postgres() {
     unreferenced_old_files_are_removed(Backend::Postgres).await
 }
+
+/// G-NOTHING-LOST: `check_files` re-hashes every file a record refers to (an event's material,
+/// a complaint's attachment) and names each missing or corrupt one by application and name.
+async fn check_files_names_missing_and_corrupt(backend: Backend) {
+    let db = TestDb::new(backend).await.expect("test database (is PostgreSQL running?)");
+    let store = db.open().await.unwrap();
+    let dir = Dir(std::env::temp_dir().join(format!("dingdian-check-{}-{backend:?}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    let files = FileStore::open(&FileBackend::Local(dir.0.join("files")), &dir.0).unwrap();
+    store.use_files(files.clone());
+    let (actor, id) = draft(&store).await;
+    let now = jiff::Timestamp::now();
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(pdf("licence")))]);
+    store.attach_material(&files, id, &actor, Upload { slot: "licence", name: "许可证.pdf", body }, now).await.expect("attached");
+    let material = store.application(id).await.unwrap().unwrap().data.materials["licence"][0].sha256.clone();
+    let evidence = files.put_bytes(Bytes::from(pdf("evidence"))).await.unwrap();
+    complaint_referring_to(&db.url, id, &evidence).await;
+    // An unreferenced file is none of the check's business.
+    files.put_bytes(Bytes::from(pdf("orphan"))).await.unwrap();
+
+    let ok = store.check_files(&files).await.unwrap();
+    assert!(ok.is_ok(), "{ok:?}");
+    assert_eq!((ok.checked, ok.bytes), (2, (pdf("licence").len() + pdf("evidence").len()) as u64));
+
+    std::fs::remove_file(blob_path(&dir.0, &material)).unwrap();
+    std::fs::write(blob_path(&dir.0, &evidence), pdf("tampered")).unwrap();
+    let bad = store.check_files(&files).await.unwrap();
+    let named = |refs: &[dingdian_store::FileReference]| -> Vec<(String, i64, String)> {
+        refs.iter().map(|r| (r.sha256.clone(), r.application_id, r.name.clone())).collect()
+    };
+    assert_eq!(named(&bad.missing), vec![(material, id, "许可证.pdf".to_owned())]);
+    assert_eq!(named(&bad.corrupt), vec![(evidence, id, "证据.pdf".to_owned())]);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_files_names_missing_and_corrupt_sqlite() {
+    check_files_names_missing_and_corrupt(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_files_names_missing_and_corrupt_postgres() {
+    check_files_names_missing_and_corrupt(Backend::Postgres).await
+}

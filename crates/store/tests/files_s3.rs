@@ -289,3 +289,47 @@ async fn garbage_collection_lists_and_removes_blobs_in_the_bucket() {
     assert!(!files.exists(&a).await.unwrap() && !files.exists(&b).await.unwrap());
     store.close().await;
 }
+
+/// `dingdian check` on S3: a stored object is re-hashed from the bucket; a missing one is `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_objects_are_rehashed_from_the_bucket() {
+    let server = S3Server::start("hash");
+    let files = server.files();
+    let bytes = pdf_like(3000, 21);
+    let digest = files.put_bytes(Bytes::from(bytes.clone())).await.unwrap();
+    assert_eq!(files.hash(&digest).await.unwrap(), Some((3000, hex::encode(Sha256::digest(&bytes)))));
+    assert_eq!(files.hash(&"e".repeat(64)).await.unwrap(), None);
+}
+
+/// A hanging S3 endpoint (accepts connections, never answers) fails an upload within the
+/// configured time limits instead of minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_fails_within_the_timeouts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection without answering.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("dingdian-s3-hang-{}", std::process::id()));
+    let options = [
+        ("aws_endpoint", format!("http://127.0.0.1:{port}")),
+        ("aws_allow_http", "true".to_owned()),
+        ("aws_region", "us-east-1".to_owned()),
+        ("aws_access_key_id", "test".to_owned()),
+        ("aws_secret_access_key", "test".to_owned()),
+    ];
+    let timeouts = dingdian_store::files::S3Timeouts { request: Duration::from_secs(1), connect: Duration::from_secs(1) };
+    let backend = Backend::S3 { url: format!("s3://{BUCKET}"), options: options.map(|(k, v)| (k.to_owned(), v)).to_vec(), timeouts };
+    let files = FileStore::open(&backend, &dir).unwrap();
+    let started = std::time::Instant::now();
+    let err = files.put_bytes(Bytes::from(pdf_like(1000, 5))).await.expect_err("a hanging endpoint cannot store");
+    let waited = started.elapsed();
+    assert_eq!(err.code(), "storage_unavailable");
+    assert!(waited < Duration::from_secs(10), "waited {waited:?} with a 1 s request limit");
+    drop(files);
+    let _ = std::fs::remove_dir_all(dir);
+}
