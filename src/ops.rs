@@ -231,19 +231,25 @@ pub async fn backup(output: &Path, files_only: bool, db: &DbArgs, clock: &dyn Cl
         }
     } else {
         for sha256 in &wanted {
-            if !files.exists(sha256).await? {
-                if precise.contains(sha256.as_str()) {
-                    missing.insert(sha256.clone());
+            // Streamed from disk twice (hash, then copy), so a large file never sits in memory.
+            let path = files.local_path(sha256).context("the local file store names its files")?;
+            let (size, actual) = match sha256_of_file(&path) {
+                Ok(found) => found,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if precise.contains(sha256.as_str()) {
+                        missing.insert(sha256.clone());
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let bytes = files.read_all(sha256).await?;
-            if hex::encode(Sha256::digest(&bytes)) != *sha256 {
+                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            };
+            if actual != *sha256 {
                 corrupt.insert(sha256.clone());
                 continue;
             }
-            tar.append_data(&mut tar_header(bytes.len() as u64, now), blob_entry_name(sha256), &bytes[..])?;
-            entries.push(Entry { sha256: sha256.clone(), size: bytes.len() as u64 });
+            let mut f = File::open(&path)?;
+            tar.append_data(&mut tar_header(size, now), blob_entry_name(sha256), (&mut f).take(size))?;
+            entries.push(Entry { sha256: sha256.clone(), size });
         }
     }
     let file_count = entries.len();

@@ -416,6 +416,11 @@ impl FileStore {
         Ok((size, stream))
     }
 
+    /// Where a stored file lives on local disk (the local backend only), for copying it whole.
+    pub fn local_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.local.as_ref().and_then(|l| l.path_to_filesystem(&blob_key(sha256)).ok())
+    }
+
     /// A stored file read whole (for small files: generated documents, checks).
     pub async fn read_all(&self, sha256: &str) -> Result<Bytes, IngestError> {
         Ok(self.inner.get(&blob_key(sha256)).await?.bytes().await?)
