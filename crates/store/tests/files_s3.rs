@@ -333,3 +333,21 @@ async fn a_hanging_endpoint_fails_within_the_timeouts() {
     drop(files);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A multipart upload that fails after it was started (here: its spool file vanished) is
+/// aborted: the bucket lists no unfinished upload and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_multipart_upload_is_aborted() {
+    let server = S3Server::start("abort");
+    let files = server.files();
+    let spooled = files.spool(chunks(&pdf_like(6 * 1024 * 1024, 31)), &pdf_limits()).await.unwrap();
+    let digest = spooled.sha256.clone();
+    std::fs::remove_file(spooled.path()).unwrap();
+    let err = files.commit(spooled).await.expect_err("nothing to upload");
+    assert_eq!(err.code(), "storage_unavailable");
+    let (status, body) = server.http("GET", &format!("/{BUCKET}?uploads"), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ListMultipartUploadsResult"), "{body}");
+    assert!(!body.contains("<Upload>"), "an unfinished multipart upload is left: {body}");
+    assert!(!files.exists(&digest).await.unwrap());
+}
