@@ -306,6 +306,13 @@ fn allowed_entry(name: &str) -> bool {
 
 /// Unpacks the archive into `staging` (only the entries a backup has) and reads its manifest.
 fn unpack(input: &Path, staging: &Path) -> Result<Manifest> {
+    let mut head = [0u8; 16];
+    let n = File::open(input).and_then(|mut f| f.read(&mut head)).with_context(|| format!("reading {}", input.display()))?;
+    ensure!(
+        head[..n] != *b"SQLite format 3\0",
+        "{} is a bare database file (a backup by an earlier dingdian), not a backup archive; restore it by hand with the service stopped: move <data-dir>/dingdian.db aside and copy the file there",
+        input.display()
+    );
     let mut archive = tar::Archive::new(File::open(input).with_context(|| format!("opening {}", input.display()))?);
     let not_a_backup = || format!("{} is not a dingdian backup archive", input.display());
     for entry in archive.entries().with_context(not_a_backup)? {

@@ -152,6 +152,12 @@ fn restore_is_refused_while_serve_runs_and_replaces_nothing() {
     let out = dingdian().arg("restore").arg(&junk).arg("--data-dir").arg(&data).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a dingdian backup archive"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A bare database file (what `backup` wrote before archives) is named as such.
+    let bare = dir.0.join("bare.db");
+    std::fs::copy(kept[0].join("dingdian.db"), &bare).unwrap();
+    let out = dingdian().arg("restore").arg(&bare).arg("--data-dir").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a bare database file"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(replaced_dirs(&data).len(), 1, "a refused restore moved something aside");
 }
 
