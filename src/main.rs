@@ -1,6 +1,7 @@
 //! The `dingdian` command line: serve, demo data, policy checks, and the operator's tools.
 
 mod demo;
+mod ops;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,18 +101,32 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
-    /// Copy the embedded database to FILE while the service may be running (SQLite online
-    /// backup). For PostgreSQL use pg_dump (see the README).
+    /// Write one archive (tar) with a copy of the embedded database, taken while the service
+    /// may be running, and every stored file a record refers to (with S3: a list of them; back
+    /// the bucket up as the README says), plus a manifest. For PostgreSQL use pg_dump for the
+    /// database and `--files-only` for the files. Exits 1 naming any referenced file that is
+    /// missing or corrupt (the archive is still written).
     Backup {
-        /// Where to write the backup (must not exist).
+        /// Where to write the archive (must not exist).
         output: PathBuf,
+        /// Archive only the stored files (with PostgreSQL, whose database pg_dump backs up).
+        #[arg(long)]
+        files_only: bool,
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Replace the embedded database with a backup. Stop the service first. The backup is checked
-    /// (integrity and audit chain) before anything is replaced.
+    /// Replace the embedded database and files with a backup archive. Refused while any
+    /// dingdian process uses the data directory. The archive is checked (manifest, every file's
+    /// SHA-256, audit chain) before anything is replaced; what it replaces is moved to
+    /// `<data-dir>/replaced-<time>/`; then `dingdian check` runs.
     Restore {
         input: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Verify the audit chain and that every file a record refers to is stored with its SHA-256:
+    /// exit 0 with a summary line, or 1 listing each missing or corrupt file.
+    Check {
         #[command(flatten)]
         db: DbArgs,
     },
@@ -119,6 +134,11 @@ enum Cmd {
     Policy {
         #[command(subcommand)]
         command: PolicyCmd,
+    },
+    /// Stored files (uploads and generated documents).
+    Files {
+        #[command(subcommand)]
+        command: FilesCmd,
     },
     /// Staff accounts: create the first administrator of a fresh installation, recover one, or
     /// manage accounts from the server's shell. Every change is an entry of the audit chain.
@@ -224,6 +244,29 @@ enum IdsCmd {
     /// Check one code.
     Check { code: String },
 }
+
+#[derive(Subcommand)]
+enum FilesCmd {
+    /// Remove stored files that no record refers to (left by refused or interrupted uploads),
+    /// once they are older than the grace period; prints what it removed. `serve` does this
+    /// every hour by itself with the default grace period.
+    Gc {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Keep unreferenced files younger than this many hours (an upload being recorded is
+        /// young); at least 1.
+        #[arg(long, default_value_t = DEFAULT_GRACE_HOURS, value_parser = clap::value_parser!(u64).range(1..))]
+        grace: u64,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// The grace period of the file garbage collection, in hours.
+const DEFAULT_GRACE_HOURS: u64 = 24;
+/// How often `serve` collects unreferenced files.
+const GC_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Subcommand)]
 enum InstitutionsCmd {
@@ -349,13 +392,21 @@ struct DbArgs {
     /// (and AWS_ALLOW_HTTP=true for a plain-HTTP endpoint).
     #[arg(long, env = "DINGDIAN_S3_URL", conflicts_with = "files_dir")]
     s3: Option<String>,
+    /// Time limit of one S3 request in seconds (retries stop once it has passed).
+    #[arg(long, env = "DINGDIAN_S3_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    s3_timeout: u64,
+    /// Time limit for connecting to the S3 endpoint in seconds.
+    #[arg(long, env = "DINGDIAN_S3_CONNECT_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    s3_connect_timeout: u64,
 }
 
 impl DbArgs {
-    /// The file store; spool files a crash left behind (older than an hour) are removed.
+    /// The file store; spool files a crash left behind are removed.
     fn open_files(&self) -> Result<FileStore> {
+        let timeouts =
+            files::S3Timeouts { request: Duration::from_secs(self.s3_timeout), connect: Duration::from_secs(self.s3_connect_timeout) };
         let backend = match (&self.s3, &self.files_dir) {
-            (Some(url), _) => files::Backend::S3 { url: url.clone(), options: Vec::new() },
+            (Some(url), _) => files::Backend::S3 { url: url.clone(), options: Vec::new(), timeouts },
             (None, Some(dir)) => files::Backend::Local(dir.clone()),
             (None, None) => files::Backend::Local(self.data_dir.join("files")),
         };
@@ -367,7 +418,15 @@ impl DbArgs {
         Ok(store)
     }
 
+    /// Opens the database, holding the data directory's shared lock for the rest of the
+    /// process (so `restore` refuses while this process runs).
     async fn open(&self, clock: &dyn Clock) -> Result<Store> {
+        ops::hold_shared(&self.data_dir)?;
+        self.open_unlocked(clock).await
+    }
+
+    /// Opens the database without the lock (`restore`, which holds it exclusively).
+    async fn open_unlocked(&self, clock: &dyn Clock) -> Result<Store> {
         let url = match &self.database {
             Some(url) => url.clone(),
             None => self.data_dir.join("dingdian.db").to_string_lossy().into_owned(),
@@ -482,16 +541,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Calendar { command } => calendar(command, &*clock).await,
-        Cmd::Backup { output, db } => {
-            let store = db.open(&*clock).await?;
-            store.backup_to(&output).await?;
-            let check = Store::open(&output.to_string_lossy()).await?.verify_audit().await?;
-            println!("backup written to {} ({} audit entries, head {})", output.display(), check.entries, check.head);
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Restore { input, db } => restore(&input, &db).await,
+        Cmd::Backup { output, files_only, db } => ops::backup(&output, files_only, &db, &*clock).await,
+        Cmd::Check { db } => ops::check(&db, &*clock).await,
+        Cmd::Restore { input, db } => ops::restore(&input, &db, &*clock).await,
         Cmd::Draw { command } => draw_cmd(command, &*clock).await,
         Cmd::User { command } => user_cmd(command, &*clock).await,
+        Cmd::Files { command: FilesCmd::Gc { db, grace, dry_run } } => {
+            let store = db.open(&*clock).await?;
+            let files = db.open_files()?;
+            let report = store.collect_garbage(&files, Duration::from_secs(grace * 3600), clock.now(), dry_run).await?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for (sha256, size) in &report.removed {
+                println!("{verb} {sha256} ({size} bytes)");
+            }
+            println!(
+                "{verb} {} files ({} bytes); kept {} referenced, {} younger than {grace} h",
+                report.removed.len(),
+                report.removed_bytes(),
+                report.referenced,
+                report.young
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Audit { command: AuditCmd::Verify { db } } => {
             let store = db.open(&*clock).await?;
             let report = store.verify_audit().await?;
@@ -686,36 +758,6 @@ async fn draw_cmd(command: DrawCmd, clock: &dyn Clock) -> Result<ExitCode> {
     }
 }
 
-async fn restore(input: &Path, db: &DbArgs) -> Result<ExitCode> {
-    anyhow::ensure!(db.database.is_none(), "restore works on the embedded database; for PostgreSQL use pg_restore (see the README)");
-    anyhow::ensure!(input.is_file(), "{} is not a file", input.display());
-    // Check a scratch copy, so the backup itself is never modified.
-    let scratch = db.data_dir.join("restore-check.db");
-    let _ = std::fs::remove_file(&scratch);
-    std::fs::create_dir_all(&db.data_dir)?;
-    std::fs::copy(input, &scratch).with_context(|| format!("copying {}", input.display()))?;
-    let report = {
-        let store = Store::open(&scratch.to_string_lossy()).await.context("the backup is not a dingdian database")?;
-        let r = store.verify_audit().await?;
-        store.close().await;
-        r
-    };
-    if let Some(bad) = &report.first_bad {
-        let _ = std::fs::remove_file(&scratch);
-        anyhow::bail!("the backup's audit chain does not verify at entry {}: {}; nothing restored", bad.audit_seq, bad.reason);
-    }
-    let target = db.data_dir.join("dingdian.db");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
-    }
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
-    }
-    std::fs::rename(&scratch, &target).with_context(|| format!("replacing {}", target.display()))?;
-    println!("restored {} into {} ({} audit entries verified)", input.display(), target.display(), report.entries);
-    Ok(ExitCode::SUCCESS)
-}
-
 /// The calendar for read-only questions: shipped years plus those in an existing database.
 async fn calendar_for(db: &DbArgs, clock: &dyn Clock) -> Result<Arc<dingdian_core::calendar::Calendar>> {
     let has_db = db.database.is_some() || db.data_dir.join("dingdian.db").exists();
@@ -843,6 +885,22 @@ async fn serve(
                 Ok(r) if !r.fired.is_empty() => tracing::info!(fired = r.fired.len(), held = r.held.len(), "time limits fired"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "firing time limits failed"),
+            }
+        }
+    });
+    // Files nothing refers to (refused or interrupted uploads) go after the grace period.
+    let collector = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(GC_EVERY);
+        loop {
+            every.tick().await;
+            let grace = Duration::from_secs(DEFAULT_GRACE_HOURS * 3600);
+            match collector.store.collect_garbage(&collector.files, grace, collector.clock.now(), false).await {
+                Ok(r) if !r.removed.is_empty() => {
+                    tracing::info!(removed = r.removed.len(), bytes = r.removed_bytes(), "removed stored files nothing refers to")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "collecting unreferenced files failed"),
             }
         }
     });

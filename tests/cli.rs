@@ -184,7 +184,7 @@ fn audit_verify_contract() {
 fn backup_and_restore_round_trip() {
     let dir = temp_dir("backup");
     let data = dir.join("data");
-    let backup = dir.join("backup.db");
+    let backup = dir.join("backup.tar");
     let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success());
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -351,5 +351,67 @@ fn demo_at_the_first_instant_does_not_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked") && out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("13 new applications"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn backdate(path: &std::path::Path, hours: u64) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600)).unwrap();
+}
+
+// G-NOTHING-LOST: `dingdian files gc` removes stored files no record refers to once they are
+// older than the grace period, keeps every file the demo's records refer to (however old) and a
+// young unreferenced one, lists what it removed and exits 0; `--dry-run` removes nothing.
+#[test]
+fn files_gc_contract() {
+    let dir = temp_dir("files-gc");
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let blobs = data.join("files").join("blobs");
+    let referenced = files_under(&blobs);
+    assert!(!referenced.is_empty(), "the demo stores files");
+    let orphan = format!("ab{}", "0".repeat(62));
+    let young = format!("cd{}", "1".repeat(62));
+    for name in [&orphan, &young] {
+        std::fs::create_dir_all(blobs.join(&name[..2])).unwrap();
+        std::fs::write(blobs.join(&name[..2]).join(name), b"%PDF-1.4\n% nothing refers to this\n").unwrap();
+    }
+    for path in referenced.iter().chain([&blobs.join("ab").join(&orphan)]) {
+        backdate(path, 48);
+    }
+    backdate(&blobs.join("cd").join(&young), 23);
+
+    let gc = |extra: &[&str]| {
+        let out = dingdian().args(["files", "gc", "--data-dir"]).arg(&data).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dry = gc(&["--dry-run"]);
+    assert!(dry.contains(&format!("would remove {orphan} (34 bytes)")) && dry.contains("would remove 1 files (34 bytes)"), "{dry}");
+    assert!(blobs.join("ab").join(&orphan).exists(), "a dry run removed a file");
+
+    let done = gc(&[]);
+    assert!(done.contains(&format!("removed {orphan} (34 bytes)")), "{done}");
+    let summary = format!("removed 1 files (34 bytes); kept {} referenced, 1 younger than 24 h", referenced.len());
+    assert!(done.contains(&summary), "{done}");
+    assert!(!blobs.join("ab").join(&orphan).exists());
+    assert!(blobs.join("cd").join(&young).exists());
+    assert!(referenced.iter().all(|p| p.exists()), "a file a record refers to was removed");
+    // With a grace period of 22 hours the 23-hour-old file goes too.
+    assert!(gc(&["--grace", "22"]).contains(&format!("removed {young}")));
+    // A grace period under an hour is refused by the command line.
+    let out = dingdian().args(["files", "gc", "--grace", "0", "--data-dir"]).arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -612,8 +612,10 @@ fn g_nothing_lost_upload_killed_midway_leaves_nothing_and_the_retry_is_stored() 
     let partial_sha = digest(&partial);
     let part_name = part.file_stem().unwrap().to_string_lossy().into_owned();
 
-    // After the restart the application has no licence and nothing shows the spool file.
+    // After the restart the spool file is gone, the application has no licence and nothing
+    // shows the spool file.
     let (mut child, port) = start(&data);
+    assert!(!part.exists(), "the killed upload's spool file survived the restart");
     let token = login(port, "hrb-inst-eye");
     assert!(licence_files(port, &token, app).is_empty(), "the killed upload became a material");
     for path in [format!("/api/applications/{app}"), format!("/api/applications/{app}/materials")] {

@@ -75,3 +75,23 @@ pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Opti
     let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
 }
+
+/// A GET answered with bytes (a download): (status, body).
+pub fn get_bytes(port: u16, path: &str, token: &str) -> Option<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    s.write_all(head.as_bytes()).ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status = String::from_utf8_lossy(&resp[..split]).split(' ').nth(1)?.parse().ok()?;
+    Some((status, resp[split + 4..].to_vec()))
+}
+
+/// Signs a demo account in; its bearer token.
+pub fn login(port: u16, user: &str) -> String {
+    let (status, body) =
+        http(port, "POST", "/api/session", None, Some(&format!(r#"{{"username":"{user}","password":"dingdian-demo"}}"#))).unwrap();
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned()
+}

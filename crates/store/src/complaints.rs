@@ -5,11 +5,12 @@
 //! complained. Submissions are throttled per address in the database, so the limit holds across
 //! server instances. The complainant follows the outcome with a receipt number.
 
-use dingdian_core::lifecycle::{Actor, Command, Refusal, State};
+use dingdian_core::lifecycle::{Actor, Command, FileRef, Refusal, State};
 use jiff::Timestamp;
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::files::Spooled;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// At most this many complaints from one address per hour.
@@ -66,6 +67,18 @@ pub(crate) struct NewComplaint {
     pub contact: Option<String>,
     pub content: String,
     pub attachments: Vec<dingdian_core::lifecycle::FileRef>,
+}
+
+/// A file sent with a complaint: the user's (checked) file name and the spooled bytes, not yet
+/// stored. Dropping it removes the spool file.
+pub struct Attachment {
+    pub name: String,
+    pub spooled: Spooled,
+}
+
+/// The refusal of one file too many.
+fn too_many_files() -> String {
+    format!("最多附 {COMPLAINT_MAX_FILES} 个文件。")
 }
 
 /// Attachments to a complaint: at most this many files…
@@ -140,21 +153,31 @@ impl Store {
         Ok(recent < per_hour)
     }
 
-    /// Files a complaint whose attempt was counted and whose attachments are stored.
+    /// Files a complaint whose attempt was counted. Its attachments arrive spooled (hashed and
+    /// typed, not stored) and are committed to file storage only once the complaint is accepted,
+    /// just before it is recorded: a refused complaint leaves nothing stored, its spool files go
+    /// with the dropped `Attachment`s. (Should the application leave its notice between that
+    /// check and the record, the committed files are referred to by nothing; `files gc` removes
+    /// them after its grace period.)
     pub async fn file_complaint_with(
         &self,
         number: &str,
         name: Option<&str>,
         contact: Option<&str>,
         content: &str,
-        attachments: Vec<dingdian_core::lifecycle::FileRef>,
+        attachments: Vec<Attachment>,
         now: Timestamp,
     ) -> Result<std::result::Result<String, ComplaintError>> {
-        let details = match (clean(name, 100), clean(contact, 100), clean(Some(content), MAX_CONTENT)) {
-            (Ok(name), Ok(contact), Ok(Some(content))) => NewComplaint { receipt: receipt(), name, contact, content, attachments },
+        let mut details = match (clean(name, 100), clean(contact, 100), clean(Some(content), MAX_CONTENT)) {
+            (Ok(name), Ok(contact), Ok(Some(content))) => {
+                NewComplaint { receipt: receipt(), name, contact, content, attachments: Vec::new() }
+            }
             (_, _, Ok(None)) => return Ok(Err(ComplaintError::Invalid("请填写投诉举报的具体内容。".into()))),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Ok(Err(e)),
         };
+        if attachments.len() > COMPLAINT_MAX_FILES {
+            return Ok(Err(ComplaintError::Invalid(too_many_files())));
+        }
         let row: Option<(i64, String)> = with_pool!(self, p => {
             sqlx::query_as("select id, city from applications where number = $1 and state = $2")
                 .bind(number.trim())
@@ -165,6 +188,14 @@ impl Store {
         let Some((id, city)) = row else {
             return Ok(Err(ComplaintError::Invalid("未找到处于公示期的该申请，请核对申请编号。".into())));
         };
+        if !attachments.is_empty() {
+            let files = self.files.get().ok_or_else(|| StoreError::Internal("complaint attachments without file storage".into()))?;
+            for Attachment { name, spooled } in attachments {
+                let file = FileRef { sha256: spooled.sha256.clone(), size: spooled.size, file_type: spooled.file_type, name };
+                files.commit(spooled).await?;
+                details.attachments.push(file);
+            }
+        }
         // The event says only that a complaint came in, never who sent it.
         let cmd = Command::RecordComplaint { summary: format!("收到公众投诉举报（回执 {}）", details.receipt) };
         for _ in 0..5 {

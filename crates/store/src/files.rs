@@ -6,8 +6,13 @@
 //! multipart upload to an S3-compatible bucket. The user's file name is data, never a path.
 //! Identical files are stored once.
 //!
-//! A crash mid-upload leaves at most a spool file, which nothing refers to; `sweep_spool`
-//! removes old ones at start-up.
+//! Each process spools into its own directory `spool/<pid>-<random>/`, locked (`flock`) for as
+//! long as the process holds its file store. A crash mid-upload leaves at most a spool file in
+//! such a directory, which nothing refers to; the next process to open the store removes every
+//! spool directory whose lock is free (its process is gone), however young. A file stored but never recorded (a refusal or a crash between
+//! the commit and the record) is removed by the garbage collection (`Store::collect_garbage`)
+//! once it is older than a grace period; committing content that is already stored refreshes an
+//! old copy, so a file about to be recorded is always young.
 
 use std::io;
 use std::path::{Path as FsPath, PathBuf};
@@ -18,7 +23,7 @@ use dingdian_core::policy::FileType;
 use futures_util::{Stream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{ClientConfigKey, GetResultPayload, ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,6 +31,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Part size for S3 multipart uploads (the protocol's minimum is 5 MiB).
 const S3_PART: usize = 5 * 1024 * 1024;
+/// A stored file older than this is written again when the same content is committed, so that
+/// its modification time shows it is in use. The garbage collection's grace period is longer.
+pub const REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Where committed files live.
 #[derive(Debug, Clone)]
@@ -36,7 +44,83 @@ pub enum Backend {
     /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`); `options` (same names,
     /// any case, e.g. `("aws_endpoint", "http://127.0.0.1:9000")`) override them.
-    S3 { url: String, options: Vec<(String, String)> },
+    S3 { url: String, options: Vec<(String, String)>, timeouts: S3Timeouts },
+}
+
+/// Time limits of every S3 call, so a hanging endpoint fails an upload in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Timeouts {
+    /// One request, from connecting to the last byte of the answer. Retries stop once this much
+    /// time has passed since the first attempt, so a call fails within about twice this.
+    pub request: std::time::Duration,
+    /// Establishing a connection.
+    pub connect: std::time::Duration,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        S3Timeouts { request: std::time::Duration::from_secs(30), connect: std::time::Duration::from_secs(5) }
+    }
+}
+
+/// This process's spool directory, locked while it exists; removed when the last clone of the
+/// file store is dropped.
+struct SpoolDir {
+    path: PathBuf,
+    /// The open directory holding the exclusive lock.
+    _lock: std::fs::File,
+}
+
+impl Drop for SpoolDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+impl std::fmt::Debug for SpoolDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.path.fmt(f)
+    }
+}
+
+impl SpoolDir {
+    /// Creates and locks a fresh directory under `root`.
+    fn create(root: &FsPath) -> io::Result<SpoolDir> {
+        loop {
+            let path = root.join(format!("{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 4]>())));
+            match std::fs::create_dir(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+            // Another process sweeping the spool may lock and remove the directory between
+            // its creation and our lock: then start again with a new name.
+            let Ok(dir) = std::fs::File::open(&path) else { continue };
+            if dir.try_lock().is_err() || !path.is_dir() {
+                continue;
+            }
+            return Ok(SpoolDir { path, _lock: dir });
+        }
+    }
+}
+
+/// Removes the spool directories of processes that are gone (their lock is free). Returns how
+/// many files they held.
+fn sweep_dead_spools(root: &FsPath) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let Ok(dir) = std::fs::File::open(entry.path()) else { continue };
+        if dir.try_lock().is_err() {
+            continue; // A live process spools there.
+        }
+        removed += std::fs::read_dir(entry.path())?.count();
+        std::fs::remove_dir_all(entry.path())?;
+    }
+    Ok(removed)
 }
 
 /// The file store: a spool directory on local disk plus an object store.
@@ -45,7 +129,9 @@ pub struct FileStore {
     inner: Arc<dyn ObjectStore>,
     /// Set for the local backend: committing is a rename within the same disk.
     local: Option<Arc<LocalFileSystem>>,
-    spool: PathBuf,
+    /// The spool root (`<data-dir>/spool`).
+    spool_root: PathBuf,
+    spool: Arc<SpoolDir>,
     /// Bytes of uploads this process has received (for monitoring).
     received: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -134,6 +220,28 @@ impl Drop for Spooled {
     }
 }
 
+/// A stored file as listed by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub sha256: String,
+    pub size: u64,
+    /// When it was last written, by the storage's clock.
+    pub modified: jiff::Timestamp,
+}
+
+/// When an object was last written.
+fn modified(meta: &object_store::ObjectMeta) -> jiff::Timestamp {
+    let t = meta.last_modified;
+    jiff::Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos() as i32).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// How long ago the storage wrote `meta`. The storage's own clock stamped it, so this compares
+/// with the wall clock, not the service's (possibly pinned) clock.
+fn age(meta: &object_store::ObjectMeta) -> std::time::Duration {
+    let written = std::time::UNIX_EPOCH + std::time::Duration::from_secs(meta.last_modified.timestamp().max(0) as u64);
+    std::time::SystemTime::now().duration_since(written).unwrap_or_default()
+}
+
 /// The stored key of a file with this digest.
 pub fn blob_key(sha256: &str) -> Path {
     // Digests are 64 hex digits computed here; `get` keeps a malformed one from panicking.
@@ -141,26 +249,38 @@ pub fn blob_key(sha256: &str) -> Path {
 }
 
 impl FileStore {
-    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the files).
+    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the
+    /// files). The spool directories of processes that are gone are removed first.
     pub fn open(backend: &Backend, data_dir: &FsPath) -> Result<FileStore, IngestError> {
-        let spool = data_dir.join("spool");
-        std::fs::create_dir_all(&spool)?;
-        match backend {
+        let spool_root = data_dir.join("spool");
+        std::fs::create_dir_all(&spool_root)?;
+        let swept = sweep_dead_spools(&spool_root)?;
+        if swept > 0 {
+            tracing::info!(swept, "removed unfinished uploads left by a process that is gone");
+        }
+        let spool = Arc::new(SpoolDir::create(&spool_root)?);
+        let (inner, local): (Arc<dyn ObjectStore>, _) = match backend {
             Backend::Local(root) => {
                 std::fs::create_dir_all(root)?;
                 let local = Arc::new(LocalFileSystem::new_with_prefix(root)?);
-                Ok(FileStore { inner: local.clone(), local: Some(local), spool, received: Arc::default() })
+                (local.clone(), Some(local))
             }
-            Backend::S3 { url, options } => {
-                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
+            Backend::S3 { url, options, timeouts } => {
+                use object_store::aws::AmazonS3ConfigKey;
+                let millis = |d: std::time::Duration| format!("{}ms", d.as_millis());
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), millis(timeouts.request))
+                    .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), millis(timeouts.connect))
+                    .with_retry(RetryConfig { retry_timeout: timeouts.request, ..RetryConfig::default() });
                 for (key, value) in options {
-                    let key: object_store::aws::AmazonS3ConfigKey = key.to_ascii_lowercase().parse()?;
+                    let key: AmazonS3ConfigKey = key.to_ascii_lowercase().parse()?;
                     builder = builder.with_config(key, value);
                 }
-                let s3 = builder.build()?;
-                Ok(FileStore { inner: Arc::new(s3), local: None, spool, received: Arc::default() })
+                (Arc::new(builder.build()?), None)
             }
-        }
+        };
+        Ok(FileStore { inner, local, spool_root, spool, received: Arc::default() })
     }
 
     /// Streams an upload into the spool: hashed as it arrives, typed by its first bytes, and
@@ -191,7 +311,7 @@ impl FileStore {
         let file_type = FileType::sniff(&head)
             .filter(|t| limits.allowed.contains(t))
             .ok_or_else(|| IngestError::WrongType { allowed: limits.allowed.clone() })?;
-        let path = self.spool.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
+        let path = self.spool.path.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
         let mut spooled = Spooled { path, sha256: String::new(), size: 0, file_type };
         let mut file = tokio::fs::File::create(&spooled.path).await?;
         let mut hasher = Sha256::new();
@@ -235,17 +355,19 @@ impl FileStore {
         if back != stamp {
             return Err(IngestError::Storage("the file store returned other bytes than were written".to_owned()));
         }
-        let spool_probe = self.spool.join("readyz.probe");
+        let spool_probe = self.spool_dir().join("readyz.probe");
         tokio::fs::write(&spool_probe, b"ok").await?;
         tokio::fs::remove_file(&spool_probe).await?;
         Ok(())
     }
 
     /// Commits a spooled file to the store under its digest and makes it durable. A file with
-    /// the same digest already stored is kept as it is (stored once).
+    /// the same digest already stored is kept as it is (stored once), unless it was written more
+    /// than `REFRESH_AFTER` ago: then it is written again (replaced by identical bytes), so the
+    /// garbage collection sees it young while the caller records it.
     pub async fn commit(&self, spooled: Spooled) -> Result<String, IngestError> {
         let key = blob_key(&spooled.sha256);
-        if self.exists(&spooled.sha256).await? {
+        if self.stored_recently(&key).await? {
             return Ok(spooled.sha256.clone());
         }
         match &self.local {
@@ -264,28 +386,36 @@ impl FileStore {
                 .map_err(|e| IngestError::Storage(e.to_string()))??;
             }
             None => {
-                let upload = self.inner.put_multipart(&key).await?;
-                let mut writer = WriteMultipart::new_with_chunk_size(upload, S3_PART);
-                let mut file = tokio::fs::File::open(&spooled.path).await?;
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = match file.read(&mut buf).await {
-                        Ok(n) => n,
-                        Err(e) => {
-                            let _ = writer.abort().await;
-                            return Err(e.into());
-                        }
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    writer.wait_for_capacity(1).await?;
-                    writer.write(&buf[..n]);
-                }
-                writer.finish().await?;
+                // A task of its own, so that a caller giving up (a client gone, a cancelled
+                // request) cannot drop the upload half done: it completes or is aborted.
+                let store = self.inner.clone();
+                let sha256 = spooled.sha256.clone();
+                tokio::spawn(async move { upload_multipart(&*store, &key, &spooled).await })
+                    .await
+                    .map_err(|e| IngestError::Storage(e.to_string()))??;
+                return Ok(sha256);
             }
         }
         Ok(spooled.sha256.clone())
+    }
+
+    /// Reads a stored file whole and hashes it: `None` when it is not stored, else its size and
+    /// the SHA-256 of its bytes as they are now (for checks that the stored file is intact).
+    pub async fn hash(&self, sha256: &str) -> Result<Option<(u64, String)>, IngestError> {
+        let (_, stream) = match self.read(sha256).await {
+            Ok(found) => found,
+            Err(IngestError::Storage(_)) if !self.exists(sha256).await? => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut stream = std::pin::pin!(stream);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex::encode(hasher.finalize()))))
     }
 
     pub async fn exists(&self, sha256: &str) -> Result<bool, IngestError> {
@@ -310,6 +440,11 @@ impl FileStore {
         Ok((size, stream))
     }
 
+    /// Where a stored file lives on local disk (the local backend only), for copying it whole.
+    pub fn local_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.local.as_ref().and_then(|l| l.path_to_filesystem(&blob_key(sha256)).ok())
+    }
+
     /// A stored file read whole (for small files: generated documents, checks).
     pub async fn read_all(&self, sha256: &str) -> Result<Bytes, IngestError> {
         Ok(self.inner.get(&blob_key(sha256)).await?.bytes().await?)
@@ -318,16 +453,58 @@ impl FileStore {
     /// Stores bytes produced by the server itself (a generated PDF), under their digest.
     pub async fn put_bytes(&self, bytes: Bytes) -> Result<String, IngestError> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        if !self.exists(&sha256).await? {
-            self.inner.put(&blob_key(&sha256), bytes.into()).await?;
+        let key = blob_key(&sha256);
+        if !self.stored_recently(&key).await? {
+            self.inner.put(&key, bytes.into()).await?;
         }
         Ok(sha256)
     }
 
-    /// Removes spool files older than `older_than` left by a crash. Returns how many.
+    /// Is this key stored, written less than `REFRESH_AFTER` ago?
+    async fn stored_recently(&self, key: &Path) -> Result<bool, IngestError> {
+        match self.inner.head(key).await {
+            Ok(meta) => Ok(age(&meta) < REFRESH_AFTER),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every stored file (`blobs/`), listed from the storage itself.
+    pub async fn blobs(&self) -> Result<Vec<StoredBlob>, IngestError> {
+        let mut out = Vec::new();
+        let mut listing = self.inner.list(Some(&Path::from("blobs")));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            // Only names of ours: a digest under its two-digit directory.
+            let Some(sha256) = meta.location.filename().filter(|n| is_digest(n)).map(str::to_owned) else { continue };
+            out.push(StoredBlob { sha256, size: meta.size, modified: modified(&meta) });
+        }
+        Ok(out)
+    }
+
+    /// When the file with this digest was last written; `None` when it is not stored.
+    pub async fn blob_modified(&self, sha256: &str) -> Result<Option<jiff::Timestamp>, IngestError> {
+        match self.inner.head(&blob_key(sha256)).await {
+            Ok(meta) => Ok(Some(modified(&meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the file with this digest (a file already gone is fine). Only the garbage
+    /// collection calls this, for files nothing refers to.
+    pub async fn remove(&self, sha256: &str) -> Result<(), IngestError> {
+        match self.inner.delete(&blob_key(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes loose spool files older than `older_than` (left by a crash of a version that
+    /// spooled into the spool root itself). Returns how many.
     pub fn sweep_spool(&self, older_than: std::time::Duration) -> io::Result<usize> {
         let mut removed = 0;
-        for entry in std::fs::read_dir(&self.spool)? {
+        for entry in std::fs::read_dir(&self.spool_root)? {
             let entry = entry?;
             let old = entry.metadata()?.modified()?.elapsed().is_ok_and(|age| age >= older_than);
             if old && entry.file_type()?.is_file() {
@@ -338,10 +515,50 @@ impl FileStore {
         Ok(removed)
     }
 
-    /// The spool directory (tests look into it).
+    /// This process's spool directory (tests look into it).
     pub fn spool_dir(&self) -> &FsPath {
-        &self.spool
+        &self.spool.path
     }
+}
+
+/// Streams a spooled file to the bucket as a multipart upload; on any error the upload is
+/// aborted, so the bucket keeps no parts of it.
+async fn upload_multipart(store: &dyn ObjectStore, key: &Path, spooled: &Spooled) -> Result<(), IngestError> {
+    let upload = store.put_multipart(key).await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, S3_PART);
+    let mut file = match tokio::fs::File::open(&spooled.path).await {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match file.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e.into());
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = writer.wait_for_capacity(1).await {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+        writer.write(&buf[..n]);
+    }
+    // `finish` aborts the upload itself when completing fails.
+    writer.finish().await?;
+    Ok(())
+}
+
+/// 64 lowercase hex digits: a SHA-256 digest as this module writes it.
+pub fn is_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Reads a local file as a stream of chunks.

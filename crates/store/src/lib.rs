@@ -8,11 +8,13 @@
 mod accounts;
 mod applications;
 mod audit_store;
+mod blob_gc;
 mod calendar_store;
 pub mod clock;
 mod complaints;
 mod documents;
 mod evaluation;
+mod file_check;
 pub mod files;
 mod login;
 mod materials;
@@ -40,10 +42,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, DailyHead};
+pub use blob_gc::GcReport;
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
-pub use complaints::{COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus};
+pub use complaints::{
+    Attachment, COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus,
+};
 pub use documents::DocKind;
 pub use evaluation::{Assignment, RoundDraw};
+pub use file_check::{FileCheck, FileReference};
 pub use login::{DEVICE_SECS, LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, SignedIn, WINDOW_SECS, account_delay};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};
@@ -125,7 +131,8 @@ impl Profiles {
 /// The database plus the rules in force.
 pub struct Store {
     pool: Pool,
-    /// File storage, for documents the store generates itself (the agreement).
+    /// File storage, for documents the store generates itself (the agreement) and for the
+    /// attachments of complaints it accepts.
     files: std::sync::OnceLock<files::FileStore>,
     // The two locks are held only to clone or replace a value, which cannot panic, so they are
     // never poisoned and the `expect`s on them cannot fire.
@@ -135,7 +142,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Gives the store file storage for the documents it generates (the agreement). Set once.
+    /// Gives the store file storage for the documents it generates (the agreement) and the
+    /// complaint attachments it accepts. Set once.
     pub fn use_files(&self, files: files::FileStore) {
         let _ = self.files.set(files);
     }
@@ -289,6 +297,14 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+
+    /// The newest migration applied to this database (its schema version).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> = with_pool!(self, p => {
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success").fetch_one(p).await?
+        });
+        Ok(v.unwrap_or(0))
     }
 
     /// Writes a consistent copy of the SQLite database to `path` while the service runs

@@ -1,8 +1,9 @@
 //! Materials (HRB-MAT): an upload is checked against its slot before a byte is read (is the slot
-//! open to this user now?), streamed into the spool under the slot's limits, checked whole where
-//! the slot asks for it (the Annex 2 package), committed to file storage, and only then recorded
-//! as an `attach_material` command. The acknowledgement follows the commit of that command, so an
-//! acknowledged file is on disk and in the database (G-NOTHING-LOST).
+//! open to this user now? is the file named as the slot requires?), streamed into the spool under
+//! the slot's limits, checked whole where the slot asks for it (the Annex 2 package), committed to
+//! file storage, and only then recorded as an `attach_material` command. The acknowledgement
+//! follows the commit of that command, so an acknowledged file is on disk and in the database
+//! (G-NOTHING-LOST).
 
 use dingdian_core::lifecycle::{self, Actor, Command, FileRef};
 use dingdian_core::policy::{MaterialSlot, Profile, SlotCheck};
@@ -72,11 +73,16 @@ impl Store {
         let probe = FileRef::probe(m.types[0]);
         self.check(id, actor, &Command::AttachMaterial { slot: slot.to_owned(), file: probe }, now).await?;
 
+        // Checks of the name come before the body too: a misnamed package is refused unread.
+        if let Some(check) = m.check {
+            let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
+            check_name(check, &profile, &name, &inst.name, dingdian_core::china_date(now))?;
+        }
+
         let limits = Limits { max_bytes: m.max_bytes(), allowed: m.types.clone() };
         let spooled = files.spool(body, &limits).await.map_err(StoreError::File)?;
         if let Some(check) = m.check {
-            let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
-            check_whole(check, &profile, &spooled, &name, &inst.name, dingdian_core::china_date(now)).await?;
+            check_whole(check, &spooled).await?;
         }
         let file = FileRef { sha256: spooled.sha256.clone(), size: spooled.size, file_type: spooled.file_type, name };
         files.commit(spooled).await.map_err(StoreError::File)?;
@@ -142,30 +148,35 @@ impl Store {
     }
 }
 
-/// Checks that need the whole file, run on the spool file before anything is stored.
-async fn check_whole(
-    check: SlotCheck,
-    profile: &Profile,
-    spooled: &Spooled,
-    name: &str,
-    institution: &str,
-    today: jiff::civil::Date,
-) -> Result<()> {
+/// Checks of the user's file name that a slot asks for, run before a byte of the body is read.
+fn check_name(check: SlotCheck, profile: &Profile, name: &str, institution: &str, today: jiff::civil::Date) -> Result<()> {
     match check {
         SlotCheck::Annex2Package => {
-            use dingdian_core::annex;
             // A loaded profile with this check has the prefix (validated, or inherited by a text
             // stored before the field existed); its absence is a broken installation.
             let prefix =
                 profile.preparation.as_ref().and_then(|p| p.annex2_package_prefix.as_deref()).ok_or_else(|| {
                     StoreError::Corrupt(format!("profile {} {} has no annex2_package_prefix", profile.id, profile.version))
                 })?;
-            let refuse = |e: annex::PackageError| StoreError::Unacceptable { code: e.code(), message: e.message_zh() };
-            annex::check_package_name(name, prefix, institution, today).map_err(refuse)?;
+            dingdian_core::annex::check_package_name(name, prefix, institution, today).map_err(package_refusal)?;
+            Ok(())
+        }
+    }
+}
+
+fn package_refusal(e: dingdian_core::annex::PackageError) -> StoreError {
+    StoreError::Unacceptable { code: e.code(), message: e.message_zh() }
+}
+
+/// Checks that need the whole file, run on the spool file before anything is stored.
+async fn check_whole(check: SlotCheck, spooled: &Spooled) -> Result<()> {
+    match check {
+        SlotCheck::Annex2Package => {
+            use dingdian_core::annex;
             let path = spooled.path().to_owned();
             tokio::task::spawn_blocking(move || {
                 let file = std::fs::File::open(path).map_err(|e| StoreError::Internal(e.to_string()))?;
-                annex::inspect_package(std::io::BufReader::new(file), &annex::PackageLimits::default()).map_err(refuse)?;
+                annex::inspect_package(std::io::BufReader::new(file), &annex::PackageLimits::default()).map_err(package_refusal)?;
                 Ok(())
             })
             .await

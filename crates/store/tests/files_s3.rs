@@ -85,7 +85,11 @@ impl S3Server {
             ("aws_access_key_id", "test".to_owned()),
             ("aws_secret_access_key", "test".to_owned()),
         ];
-        let backend = Backend::S3 { url: format!("s3://{BUCKET}"), options: options.map(|(k, v)| (k.to_owned(), v)).to_vec() };
+        let backend = Backend::S3 {
+            url: format!("s3://{BUCKET}"),
+            options: options.map(|(k, v)| (k.to_owned(), v)).to_vec(),
+            timeouts: Default::default(),
+        };
         FileStore::open(&backend, &self.dir.join("data")).expect("opening the S3 file store")
     }
 
@@ -250,4 +254,100 @@ async fn refused_upload_never_reaches_the_bucket() {
     let (status, body) = server.http("GET", &format!("/{BUCKET}?versions"), "");
     assert_eq!(status, 200);
     assert!(!body.contains("<Version>"), "the bucket is empty: {body}");
+}
+
+/// G-NOTHING-LOST garbage collection on the S3 backend: blobs are listed with their
+/// last-modified times from the bucket; young unreferenced ones are kept, old ones removed. The
+/// bucket's clock cannot be turned back, so "old" is reached by collecting as of two days later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_lists_and_removes_blobs_in_the_bucket() {
+    use dingdian_store::testing::{Backend as Db, TestDb};
+    let server = S3Server::start("gc");
+    let files = server.files();
+    let db = TestDb::new(Db::Sqlite).await.unwrap();
+    let store = db.open().await.unwrap();
+    let a = files.put_bytes(Bytes::from(pdf_like(1000, 11))).await.unwrap();
+    let spooled = files.spool(chunks(&pdf_like(6 * 1024 * 1024, 12)), &pdf_limits()).await.unwrap();
+    let b = files.commit(spooled).await.unwrap();
+    let mut listed: Vec<(String, u64)> = files.blobs().await.unwrap().into_iter().map(|s| (s.sha256, s.size)).collect();
+    listed.sort();
+    let mut expected = vec![(a.clone(), 1000), (b.clone(), 6 * 1024 * 1024)];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    let day = Duration::from_secs(24 * 3600);
+    let now = jiff::Timestamp::now();
+    let report = store.collect_garbage(&files, day, now, false).await.unwrap();
+    assert!(report.removed.is_empty(), "{report:?}");
+    assert_eq!(report.young, 2);
+
+    let later = now + jiff::SignedDuration::from_hours(48);
+    let report = store.collect_garbage(&files, day, later, false).await.unwrap();
+    assert_eq!(report.removed.len(), 2, "{report:?}");
+    assert_eq!(report.removed_bytes(), 1000 + 6 * 1024 * 1024);
+    assert!(files.blobs().await.unwrap().is_empty());
+    assert!(!files.exists(&a).await.unwrap() && !files.exists(&b).await.unwrap());
+    store.close().await;
+}
+
+/// `dingdian check` on S3: a stored object is re-hashed from the bucket; a missing one is `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_objects_are_rehashed_from_the_bucket() {
+    let server = S3Server::start("hash");
+    let files = server.files();
+    let bytes = pdf_like(3000, 21);
+    let digest = files.put_bytes(Bytes::from(bytes.clone())).await.unwrap();
+    assert_eq!(files.hash(&digest).await.unwrap(), Some((3000, hex::encode(Sha256::digest(&bytes)))));
+    assert_eq!(files.hash(&"e".repeat(64)).await.unwrap(), None);
+}
+
+/// A hanging S3 endpoint (accepts connections, never answers) fails an upload within the
+/// configured time limits instead of minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_fails_within_the_timeouts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection without answering.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("dingdian-s3-hang-{}", std::process::id()));
+    let options = [
+        ("aws_endpoint", format!("http://127.0.0.1:{port}")),
+        ("aws_allow_http", "true".to_owned()),
+        ("aws_region", "us-east-1".to_owned()),
+        ("aws_access_key_id", "test".to_owned()),
+        ("aws_secret_access_key", "test".to_owned()),
+    ];
+    let timeouts = dingdian_store::files::S3Timeouts { request: Duration::from_secs(1), connect: Duration::from_secs(1) };
+    let backend = Backend::S3 { url: format!("s3://{BUCKET}"), options: options.map(|(k, v)| (k.to_owned(), v)).to_vec(), timeouts };
+    let files = FileStore::open(&backend, &dir).unwrap();
+    let started = std::time::Instant::now();
+    let err = files.put_bytes(Bytes::from(pdf_like(1000, 5))).await.expect_err("a hanging endpoint cannot store");
+    let waited = started.elapsed();
+    assert_eq!(err.code(), "storage_unavailable");
+    assert!(waited < Duration::from_secs(10), "waited {waited:?} with a 1 s request limit");
+    drop(files);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A multipart upload that fails after it was started (here: its spool file vanished) is
+/// aborted: the bucket lists no unfinished upload and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_multipart_upload_is_aborted() {
+    let server = S3Server::start("abort");
+    let files = server.files();
+    let spooled = files.spool(chunks(&pdf_like(6 * 1024 * 1024, 31)), &pdf_limits()).await.unwrap();
+    let digest = spooled.sha256.clone();
+    std::fs::remove_file(spooled.path()).unwrap();
+    let err = files.commit(spooled).await.expect_err("nothing to upload");
+    assert_eq!(err.code(), "storage_unavailable");
+    let (status, body) = server.http("GET", &format!("/{BUCKET}?uploads"), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ListMultipartUploadsResult"), "{body}");
+    assert!(!body.contains("<Upload>"), "an unfinished multipart upload is left: {body}");
+    assert!(!files.exists(&digest).await.unwrap());
 }

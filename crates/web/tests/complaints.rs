@@ -171,3 +171,138 @@ async fn complaint_attachments(b: Backend) {
     assert_eq!(t.files_dir.files_under("files").len(), stored, "a throttled complaint stores nothing");
 }
 both!(complaint_attachments);
+
+/// A complaint form as the page sends it (multipart), with any text fields and attachments.
+async fn complaint_multipart(t: &TestApp, ip: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (StatusCode, String) {
+    let boundary = "----complaintboundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    for (file_name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/complaints")
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut().insert(ConnectInfo(format!("{ip}:5000").parse::<SocketAddr>().unwrap()));
+    let (status, body) = t.send(req).await;
+    (status, body.as_str().unwrap_or_default().to_owned())
+}
+
+/// `len` bytes that the sniffer types as PDF; the rest depends on `seed` (xorshift).
+fn pdf_of_size(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut x = seed | 1;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// An application of `hrb-clinic` in its notice, and its number.
+async fn in_notice(t: &TestApp) -> (i64, String) {
+    let agency = t.login("hrb-agency").await;
+    let clinic = t.login("hrb-clinic").await;
+    let id = t.harbin_passed(&clinic).await;
+    t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
+    (id, t.store().application(id).await.unwrap().unwrap().number)
+}
+
+/// HRB-NOTICE / URC-RES-2 attachments as the README promises them: up to 3 files of 10 MB each
+/// (PDF, JPEG, PNG). A 1 MB and a 9.9 MB file go through the page form and can be downloaded; an
+/// 11 MB file is refused with the size in Chinese and 413, and the server keeps answering.
+async fn complaint_attachments_up_to_ten_mb(b: Backend) {
+    let t = TestApp::new(b).await;
+    let (id, number) = in_notice(&t).await;
+    let agency = t.login("hrb-agency").await;
+    let text = [("number", number.as_str()), ("content", "现场无药品追溯设备，附照片与说明"), ("name", ""), ("contact", "")];
+    let small = pdf_of_size(1024 * 1024, 1);
+    let large = pdf_of_size(9_900 * 1024, 2);
+    let (status, page) = complaint_multipart(&t, "192.0.2.20", &text, &[("说明.pdf", small.clone()), ("照片.pdf", large.clone())]).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
+    let attachments = list[0]["attachments"].as_array().unwrap().clone();
+    assert_eq!(attachments.len(), 2, "{list}");
+    for (file, content) in attachments.iter().zip([&small, &large]) {
+        assert_eq!(file["size"], content.len() as u64);
+        let req = Request::builder()
+            .uri(format!("/api/applications/{id}/files/{}", file["sha256"].as_str().unwrap()))
+            .header(header::AUTHORIZATION, format!("Bearer {agency}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(t.router.clone(), req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        assert!(bytes.as_ref() == content.as_slice(), "the downloaded attachment differs from the uploaded one");
+    }
+
+    let too_large = pdf_of_size(11 * 1024 * 1024, 3);
+    let (status, page) = complaint_multipart(&t, "192.0.2.21", &text, &[("太大.pdf", too_large)]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{page}");
+    assert!(page.contains("文件超过大小上限 10 MB"), "{page}");
+    let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "the refused complaint was not recorded");
+    assert_eq!(t.call(Method::GET, "/healthz", None, None).await.0, StatusCode::OK, "the service still answers");
+}
+both!(complaint_attachments_up_to_ten_mb);
+
+/// A refused complaint leaves nothing stored (HRB-NOTICE): whatever the refusal — no such
+/// application in its notice, no content, control characters, a fourth file, a bad file name, the
+/// address's hourly limit — its attachments are neither in `files/` nor left in the spool.
+async fn refused_complaint_stores_nothing(b: Backend) {
+    let t = TestApp::new(b).await;
+    let (id, number) = in_notice(&t).await;
+    let agency = t.login("hrb-agency").await;
+    let stored = || (t.files_dir.files_under("files"), t.files_dir.files_under("spool"));
+    let before = stored();
+    let evidence = |tag: &str| vec![("证据.pdf", common::pdf(tag))];
+    let four: Vec<(&str, Vec<u8>)> = (0..4).map(|i| ("证据.pdf", common::pdf(&format!("four {i}")))).collect();
+    let content = "现场无药品追溯设备";
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<(&'a str, Vec<u8>)>, StatusCode);
+    let cases: Vec<Case> = vec![
+        ("unknown number", vec![("number", "HRB-NOPE-0001"), ("content", content)], evidence("a"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("no content", vec![("number", &number), ("content", "  ")], evidence("b"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("control character", vec![("number", &number), ("content", "内容\u{1}")], evidence("c"), StatusCode::UNPROCESSABLE_ENTITY),
+        ("fourth file", vec![("number", &number), ("content", content)], four, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "bad file name",
+            vec![("number", &number), ("content", content)],
+            vec![("证据/../a.pdf", common::pdf("d"))],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (i, (case, fields, files, expected)) in cases.into_iter().enumerate() {
+        let (status, page) = complaint_multipart(&t, &format!("192.0.2.{}", 30 + i), &fields, &files).await;
+        assert_eq!(status, expected, "{case}: {page}");
+        assert_eq!(stored(), before, "{case}: a refused complaint left files behind");
+    }
+    // The address's hourly limit: the attachment is not even read.
+    for _ in 0..dingdian_store::COMPLAINTS_PER_HOUR {
+        complaint_multipart(&t, "192.0.2.40", &[("number", "HRB-NOPE-0001"), ("content", content)], &[]).await;
+    }
+    let (status, _) = complaint_multipart(&t, "192.0.2.40", &[("number", &number), ("content", content)], &evidence("e")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(stored(), before, "throttled: a refused complaint left files behind");
+    let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+
+    // An accepted one stores its file, and only it.
+    let (status, page) = complaint_multipart(&t, "192.0.2.41", &[("number", &number), ("content", content)], &evidence("kept")).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let (files, spool) = stored();
+    assert_eq!((files.len(), spool.len()), (before.0.len() + 1, before.1.len()));
+}
+both!(refused_complaint_stores_nothing);

@@ -298,3 +298,82 @@ async fn annex2_package_is_checked_before_it_is_stored(b: Backend) {
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("slot_closed")), "{body}");
 }
 both!(annex2_package_is_checked_before_it_is_stored);
+
+/// A request body of `prefix` then `total` bytes of a ZIP-looking file, produced 8 KiB at a time
+/// as it is pulled (never held whole), then `suffix`; the counter says how many bytes the server
+/// pulled. Like a network connection, the body is not always ready: each chunk is pending once
+/// (a parser that reads until the source is pending would otherwise swallow the whole stream).
+fn counted_body(prefix: Vec<u8>, total: usize, suffix: Vec<u8>) -> (Body, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use futures_util::StreamExt;
+    use std::sync::atomic::Ordering;
+    const CHUNK: usize = 8 * 1024;
+    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let mut chunks = vec![axum::body::Bytes::from(prefix)];
+    let mut head = b"PK\x03\x04".to_vec();
+    head.resize(CHUNK, 0);
+    chunks.push(axum::body::Bytes::from(head));
+    let filler = axum::body::Bytes::from(vec![0x5au8; CHUNK]);
+    let middle = futures_util::stream::iter((CHUNK..total).step_by(CHUNK).map(move |_| filler.clone()));
+    let stream = futures_util::stream::iter(chunks)
+        .chain(middle)
+        .chain(futures_util::stream::iter([axum::body::Bytes::from(suffix)]))
+        .then(move |chunk| {
+            let counter = counter.clone();
+            async move {
+                tokio::task::yield_now().await;
+                counter.fetch_add(chunk.len(), Ordering::SeqCst);
+                Ok::<_, std::io::Error>(chunk)
+            }
+        });
+    (Body::from_stream(stream), pulled)
+}
+
+/// HRB-ANNEX2: the package's name is checked before a byte of it is read. A 50 MB upload under a
+/// wrong name — through the API (name in the query) and the page form (name in the part's
+/// header) — is refused with the package-name code while the server has pulled at most 64 KiB of
+/// the body, and nothing reaches the spool.
+async fn annex2_wrong_name_refused_before_the_body_is_read(b: Backend) {
+    const FIFTY_MB: usize = 50 * 1024 * 1024;
+    const AT_MOST: usize = 64 * 1024;
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let id = t.harbin_to_preparation(&hosp).await;
+    let before = snapshot(&t, id).await;
+
+    let (body, pulled) = counted_body(Vec::new(), FIFTY_MB, Vec::new());
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("/api/applications/{id}/materials/annex2_package?name={}", common::percent("验收材料.zip")))
+        .header(header::AUTHORIZATION, format!("Bearer {hosp}"))
+        .header(header::CONTENT_TYPE, "application/zip")
+        .body(body)
+        .unwrap();
+    let (status, body) = t.send(req).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("package_name")), "{body}");
+    let pulled_api = pulled.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(pulled_api <= AT_MOST, "the API pulled {pulled_api} bytes of a misnamed package before refusing it");
+    assert_eq!(snapshot(&t, id).await, before);
+
+    let boundary = "----dingdianboundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"验收材料.zip\"\r\nContent-Type: application/zip\r\n\r\n"
+    );
+    let (body, pulled) = counted_body(head.into_bytes(), FIFTY_MB, format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/applications/{id}/materials/annex2_package"))
+        .header(header::AUTHORIZATION, format!("Bearer {hosp}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .unwrap();
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    assert!(page.contains("哈尔滨市处方流转验收材料"), "the page names the required package name: {page}");
+    let pulled_form = pulled.load(std::sync::atomic::Ordering::SeqCst);
+    let shown = page.find("压缩包").map(|i| page[i..].chars().take(120).collect::<String>()).unwrap_or_default();
+    assert!(pulled_form <= AT_MOST, "the form pulled {pulled_form} bytes of a misnamed package before refusing it: {shown}");
+    assert_eq!(snapshot(&t, id).await, before);
+}
+both!(annex2_wrong_name_refused_before_the_body_is_read);

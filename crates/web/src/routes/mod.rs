@@ -38,6 +38,13 @@ pub fn beijing(ts: &str) -> String {
 /// A CSV import of tens of thousands of institutions fits in this.
 pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 
+/// The whole public complaint form: its attachments at their largest (each file's own limit is
+/// enforced as its bytes stream in) plus the text fields and the multipart framing.
+pub const COMPLAINT_LIMIT: usize =
+    dingdian_store::COMPLAINT_MAX_FILES * dingdian_store::COMPLAINT_MAX_BYTES as usize + COMPLAINT_FORM_OVERHEAD;
+/// The text fields (at most a few thousand characters) and the part headers of a complaint form.
+const COMPLAINT_FORM_OVERHEAD: usize = 64 * 1024;
+
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -105,7 +112,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/notices", Public, get(pages::notices)),
         r("GET", "/notices.atom", Public, get(pages::notices_feed)),
         r("GET", "/complaints/new", Public, get(pages::complaint_form)),
-        r("POST", "/complaints", Public, post(pages::file_complaint)),
+        r("POST", "/complaints", Public, post(pages::file_complaint).layer(axum::extract::DefaultBodyLimit::max(COMPLAINT_LIMIT))),
         r("GET", "/complaints/{receipt}", Public, get(pages::complaint_status)),
         r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
         r("GET", "/admin", Roles(&[Role::Admin]), get(admin::index)),

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use dingdian_core::lifecycle::{Command, FileRef, Role};
+use dingdian_core::lifecycle::{Command, Role};
 use dingdian_core::policy::FileType;
 use dingdian_core::visibility;
 use dingdian_store::User;
@@ -967,7 +967,8 @@ pub struct ComplaintForm {
 
 /// `POST /complaints`: a multipart form (text fields, then up to three attachments). The
 /// address's hourly limit is checked before any byte of an attachment is read, so a flood stores
-/// nothing; attachments are streamed, hashed and typed like materials.
+/// nothing; attachments are streamed into the spool, hashed and typed like materials, and stored
+/// only once the complaint is accepted.
 pub async fn file_complaint(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -990,52 +991,8 @@ pub async fn file_complaint(
     }
     let mut f = ComplaintForm { number: String::new(), content: String::new(), name: None, contact: None };
     let mut files = Vec::new();
-    let parsed: Result<(), ApiError> = async {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            let Form(form) = Form::<ComplaintForm>::from_request(req, &s).await.map_err(|e| e.error)?;
-            f = form;
-            return Ok(());
-        }
-        let mut form = axum::extract::Multipart::from_request(req, &s).await.map_err(crate::extract::multipart_error)?;
-        let limits = dingdian_store::files::Limits {
-            max_bytes: dingdian_store::COMPLAINT_MAX_BYTES,
-            allowed: vec![FileType::Pdf, FileType::Jpeg, FileType::Png],
-        };
-        while let Some(field) = form.next_field().await.map_err(crate::extract::field_error)? {
-            let name = field.name().unwrap_or_default().to_owned();
-            if name == "attachments" {
-                let file_name = field.file_name().unwrap_or_default().to_owned();
-                if file_name.is_empty() {
-                    continue; // the empty file input of a form without attachments
-                }
-                if files.len() >= dingdian_store::COMPLAINT_MAX_FILES {
-                    return Err(ApiError::invalid("too_many_files", format!("最多附 {} 个文件。", dingdian_store::COMPLAINT_MAX_FILES)));
-                }
-                let file_name = dingdian_store::check_file_name(&file_name)?;
-                let spooled = s
-                    .files
-                    .spool(futures_util::TryStreamExt::map_err(field, |e| e.to_string()), &limits)
-                    .await
-                    .map_err(dingdian_store::StoreError::File)?;
-                let file = FileRef { sha256: spooled.sha256.clone(), size: spooled.size, file_type: spooled.file_type, name: file_name };
-                s.files.commit(spooled).await.map_err(dingdian_store::StoreError::File)?;
-                files.push(file);
-                continue;
-            }
-            let text = field.text().await.map_err(crate::extract::field_error)?;
-            match name.as_str() {
-                "number" => f.number = text,
-                "content" => f.content = text,
-                "name" => f.name = Some(text),
-                "contact" => f.contact = Some(text),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = parsed {
+    // On a refusal the spooled attachments are dropped, which removes their spool files.
+    if let Err(e) = read_complaint(&s, req, &mut f, &mut files).await {
         return page(e.status, f.number, None, Some(e.message));
     }
     let outcome = s.store.file_complaint_with(&f.number, f.name.as_deref(), f.contact.as_deref(), &f.content, files, s.clock.now()).await;
@@ -1045,6 +1002,70 @@ pub async fn file_complaint(
         Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => page(StatusCode::UNPROCESSABLE_ENTITY, f.number, None, Some(m)),
         Err(e) => error_page(e.into()),
     }
+}
+
+/// The most a complaint's text field may take in the form (its content is at most 2,000
+/// characters); the route's body limit is sized for the attachments.
+const COMPLAINT_FIELD_BYTES: usize = 16 * 1024;
+
+/// Reads the complaint form into `f`, spooling its attachments (nothing is stored yet).
+async fn read_complaint(
+    s: &AppState,
+    req: axum::extract::Request,
+    f: &mut ComplaintForm,
+    files: &mut Vec<dingdian_store::Attachment>,
+) -> Result<(), ApiError> {
+    let invalid_form = |e: String| ApiError::invalid("invalid_form", format!("表单有误：{e}"));
+    let interrupted = crate::extract::field_error;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        // Without attachments the form is small: the general limit, not the route's.
+        let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, crate::BODY_LIMIT)));
+        let Form(form) = Form::<ComplaintForm>::from_request(req, s).await.map_err(|e| e.error)?;
+        *f = form;
+        return Ok(());
+    }
+    let mut form = axum::extract::Multipart::from_request(req, s).await.map_err(crate::extract::multipart_error)?;
+    let limits = dingdian_store::files::Limits {
+        max_bytes: dingdian_store::COMPLAINT_MAX_BYTES,
+        allowed: vec![FileType::Pdf, FileType::Jpeg, FileType::Png],
+    };
+    while let Some(mut field) = form.next_field().await.map_err(interrupted)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attachments" {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            if file_name.is_empty() {
+                continue; // the empty file input of a form without attachments
+            }
+            if files.len() >= dingdian_store::COMPLAINT_MAX_FILES {
+                return Err(ApiError::invalid("too_many_files", format!("最多附 {} 个文件。", dingdian_store::COMPLAINT_MAX_FILES)));
+            }
+            let file_name = dingdian_store::check_file_name(&file_name)?;
+            let spooled = s
+                .files
+                .spool(futures_util::TryStreamExt::map_err(field, |e| e.to_string()), &limits)
+                .await
+                .map_err(dingdian_store::StoreError::File)?;
+            files.push(dingdian_store::Attachment { name: file_name, spooled });
+            continue;
+        }
+        let mut text = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
+            if text.len() + chunk.len() > COMPLAINT_FIELD_BYTES {
+                return Err(ApiError::invalid("field_too_long", "填写的内容过长，请精简后重新提交。"));
+            }
+            text.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(text).map_err(|_| invalid_form("填写的内容不是有效的文字".into()))?;
+        match name.as_str() {
+            "number" => f.number = text,
+            "content" => f.content = text,
+            "name" => f.name = Some(text),
+            "contact" => f.contact = Some(text),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[derive(Template)]
