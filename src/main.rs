@@ -471,10 +471,7 @@ fn load_profile(path: &Path) -> Result<Profile, Vec<String>> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
@@ -919,7 +916,33 @@ async fn serve(
         });
     }
     dingdian_web::serve(listener, app, timeouts, shutdown_signal()).await?;
+    match state.store.release_timer_leases().await {
+        Ok(n) if n > 0 => tracing::info!(released = n, "timer leases given back"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "giving back timer leases failed; they run out by themselves"),
+    }
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to standard error: text with colours on a terminal, one JSON object per line
+/// otherwise (files, journald, containers). `DINGDIAN_LOG_FORMAT=json|text` overrides the
+/// choice; `RUST_LOG` the levels.
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let terminal = std::io::stderr().is_terminal();
+    let json = match std::env::var("DINGDIAN_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") => false,
+        _ => !terminal,
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        builder.with_ansi(terminal).init();
+    }
 }
 
 /// SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C).

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{dingdian, http, start_with};
+use support::{dingdian, http, serve, start_with};
 
 fn data_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("dingdian-http-{name}-{}", std::process::id()));
@@ -103,4 +103,39 @@ fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens after the exit");
+}
+
+/// Logs an operator can ship: one JSON object per line when not on a terminal, an access line
+/// per request with its request id (echoed to the client), route, status, latency and client,
+/// and a last line on a clean stop.
+#[test]
+fn json_access_log_with_request_ids() {
+    let data = data_dir("logs");
+    let log = data.join("stderr.log");
+    let mut cmd = dingdian();
+    cmd.env("RUST_LOG", "info").env("DINGDIAN_LOG_FORMAT", "json").stderr(std::fs::File::create(&log).unwrap());
+    let (mut child, port) = serve(cmd, &data, &["--no-timers"]);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-42\r\nConnection: close\r\n\r\n").unwrap();
+    let (answer, _) = until_closed(&mut s, Duration::from_secs(20));
+    assert!(answer.to_ascii_lowercase().contains("x-request-id: probe-42"), "{answer}");
+    assert_eq!(http(port, "GET", "/no/such/page", None, None).map(|r| r.0), Some(404));
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let access: Vec<&serde_json::Value> = lines.iter().filter(|l| l["target"] == "access").collect();
+    let probe = access.iter().find(|l| l["request_id"] == "probe-42").expect("an access line for the probe");
+    assert_eq!(
+        (probe["route"].as_str(), probe["status"].as_u64(), probe["client"].as_str()),
+        (Some("/healthz"), Some(200), Some("127.0.0.1"))
+    );
+    assert!(probe["latency_ms"].as_f64().is_some(), "{probe}");
+    let missing = access.iter().find(|l| l["status"] == 404).expect("an access line for the 404");
+    assert_eq!(missing["route"], "unmatched");
+    assert!(missing["request_id"].as_str().is_some_and(|id| id.len() == 16), "{missing}");
+    assert!(lines.iter().any(|l| l["message"] == "stopped"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no terminal colours in a file");
 }

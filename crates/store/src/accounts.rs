@@ -104,9 +104,17 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// At most this many Argon2 computations at once (each holds a 19 MiB block): one per core.
+/// A login storm queues here instead of multiplying memory; the waiters cost nothing.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)))
+}
+
 /// Hashes a password with Argon2id on a blocking thread.
 pub async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
+    let _permit = hashing_permits().acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
@@ -121,6 +129,7 @@ pub async fn hash_password(password: &str) -> Result<String> {
 
 async fn verify_password(hash: String, password: &str) -> bool {
     let password = password.to_owned();
+    let Ok(_permit) = hashing_permits().acquire().await else { return false };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(hash.as_str()).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })

@@ -818,7 +818,10 @@ impl Store {
                     Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
                 };
                 match self.execute(id, &Actor::system(&city), version, &cmd, now).await {
-                    Ok(_) => report.fired.push((id, cmd.name())),
+                    Ok(_) => {
+                        tracing::info!(application = id, command = cmd.name(), "time limit fired");
+                        report.fired.push((id, cmd.name()))
+                    }
                     Err(StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. })) => {}
                     // Held (e.g. an open complaint): the lease keeps it out of this pass; it is
                     // tried again when the lease runs out.
@@ -827,6 +830,19 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Gives back the timers this process holds (on shutdown), so another instance can fire them
+    /// at once instead of after the lease. Returns how many were released.
+    pub async fn release_timer_leases(&self) -> Result<u64> {
+        let released = with_pool!(self, p => {
+            sqlx::query("update applications set timer_owner = null, timer_lease_until = null where timer_owner = $1")
+                .bind(worker_id())
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(released)
     }
 
     /// Claims up to `limit` due timers for `owner` until `now + lease_secs`. Returns

@@ -35,24 +35,29 @@ pub struct CalendarYearInfo {
 impl Store {
     /// Reads the years stored in the database over the shipped ones.
     pub(crate) async fn load_stored_calendar(&self) -> Result<()> {
-        let rows: Vec<(i64, String)> = with_pool!(self, p => {
-            sqlx::query_as("select year, source from calendar_years order by year").fetch_all(p).await?
+        let rows: Vec<(i64, String, String)> = with_pool!(self, p => {
+            sqlx::query_as("select year, source, sha256 from calendar_years order by year").fetch_all(p).await?
         });
+        let stamp: Vec<(i64, String)> = rows.iter().map(|(y, _, h)| (*y, h.clone())).collect();
         let mut cal = Calendar::shipped();
-        for (year, source) in rows {
+        for (year, source, _) in rows {
             let y = Year::parse(&format!("<stored calendar {year}>"), &source)
                 .map_err(|e| StoreError::Corrupt(format!("stored calendar {year}: {e:?}")))?;
             cal.insert(y);
         }
         *self.calendar.write().expect("calendar lock") = Arc::new(cal);
+        *self.calendar_stamp.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
         Ok(())
     }
 
-    /// Picks up years another instance loaded. Cheap: one small query.
+    /// Picks up years another instance loaded or replaced (LAW-WD: every instance counts with
+    /// the same calendar within one timer sweep). Cheap: one small query of (year, digest)
+    /// compared with what this instance loaded.
     pub async fn sync_calendar(&self) -> Result<()> {
-        let rows: Vec<(i64,)> = with_pool!(self, p => sqlx::query_as("select year from calendar_years").fetch_all(p).await?);
-        let cal = self.calendar();
-        if rows.iter().any(|(y,)| !cal.has_year(*y as i16)) {
+        let rows: Vec<(i64, String)> =
+            with_pool!(self, p => sqlx::query_as("select year, sha256 from calendar_years order by year").fetch_all(p).await?);
+        let same = *self.calendar_stamp.lock().unwrap_or_else(std::sync::PoisonError::into_inner) == rows;
+        if !same {
             self.load_stored_calendar().await?;
         }
         Ok(())

@@ -139,6 +139,8 @@ pub struct Store {
     profiles: RwLock<Profiles>,
     calendar: RwLock<Arc<Calendar>>,
     counters: monitoring::Counters,
+    /// The (year, digest) of every stored calendar year this instance has loaded.
+    calendar_stamp: std::sync::Mutex<Vec<(i64, String)>>,
 }
 
 impl Store {
@@ -177,6 +179,7 @@ impl Store {
             profiles: RwLock::default(),
             calendar: RwLock::new(Arc::new(Calendar::shipped())),
             counters: monitoring::Counters::default(),
+            calendar_stamp: std::sync::Mutex::default(),
         };
         store.load_stored_profiles().await?;
         store.load_stored_calendar().await?;

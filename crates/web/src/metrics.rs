@@ -54,15 +54,42 @@ impl Default for HttpMetrics {
 }
 
 /// Records every request by its route pattern (never the raw path, so ids do not explode the
-/// label set).
-pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// label set), and writes one access-log line per request: request id (the client's
+/// `X-Request-Id` when it is a short token, else a new one, echoed in the answer), method, route,
+/// status, latency and the client's address (through the trusted-proxy setting).
+pub async fn record(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let resp = next.run(req).await;
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = crate::auth::client_ip(peer, req.headers(), &s.net.trusted_proxies).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map_or_else(|| hex::encode(rand::random::<[u8; 8]>()), str::to_owned);
+    if let Ok(v) = header::HeaderValue::from_str(&request_id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let mut resp = next.run(req).await;
     let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    tracing::info!(
+        target: "access",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        client = %client,
+        "request"
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
     s.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
-    s.metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    s.metrics.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
     resp
 }
 

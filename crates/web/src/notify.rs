@@ -56,6 +56,7 @@ pub async fn deliver(store: &Store, cfg: &SmtpConfig, worker: &str, now: Timesta
             match result {
                 Ok(()) => {
                     store.outbox_sent(m.id, now).await?;
+                    tracing::info!(outbox = m.id, attempts = m.attempts + 1, "e-mail sent");
                     report.sent += 1;
                 }
                 Err(e) => {

@@ -168,6 +168,18 @@ async fn unparseable_requests_get_the_projects_error(b: Backend) {
     let (status, body) = t.call(Method::POST, "/api/session", None, Some(json!({ "username": 7, "password": "x" }))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
     assert!(has_no_parser_text(body["message"].as_str().unwrap()), "{body}");
+    // Command forms: bounded field names and counts, refused before anything is built.
+    let inst = t.login("hrb-hospital").await;
+    let (status, body) = t.call(Method::POST, "/api/applications", Some(&inst), None).await;
+    let id = body["id"].as_i64().unwrap_or_else(|| panic!("{status} {body}"));
+    let long_name = vec![("x".repeat(500), "1".to_owned()), ("command".to_owned(), "update_draft".to_owned())];
+    let many: Vec<(String, String)> = (0..1000).map(|i| (format!("f{i}"), "1".to_owned())).collect();
+    for fields in [long_name, many] {
+        let fields: Vec<(&str, String)> = fields.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let (status, page, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("表单字段"), "{page}");
+    }
     // A path that is not an id names no record.
     let (status, body) = t.call(Method::GET, "/api/rounds/abc/draw", Some(&agency), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");

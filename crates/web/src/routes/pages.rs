@@ -499,6 +499,10 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
 
 /// The deepest nesting of a form field name (`form.attachments.equipment_photos` is 3).
 const MAX_FIELD_DEPTH: usize = 4;
+/// The longest form field name and the most fields a command form may have (the largest real
+/// form, the completeness review, has well under a hundred).
+const MAX_FIELD_NAME: usize = 120;
+const MAX_FIELDS: usize = 400;
 
 /// Turns a page form into a command object. Field names carry their type after a colon and
 /// their nesting with dots, so plain HTML forms (no JavaScript) can send any command:
@@ -511,7 +515,13 @@ pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<S
     let mut root = Map::new();
     let mut review: Vec<(String, String, String)> = Vec::new();
     let mut reasons: std::collections::BTreeMap<String, String> = Default::default();
+    if pairs.len() > MAX_FIELDS {
+        return Err(ApiError::invalid("invalid_input", "表单字段过多，未保存。"));
+    }
     for (key, raw) in pairs {
+        if key.len() > MAX_FIELD_NAME {
+            return Err(ApiError::invalid("invalid_input", "表单字段名无效。"));
+        }
         let (path, ty) = key.split_once(':').unwrap_or((key.as_str(), if key == "expected_version" { "int" } else { "str" }));
         // No command nests deeper than a few levels; a deeper name is refused before it is built.
         if path.split('.').count() > MAX_FIELD_DEPTH {
