@@ -31,7 +31,7 @@ enum Cmd {
         #[command(flatten)]
         db: DbArgs,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "DINGDIAN_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Seed demo data first (only what is missing) and list the demo accounts on the home page.
         #[arg(long)]

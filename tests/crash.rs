@@ -655,3 +655,60 @@ fn g_nothing_lost_upload_killed_midway_leaves_nothing_and_the_retry_is_stored() 
     child.wait().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Graceful shutdown (issue: operable in production): SIGTERM while a file is arriving stops the
+/// server taking new connections, lets that upload finish and be acknowledged, and exits 0; after
+/// a restart the file is listed and served.
+#[test]
+fn sigterm_during_an_upload_lets_it_finish_and_exits_zero() {
+    let dir = std::env::temp_dir().join(format!("dingdian-sigterm-upload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let out = dingdian().args(["demo", "--now", "2026-11-27T02:00:00Z", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spool = data.join("spool");
+    let (mut child, port) = start(&data);
+    let (app, token) = draft(port, "hrb-inst-eye");
+    const SENT: usize = 512 * 1024;
+    let mut body = pdf_like(2 * SENT - 7, 0x7e7);
+    body.extend_from_slice(b"\n%%EOF\n");
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "PUT /api/applications/{app}/materials/licence?name=term.pdf HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body[..SENT]).unwrap();
+    // The upload is under way once its spool file holds what was sent (polling, at most 30 s).
+    (0..3000)
+        .find(|_| {
+            let arrived = files_under(&spool)
+                .iter()
+                .any(|p| p.extension().is_some_and(|x| x == "part") && p.metadata().is_ok_and(|m| m.len() == SENT as u64));
+            if !arrived {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            arrived
+        })
+        .expect("the upload reaches the spool within 30 s");
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    conn.write_all(&body[SENT..]).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "the upload in flight was acknowledged: {answer}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    let (mut child, port) = start(&data);
+    let token = login(port, "hrb-inst-eye");
+    let sha = digest(&body);
+    assert_eq!(licence_files(port, &token, app), vec![(sha.clone(), body.len() as u64, "term.pdf".to_owned())]);
+    let (status, served) = http_bytes(port, "GET", &format!("/api/applications/{app}/files/{sha}"), &token, b"").unwrap();
+    assert!(status == 200 && served == body, "served after the restart: {status}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
