@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dingdian_core::policy::Profile;
-use dingdian_store::Store;
 use dingdian_store::clock::{Clock, SystemClock};
 use dingdian_store::files::{self, FileStore};
+use dingdian_store::{Schema, Store};
 use dingdian_web::{App, AppState};
 
 #[derive(Parser)]
@@ -41,6 +41,10 @@ enum Cmd {
         /// Do not fire time limits (tests that pin the data to a date).
         #[arg(long, hide = true)]
         no_timers: bool,
+        /// Upgrade the database schema before serving. Always on for the embedded database; with
+        /// PostgreSQL run `dingdian migrate` (after a backup) or pass this flag.
+        #[arg(long, env = "DINGDIAN_MIGRATE")]
+        migrate: bool,
         #[command(flatten)]
         net: NetArgs,
     },
@@ -420,18 +424,28 @@ impl DbArgs {
 
     /// Opens the database, holding the data directory's shared lock for the rest of the
     /// process (so `restore` refuses while this process runs).
+    /// The schema must be this binary's: only `migrate` and `serve` upgrade it.
     async fn open(&self, clock: &dyn Clock) -> Result<Store> {
+        self.open_with(clock, Schema::Require).await
+    }
+
+    /// As `open`, choosing whether the schema may be upgraded.
+    async fn open_with(&self, clock: &dyn Clock, schema: Schema) -> Result<Store> {
         ops::hold_shared(&self.data_dir)?;
-        self.open_unlocked(clock).await
+        self.open_unlocked_with(clock, schema).await
     }
 
     /// Opens the database without the lock (`restore`, which holds it exclusively).
     async fn open_unlocked(&self, clock: &dyn Clock) -> Result<Store> {
+        self.open_unlocked_with(clock, Schema::Require).await
+    }
+
+    async fn open_unlocked_with(&self, clock: &dyn Clock, schema: Schema) -> Result<Store> {
         let url = match &self.database {
             Some(url) => url.clone(),
             None => self.data_dir.join("dingdian.db").to_string_lossy().into_owned(),
         };
-        let store = Store::open(&url).await.with_context(|| format!("opening the database {}", redact(&url)))?;
+        let store = Store::open_with(&url, schema).await.with_context(|| format!("opening the database {}", redact(&url)))?;
         for profile in self.profiles()? {
             let id = profile.id.clone();
             store.register_profile(profile, clock.now()).await.with_context(|| format!("registering profile {id}"))?;
@@ -507,7 +521,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Migrate { db } => {
-            db.open(&*clock).await?;
+            db.open_with(&*clock, Schema::Upgrade).await?;
             println!("database is up to date");
             Ok(ExitCode::SUCCESS)
         }
@@ -609,8 +623,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(dingdian_store::ImportError::Store(e)) => Err(e.into()),
             }
         }
-        Cmd::Serve { db, addr, demo, smtp, no_timers, net } => {
-            serve(db, addr, demo, smtp.config()?, net.config()?, !no_timers, clock).await
+        Cmd::Serve { db, addr, demo, smtp, no_timers, migrate, net } => {
+            let schema = if migrate || db.database.is_none() { Schema::Upgrade } else { Schema::Require };
+            serve(db, schema, addr, demo, smtp.config()?, net.config()?, !no_timers, clock).await
         }
         Cmd::Notify { db, smtp } => {
             let cfg = smtp.config()?.ok_or_else(|| anyhow::anyhow!("--smtp HOST:PORT is required"))?;
@@ -837,8 +852,10 @@ async fn calendar(command: CalendarCmd, clock: &dyn Clock) -> Result<ExitCode> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     db: DbArgs,
+    schema: Schema,
     addr: SocketAddr,
     demo: bool,
     smtp: Option<dingdian_web::notify::SmtpConfig>,
@@ -846,7 +863,7 @@ async fn serve(
     timers: bool,
     clock: Arc<dyn Clock>,
 ) -> Result<ExitCode> {
-    let store = db.open(&*clock).await?;
+    let store = db.open_with(&*clock, schema).await?;
     let files = db.open_files()?;
     store.use_files(files.clone());
     let demo_accounts = if demo {

@@ -98,6 +98,15 @@ pub enum StoreError {
     Internal(String),
     #[error("file: {0}")]
     File(#[from] files::IngestError),
+    /// The database's schema is older than this binary; only `dingdian migrate` (or `serve`)
+    /// upgrades it.
+    #[error(
+        "the database schema is older than this dingdian (migrations {missing:?} not applied): back it up, then run `dingdian migrate`"
+    )]
+    SchemaOutdated { missing: Vec<i64> },
+    /// The database was upgraded by a newer dingdian than this one.
+    #[error("the database schema is newer than this dingdian (migrations {versions:?} unknown): use the newer dingdian")]
+    SchemaNewer { versions: Vec<i64> },
     /// Input that cannot be accepted, with a stable code and a Chinese message.
     #[error("{code}: {message}")]
     Unacceptable { code: &'static str, message: String },
@@ -143,6 +152,31 @@ pub struct Store {
     calendar_stamp: std::sync::Mutex<Vec<(i64, String)>>,
 }
 
+/// Whether opening a database may change its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply every migration this binary has (`dingdian migrate`, `serve`).
+    Upgrade,
+    /// Accept the schema only if it is exactly this binary's (an empty database is created).
+    Require,
+}
+
+/// Refuses a schema this binary must not touch (`Schema::Require` and some migration missing),
+/// and one that is newer than this binary in any case. `applied` is `None` for an empty database.
+fn check_schema(migrator: &sqlx::migrate::Migrator, applied: Option<Vec<(i64,)>>, schema: Schema) -> Result<()> {
+    let Some(applied) = applied else { return Ok(()) };
+    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    let newer: Vec<i64> = applied.iter().map(|(v,)| *v).filter(|v| !known.contains(v)).collect();
+    if !newer.is_empty() {
+        return Err(StoreError::SchemaNewer { versions: newer });
+    }
+    let missing: Vec<i64> = known.into_iter().filter(|v| !applied.iter().any(|(a,)| a == v)).collect();
+    if schema == Schema::Require && !missing.is_empty() {
+        return Err(StoreError::SchemaOutdated { missing });
+    }
+    Ok(())
+}
+
 impl Store {
     /// Gives the store file storage for the documents it generates (the agreement) and the
     /// complaint attachments it accepts. Set once.
@@ -153,9 +187,23 @@ impl Store {
     /// Opens `database`: a `postgres://` URL, or else the path of a SQLite file (created with its
     /// directory on first use). Runs migrations.
     pub async fn open(database: &str) -> Result<Store> {
+        Store::open_with(database, Schema::Upgrade).await
+    }
+
+    /// Opens `database`, upgrading its schema or only accepting it as it is (`Schema::Require`:
+    /// an older schema is refused with `StoreError::SchemaOutdated`, so a newer binary's
+    /// `audit verify` never upgrades production; an empty database is still created).
+    pub async fn open_with(database: &str, schema: Schema) -> Result<Store> {
         let pool = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
             let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(database).await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            let migrator = sqlx::migrate!("./migrations/postgres");
+            let applied = match sqlx::query_as::<_, (bool,)>("select to_regclass('_sqlx_migrations') is not null").fetch_one(&pool).await?.0
+            {
+                true => Some(sqlx::query_as::<_, (i64,)>("select version from _sqlx_migrations where success").fetch_all(&pool).await?),
+                false => None,
+            };
+            check_schema(&migrator, applied, schema)?;
+            migrator.run(&pool).await?;
             Pool::Postgres(pool)
         } else {
             let path = Path::new(database);
@@ -170,7 +218,16 @@ impl Store {
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            let migrator = sqlx::migrate!("./migrations/sqlite");
+            let exists: (i64,) = sqlx::query_as("select count(*) from sqlite_master where type = 'table' and name = '_sqlx_migrations'")
+                .fetch_one(&pool)
+                .await?;
+            let applied = match exists.0 {
+                0 => None,
+                _ => Some(sqlx::query_as::<_, (i64,)>("select version from _sqlx_migrations where success").fetch_all(&pool).await?),
+            };
+            check_schema(&migrator, applied, schema)?;
+            migrator.run(&pool).await?;
             Pool::Sqlite(pool)
         };
         let store = Store {
