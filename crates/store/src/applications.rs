@@ -626,32 +626,23 @@ impl Store {
         now: Timestamp,
         complaint: Option<&crate::complaints::NewComplaint>,
     ) -> Result<Executed> {
-        let result = self.execute_counted(id, actor, expected_version, cmd, now, complaint).await;
+        let result = async {
+            let mut prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
+            prepared.complaint = complaint;
+            let head_sql = self.head_sql();
+            let seqs = with_pool!(self, p => {
+                let mut tx = p.begin().await?;
+                let r = write_prepared!(tx, &prepared, now, head_sql);
+                tx.commit().await?;
+                r
+            });
+            let events = self.events(id).await?.into_iter().filter(|e| e.seq > seqs).collect();
+            let application = self.application(id).await?.ok_or(StoreError::NotFound)?;
+            Ok(Executed { application, events })
+        }
+        .await;
         self.count(cmd, &result);
         result
-    }
-
-    async fn execute_counted(
-        &self,
-        id: i64,
-        actor: &Actor,
-        expected_version: i64,
-        cmd: &Command,
-        now: Timestamp,
-        complaint: Option<&crate::complaints::NewComplaint>,
-    ) -> Result<Executed> {
-        let mut prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
-        prepared.complaint = complaint;
-        let head_sql = self.head_sql();
-        let seqs = with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let r = write_prepared!(tx, &prepared, now, head_sql);
-            tx.commit().await?;
-            r
-        });
-        let events = self.events(id).await?.into_iter().filter(|e| e.seq > seqs).collect();
-        let application = self.application(id).await?.ok_or(StoreError::NotFound)?;
-        Ok(Executed { application, events })
     }
 
     async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared<'static>> {

@@ -172,24 +172,15 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
 /// `not ready: database, files` naming what is not.
 pub async fn readyz(State(s): State<AppState>) -> Response {
     let instance = format!("{}-{}", hostname(), std::process::id());
-    let db = tokio::time::timeout(std::time::Duration::from_secs(5), s.store.probe(&instance, s.clock.now())).await;
-    let files = tokio::time::timeout(std::time::Duration::from_secs(5), s.files.probe()).await;
+    let limit = std::time::Duration::from_secs(5);
+    let db = tokio::time::timeout(limit, async { s.store.probe(&instance, s.clock.now()).await.map_err(|e| e.to_string()) }).await;
+    let files = tokio::time::timeout(limit, async { s.files.probe().await.map_err(|e| e.to_string()) }).await;
     let mut problems = Vec::new();
-    match db {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database");
-            problems.push("database");
+    for (name, outcome) in [("database", db.map_err(|_| "timed out".to_owned())), ("files", files.map_err(|_| "timed out".to_owned()))] {
+        if let Err(e) = outcome.and_then(|r| r) {
+            tracing::warn!(error = %e, part = name, "not ready");
+            problems.push(name);
         }
-        Err(_) => problems.push("database"),
-    }
-    match files {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: file store");
-            problems.push("files");
-        }
-        Err(_) => problems.push("files"),
     }
     if problems.is_empty() {
         return (StatusCode::OK, "ready").into_response();
