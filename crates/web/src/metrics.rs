@@ -100,11 +100,18 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
 }
 
 /// May this request read the metrics? With a token configured, only a request that presents it;
-/// without, only a client on this machine.
+/// without, only a client on this machine. A reverse proxy on this machine connects from
+/// loopback for every client it forwards, so when it is a trusted proxy the client it names in
+/// `X-Forwarded-For` must be on this machine too.
 pub fn allowed(s: &AppState, req: &Request) -> bool {
     match &s.net.metrics_token {
         Some(token) => crate::auth::bearer(req.headers()).is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes())),
-        None => req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().is_some_and(|c| c.0.ip().is_loopback()),
+        None => {
+            let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            // `client_ip` is `None` when the trusted proxies name no client beyond themselves.
+            peer.is_some_and(|p| p.is_loopback())
+                && crate::auth::client_ip(peer, req.headers(), &s.net.trusted_proxies).is_none_or(|c| c.is_loopback())
+        }
     }
 }
 

@@ -103,6 +103,25 @@ async fn metrics_token_is_required_when_configured() {
     assert_eq!(get(&t, "/metrics", "198.51.100.3", Some("s3cret-metrics")).await.0, StatusCode::OK);
 }
 
+/// Behind a reverse proxy on this machine every request arrives from loopback: with the proxy
+/// trusted, the client it names in `X-Forwarded-For` decides, so the world cannot read the
+/// metrics through nginx while the machine's own monitoring (direct or through nginx) can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_through_a_trusted_proxy_follow_the_forwarded_client() {
+    let net = dingdian_web::Net { trusted_proxies: dingdian_web::parse_proxies("127.0.0.1,::1").unwrap(), ..Default::default() };
+    let t = TestApp::with_net(Backend::Sqlite, net).await;
+    let via_proxy = |xff: &'static str| {
+        let mut req = Request::builder().uri("/metrics").header("x-forwarded-for", xff).body(Body::empty()).unwrap();
+        req.extensions_mut().insert(ConnectInfo("127.0.0.1:40000".parse::<SocketAddr>().unwrap()));
+        t.router.clone().oneshot(req)
+    };
+    assert_eq!(via_proxy("203.0.113.9").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(via_proxy("127.0.0.1, 203.0.113.9").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(via_proxy("203.0.113.9, 127.0.0.1").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(via_proxy("127.0.0.1").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get(&t, "/metrics", "127.0.0.1", None).await.0, StatusCode::OK);
+}
+
 /// PostgreSQL goes away: `/readyz` says 503 `not_ready`, a page says 503 in Chinese within a few
 /// seconds (not a hang, not `500 internal`), and both recover by themselves when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
