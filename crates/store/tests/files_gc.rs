@@ -86,23 +86,38 @@ async fn complaint_referring_to(url: &str, application_id: i64, sha: &str) {
     }
 }
 
-async fn unreferenced_old_files_are_removed(backend: Backend) {
+/// A store with file storage and a draft whose two files are referred to: a material attached
+/// through the command path (an event) and a complaint's attachment (nothing else).
+struct Setup {
+    db: TestDb,
+    store: dingdian_store::Store,
+    dir: Dir,
+    files: FileStore,
+    id: i64,
+    now: jiff::Timestamp,
+    material: String,
+    evidence: String,
+}
+
+async fn setup(backend: Backend, tag: &str) -> Setup {
     let db = TestDb::new(backend).await.expect("test database (is PostgreSQL running?)");
     let store = db.open().await.unwrap();
-    let dir = Dir(std::env::temp_dir().join(format!("dingdian-gc-{}-{backend:?}", std::process::id())));
+    let dir = Dir(std::env::temp_dir().join(format!("dingdian-{tag}-{}-{backend:?}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     let files = FileStore::open(&FileBackend::Local(dir.0.join("files")), &dir.0).unwrap();
     store.use_files(files.clone());
     let (actor, id) = draft(&store).await;
     let now = jiff::Timestamp::now();
-
-    // Referred to by an event: a material attached through the command path.
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(pdf("licence")))]);
     store.attach_material(&files, id, &actor, Upload { slot: "licence", name: "许可证.pdf", body }, now).await.expect("attached");
     let material = store.application(id).await.unwrap().unwrap().data.materials["licence"][0].sha256.clone();
-    // Referred to by a complaint's attachments only.
     let evidence = files.put_bytes(Bytes::from(pdf("evidence"))).await.unwrap();
     complaint_referring_to(&db.url, id, &evidence).await;
+    Setup { db, store, dir, files, id, now, material, evidence }
+}
+
+async fn unreferenced_old_files_are_removed(backend: Backend) {
+    let Setup { db: _db, store, dir, files, now, material, evidence, .. } = setup(backend, "gc").await;
     // Referred to by nothing: an old one, a young one, and an old one about to be committed again.
     let orphan = files.put_bytes(Bytes::from(pdf("orphan"))).await.unwrap();
     let young = files.put_bytes(Bytes::from(pdf("young"))).await.unwrap();
@@ -153,19 +168,7 @@ async fn unreferenced_old_files_are_removed_postgres() {
 /// G-NOTHING-LOST: `check_files` re-hashes every file a record refers to (an event's material,
 /// a complaint's attachment) and names each missing or corrupt one by application and name.
 async fn check_files_names_missing_and_corrupt(backend: Backend) {
-    let db = TestDb::new(backend).await.expect("test database (is PostgreSQL running?)");
-    let store = db.open().await.unwrap();
-    let dir = Dir(std::env::temp_dir().join(format!("dingdian-check-{}-{backend:?}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
-    let files = FileStore::open(&FileBackend::Local(dir.0.join("files")), &dir.0).unwrap();
-    store.use_files(files.clone());
-    let (actor, id) = draft(&store).await;
-    let now = jiff::Timestamp::now();
-    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(pdf("licence")))]);
-    store.attach_material(&files, id, &actor, Upload { slot: "licence", name: "许可证.pdf", body }, now).await.expect("attached");
-    let material = store.application(id).await.unwrap().unwrap().data.materials["licence"][0].sha256.clone();
-    let evidence = files.put_bytes(Bytes::from(pdf("evidence"))).await.unwrap();
-    complaint_referring_to(&db.url, id, &evidence).await;
+    let Setup { db: _db, store, dir, files, id, material, evidence, .. } = setup(backend, "check").await;
     // An unreferenced file is none of the check's business.
     files.put_bytes(Bytes::from(pdf("orphan"))).await.unwrap();
 
