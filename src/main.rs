@@ -580,13 +580,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let report = store.verify_audit().await?;
             match &report.first_bad {
                 None => {
-                    println!("OK {} entries (head {})", report.entries, report.head);
+                    println!("OK {} entries in {} chains", report.entries, report.chains.len());
+                    for c in &report.chains {
+                        println!("chain {}: {} entries, head {}", dingdian_core::audit::chain_label(&c.chain), c.entries, c.head);
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(bad) => {
                     println!(
-                        "MISMATCH at entry {} (application {}, event {}): {}",
-                        bad.audit_seq, bad.application_id, bad.app_seq, bad.reason
+                        "MISMATCH at entry {} of chain {} (application {}, event {}): {}",
+                        bad.audit_seq,
+                        dingdian_core::audit::chain_label(&bad.chain),
+                        bad.application_id,
+                        bad.app_seq,
+                        bad.reason
                     );
                     Ok(ExitCode::FAILURE)
                 }

@@ -83,15 +83,28 @@ async fn verify(store: &Store, files: &FileStore) -> Result<bool> {
     let check = store.check_files(files).await?;
     if let Some(bad) = &audit.first_bad {
         println!(
-            "audit chain: MISMATCH at entry {} (application {}, event {}): {}",
-            bad.audit_seq, bad.application_id, bad.app_seq, bad.reason
+            "audit chain: MISMATCH at entry {} of chain {} (application {}, event {}): {}",
+            bad.audit_seq,
+            dingdian_core::audit::chain_label(&bad.chain),
+            bad.application_id,
+            bad.app_seq,
+            bad.reason
         );
     }
     print_file_problems(&check);
     if audit.first_bad.is_none() && check.is_ok() {
         println!(
-            "OK: audit chain of {} entries verifies (head {}); {} referenced files present and intact ({} bytes)",
-            audit.entries, audit.head, check.checked, check.bytes
+            "OK: audit chain of {} entries verifies ({} chains: {}); {} referenced files present and intact ({} bytes)",
+            audit.entries,
+            audit.chains.len(),
+            audit
+                .chains
+                .iter()
+                .map(|c| format!("{} head {}", dingdian_core::audit::chain_label(&c.chain), c.head))
+                .collect::<Vec<_>>()
+                .join(", "),
+            check.checked,
+            check.bytes
         );
         Ok(true)
     } else {
@@ -279,7 +292,12 @@ pub async fn backup(output: &Path, files_only: bool, db: &DbArgs, clock: &dyn Cl
         if files_only { "no database (--files-only)".to_owned() } else { format!("database with {} audit entries", audit.entries) };
     println!("backup written to {}: {db_part}; {file_count} files {what} ({file_bytes} bytes)", output.display());
     if let Some(bad) = &audit.first_bad {
-        println!("warning: the audit chain does not verify at entry {}: {}", bad.audit_seq, bad.reason);
+        println!(
+            "warning: the audit chain {} does not verify at entry {}: {}",
+            dingdian_core::audit::chain_label(&bad.chain),
+            bad.audit_seq,
+            bad.reason
+        );
     }
     if missing.is_empty() && corrupt.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -362,7 +380,12 @@ async fn check_staged(staging: &Path, manifest: &Manifest) -> Result<()> {
     let audit = store.verify_audit().await?;
     if let Some(bad) = &audit.first_bad {
         store.close().await;
-        bail!("the backup's audit chain does not verify at entry {}: {}", bad.audit_seq, bad.reason);
+        bail!(
+            "the backup's audit chain {} does not verify at entry {}: {}",
+            dingdian_core::audit::chain_label(&bad.chain),
+            bad.audit_seq,
+            bad.reason
+        );
     }
     let references = store.file_references().await?;
     store.close().await;

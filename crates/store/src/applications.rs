@@ -269,7 +269,7 @@ struct Prepared<'a> {
 /// the transaction takes the write lock before anything else), then the events and bans.
 /// Evaluates to the version before the command.
 macro_rules! write_prepared {
-    ($tx:ident, $pr:expr, $now:expr, $head_sql:expr) => {{
+    ($tx:ident, $pr:expr, $now:expr, $pg:expr) => {{
         let pr: &Prepared<'_> = $pr;
         let ts = $now.to_string();
         let on = china_date($now).to_string();
@@ -300,8 +300,9 @@ macro_rules! write_prepared {
                 sqlx::query_as("select version from applications where id = $1").bind(pr.app.id).fetch_one(&mut *$tx).await?;
             return Err(StoreError::Conflict { actual });
         }
-        // G-AUDIT: take the chain head (locked until commit), chain each event to it.
-        let (mut audit_seq, mut prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe($head_sql)).fetch_one(&mut *$tx).await?;
+        // G-AUDIT: take the head of the city's chain (locked until commit), chain each event to it.
+        let chain = dingdian_core::audit::chain_of(Some(&pr.app.city));
+        let (mut audit_seq, mut prev) = crate::audit_store::lock_chain!($tx, $pg, chain, &ts);
         for (i, e) in pr.decision.events.iter().enumerate() {
             let value = serde_json::to_value(e).map_err(|e| StoreError::Internal(e.to_string()))?;
             let payload = value.to_string();
@@ -309,6 +310,7 @@ macro_rules! write_prepared {
             let from = if i == 0 { pr.app.state.as_str() } else { pr.decision.to.as_str() };
             audit_seq += 1;
             let entry = dingdian_core::audit::Entry {
+                chain,
                 seq: audit_seq,
                 application_id: pr.app.id,
                 app_seq: pr.expected + 1 + i as i64,
@@ -324,8 +326,8 @@ macro_rules! write_prepared {
             let hash = dingdian_core::audit::hash(&entry, &prev, dingdian_core::audit::ALG).expect("known algorithm");
             sqlx::query(
                 "insert into events (application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
-                 occurred_at, occurred_on, created_at, audit_seq, prev_hash, hash, alg)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12, $13, $14)",
+                 occurred_at, occurred_on, created_at, audit_seq, prev_hash, hash, alg, chain)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12, $13, $14, $15)",
             )
             .bind(pr.app.id)
             .bind(pr.expected + 1 + i as i64)
@@ -341,6 +343,7 @@ macro_rules! write_prepared {
             .bind(&prev)
             .bind(&hash)
             .bind(dingdian_core::audit::ALG)
+            .bind(chain)
             .execute(&mut *$tx)
             .await?;
             prev = hash;
@@ -418,12 +421,7 @@ macro_rules! write_prepared {
                 }
             }
         }
-        sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1")
-            .bind(audit_seq)
-            .bind(&prev)
-            .bind(&ts)
-            .execute(&mut *$tx)
-            .await?;
+        crate::audit_store::advance_chain!($tx, chain, audit_seq, &prev, &ts);
         pr.expected
     }};
 }
@@ -629,10 +627,10 @@ impl Store {
         let result = async {
             let mut prepared = self.prepare(id, actor, expected_version, cmd, now).await?;
             prepared.complaint = complaint;
-            let head_sql = self.head_sql();
+            let pg = self.is_postgres();
             let seqs = with_pool!(self, p => {
                 let mut tx = p.begin().await?;
-                let r = write_prepared!(tx, &prepared, now, head_sql);
+                let r = write_prepared!(tx, &prepared, now, pg);
                 tx.commit().await?;
                 r
             });
@@ -930,7 +928,7 @@ impl Store {
             }
             .into());
         }
-        let head_sql = self.head_sql();
+        let pg = self.is_postgres();
         let mut prepared = Vec::new();
         for (id, cmd) in decisions {
             if !matches!(cmd, Command::Decide { .. }) {
@@ -951,7 +949,7 @@ impl Store {
                 return Err(StoreError::Rejected { code: "already_decided", message: "该批次已作出集体决定。".into() });
             }
             for pr in &prepared {
-                write_prepared!(tx, pr, now, head_sql);
+                write_prepared!(tx, pr, now, pg);
             }
             tx.commit().await?;
         });
@@ -1043,7 +1041,7 @@ impl Store {
         if prepared.is_empty() {
             return Err(Refusal::NotNow { reason: "该批次没有待备案的评估合格申请。".into() }.into());
         }
-        let head_sql = self.head_sql();
+        let pg = self.is_postgres();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let done = sqlx::query(round_sql).bind(now.to_string()).bind(actor.user_id).bind(round_id).execute(&mut *tx).await?;
@@ -1051,7 +1049,7 @@ impl Store {
                 return Err(StoreError::Rejected { code: "already_filed", message: "该批次已办理。".into() });
             }
             for pr in &prepared {
-                write_prepared!(tx, pr, now, head_sql);
+                write_prepared!(tx, pr, now, pg);
             }
             tx.commit().await?;
         });
@@ -1091,7 +1089,7 @@ impl Store {
             return Err(Refusal::Invalid { field: "round_id", reason: "该评估批次还没有申请。".into() }.into());
         }
         let cmd = Command::StartSiteEvaluation { round_id };
-        let head_sql = self.head_sql();
+        let pg = self.is_postgres();
         let mut prepared = Vec::new();
         for (id, version) in &members {
             prepared.push(self.prepare(*id, actor, *version, &cmd, now).await?);
@@ -1107,7 +1105,7 @@ impl Store {
                 return Err(StoreError::Conflict { actual: 0 });
             }
             for pr in &prepared {
-                write_prepared!(tx, pr, now, head_sql);
+                write_prepared!(tx, pr, now, pg);
             }
             tx.commit().await?;
         });

@@ -6,27 +6,42 @@ use serde::Serialize;
 
 use crate::{Pool, Result, Store, with_pool};
 
-/// The outcome of verifying the whole chain.
+/// The outcome of verifying every chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
     pub ok: bool,
+    /// Entries verified, over all chains.
     pub entries: i64,
     /// The first entry that does not match, and why.
     pub first_bad: Option<BadEntry>,
+    /// Each chain as verified, the shared one (`chain` empty) first, then the cities by code.
+    pub chains: Vec<ChainHead>,
+}
+
+/// A chain's verified length and head.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainHead {
+    /// The city's code; empty for the shared chain.
+    pub chain: String,
+    pub entries: i64,
     pub head: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BadEntry {
+    /// The chain (a city's code; empty for the shared chain).
+    pub chain: String,
     pub audit_seq: i64,
     pub application_id: i64,
     pub app_seq: i64,
     pub reason: String,
 }
 
-/// The last entry of a day: the day's chain head, published so later rewriting shows.
+/// The last entry of a day in one chain: the day's head, published so later rewriting shows.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DailyHead {
+    /// The city's code; empty for the shared chain.
+    pub chain: String,
     pub day: String,
     pub seq: i64,
     pub hash: String,
@@ -34,6 +49,7 @@ pub struct DailyHead {
 
 #[derive(sqlx::FromRow)]
 struct Row {
+    chain: String,
     audit_seq: Option<i64>,
     application_id: i64,
     seq: i64,
@@ -49,96 +65,197 @@ struct Row {
     alg: Option<String>,
 }
 
-impl Store {
-    /// The statement that reads the chain head, locking it on PostgreSQL until commit (SQLite
-    /// transactions already write one at a time).
-    pub(crate) fn head_sql(&self) -> &'static str {
-        match self.pool {
-            Pool::Postgres(_) => "select seq, hash from audit_head where id = 1 for update",
-            Pool::Sqlite(_) => "select seq, hash from audit_head where id = 1",
+/// Takes the head of chain `$chain` inside transaction `$tx` and evaluates to its (seq, hash):
+/// locked until commit — on PostgreSQL the chain's own row (`for update`), on SQLite the write
+/// lock, which the insert takes before anything is read. A city's first entry creates its head.
+/// Only entries of the same chain wait for each other.
+macro_rules! lock_chain {
+    ($tx:ident, $pg:expr, $chain:expr, $ts:expr) => {{
+        let chain: &str = $chain;
+        let create = "insert into audit_heads (chain, seq, hash, created_at, updated_at) values ($1, 0, $2, $3, $3)
+                      on conflict (chain) do nothing";
+        let read = if $pg {
+            "select seq, hash from audit_heads where chain = $1 for update"
+        } else {
+            sqlx::query(create).bind(chain).bind(dingdian_core::audit::GENESIS).bind($ts).execute(&mut *$tx).await?;
+            "select seq, hash from audit_heads where chain = $1"
+        };
+        let head: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(read)).bind(chain).fetch_optional(&mut *$tx).await?;
+        match head {
+            Some(head) => head,
+            None => {
+                sqlx::query(create).bind(chain).bind(dingdian_core::audit::GENESIS).bind($ts).execute(&mut *$tx).await?;
+                sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(read)).bind(chain).fetch_one(&mut *$tx).await?
+            }
         }
+    }};
+}
+pub(crate) use lock_chain;
+
+/// Moves the head of chain `$chain` to (`$seq`, `$hash`) inside `$tx`.
+macro_rules! advance_chain {
+    ($tx:ident, $chain:expr, $seq:expr, $hash:expr, $ts:expr) => {
+        sqlx::query("update audit_heads set seq = $1, hash = $2, updated_at = $3 where chain = $4")
+            .bind($seq)
+            .bind($hash)
+            .bind($ts)
+            .bind($chain)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+pub(crate) use advance_chain;
+
+/// Walks the entries in (chain, seq) order, one at a time.
+struct Verifier {
+    /// The heads as stored, by chain.
+    heads: std::collections::BTreeMap<String, (i64, String)>,
+    done: Vec<ChainHead>,
+    current: Option<ChainHead>,
+    entries: i64,
+    first_bad: Option<BadEntry>,
+}
+
+impl Verifier {
+    fn new(heads: Vec<(String, i64, String)>) -> Verifier {
+        let heads = heads.into_iter().map(|(c, s, h)| (c, (s, h))).collect();
+        Verifier { heads, done: Vec::new(), current: None, entries: 0, first_bad: None }
     }
 
-    /// Recomputes every hash in chain order and checks the links, the sequence and the head.
-    pub async fn verify_audit(&self) -> Result<AuditReport> {
-        // Events, personal-data reads and account events share one chain, ordered by audit_seq.
-        let rows: Vec<Row> = with_pool!(self, p => {
-            sqlx::query_as(
-                "select audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from events
-                 union all
-                 select audit_seq, 0, 0, 'personal_data_read', payload, '-', '-', user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from personal_data_reads
-                 union all
-                 select audit_seq, 0, 0, kind, payload, '-', '-', user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from account_events
-                 order by 1",
-            )
-            .fetch_all(p)
-            .await?
-        });
-        let (head_seq, head_hash): (i64, String) = with_pool!(self, p => {
-            sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(p).await?
-        });
-        let mut prev = audit::GENESIS.to_owned();
-        let mut expected_seq = 0;
-        let bad = |r: &Row, reason: String| BadEntry {
+    fn bad(&mut self, r: &Row, reason: String) -> bool {
+        self.first_bad = Some(BadEntry {
+            chain: r.chain.clone(),
             audit_seq: r.audit_seq.unwrap_or(0),
             application_id: r.application_id,
             app_seq: r.seq,
             reason,
+        });
+        false
+    }
+
+    /// Checks one entry; false once something does not verify.
+    fn push(&mut self, r: &Row) -> bool {
+        if self.current.as_ref().is_none_or(|c| c.chain != r.chain) {
+            if !self.close_chain() {
+                return false;
+            }
+            self.current = Some(ChainHead { chain: r.chain.clone(), entries: 0, head: audit::GENESIS.to_owned() });
+        }
+        let Some(cur) = self.current.as_mut() else { return false };
+        let expected_seq = cur.entries + 1;
+        let Some(seq) = r.audit_seq else {
+            return self.bad(r, "entry is not in the chain".into());
         };
-        let mut first_bad = None;
-        for r in &rows {
-            expected_seq += 1;
-            let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
-            let Some(seq) = r.audit_seq else {
-                first_bad = Some(bad(r, "entry is not in the chain".into()));
-                break;
-            };
-            if seq != expected_seq {
-                first_bad = Some(bad(r, format!("sequence {seq} where {expected_seq} was expected (an entry is missing or out of order)")));
-                break;
+        if seq != expected_seq {
+            return self.bad(r, format!("sequence {seq} where {expected_seq} was expected (an entry is missing or out of order)"));
+        }
+        if r.prev_hash.as_deref() != Some(cur.head.as_str()) {
+            return self.bad(r, "does not link to the previous entry (an entry was removed, inserted or reordered)".into());
+        }
+        let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
+        let entry = Entry {
+            chain: &r.chain,
+            seq,
+            application_id: r.application_id,
+            app_seq: r.seq,
+            kind: &r.kind,
+            payload: &payload,
+            from_state: &r.from_state,
+            to_state: &r.to_state,
+            actor_user_id: r.actor_user_id,
+            actor_role: &r.actor_role,
+            occurred_at: &r.occurred_at,
+        };
+        let alg = r.alg.as_deref().unwrap_or("");
+        match audit::hash(&entry, &cur.head, alg) {
+            Some(h) if Some(&h) == r.hash.as_ref() => {
+                cur.head = h;
+                cur.entries += 1;
+                self.entries += 1;
+                true
             }
-            if r.prev_hash.as_deref() != Some(prev.as_str()) {
-                first_bad = Some(bad(r, "does not link to the previous entry (an entry was removed, inserted or reordered)".into()));
-                break;
-            }
-            let entry = Entry {
-                seq,
-                application_id: r.application_id,
-                app_seq: r.seq,
-                kind: &r.kind,
-                payload: &payload,
-                from_state: &r.from_state,
-                to_state: &r.to_state,
-                actor_user_id: r.actor_user_id,
-                actor_role: &r.actor_role,
-                occurred_at: &r.occurred_at,
+            Some(_) => self.bad(r, "content does not match its hash (the entry was changed)".into()),
+            None => self.bad(r, format!("unknown hash algorithm {alg:?}")),
+        }
+    }
+
+    /// Compares the chain just walked with its stored head; false when they differ.
+    fn close_chain(&mut self) -> bool {
+        let Some(cur) = self.current.take() else { return true };
+        let stored = self.heads.remove(&cur.chain);
+        let ok = match &stored {
+            Some((seq, hash)) => *seq == cur.entries && *hash == cur.head,
+            None => false,
+        };
+        if !ok {
+            let (seq, what) = match stored {
+                Some((seq, _)) => {
+                    (seq, format!("the chain head says {seq} entries but {} verify (entries were removed from the end)", cur.entries))
+                }
+                None => (0, "the chain has entries but no head (its head was removed)".to_owned()),
             };
-            let alg = r.alg.as_deref().unwrap_or("");
-            match audit::hash(&entry, &prev, alg) {
-                Some(h) if Some(&h) == r.hash.as_ref() => prev = h,
-                Some(_) => {
-                    first_bad = Some(bad(r, "content does not match its hash (the entry was changed)".into()));
+            self.first_bad = Some(BadEntry { chain: cur.chain.clone(), audit_seq: seq, application_id: 0, app_seq: 0, reason: what });
+        }
+        self.done.push(cur);
+        ok
+    }
+
+    fn finish(mut self) -> AuditReport {
+        if self.first_bad.is_none() && self.close_chain() {
+            // Heads of chains with no entry left: all of them were removed.
+            for (chain, (seq, hash)) in std::mem::take(&mut self.heads) {
+                if seq != 0 {
+                    self.first_bad = Some(BadEntry {
+                        chain: chain.clone(),
+                        audit_seq: seq,
+                        application_id: 0,
+                        app_seq: 0,
+                        reason: format!("the chain head says {seq} entries but none remain (entries were removed)"),
+                    });
                     break;
                 }
-                None => {
-                    first_bad = Some(bad(r, format!("unknown hash algorithm {alg:?}")));
+                self.done.push(ChainHead { chain, entries: 0, head: hash });
+            }
+        }
+        self.done.sort_by(|a, b| a.chain.cmp(&b.chain));
+        AuditReport { ok: self.first_bad.is_none(), entries: self.entries, first_bad: self.first_bad, chains: self.done }
+    }
+}
+
+impl Store {
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    /// Recomputes every hash of every chain in order and checks the links, the sequence and
+    /// each chain's head. Reads the entries as a stream, so memory does not grow with history.
+    pub async fn verify_audit(&self) -> Result<AuditReport> {
+        use futures_util::TryStreamExt;
+        let heads: Vec<(String, i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("select chain, seq, hash from audit_heads order by chain").fetch_all(p).await?
+        });
+        let mut v = Verifier::new(heads);
+        // Events, personal-data reads and account events share their city's chain.
+        with_pool!(self, p => {
+            let mut rows = sqlx::query_as::<_, Row>(
+                "select chain, audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from events
+                 union all
+                 select chain, audit_seq, 0, 0, 'personal_data_read', payload, '-', '-', user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from personal_data_reads
+                 union all
+                 select chain, audit_seq, 0, 0, kind, payload, '-', '-', user_id, actor_role,
+                 occurred_at, prev_hash, hash, alg from account_events
+                 order by 1, 2",
+            )
+            .fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                if !v.push(&r) {
                     break;
                 }
             }
-        }
-        let entries = rows.len() as i64;
-        if first_bad.is_none() && (head_seq != entries || head_hash != prev) {
-            first_bad = Some(BadEntry {
-                audit_seq: head_seq,
-                application_id: 0,
-                app_seq: 0,
-                reason: format!("the chain head says {head_seq} entries but {entries} verify (entries were removed from the end)"),
-            });
-        }
-        Ok(AuditReport { ok: first_bad.is_none(), entries, first_bad, head: prev })
+        });
+        Ok(v.finish())
     }
 
     /// Records that a user saw a full resident ID number, as an entry of the audit chain, and
@@ -151,9 +268,10 @@ impl Store {
         purpose: &str,
         now: jiff::Timestamp,
     ) -> Result<Option<String>> {
-        let row: Option<(String,)> = with_pool!(self, p => {
+        let row: Option<(String, String)> = with_pool!(self, p => {
             sqlx::query_as(
-                "select p.resident_id from persons p join institution_persons ip on ip.person_id = p.id
+                "select p.resident_id, i.city from persons p join institution_persons ip on ip.person_id = p.id
+                 join institutions i on i.id = ip.institution_id
                  where ip.institution_id = $1 and p.id = $2",
             )
             .bind(institution_id)
@@ -161,16 +279,17 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        let Some((resident_id,)) = row else { return Ok(None) };
+        let Some((resident_id, city)) = row else { return Ok(None) };
+        // G-AUDIT: the read is an entry of the institution's city's chain.
+        let chain = audit::chain_of(Some(&city));
         let payload = serde_json::json!({ "institution_id": institution_id, "person_id": person_id, "purpose": purpose.trim() });
         let ts = now.to_string();
-        let head_sql = self.head_sql();
+        let pg = self.is_postgres();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // Take the write lock first (SQLite), then the head (locked on PostgreSQL).
-            sqlx::query("update audit_head set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
-            let (seq, prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *tx).await?;
+            let (seq, prev) = lock_chain!(tx, pg, chain, &ts);
             let entry = Entry {
+                chain,
                 seq: seq + 1,
                 application_id: 0,
                 app_seq: 0,
@@ -185,8 +304,8 @@ impl Store {
             // `hash` returns `None` only for an unknown algorithm; ALG is the one it implements.
             let hash = audit::hash(&entry, &prev, audit::ALG).expect("known algorithm");
             sqlx::query(
-                "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg)
-                 values ($1, $2, $3, $4, $5, $9, $6, $7, $8)",
+                "insert into personal_data_reads (audit_seq, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg, chain)
+                 values ($1, $2, $3, $4, $5, $9, $6, $7, $8, $10)",
             )
             .bind(seq + 1)
             .bind(actor.user_id)
@@ -197,29 +316,32 @@ impl Store {
             .bind(&hash)
             .bind(audit::ALG)
             .bind(dingdian_core::china_date(now).to_string())
+            .bind(chain)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1").bind(seq + 1).bind(&hash).bind(&ts).execute(&mut *tx).await?;
+            advance_chain!(tx, chain, seq + 1, &hash, &ts);
             tx.commit().await?;
         });
         Ok(Some(resident_id))
     }
 
-    /// Each day's last chain entry, newest first.
-    pub async fn daily_heads(&self, limit: i64) -> Result<Vec<DailyHead>> {
+    /// Each chain's last entry of each of the last `days` days with entries, newest day first.
+    pub async fn daily_heads(&self, days: i64) -> Result<Vec<DailyHead>> {
         Ok(with_pool!(self, p => {
             sqlx::query_as::<_, DailyHead>(
-                "with chain as (
-                    select audit_seq, hash, occurred_on as day from events where audit_seq is not null
+                "with entries as (
+                    select chain, audit_seq, hash, occurred_on as day from events where audit_seq is not null
                     union all
-                    select audit_seq, hash, occurred_on from personal_data_reads
+                    select chain, audit_seq, hash, occurred_on from personal_data_reads
                     union all
-                    select audit_seq, hash, occurred_on from account_events)
-                 select c.day as day, c.audit_seq as seq, c.hash as hash from chain c
-                 join (select day, max(audit_seq) as last from chain group by day) d on d.last = c.audit_seq
-                 order by c.audit_seq desc limit $1",
+                    select chain, audit_seq, hash, occurred_on from account_events)
+                 select e.chain as chain, e.day as day, e.audit_seq as seq, e.hash as hash from entries e
+                 join (select chain, day, max(audit_seq) as last from entries group by chain, day) d
+                   on d.chain = e.chain and d.last = e.audit_seq
+                 where e.day in (select day from (select distinct day from entries) x order by day desc limit $1)
+                 order by e.day desc, e.chain",
             )
-            .bind(limit)
+            .bind(days)
             .fetch_all(p)
             .await?
         }))

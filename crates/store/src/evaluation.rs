@@ -400,25 +400,37 @@ impl Store {
     /// grouping could not be drawn with why.
     pub async fn group_due_rounds(&self, now: Timestamp) -> Result<(Vec<i64>, Vec<(i64, String)>)> {
         let today = dingdian_core::china_date(now).to_string();
-        let due: Vec<(i64, String, String)> = with_pool!(self, p => {
+        let due: Vec<(i64, String, String, String)> = with_pool!(self, p => {
             sqlx::query_as(
-                "select round_id, record, grouping_secret from round_draws
-                 where record is not null and grouping_secret is not null and grouped_at is null and reveal_on <= $1 order by round_id",
+                "select d.round_id, d.record, d.grouping_secret, r.city from round_draws d join rounds r on r.id = d.round_id
+                 where d.record is not null and d.grouping_secret is not null and d.grouped_at is null and d.reveal_on <= $1
+                 order by d.round_id",
             )
             .bind(&today)
             .fetch_all(p)
             .await?
         });
         let (mut grouped, mut held) = (Vec::new(), Vec::new());
-        for (round_id, before, secret) in due {
+        for (round_id, before, secret, city) in due {
             let mut record: DrawRecord =
                 serde_json::from_str(&before).map_err(|_| StoreError::Corrupt(format!("draw of round {round_id}")))?;
             if draw::is_grouped(&record) {
                 continue;
             }
-            let (seq, hash): (i64, String) = with_pool!(self, p => {
-                sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(p).await?
+            // The public value: the head of the round's city's audit chain — or, for a round of
+            // a city with no entry since the chains were split, the shared chain's head.
+            let heads: Vec<(String, i64, String)> = with_pool!(self, p => {
+                sqlx::query_as("select chain, seq, hash from audit_heads where chain = $1 or chain = $2")
+                    .bind(dingdian_core::audit::chain_of(Some(&city)))
+                    .bind(dingdian_core::audit::SHARED_CHAIN)
+                    .fetch_all(p)
+                    .await?
             });
+            let Some((_, seq, hash)) = heads.into_iter().filter(|h| h.1 > 0).max_by_key(|h| h.0 != dingdian_core::audit::SHARED_CHAIN)
+            else {
+                held.push((round_id, "the audit chain has no entry yet".to_owned()));
+                continue;
+            };
             let public_value = format!("audit:{seq}:{hash}");
             if let Err(e) = draw::draw_stage2(&mut record, &secret, &public_value) {
                 tracing::error!(round_id, error = %e, "drawing a grouping failed");

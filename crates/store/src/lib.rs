@@ -41,7 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
-pub use audit_store::{AuditReport, BadEntry, DailyHead};
+pub use audit_store::{AuditReport, BadEntry, ChainHead, DailyHead};
 pub use blob_gc::GcReport;
 pub use calendar_store::{CalendarLoad, CalendarYearInfo};
 pub use complaints::{

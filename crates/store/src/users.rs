@@ -252,7 +252,7 @@ impl Store {
     /// Applies one change and appends its audit entry in one transaction. Returns the account id.
     async fn change_account(&self, by: By<'_>, change: Change<'_>, now: Timestamp) -> Result<i64> {
         let ts = now.to_string();
-        let head_sql = self.head_sql();
+        let pg = self.is_postgres();
         let (kind, payload) = match &change {
             Change::Create { username, role, city, district, institution_id, .. } => (
                 "account_created",
@@ -271,9 +271,23 @@ impl Store {
         };
         let id = with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // Take the write lock first (SQLite), then the chain head (locked on PostgreSQL).
-            sqlx::query("update audit_head set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
-            let (seq, prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *tx).await?;
+            // G-AUDIT: the entry goes to the chain of the account's city (the shared chain for an
+            // account of no city); its head is locked until commit.
+            let city: Option<String> = match &change {
+                Change::Create { city, .. } => Some((*city).to_owned()),
+                Change::Password { user_id, .. }
+                | Change::Disabled { user_id, .. }
+                | Change::Placement { user_id, .. }
+                | Change::EndSessions { user_id } => {
+                    sqlx::query_as::<_, (Option<String>,)>("select city from users where id = $1")
+                        .bind(*user_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .and_then(|(c,)| c)
+                }
+            };
+            let chain = audit::chain_of(city.as_deref());
+            let (seq, prev) = crate::audit_store::lock_chain!(tx, pg, chain, &ts);
             let id = match &change {
                 Change::Create { username, key, display_name, hash, role, city, district, institution_id } => {
                     let (id,): (i64,) = sqlx::query_as(
@@ -337,6 +351,7 @@ impl Store {
             let mut payload = payload.clone();
             payload["account_id"] = serde_json::json!(id);
             let entry = Entry {
+                chain,
                 seq: seq + 1,
                 application_id: 0,
                 app_seq: 0,
@@ -351,8 +366,8 @@ impl Store {
             // `hash` returns `None` only for an unknown algorithm; ALG is the one it implements.
             let hash = audit::hash(&entry, &prev, audit::ALG).expect("known algorithm");
             sqlx::query(
-                "insert into account_events (audit_seq, kind, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "insert into account_events (audit_seq, kind, user_id, actor_role, payload, occurred_at, occurred_on, prev_hash, hash, alg, chain)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(seq + 1)
             .bind(kind)
@@ -364,9 +379,10 @@ impl Store {
             .bind(&prev)
             .bind(&hash)
             .bind(audit::ALG)
+            .bind(chain)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("update audit_head set seq = $1, hash = $2, updated_at = $3 where id = 1").bind(seq + 1).bind(&hash).bind(&ts).execute(&mut *tx).await?;
+            crate::audit_store::advance_chain!(tx, chain, seq + 1, &hash, &ts);
             tx.commit().await?;
             id
         });

@@ -700,13 +700,25 @@ pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) 
 struct AuditPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
-    heads: Vec<dingdian_store::DailyHead>,
+    /// (the chain's name for people, the day's head)
+    heads: Vec<(String, dingdian_store::DailyHead)>,
 }
 
-/// Public page: the audit chain's daily heads (G-AUDIT).
+/// What people call an audit chain: its city's name, or the shared chain's.
+fn chain_name(s: &AppState, chain: &str) -> String {
+    if chain == dingdian_core::audit::SHARED_CHAIN {
+        return "全省共用（不属于某一城市的记录）".to_owned();
+    }
+    s.store.current_profile(chain).map(|p| p.name.clone()).unwrap_or_else(|| chain.to_owned())
+}
+
+/// Public page: each audit chain's daily heads (G-AUDIT).
 pub async fn audit_heads(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
     match s.store.daily_heads(90).await {
-        Ok(heads) => render(AuditPage { role_zh: role_zh(&user), user, heads }),
+        Ok(heads) => {
+            let heads = heads.into_iter().map(|h| (chain_name(&s, &h.chain), h)).collect();
+            render(AuditPage { role_zh: role_zh(&user), user, heads })
+        }
         Err(e) => error_page(e.into()),
     }
 }
@@ -831,13 +843,21 @@ struct AuditVerifyPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
     report: dingdian_store::AuditReport,
+    /// (the chain's name for people, its verified entries and head)
+    chains: Vec<(String, dingdian_store::ChainHead)>,
+    /// The chain of the first entry that does not verify, for people.
+    bad_chain: String,
 }
 
 /// The supervisor's page: the same check as `dingdian audit verify`.
 pub async fn audit_verify(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     match s.store.verify_audit().await {
-        Ok(report) => render(AuditVerifyPage { role_zh: u.role().zh(), user: Some(u), report }),
+        Ok(report) => {
+            let chains = report.chains.iter().map(|c| (chain_name(&s, &c.chain), c.clone())).collect();
+            let bad_chain = report.first_bad.as_ref().map(|b| chain_name(&s, &b.chain)).unwrap_or_default();
+            render(AuditVerifyPage { role_zh: u.role().zh(), user: Some(u), report, chains, bad_chain })
+        }
         Err(e) => error_page(e.into()),
     }
 }
