@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use dingdian_store::testing::{Backend, TestDb};
 use support::{dingdian, http};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -165,5 +166,25 @@ fn a_pool_size_out_of_range_is_refused_from_flag_environment_and_file() {
     let out =
         clean().args(["migrate", "--db-max-connections", "1", "--db-acquire-timeout", "1", "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// PostgreSQL: the file names the database and a pool size; the environment's size beats it.
+#[test]
+fn postgres_pool_size_from_the_environment_beats_the_file() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::new(Backend::Postgres)).expect("PostgreSQL at 127.0.0.1:5432");
+    let dir = temp_dir("pg");
+    let file = write(&dir.join("pg.toml"), &format!("database = \"{}\"\ndb_max_connections = 5\nmigrate = true\n", db.url));
+    let mut cmd = clean();
+    cmd.env("DINGDIAN_DB_MAX_CONNECTIONS", "6").arg("--config").arg(&file);
+    cmd.args(["serve", "--no-timers", "--addr", "127.0.0.1:0", "--data-dir"]).arg(dir.join("data"));
+    let (child, port) = start(cmd, &dir.join("stderr.log"));
+    let (status, metrics) = http(port, "GET", "/metrics", None, None).unwrap();
+    assert_eq!(status, 200, "{metrics}");
+    assert!(metrics.lines().any(|l| l == "dingdian_db_pool_max 6"), "the environment's pool size is used: {metrics}");
+    stop(child);
+    assert!(!dir.join("data").join("dingdian.db").exists(), "the file's PostgreSQL was used, not the embedded database");
+    drop(db);
     let _ = std::fs::remove_dir_all(dir);
 }
