@@ -1,8 +1,10 @@
 //! The `dingdian` command line: serve, demo data, policy checks, and the operator's tools.
 
+mod config;
 mod demo;
 mod ops;
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use dingdian_core::policy::Profile;
 use dingdian_store::clock::{Clock, SystemClock};
 use dingdian_store::files::{self, FileStore};
@@ -20,6 +22,15 @@ use dingdian_web::{App, AppState};
 #[derive(Parser)]
 #[command(name = "dingdian", version, about = "医保定点协议管理 — admission of institutions to medical-insurance designated management")]
 struct Cli {
+    /// A TOML file with settings (keys named as the flags, `db_max_connections = 32`). A flag
+    /// beats its environment variable, which beats the file, which beats the built-in default.
+    /// Read before the other arguments, so `--help` shows the file's values as defaults.
+    // Only declared here for `--help` and validation; `config::path` reads it first.
+    #[arg(long, global = true, env = config::ENV, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log lines as JSON objects or text; auto: text with colours on a terminal, JSON otherwise.
+    #[arg(long, global = true, env = "DINGDIAN_LOG_FORMAT", value_enum, default_value_t = config::LogFormat::Auto)]
+    log_format: config::LogFormat,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -34,7 +45,7 @@ enum Cmd {
         #[arg(long, env = "DINGDIAN_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Seed demo data first (only what is missing) and list the demo accounts on the home page.
-        #[arg(long)]
+        #[arg(long, env = "DINGDIAN_DEMO")]
         demo: bool,
         #[command(flatten)]
         smtp: SmtpArgs,
@@ -334,7 +345,7 @@ struct NetArgs {
     body_idle_timeout: u64,
     /// The bearer token `/metrics` asks for. Without it, only clients on this machine (loopback)
     /// may read `/metrics`.
-    #[arg(long, env = "DINGDIAN_METRICS_TOKEN")]
+    #[arg(long, env = "DINGDIAN_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
     /// Seconds requests in flight may take to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "DINGDIAN_DRAIN", default_value_t = 30)]
@@ -383,8 +394,17 @@ struct DbArgs {
     #[arg(long, default_value = "data", env = "DINGDIAN_DATA_DIR")]
     data_dir: PathBuf,
     /// A postgres:// URL; when set, PostgreSQL is used instead of the embedded SQLite file.
-    #[arg(long, env = "DINGDIAN_DATABASE_URL")]
+    #[arg(long, env = "DINGDIAN_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
+    /// Most database connections this process holds (1 to 1000; default 16 for PostgreSQL, 8
+    /// for the embedded database). With several instances on one PostgreSQL, keep their sum
+    /// below its max_connections.
+    #[arg(long, env = "DINGDIAN_DB_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_max_connections: Option<u32>,
+    /// Seconds a request waits for a free database connection before it fails (1 to 3600;
+    /// default 3 for PostgreSQL, 30 for the embedded database).
+    #[arg(long, env = "DINGDIAN_DB_ACQUIRE_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    db_acquire_timeout: Option<u64>,
     /// Load city profiles from this directory (*.toml) instead of the shipped ones.
     #[arg(long, env = "DINGDIAN_POLICY_DIR")]
     policy_dir: Option<PathBuf>,
@@ -445,7 +465,8 @@ impl DbArgs {
             Some(url) => url.clone(),
             None => self.data_dir.join("dingdian.db").to_string_lossy().into_owned(),
         };
-        let store = Store::open_with(&url, schema).await.with_context(|| format!("opening the database {}", redact(&url)))?;
+        let pool = dingdian_store::PoolSettings::new(self.db_max_connections, self.db_acquire_timeout)?;
+        let store = Store::open_with_pool(&url, schema, pool).await.with_context(|| format!("opening the database {}", redact(&url)))?;
         for profile in self.profiles()? {
             let id = profile.id.clone();
             store.register_profile(profile, clock.now()).await.with_context(|| format!("registering profile {id}"))?;
@@ -483,10 +504,43 @@ fn load_profile(path: &Path) -> Result<Profile, Vec<String>> {
     Profile::parse(&name, &text).map_err(|errs| errs.iter().map(ToString::to_string).collect())
 }
 
+fn main() -> ExitCode {
+    let cli = match parse_cli(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    init_logs(cli.log_format);
+    run_main(cli)
+}
+
+/// The command line over the configuration file's values. Errors are printed here; the exit
+/// code is 2 for any bad setting (as clap's own), 0 for `--help` and `--version`.
+fn parse_cli(args: Vec<OsString>) -> Result<Cli, ExitCode> {
+    let path = config::path(&args);
+    let file = match path.as_deref().map(config::FileConfig::load).transpose() {
+        Ok(file) => file.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let parsed = config::apply(Cli::command(), &file.defaults()).try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            if let Some(p) = &path {
+                eprintln!("(settings not given as flags or environment variables come from {})", p.display());
+            }
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
-    init_logs();
-    match run(Cli::parse()).await {
+async fn run_main(cli: Cli) -> ExitCode {
+    match run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -881,6 +935,7 @@ async fn serve(
         Vec::new()
     };
     let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts, files, net, metrics: Default::default() }));
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     println!("dingdian is running: open http://{local}/ in a browser ({} database)", state.store.backend());
@@ -939,7 +994,7 @@ async fn serve(
             }
         });
     }
-    dingdian_web::serve(listener, app, timeouts, shutdown_signal()).await?;
+    dingdian_web::serve(listener, app, timeouts, shutdown).await?;
     match state.store.release_timer_leases().await {
         Ok(n) if n > 0 => tracing::info!(released = n, "timer leases given back"),
         Ok(_) => {}
@@ -950,16 +1005,16 @@ async fn serve(
 }
 
 /// Logs go to standard error: text with colours on a terminal, one JSON object per line
-/// otherwise (files, journald, containers). `DINGDIAN_LOG_FORMAT=json|text` overrides the
-/// choice; `RUST_LOG` the levels.
-fn init_logs() {
+/// otherwise (files, journald, containers). `--log-format json|text` overrides the choice;
+/// `RUST_LOG` the levels.
+fn init_logs(format: config::LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     let terminal = std::io::stderr().is_terminal();
-    let json = match std::env::var("DINGDIAN_LOG_FORMAT").as_deref() {
-        Ok("json") => true,
-        Ok("text") => false,
-        _ => !terminal,
+    let json = match format {
+        config::LogFormat::Json => true,
+        config::LogFormat::Text => false,
+        config::LogFormat::Auto => !terminal,
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
@@ -969,27 +1024,28 @@ fn init_logs() {
     }
 }
 
-/// SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when the future is first polled: a SIGTERM sent as soon
+/// as the "running" line is out must drain, not kill the process.
+fn shutdown_signal() -> Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
-        () = term => tracing::info!("SIGTERM received; shutting down"),
-    }
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C received; shutting down");
+        }
+    })
 }

@@ -161,6 +161,45 @@ pub enum Schema {
     Require,
 }
 
+/// The size of the database connection pool and how long a request waits for a connection.
+/// Unset values take the backend's default. Built only through `PoolSettings::new`, so a value
+/// is always in range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolSettings {
+    max_connections: Option<u32>,
+    acquire_timeout: Option<Duration>,
+}
+
+impl PoolSettings {
+    /// The allowed pool sizes.
+    pub const MAX_CONNECTIONS: std::ops::RangeInclusive<u32> = 1..=1000;
+    /// The allowed acquire timeouts, in seconds.
+    pub const ACQUIRE_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
+    pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+    pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+    // SQLite serialises writers anyway; a few readers beside them are enough.
+    pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
+    // sqlx's default: writers queue behind SQLite's busy timeout (15 s) as well.
+    pub const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Checks the ranges: 1 to 1000 connections, 1 to 3600 seconds.
+    pub fn new(max_connections: Option<u32>, acquire_timeout_secs: Option<u64>) -> Result<PoolSettings> {
+        if let Some(n) = max_connections.filter(|n| !Self::MAX_CONNECTIONS.contains(n)) {
+            return Err(StoreError::Rejected {
+                code: "pool_settings",
+                message: format!("the database pool size must be 1 to 1000 connections, not {n}"),
+            });
+        }
+        if let Some(s) = acquire_timeout_secs.filter(|s| !Self::ACQUIRE_TIMEOUT_SECS.contains(s)) {
+            return Err(StoreError::Rejected {
+                code: "pool_settings",
+                message: format!("the database acquire timeout must be 1 to 3600 seconds, not {s}"),
+            });
+        }
+        Ok(PoolSettings { max_connections, acquire_timeout: acquire_timeout_secs.map(Duration::from_secs) })
+    }
+}
+
 /// Refuses a schema this binary must not touch (`Schema::Require` and some migration missing),
 /// and one that is newer than this binary in any case. `applied` is `None` for an empty database.
 fn check_schema(migrator: &sqlx::migrate::Migrator, applied: Option<Vec<(i64,)>>, schema: Schema) -> Result<()> {
@@ -194,8 +233,17 @@ impl Store {
     /// an older schema is refused with `StoreError::SchemaOutdated`, so a newer binary's
     /// `audit verify` never upgrades production; an empty database is still created).
     pub async fn open_with(database: &str, schema: Schema) -> Result<Store> {
+        Store::open_with_pool(database, schema, PoolSettings::default()).await
+    }
+
+    /// As `open_with`, with the connection pool sized by `settings`.
+    pub async fn open_with_pool(database: &str, schema: Schema, settings: PoolSettings) -> Result<Store> {
         let pool = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(database).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections.unwrap_or(PoolSettings::POSTGRES_MAX_CONNECTIONS))
+                .acquire_timeout(settings.acquire_timeout.unwrap_or(PoolSettings::POSTGRES_ACQUIRE_TIMEOUT))
+                .connect(database)
+                .await?;
             let migrator = sqlx::migrate!("./migrations/postgres");
             let applied = match sqlx::query_as::<_, (bool,)>("select to_regclass('_sqlx_migrations') is not null").fetch_one(&pool).await?.0
             {
@@ -217,7 +265,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.unwrap_or(PoolSettings::SQLITE_MAX_CONNECTIONS))
+                .acquire_timeout(settings.acquire_timeout.unwrap_or(PoolSettings::SQLITE_ACQUIRE_TIMEOUT))
+                .connect_with(opts)
+                .await?;
             let migrator = sqlx::migrate!("./migrations/sqlite");
             let exists: (i64,) = sqlx::query_as("select count(*) from sqlite_master where type = 'table' and name = '_sqlx_migrations'")
                 .fetch_one(&pool)
