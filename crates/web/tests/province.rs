@@ -94,8 +94,13 @@ async fn provincial_admin_manages_its_cities_only(b: Backend) {
     let t = with_qiqihar(b).await;
     let hlj = provincial(&t, "hlj-province", "230000").await;
 
+    // Signing in on the page lands on the province's cities, not on an application list.
+    let signin = f(&[("username", "hlj-province"), ("password", PROVINCE_PASSWORD)]);
+    let (status, _, location) = t.post_form("/login", "none", &signin).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
     let (status, page) = t.get_text("/admin", &hlj).await;
     assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("全省管理"), "the menu names the page: {page}");
     assert!(page.contains("黑龙江省") && page.contains("哈尔滨市") && page.contains("齐齐哈尔市"), "{page}");
     assert!(!page.contains("乌鲁木齐市"), "another province's city is not listed: {page}");
     assert!(page.contains("/admin?city=qiqihar") && page.contains("/stats?city=qiqihar"), "{page}");
