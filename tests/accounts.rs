@@ -207,6 +207,16 @@ fn provincial_admin_and_a_city_onboarded_from_the_shell() {
     server.kill().unwrap();
     server.wait().unwrap();
 
+    // `dingdian check` names accounts left without their city's profile.
+    let check = || dingdian().args(["check", "--data-dir"]).arg(&data).args(["--policy-dir", pd]).output().unwrap();
+    let out = check();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::rename(policies.join("qiqihar.toml"), dir.join("qiqihar.away")).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("account qqhr-admin") && text(&out).contains("qiqihar.toml"), "{}", text(&out));
+    std::fs::rename(dir.join("qiqihar.away"), policies.join("qiqihar.toml")).unwrap();
+
     // One city, one file named after it.
     std::fs::write(policies.join("daqing.toml"), qiqihar_profile().replacen("id = \"qiqihar\"", "id = \"daqing\"", 1)).unwrap();
     let out = user(&data, &["list", "--policy-dir", pd], "");

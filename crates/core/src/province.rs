@@ -174,6 +174,38 @@ pub fn check_cities(profiles: &[(String, &Profile)], named_after_city: bool) -> 
     problems
 }
 
+/// Records that refer to a city without a profile in force (`dingdian check`): each `(what,
+/// city)` whose city no profile has, and each provincial administrator's province no profile
+/// lies in, one sentence each. Such accounts can do nothing until the profile is back in the
+/// policy directory, so the operator hears of it rather than the users.
+pub fn missing_cities<'a>(
+    records: impl IntoIterator<Item = (&'a str, &'a str)>,
+    provinces: impl IntoIterator<Item = (&'a str, &'a str)>,
+    profiles: &[&Profile],
+) -> Vec<String> {
+    let mut problems: Vec<String> = records
+        .into_iter()
+        .filter(|(_, city)| !profiles.iter().any(|p| p.id == *city))
+        .map(|(what, city)| {
+            format!("{what} belongs to city {city:?}, which has no profile in force: put {city}.toml back in the policy directory")
+        })
+        .collect();
+    for (who, code) in provinces {
+        match Province::parse(code) {
+            Ok(p) if profiles.iter().any(|c| p.contains(c)) => {}
+            Ok(p) => problems.push(format!(
+                "provincial administrator {who} manages {} ({}), where no city has a profile in force",
+                p.code(),
+                p.name()
+            )),
+            Err(_) => problems.push(format!("provincial administrator {who} has the province {code:?}, which is no province")),
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +291,16 @@ mod tests {
         assert!(dup[0].contains("230200") && dup[0].contains("p/qiqihar.toml"), "{dup:?}");
         let same_id = check_cities(&[("a/harbin.toml".into(), &h), ("b/harbin.toml".into(), &h)], false);
         assert!(same_id.iter().any(|m| m.contains("claimed by a/harbin.toml")), "{same_id:?}");
+    }
+
+    #[test]
+    fn missing_cities_names_orphaned_accounts_and_empty_provinces() {
+        let (h, u) = (profile("harbin"), profile("urumqi"));
+        let in_force = [&h, &u];
+        assert!(missing_cities([("account a", "harbin")], [("hlj", "230000")], &in_force).is_empty());
+        let found = missing_cities([("account a", "qiqihar"), ("institution 3", "qiqihar")], [("js", "320000"), ("x", "zz")], &in_force);
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found.iter().any(|m| m.contains("account a") && m.contains("qiqihar.toml")), "{found:?}");
+        assert!(found.iter().any(|m| m.contains("js") && m.contains("江苏省")), "{found:?}");
     }
 }
