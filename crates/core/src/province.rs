@@ -303,4 +303,18 @@ mod tests {
         assert!(found.iter().any(|m| m.contains("account a") && m.contains("qiqihar.toml")), "{found:?}");
         assert!(found.iter().any(|m| m.contains("js") && m.contains("江苏省")), "{found:?}");
     }
+
+    #[test]
+    fn g_visibility_provincial_admin_reads_no_application_of_any_city() {
+        use crate::visibility::{Listing, Scope, can_read, listing};
+        let hlj = provincial("230000");
+        let harbin_app = Scope::institution(1, "harbin", "230102");
+        assert_eq!(can_read(&hlj, &harbin_app, jiff::civil::date(2026, 3, 2)), Err(Refusal::NotYourRegion));
+        assert_eq!(listing(&hlj), Listing::City(String::new()), "its lists match no row");
+        // Scoped to Harbin for its statistics, it sees Harbin's rows and no other city's.
+        let scoped = administer(&hlj, &profile("harbin")).unwrap();
+        assert_eq!(listing(&scoped), Listing::City("harbin".into()));
+        let urumqi_app = Scope::institution(2, "urumqi", "650102");
+        assert_eq!(can_read(&scoped, &urumqi_app, jiff::civil::date(2026, 3, 2)), Err(Refusal::NotYourRegion));
+    }
 }
