@@ -167,15 +167,20 @@ enum Cmd {
 enum UserCmd {
     /// Create a staff account; the password is read from standard input (one line). Prints the
     /// account. Refuses a weak password, an unknown city, a district outside the city and a
-    /// username that exists already (ignoring case).
+    /// username that exists already (ignoring case). A provincial administrator
+    /// (`--role provincial_admin --province 230000`) belongs to a province instead of a city and
+    /// can only be created here (docs/province.md).
     Add {
         username: String,
-        /// admin, agency, branch_reviewer, evaluator, expert or supervisor.
+        /// admin, agency, branch_reviewer, evaluator, expert, supervisor or provincial_admin.
         #[arg(long)]
         role: String,
-        /// The city's profile id, e.g. harbin.
+        /// The city's profile id, e.g. harbin (every role but provincial_admin).
+        #[arg(long, required_unless_present = "province")]
+        city: Option<String>,
+        /// The province's GB/T 2260 code, e.g. 230000 (provincial_admin only).
         #[arg(long)]
-        city: String,
+        province: Option<String>,
         /// The district code (GB/T 2260); branch reviewers only.
         #[arg(long)]
         district: Option<String>,
@@ -483,9 +488,16 @@ impl DbArgs {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         files.sort();
+        let mut named = Vec::new();
         for f in files {
-            out.push(load_profile(&f).map_err(|errs| anyhow::anyhow!(errs.join("\n")))?);
+            named.push((f.display().to_string(), load_profile(&f).map_err(|errs| anyhow::anyhow!(errs.join("\n")))?));
         }
+        // One city, one file named after it (docs/province.md).
+        let problems = dingdian_core::province::check_cities(&named.iter().map(|(f, p)| (f.clone(), p)).collect::<Vec<_>>(), true);
+        if !problems.is_empty() {
+            anyhow::bail!("the policy directory {} is inconsistent:\n{}", dir.display(), problems.join("\n"));
+        }
+        out.extend(named.into_iter().map(|(_, p)| p));
         Ok(out)
     }
 }
@@ -554,16 +566,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Policy { command: PolicyCmd::Check { files } } => {
             let mut ok = true;
+            let mut loaded = Vec::new();
             for f in &files {
                 match load_profile(f) {
-                    Ok(p) => println!(
-                        "{}: ok (profile {} version {}, {} steps, {} clocks)",
-                        f.display(),
-                        p.id,
-                        p.version,
-                        p.steps.len(),
-                        p.clocks.len()
-                    ),
+                    Ok(p) => {
+                        println!(
+                            "{}: ok (profile {} version {}, {} steps, {} clocks)",
+                            f.display(),
+                            p.id,
+                            p.version,
+                            p.steps.len(),
+                            p.clocks.len()
+                        );
+                        loaded.push((f.display().to_string(), p));
+                    }
                     Err(errs) => {
                         ok = false;
                         for e in errs {
@@ -571,6 +587,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         }
                     }
                 }
+            }
+            // The files checked together are one deployment's cities: each city once.
+            for problem in dingdian_core::province::check_cities(&loaded.iter().map(|(f, p)| (f.clone(), p)).collect::<Vec<_>>(), false) {
+                ok = false;
+                println!("{problem}");
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -725,17 +746,19 @@ fn account_outcome<T>(r: dingdian_store::Result<T>, ok: impl FnOnce(T)) -> Resul
     }
 }
 
+/// One account: id, username, role, city (a provincial administrator's province), district.
 fn print_user(u: &dingdian_store::User) {
-    println!("{}\t{}\t{}\t{}\t{}", u.id, u.username, u.role, u.city, u.district.as_deref().unwrap_or("-"));
+    let place = u.province.as_deref().unwrap_or(&u.city);
+    println!("{}\t{}\t{}\t{}\t{}", u.id, u.username, u.role, place, u.district.as_deref().unwrap_or("-"));
 }
 
 async fn user_cmd(command: UserCmd, clock: &dyn Clock) -> Result<ExitCode> {
     use dingdian_store::{By, NewStaff};
     match command {
-        UserCmd::Add { username, role, city, district, display_name, password_stdin: _, db } => {
+        UserCmd::Add { username, role, city, province, district, display_name, password_stdin: _, db } => {
             let Some(role) = dingdian_core::lifecycle::Role::parse(&role) else {
                 eprintln!(
-                    "refused (invalid_input): unknown role {role:?}: admin, agency, branch_reviewer, evaluator, expert or supervisor"
+                    "refused (invalid_input): unknown role {role:?}: admin, agency, branch_reviewer, evaluator, expert, supervisor or provincial_admin"
                 );
                 return Ok(ExitCode::FAILURE);
             };
@@ -746,8 +769,9 @@ async fn user_cmd(command: UserCmd, clock: &dyn Clock) -> Result<ExitCode> {
                 display_name: display_name.as_deref().unwrap_or(""),
                 password: &password,
                 role,
-                city: &city,
+                city: city.as_deref().unwrap_or(""),
                 district: district.as_deref(),
+                province: province.as_deref(),
             };
             account_outcome(store.create_staff(By::OPERATOR, new, clock.now()).await, |u| print_user(&u))
         }
@@ -766,7 +790,8 @@ async fn user_cmd(command: UserCmd, clock: &dyn Clock) -> Result<ExitCode> {
                     (None, true) => "must_change_password",
                     (None, false) => "active",
                 };
-                println!("{}\t{}\t{}\t{}\t{}", a.username, a.role, a.city, a.district.as_deref().unwrap_or("-"), state);
+                let place = a.province.as_deref().unwrap_or(&a.city);
+                println!("{}\t{}\t{}\t{}\t{}", a.username, a.role, place, a.district.as_deref().unwrap_or("-"), state);
             }
             Ok(ExitCode::SUCCESS)
         }

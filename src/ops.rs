@@ -123,7 +123,23 @@ async fn verify(store: &Store, files: &FileStore) -> Result<bool> {
 pub async fn check(db: &DbArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let store = db.open(clock).await?;
     let files = db.open_files()?;
-    let ok = verify(&store, &files).await?;
+    let mut ok = verify(&store, &files).await?;
+    // Accounts and institutions of a city whose profile is missing from the policy directory.
+    let accounts = store.accounts(None).await?;
+    let institutions = store.institutions(None).await?;
+    let records = accounts
+        .iter()
+        .filter(|a| a.province.is_none())
+        .map(|a| (format!("account {}", a.username), a.city.clone()))
+        .chain(institutions.iter().map(|i| (format!("institution {} ({})", i.id, i.name), i.city.clone())))
+        .collect::<Vec<_>>();
+    let provinces = accounts.iter().filter_map(|a| a.province.as_ref().map(|p| (a.username.as_str(), p.as_str()))).collect::<Vec<_>>();
+    let profiles = store.current_profiles();
+    let in_force = profiles.iter().map(|p| &**p).collect::<Vec<_>>();
+    for problem in dingdian_core::province::missing_cities(records.iter().map(|(w, c)| (w.as_str(), c.as_str())), provinces, &in_force) {
+        println!("{problem}");
+        ok = false;
+    }
     store.close().await;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

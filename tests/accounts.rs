@@ -9,7 +9,7 @@ mod support;
 use std::io::Write;
 use std::process::{Output, Stdio};
 
-use support::{dingdian, http, start};
+use support::{dingdian, http, start, start_with};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("dingdian-accounts-{name}-{}", std::process::id()));
@@ -138,4 +138,98 @@ fn deep_form_field_does_not_stop_the_server() {
     assert!(server.try_wait().unwrap().is_none(), "the process is alive");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// Harbin's profile turned into Qiqihar's (docs/province.md): a new id, name, division code and
+/// the city's own districts (the loader refuses a district outside the division).
+fn qiqihar_profile() -> String {
+    let harbin = std::fs::read_to_string("policies/harbin.toml").unwrap();
+    let (head, rest) = harbin.split_once("[[districts]]").unwrap();
+    let (_, tail) = rest.split_once("[[contacts]]").unwrap();
+    let districts: String = [("230202", "龙沙区"), ("230203", "建华区"), ("230204", "铁锋区"), ("230281", "讷河市")]
+        .iter()
+        .map(|(c, n)| format!("[[districts]]\ncode = \"{c}\"\nname = \"{n}\"\n"))
+        .collect();
+    format!("{head}{districts}\n[[contacts]]{tail}")
+        .replacen("id = \"harbin\"", "id = \"qiqihar\"", 1)
+        .replacen("name = \"哈尔滨市\"", "name = \"齐齐哈尔市\"", 1)
+        .replacen("division = \"230100\"", "division = \"230200\"", 1)
+}
+
+/// Issue #17 item 10, from the shell: a city is onboarded by dropping its profile into the
+/// policy directory and creating its first administrator; the provincial administrator is
+/// created with `--role provincial_admin --province`, signs in and sees both cities of its
+/// province. Bad provinces and mixed placements are refused; a directory whose files claim one
+/// city twice, or are not named after their city, stops the command with the file named.
+#[test]
+fn provincial_admin_and_a_city_onboarded_from_the_shell() {
+    let dir = temp_dir("province");
+    let (data, policies) = (dir.join("data"), dir.join("policies"));
+    std::fs::create_dir_all(&policies).unwrap();
+    for city in ["harbin", "urumqi"] {
+        std::fs::copy(format!("policies/{city}.toml"), policies.join(format!("{city}.toml"))).unwrap();
+    }
+    std::fs::write(policies.join("qiqihar.toml"), qiqihar_profile()).unwrap();
+    let pd = policies.to_str().unwrap();
+    let add =
+        |args: &[&str], pw: &str| user(&data, &[&["add"], args, &["--policy-dir", pd, "--password-stdin"]].concat(), &format!("{pw}\n"));
+
+    let ok = add(&["hlj", "--role", "provincial_admin", "--province", "230000", "--display-name", "黑龙江省医保局"], STRONG);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("hlj\tprovincial_admin\t230000"), "{}", text(&ok));
+    let ok = add(&["qqhr-admin", "--role", "admin", "--city", "qiqihar"], STRONG);
+    assert!(ok.status.success(), "the dropped-in city takes its first administrator: {}", text(&ok));
+
+    for (args, why) in [
+        (&["p2", "--role", "provincial_admin", "--province", "990000"][..], "不是省级行政区划代码"),
+        (&["p3", "--role", "provincial_admin", "--province", "230100"][..], "不是省级行政区划代码"),
+        (&["p4", "--role", "provincial_admin", "--province", "230000", "--city", "harbin"][..], "不指定城市"),
+        (&["p5", "--role", "admin", "--city", "harbin", "--province", "230000"][..], "只有省级管理员"),
+    ] {
+        let out = add(args, STRONG);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(why), "{args:?}: {}", text(&out));
+    }
+    let out = add(&["p6", "--role", "provincial_admin"], STRONG);
+    assert_eq!(out.status.code(), Some(2), "neither --city nor --province: {}", text(&out));
+    let listed = String::from_utf8_lossy(&user(&data, &["list", "--policy-dir", pd], "").stdout).to_string();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains("hlj\tprovincial_admin\t230000\t-\tactive"), "{listed}");
+
+    let (mut server, port) = start_with(&data, &["--policy-dir", pd]);
+    let (status, body) = sign_in(port, "hlj", STRONG);
+    assert_eq!(status, 201, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
+    let (status, page) = http(port, "GET", "/admin", Some(&token), None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("哈尔滨市") && page.contains("齐齐哈尔市") && !page.contains("乌鲁木齐市"), "{page}");
+    assert_eq!(http(port, "GET", "/admin?city=urumqi", Some(&token), None).unwrap().0, 403);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // `dingdian check` names accounts left without their city's profile.
+    let check = || dingdian().args(["check", "--data-dir"]).arg(&data).args(["--policy-dir", pd]).output().unwrap();
+    let out = check();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::rename(policies.join("qiqihar.toml"), dir.join("qiqihar.away")).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("account qqhr-admin") && text(&out).contains("qiqihar.toml"), "{}", text(&out));
+    std::fs::rename(dir.join("qiqihar.away"), policies.join("qiqihar.toml")).unwrap();
+
+    // One city, one file named after it.
+    std::fs::write(policies.join("daqing.toml"), qiqihar_profile().replacen("id = \"qiqihar\"", "id = \"daqing\"", 1)).unwrap();
+    let out = user(&data, &["list", "--policy-dir", pd], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("daqing.toml") && text(&out).contains("230200"), "{}", text(&out));
+    std::fs::remove_file(policies.join("daqing.toml")).unwrap();
+    std::fs::write(policies.join("mudanjiang.toml"), qiqihar_profile()).unwrap();
+    let out = user(&data, &["list", "--policy-dir", pd], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("mudanjiang.toml") && text(&out).contains("qiqihar.toml"), "{}", text(&out));
+    let checked =
+        dingdian().args(["policy", "check"]).arg(policies.join("qiqihar.toml")).arg(policies.join("mudanjiang.toml")).output().unwrap();
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked));
+    assert!(text(&checked).contains("claimed by"), "{}", text(&checked));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -119,10 +119,40 @@ pub fn check_display_name(name: &str) -> Result<String, Refusal> {
     Ok(name.to_owned())
 }
 
-/// The roles an account can be given by an administrator or the command line. Institution
-/// accounts belong to a registered institution and are made with it; the system is nobody.
+/// The roles a city's staff account can be given, by an administrator or the command line.
+/// Institution accounts belong to a registered institution and are made with it; the system is
+/// nobody; a provincial administrator belongs to no city (`may_create`).
 pub fn assignable(role: Role) -> bool {
-    !matches!(role, Role::Institution | Role::System)
+    !matches!(role, Role::Institution | Role::System | Role::ProvincialAdmin)
+}
+
+/// Who creates an account.
+#[derive(Debug, Clone, Copy)]
+pub enum Creator<'a> {
+    /// The operator at the server's command line (`dingdian user add`).
+    Operator,
+    /// A signed-in administrator (a city's, or a provincial one).
+    Admin(&'a Actor),
+}
+
+/// May `creator` create an account of `role` in `city` (`None`: an account of no city, a
+/// provincial administrator's)? A provincial administrator is created only by the operator at
+/// the command line, so no administrator can raise anyone (themselves included) above their
+/// city or province. An administrator creates accounts in a city it administers
+/// (`province::administer`: its own city, or a city of its province), a city's administrator
+/// among them.
+pub fn may_create(creator: Creator<'_>, role: Role, city: Option<&Profile>) -> Result<(), Refusal> {
+    match (creator, role, city) {
+        (Creator::Operator, Role::ProvincialAdmin, None) => Ok(()),
+        (_, Role::ProvincialAdmin, _) => Err(Refusal::Invalid {
+            field: "role",
+            reason: "省级管理员账号只能由系统运维人员在服务器上创建。".into(),
+        }),
+        (_, Role::System, _) => Err(Refusal::Invalid { field: "role", reason: "请选择角色。".into() }),
+        (_, _, None) => Err(Refusal::Invalid { field: "city", reason: "请指定账号所属城市。".into() }),
+        (Creator::Operator, _, Some(_)) => Ok(()),
+        (Creator::Admin(actor), _, Some(city)) => crate::province::administer(actor, city).map(|_| ()),
+    }
 }
 
 /// Where an account sits: its role, city and district.
@@ -138,6 +168,9 @@ pub struct Placement<'a> {
 /// only a branch reviewer has one.
 pub fn check_placement(p: Placement<'_>) -> Result<(), Refusal> {
     let bad = |field: &'static str, reason: String| Refusal::Invalid { field, reason };
+    if p.role == Role::ProvincialAdmin {
+        return Err(bad("role", "省级管理员不属于某个城市，只能由系统运维人员在服务器上创建。".into()));
+    }
     if !assignable(p.role) {
         return Err(bad("role", "机构账号随机构登记创建，不能在此指定。".into()));
     }
@@ -153,16 +186,13 @@ pub fn check_placement(p: Placement<'_>) -> Result<(), Refusal> {
 }
 
 /// May `actor` manage (reset, disable, enable, change role or district, end the sessions of) an
-/// account of `city`? Only an administrator of the same city (G-VISIBILITY: nothing crosses
-/// cities), and never their own account's role or state (so a city cannot lose its last
-/// administrator by a slip; their own password they change like everyone).
-pub fn may_manage(actor: &Actor, city: &str, target_user_id: i64) -> Result<(), Refusal> {
-    if actor.role != Role::Admin {
-        return Err(Refusal::NotYourRole { required: Role::Admin });
-    }
-    if actor.city != city {
-        return Err(Refusal::NotYourRegion);
-    }
+/// account of `city`? Only an administrator of that city, or a provincial administrator of its
+/// province (G-VISIBILITY, `province::administer`: nothing crosses cities or provinces), and
+/// never their own account's role or state (so a city cannot lose its last administrator by a
+/// slip; their own password they change like everyone). An account of no city (a provincial
+/// administrator's) has no profile to pass here: only the operator manages it.
+pub fn may_manage(actor: &Actor, city: &Profile, target_user_id: i64) -> Result<(), Refusal> {
+    crate::province::administer(actor, city)?;
     if actor.user_id == target_user_id {
         return Err(Refusal::Invalid {
             field: "user", reason: "不能停用或变更自己的账号；请由本市另一名管理员办理。".into()
@@ -202,5 +232,52 @@ mod tests {
         for bad in ["", "   ", "hrb admin", "hrb‐admin", "管理员", "a\u{202e}b", &"a".repeat(65)] {
             assert!(check_username(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn profile(id: &str) -> Profile {
+        Profile::shipped().into_iter().find(|p| p.id == id).expect("shipped profile")
+    }
+
+    fn actor(role: Role, city: &str, province: Option<&str>) -> Actor {
+        Actor { user_id: 5, role, province: province.map(str::to_owned), ..Actor::system(city) }
+    }
+
+    #[test]
+    fn g_visibility_provincial_admin_manages_accounts_of_its_cities_only() {
+        let hlj = actor(Role::ProvincialAdmin, "", Some("230000"));
+        assert_eq!(may_manage(&hlj, &profile("harbin"), 9), Ok(()));
+        assert_eq!(may_manage(&hlj, &profile("urumqi"), 9), Err(Refusal::NotYourRegion));
+        let city_admin = actor(Role::Admin, "harbin", None);
+        assert_eq!(may_manage(&city_admin, &profile("harbin"), 9), Ok(()));
+        assert_eq!(may_manage(&city_admin, &profile("urumqi"), 9), Err(Refusal::NotYourRegion));
+        assert!(may_manage(&city_admin, &profile("harbin"), 5).is_err(), "never their own account");
+        let agency = actor(Role::Agency, "harbin", None);
+        assert_eq!(may_manage(&agency, &profile("harbin"), 9), Err(Refusal::NotYourRole { required: Role::Admin }));
+    }
+
+    #[test]
+    fn g_visibility_provincial_admin_creates_city_admins_in_its_province() {
+        let hlj = actor(Role::ProvincialAdmin, "", Some("230000"));
+        assert_eq!(may_create(Creator::Admin(&hlj), Role::Admin, Some(&profile("harbin"))), Ok(()));
+        assert_eq!(may_create(Creator::Admin(&hlj), Role::Admin, Some(&profile("urumqi"))), Err(Refusal::NotYourRegion));
+    }
+
+    #[test]
+    fn only_the_operator_creates_a_provincial_admin() {
+        assert_eq!(may_create(Creator::Operator, Role::ProvincialAdmin, None), Ok(()));
+        let city_admin = actor(Role::Admin, "harbin", None);
+        let hlj = actor(Role::ProvincialAdmin, "", Some("230000"));
+        for creator in [Creator::Admin(&city_admin), Creator::Admin(&hlj)] {
+            for city in [None, Some(&profile("harbin"))] {
+                let r = may_create(creator, Role::ProvincialAdmin, city);
+                assert!(matches!(r, Err(Refusal::Invalid { field: "role", .. })), "{creator:?} {r:?}");
+            }
+        }
+        // Nor does a placement turn an account into one.
+        let p = Placement { role: Role::ProvincialAdmin, profile: &profile("harbin"), district: None };
+        assert!(check_placement(p).is_err());
+        assert!(!assignable(Role::ProvincialAdmin));
+        // And every city account needs its city.
+        assert!(may_create(Creator::Operator, Role::Admin, None).is_err());
     }
 }

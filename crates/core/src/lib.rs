@@ -14,6 +14,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod planning;
 pub mod policy;
+pub mod province;
 pub mod refusal;
 pub mod registry;
 pub mod rules;

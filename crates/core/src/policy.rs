@@ -966,7 +966,7 @@ impl Validator<'_> {
             if needs_institution != (actor == Role::Institution) {
                 let want = if needs_institution { "institution" } else { "a reviewing role (agency, branch_reviewer, evaluator, expert)" };
                 self.err(&cfg.actor, format!("the actor of step {step_id:?} must be {want}"));
-            } else if matches!(actor, Role::System | Role::Supervisor | Role::Admin) {
+            } else if matches!(actor, Role::System | Role::Supervisor | Role::Admin | Role::ProvincialAdmin) {
                 self.err(&cfg.actor, format!("role {actor:?} cannot act in a step"));
             }
             if cfg.score_sheet_confirmation && step_id != Step::SiteEvaluation {

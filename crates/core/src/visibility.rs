@@ -115,6 +115,9 @@ pub fn listing(actor: &Actor) -> Listing {
         Role::BranchReviewer => Listing::District { city: actor.city.clone(), district: actor.district.clone().unwrap_or_default() },
         Role::Evaluator => Listing::Assigned { city: actor.city.clone() },
         Role::Agency | Role::Expert | Role::Supervisor | Role::Admin => Listing::City(actor.city.clone()),
+        // Scoped to one city of its province by `province::administer`; unscoped, its city is
+        // empty and matches no row.
+        Role::ProvincialAdmin => Listing::City(actor.city.clone()),
     }
 }
 

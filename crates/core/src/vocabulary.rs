@@ -139,11 +139,23 @@ pub enum Role {
     Expert,
     Supervisor,
     Admin,
+    /// The provincial administrator: manages the accounts, profiles, calendars and statistics of
+    /// every city of its province; acts on no application (`province`).
+    ProvincialAdmin,
     System,
 }
 
-pub const ALL_ROLES: &[Role] =
-    &[Role::Institution, Role::BranchReviewer, Role::Agency, Role::Evaluator, Role::Expert, Role::Supervisor, Role::Admin, Role::System];
+pub const ALL_ROLES: &[Role] = &[
+    Role::Institution,
+    Role::BranchReviewer,
+    Role::Agency,
+    Role::Evaluator,
+    Role::Expert,
+    Role::Supervisor,
+    Role::Admin,
+    Role::ProvincialAdmin,
+    Role::System,
+];
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -155,6 +167,7 @@ impl Role {
             Role::Expert => "expert",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::ProvincialAdmin => "provincial_admin",
             Role::System => "system",
         }
     }
@@ -172,6 +185,7 @@ impl Role {
             Role::Expert => "评估专家",
             Role::Supervisor => "医保纪检监察",
             Role::Admin => "医疗保障行政部门",
+            Role::ProvincialAdmin => "省级管理员",
             Role::System => "系统",
         }
     }
@@ -191,11 +205,22 @@ pub struct Actor {
     pub institution_id: Option<i64>,
     /// The evaluator's id in the city's pool, for evaluator accounts.
     pub evaluator_id: Option<String>,
+    /// The province (GB/T 2260, e.g. `230000`), for provincial administrators; their `city` is
+    /// empty until `province::administer` scopes them to one city of the province.
+    pub province: Option<String>,
 }
 
 impl Actor {
     pub fn system(city: &str) -> Actor {
-        Actor { user_id: 0, role: Role::System, city: city.to_owned(), district: None, institution_id: None, evaluator_id: None }
+        Actor {
+            user_id: 0,
+            role: Role::System,
+            city: city.to_owned(),
+            district: None,
+            institution_id: None,
+            evaluator_id: None,
+            province: None,
+        }
     }
 }
 

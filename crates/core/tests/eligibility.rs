@@ -889,6 +889,7 @@ impl Flow {
             district: (role == Role::BranchReviewer).then(|| self.scope.district.clone()),
             institution_id: (role == Role::Institution).then_some(1),
             evaluator_id: None,
+            province: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn actor(role: Role, city: &str) -> Actor {
         district: (role == Role::BranchReviewer).then(|| district.to_owned()),
         institution_id: (role == Role::Institution).then_some(1),
         evaluator_id: (role == Role::Evaluator).then(|| EVALUATOR.to_owned()),
+        province: None,
     }
 }
 
@@ -1718,4 +1719,27 @@ fn urc_rev_1_initial_review_against_the_plan() {
     app.planning = Some(assess("URC-REV-1", None, 9));
     app.run(Role::BranchReviewer, Command::PassInitialReview);
     assert_eq!(app.st(), State::InfoVerification);
+}
+
+/// G-VISIBILITY (issue #17 item 10): a provincial administrator, even scoped to a city of its
+/// province, handles no application: it accepts, reviews, scores and signs nothing.
+#[test]
+fn g_visibility_provincial_admin_sends_no_application_command() {
+    let apps = [harbin_at(State::Submitted), harbin_at(State::ReadyToSign), urumqi_at(State::InitialReview), urumqi_at(State::ReadyToSign)];
+    for app in apps {
+        let state = app.st();
+        {
+            let mut provincial = app.actor(Role::ProvincialAdmin);
+            provincial.province = Some(if app.city == "harbin" { "230000" } else { "650000" }.into());
+            for cmd in all_commands() {
+                let r = app.ask(&provincial, &cmd);
+                assert!(
+                    matches!(r, Err(Refusal::NotYourRole { .. }) | Err(Refusal::NotAllowedInState { .. })),
+                    "{} in {state:?}: {r:?}",
+                    cmd.name()
+                );
+                assert!(r.is_err());
+            }
+        }
+    }
 }

@@ -307,6 +307,7 @@ fn actor(role: Role, s: &Scope) -> Actor {
         district: (role == Role::BranchReviewer).then(|| s.district.clone()),
         institution_id: (role == Role::Institution).then_some(1),
         evaluator_id: (role == Role::Evaluator).then(|| EVALUATOR.to_owned()),
+        province: None,
     }
 }
 

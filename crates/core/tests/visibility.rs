@@ -32,6 +32,7 @@ fn actor(role: Role) -> dingdian_core::lifecycle::Actor {
         district: (role == Role::BranchReviewer).then(|| "650102".into()),
         institution_id: (role == Role::Institution).then_some(1),
         evaluator_id: (role == Role::Evaluator).then(|| ME.into()),
+        province: None,
     }
 }
 

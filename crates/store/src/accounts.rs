@@ -26,6 +26,9 @@ pub struct User {
     pub institution_id: Option<i64>,
     /// For evaluators: their id in the city's evaluator pool.
     pub evaluator_id: Option<String>,
+    /// For provincial administrators: the province (GB/T 2260, e.g. 230000); their `city` is
+    /// empty.
+    pub province: Option<String>,
     /// Non-zero when an administrator reset the password: the user must choose a new one before
     /// doing anything else.
     #[serde(skip)]
@@ -54,6 +57,7 @@ impl User {
             district: self.district.clone(),
             institution_id: if Role::parse(&self.role).is_some() { self.institution_id } else { None },
             evaluator_id: self.evaluator_id.clone(),
+            province: self.province.clone(),
         }
     }
 }
@@ -98,7 +102,7 @@ pub struct Institution {
     pub beds: i64,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id, evaluator_id, must_change_password";
+const USER_COLUMNS: &str = "id, username, display_name, role, city, district, institution_id, evaluator_id, province, must_change_password";
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -37,8 +37,11 @@ pub struct NewStaff<'a> {
     pub display_name: &'a str,
     pub password: &'a str,
     pub role: Role,
+    /// The city's profile id; empty for a provincial administrator.
     pub city: &'a str,
     pub district: Option<&'a str>,
+    /// The province (`230000` or `23`), for a provincial administrator only.
+    pub province: Option<&'a str>,
 }
 
 /// An account as an administrator sees it in a list.
@@ -50,6 +53,7 @@ pub struct AccountRow {
     pub role: String,
     pub city: String,
     pub district: Option<String>,
+    pub province: Option<String>,
     pub disabled_at: Option<String>,
     pub must_change_password: i64,
 }
@@ -65,6 +69,7 @@ enum Change<'a> {
         city: &'a str,
         district: Option<&'a str>,
         institution_id: Option<i64>,
+        province: Option<String>,
     },
     Password {
         user_id: i64,
@@ -94,15 +99,42 @@ impl Store {
     /// password, an unknown city, a district outside the city or a placement the role does not
     /// take, and a username that exists already, ignoring case.
     pub async fn create_staff(&self, by: By<'_>, u: NewStaff<'_>, now: Timestamp) -> Result<User> {
+        self.create_account(accounts::Creator::Operator, by, u, now).await
+    }
+
+    /// An administrator (a city's, or a provincial one) creates a staff account in a city it
+    /// administers (`accounts::may_create`); never a provincial administrator.
+    pub async fn create_staff_as(&self, admin: &Actor, u: NewStaff<'_>, now: Timestamp) -> Result<User> {
+        self.create_account(accounts::Creator::Admin(admin), By::actor(admin), u, now).await
+    }
+
+    async fn create_account(&self, creator: accounts::Creator<'_>, by: By<'_>, u: NewStaff<'_>, now: Timestamp) -> Result<User> {
         let username = accounts::check_username(u.username).map_err(refused)?;
         let display_name =
             accounts::check_display_name(if u.display_name.trim().is_empty() { &username } else { u.display_name }).map_err(refused)?;
-        let profile = self.current_profile(u.city).ok_or_else(|| {
-            refused(Refusal::Invalid {
-                field: "city", reason: format!("没有城市“{}”的办理规则，请核对城市代码。", u.city)
-            })
-        })?;
-        accounts::check_placement(accounts::Placement { role: u.role, profile: &profile, district: u.district }).map_err(refused)?;
+        let (city, province) = if u.role == Role::ProvincialAdmin {
+            accounts::may_create(creator, u.role, None).map_err(refused)?;
+            let raw = u.province.unwrap_or_default();
+            let province = dingdian_core::province::Province::parse(raw).map_err(refused)?;
+            if !u.city.trim().is_empty() || u.district.is_some() {
+                return Err(refused(Refusal::Invalid {
+                    field: "city", reason: "省级管理员属于省，不指定城市或区县。".into()
+                }));
+            }
+            ("", Some(province.code()))
+        } else {
+            let profile = self.current_profile(u.city).ok_or_else(|| {
+                refused(Refusal::Invalid {
+                    field: "city", reason: format!("没有城市“{}”的办理规则，请核对城市代码。", u.city)
+                })
+            })?;
+            accounts::may_create(creator, u.role, Some(&profile)).map_err(refused)?;
+            accounts::check_placement(accounts::Placement { role: u.role, profile: &profile, district: u.district }).map_err(refused)?;
+            if u.province.is_some() {
+                return Err(refused(Refusal::Invalid { field: "province", reason: "只有省级管理员指定所属省份。".into() }));
+            }
+            (u.city, None)
+        };
         accounts::check_password(&username, &display_name, u.password).map_err(|w| refused(w.into()))?;
         let key = accounts::username_key(&username);
         if self.user_by_username(&username).await?.is_some() {
@@ -117,9 +149,10 @@ impl Store {
             display_name: &display_name,
             hash,
             role: u.role,
-            city: u.city,
+            city,
             district: u.district,
             institution_id: None,
+            province,
         };
         let id = self.change_account(by, change, now).await?;
         self.user(id).await?.ok_or(StoreError::NotFound)
@@ -137,7 +170,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<User> {
         let inst = self.institution(institution_id).await?.ok_or(StoreError::NotFound)?;
-        accounts::may_manage(admin, &inst.city, 0).map_err(refused)?;
+        let profile = self.current_profile(&inst.city).ok_or(StoreError::NotFound)?;
+        accounts::may_manage(admin, &profile, 0).map_err(refused)?;
         let username = accounts::check_username(username).map_err(refused)?;
         let display_name =
             accounts::check_display_name(if display_name.trim().is_empty() { &inst.name } else { display_name }).map_err(refused)?;
@@ -157,6 +191,7 @@ impl Store {
             city: &inst.city,
             district: None,
             institution_id: Some(inst.id),
+            province: None,
         };
         let id = self.change_account(By::actor(admin), change, now).await?;
         self.user(id).await?.ok_or(StoreError::NotFound)
@@ -225,7 +260,7 @@ impl Store {
     pub async fn accounts(&self, city: Option<&str>) -> Result<Vec<AccountRow>> {
         Ok(with_pool!(self, p => {
             sqlx::query_as::<_, AccountRow>(
-                "select id, username, display_name, role, city, district, disabled_at, must_change_password from users
+                "select id, username, display_name, role, city, district, province, disabled_at, must_change_password from users
                  where ($1 is null or city = $1) order by city, role, username",
             )
             .bind(city)
@@ -245,7 +280,9 @@ impl Store {
     /// The account an administrator is about to manage, after the core said they may.
     async fn managed(&self, admin: &Actor, user_id: i64) -> Result<User> {
         let user = self.user(user_id).await?.ok_or(StoreError::NotFound)?;
-        accounts::may_manage(admin, &user.city, user.id).map_err(refused)?;
+        // An account of no city in force (a provincial administrator's) is the operator's only.
+        let profile = self.current_profile(&user.city).ok_or(refused(Refusal::NotYourRegion))?;
+        accounts::may_manage(admin, &profile, user.id).map_err(refused)?;
         Ok(user)
     }
 
@@ -254,9 +291,14 @@ impl Store {
         let ts = now.to_string();
         let pg = self.is_postgres();
         let (kind, payload) = match &change {
-            Change::Create { username, role, city, district, institution_id, .. } => (
+            Change::Create { username, role, city, district, institution_id, province, .. } => (
                 "account_created",
-                serde_json::json!({ "username": username, "role": role.as_str(), "city": city, "district": district, "institution_id": institution_id }),
+                match province {
+                    None => {
+                        serde_json::json!({ "username": username, "role": role.as_str(), "city": city, "district": district, "institution_id": institution_id })
+                    }
+                    Some(p) => serde_json::json!({ "username": username, "role": role.as_str(), "province": p }),
+                },
             ),
             Change::Password { user_id, must_change, .. } => {
                 (if *must_change { "password_reset" } else { "password_changed" }, serde_json::json!({ "user_id": user_id }))
@@ -289,10 +331,10 @@ impl Store {
             let chain = audit::chain_of(city.as_deref());
             let (seq, prev) = crate::audit_store::lock_chain!(tx, pg, chain, &ts);
             let id = match &change {
-                Change::Create { username, key, display_name, hash, role, city, district, institution_id } => {
+                Change::Create { username, key, display_name, hash, role, city, district, institution_id, province } => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "insert into users (username, username_key, display_name, password_hash, role, city, district, created_at, updated_at, institution_id)
-                         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) returning id",
+                        "insert into users (username, username_key, display_name, password_hash, role, city, district, created_at, updated_at, institution_id, province)
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) returning id",
                     )
                     .bind(*username)
                     .bind(key)
@@ -303,6 +345,7 @@ impl Store {
                     .bind(*district)
                     .bind(&ts)
                     .bind(*institution_id)
+                    .bind(province.as_deref())
                     .fetch_one(&mut *tx)
                     .await?;
                     id

@@ -65,8 +65,15 @@ async fn draft(store: &Store) -> (Actor, i64) {
         institution_id: Some(inst),
     };
     let user_id = store.ensure_user(user, now).await.unwrap();
-    let actor =
-        Actor { user_id, role: Role::Institution, city: "harbin".into(), district: None, institution_id: Some(inst), evaluator_id: None };
+    let actor = Actor {
+        user_id,
+        role: Role::Institution,
+        city: "harbin".into(),
+        district: None,
+        institution_id: Some(inst),
+        evaluator_id: None,
+        province: None,
+    };
     let app = store.create_application(&actor, now).await.unwrap();
     (actor, app.id)
 }

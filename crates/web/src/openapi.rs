@@ -244,7 +244,8 @@ fn hand_written() -> Value {
                 "User": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "username": { "type": "string" }, "display_name": { "type": "string" },
                     "role": { "type": "string" }, "city": { "type": "string" },
-                    "district": { "type": ["string", "null"] }, "institution_id": { "type": ["integer", "null"] } } },
+                    "district": { "type": ["string", "null"] }, "institution_id": { "type": ["integer", "null"] },
+                    "province": { "type": ["string", "null"], "description": "A provincial administrator's province (GB/T 2260, e.g. 230000); its city is empty." } } },
                 "State": { "type": "string", "enum": ALL_STATES.iter().map(|s| s.as_str()).collect::<Vec<_>>() },
                 "Application": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "number": { "type": "string" }, "state": r("State"),

@@ -68,9 +68,10 @@ async fn admin_manages_accounts_within_the_city(b: Backend) {
     let mine = t.login_with("hrb-agency", MINE).await;
     assert_eq!(t.call(Method::GET, "/api/applications", Some(&mine), None).await.0, StatusCode::OK);
 
-    // Another city's administrator cannot touch a Harbin account.
+    // Another city's administrator cannot touch a Harbin account: refused outright (403, the
+    // status of every other region refusal), not a form error.
     let (status, page, _) = form(&t, &format!("/admin/users/{agency_id}"), &urc_admin, &[("action", "disable")]).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert_eq!(t.call(Method::GET, "/api/me", Some(&mine), None).await.0, StatusCode::OK);
 
     // Disable: the session stops at once and sign-in fails; enable brings it back.

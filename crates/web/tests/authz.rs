@@ -56,6 +56,19 @@ async fn authorization_matrix(b: Backend) {
     for (user, role) in roles {
         tokens.push((user, role, t.login(user).await));
     }
+    // Issue #17 item 10: Harbin's provincial administrator (Heilongjiang), made by the operator.
+    let province_password = "松花江 冰灯 七盏 省里 渡口";
+    let provincial = dingdian_store::NewStaff {
+        username: "hlj-province",
+        display_name: "黑龙江省医保局",
+        password: province_password,
+        role: dingdian_core::lifecycle::Role::ProvincialAdmin,
+        city: "",
+        district: None,
+        province: Some("230000"),
+    };
+    t.store().create_staff(dingdian_store::By::OPERATOR, provincial, t.now()).await.expect("provincial admin");
+    tokens.push(("hlj-province", "provincial_admin", t.login_with("hlj-province", province_password).await));
     let other_city = t.login("urc-agency").await;
 
     let table = route_table();

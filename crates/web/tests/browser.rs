@@ -645,6 +645,8 @@ async fn another_harbin_hospital(t: &TestApp, username: &str, name: &str, code17
     t.login(username).await
 }
 
+const PROVINCE_PASSWORD: &str = "松花江 冰灯 七盏 省里 渡口";
+
 async fn accessibility_of_main_pages(b: Backend) {
     let started = std::time::Instant::now();
     let t = TestApp::new(b).await;
@@ -724,6 +726,32 @@ async fn accessibility_of_main_pages(b: Backend) {
         results.push((format!("/applications/{id}（申请机构，{what}）"), axe(&ui.s).await));
         ui.logout().await;
     }
+
+    // The provincial administrator's overview and a city's screens (issue #17 item 10).
+    let provincial = dingdian_store::NewStaff {
+        username: "hlj-province",
+        display_name: "黑龙江省医保局",
+        password: PROVINCE_PASSWORD,
+        role: Role::ProvincialAdmin,
+        city: "",
+        district: None,
+        province: Some("230000"),
+    };
+    t.store().create_staff(dingdian_store::By::OPERATOR, provincial, t.now()).await.expect("provincial admin");
+    ui.open("/login").await;
+    ui.s.fill("#username", "hlj-province").await;
+    ui.s.fill("#password", PROVINCE_PASSWORD).await;
+    ui.s.submit_button("main form button[type=submit]", "登录").await;
+    ui.no_error().await;
+    assert_eq!(ui.s.path().await, "/admin", "a provincial administrator lands on its cities");
+    ui.s.find_with_text("main tbody tr", "哈尔滨市").await;
+    ui.shot("axe-04-province").await;
+    results.push(("/admin（省级管理员）".to_owned(), axe(&ui.s).await));
+    ui.open("/admin?city=harbin").await;
+    results.push(("/admin?city=harbin（省级管理员）".to_owned(), axe(&ui.s).await));
+    ui.open("/stats?city=harbin").await;
+    results.push(("/stats?city=harbin（省级管理员）".to_owned(), axe(&ui.s).await));
+    ui.logout().await;
     ui.quit().await;
     assert_no_serious(&results);
     eprintln!("accessibility_of_main_pages ({b:?}): {:.1} s, {} pages", started.elapsed().as_secs_f64(), results.len());

@@ -93,7 +93,15 @@ async fn racing_workers_fire_each_timer_once(b: Backend) {
     let t = TestApp::new(b).await;
     let store = t.store();
     let now = dingdian_store::clock::Clock::now(&*t.clock);
-    let agency = Actor { user_id: 1, role: Role::Agency, city: "harbin".into(), district: None, institution_id: None, evaluator_id: None };
+    let agency = Actor {
+        user_id: 1,
+        role: Role::Agency,
+        city: "harbin".into(),
+        district: None,
+        institution_id: None,
+        evaluator_id: None,
+        province: None,
+    };
     let notice = Command::IssueSupplementNotice {
         items: vec![SupplementItem { slot: "licence".into(), problem: Problem::Missing, reason: "缺".into() }],
     };
@@ -119,6 +127,7 @@ async fn racing_workers_fire_each_timer_once(b: Backend) {
             district: None,
             institution_id: Some(inst_id),
             evaluator_id: None,
+            province: None,
         };
         let app = store.create_application(&actor, now).await.unwrap();
         store.execute(app.id, &actor, 0, &Command::Submit, now).await.unwrap();

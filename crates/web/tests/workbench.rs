@@ -110,8 +110,15 @@ async fn scoped_to_city_and_district(b: Backend) {
     assert!(!html.contains("<button class=\"primary\" type=\"submit\">受理"), "no actions on the workbench");
 
     // The store refuses roles without a queue.
-    let actor =
-        Actor { user_id: 1, role: Role::Institution, city: "harbin".into(), district: None, institution_id: Some(1), evaluator_id: None };
+    let actor = Actor {
+        user_id: 1,
+        role: Role::Institution,
+        city: "harbin".into(),
+        district: None,
+        institution_id: Some(1),
+        evaluator_id: None,
+        province: None,
+    };
     assert!(t.store().queue(&actor, &QueueFilter::default(), 50, 0).await.is_err());
 }
 both!(scoped_to_city_and_district);

@@ -93,6 +93,9 @@ pub struct AccountAction {
     role: String,
     #[serde(default)]
     district: String,
+    /// The city screen to come back to, for a provincial administrator.
+    #[serde(default)]
+    city: String,
 }
 
 /// `POST /admin/users/{id}`: one administrator action on an account of the city.
@@ -135,7 +138,9 @@ pub async fn act(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(id)
             tracing::info!(admin = u.id, account = id, action = f.action.as_str(), "account changed");
             (None, Some(m))
         }
+        // Another city's (or province's) account: refused outright, as a page of its own.
+        Err(e) if e.status == StatusCode::FORBIDDEN => return super::pages::error_page(e),
         Err(e) => (Some(message(e)), None),
     };
-    super::admin::page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    super::admin::respond(&s, u, Some(&f.city), error, done).await
 }

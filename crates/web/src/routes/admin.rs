@@ -1,14 +1,19 @@
 //! Administrator screens (the city's medical-security department): accounts and roles, the
-//! profiles in force with their versions, and the holiday calendar years. Plus the evaluator's
-//! phone screen of assignments.
+//! profiles in force with their versions, and the holiday calendar years. A provincial
+//! administrator lands on its province's cities and opens the same screens for each of them
+//! (`?city=`; `province::administer` decides). Plus the evaluator's phone screen of assignments.
+//!
+//! Not responsible for who may do what here: the core decides, the store applies.
 
 use crate::extract::Form;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use dingdian_core::lifecycle::{ALL_ROLES, Role};
-use dingdian_store::{CalendarYearInfo, InstitutionRecord, User};
+use dingdian_core::accounts::{Creator, may_create};
+use dingdian_core::lifecycle::{ALL_ROLES, Actor, Role};
+use dingdian_core::province;
+use dingdian_store::{CalendarYearInfo, InstitutionRecord, QueueFilter, User};
 use serde::Deserialize;
 
 use super::pages::{message, render, role_zh};
@@ -50,6 +55,14 @@ pub struct PlanView {
 struct AdminPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
+    /// The city's name.
+    city_name: String,
+    /// For a provincial administrator: the city, carried by every form, and the province's name.
+    city_param: Option<String>,
+    province_name: Option<&'static str>,
+    /// URC-REV-1, URC-RES-1: the city's own department sets the plan and acknowledges filings.
+    may_plan: bool,
+    may_acknowledge: bool,
     /// Each account of the city, its role in Chinese, and whether it is the administrator's own.
     users: Vec<(dingdian_store::AccountRow, &'static str, bool)>,
     /// The city's districts (code, name), for branch reviewers.
@@ -67,10 +80,19 @@ struct AdminPage<'a> {
     done: Option<String>,
 }
 
-pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
+/// The actor `u` acts as on the administrator screens of `city` (their own city when none is
+/// named): the core decides (`province::administer`, G-VISIBILITY).
+pub(super) fn acting(s: &AppState, u: &User, city: Option<&str>) -> Result<Actor, ApiError> {
+    let city = city.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(&u.city);
+    let profile = s.store.current_profile(city).ok_or_else(ApiError::not_found)?;
+    Ok(province::administer(&u.actor(), &profile)?)
+}
+
+/// The screens of the city `acting` is scoped to.
+pub(super) async fn page(s: &AppState, u: User, acting: &Actor, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
     let users = s
         .store
-        .accounts(Some(&u.city))
+        .accounts(Some(&acting.city))
         .await?
         .into_iter()
         .map(|x| {
@@ -79,12 +101,12 @@ pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Opt
             (x, zh, me)
         })
         .collect();
-    let institutions = s.store.institutions(Some(&u.city)).await?;
+    let institutions = s.store.institutions(Some(&acting.city)).await?;
     let profiles = s
         .store
         .current_profiles()
         .into_iter()
-        .filter(|p| p.id == u.city)
+        .filter(|p| p.id == acting.city)
         .map(|p| ProfileRow {
             id: p.id.clone(),
             version: p.version.clone(),
@@ -97,7 +119,7 @@ pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Opt
         .collect();
     // URC-RES-1: the rounds whose passed list was filed with this department.
     let mut filings = Vec::new();
-    for r in s.store.rounds(&u.city).await? {
+    for r in s.store.rounds(&acting.city).await? {
         let Some(filed_at) = r.filed_at.as_deref() else { continue };
         let list = s.store.filing_list(r.id).await?.into_iter().map(|(_, number, name, uscc)| (number, name, uscc)).collect();
         filings.push(FilingRow {
@@ -109,13 +131,13 @@ pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Opt
         });
     }
     // URC-REV-1: the city's plan, per district and kind.
-    let profile = s.store.current_profile(&u.city);
+    let profile = s.store.current_profile(&acting.city);
     let districts: Vec<(String, String)> =
         profile.as_ref().map(|p| p.districts.iter().map(|d| (d.code.clone(), d.name.clone())).collect()).unwrap_or_default();
     let plan = match profile.as_ref().filter(|p| p.planning.is_some()) {
         Some(_) => Some(
             s.store
-                .planning(&u.city)
+                .planning(&acting.city)
                 .await?
                 .into_iter()
                 .map(|r| PlanView {
@@ -138,9 +160,19 @@ pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Opt
                 .collect()
         })
         .unwrap_or_default();
-    let roles = ALL_ROLES.iter().filter(|r| **r != Role::System).map(|r| (r.as_str(), r.zh())).collect();
+    // The roles this administrator may give in this city (never a provincial administrator).
+    let roles = ALL_ROLES
+        .iter()
+        .filter(|r| may_create(Creator::Admin(acting), **r, profile.as_deref()).is_ok())
+        .map(|r| (r.as_str(), r.zh()))
+        .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = AdminPage {
+        city_name: profile.as_ref().map_or_else(|| acting.city.clone(), |p| p.name.clone()),
+        city_param: (acting.role == Role::ProvincialAdmin).then(|| acting.city.clone()),
+        province_name: province::province_of(acting).map(|p| p.name()),
+        may_plan: dingdian_core::visibility::can_edit_planning(acting, &acting.city).is_ok(),
+        may_acknowledge: dingdian_core::visibility::can_acknowledge_filing(acting, &acting.city).is_ok(),
         role_zh: u.role().zh(),
         user: Some(u),
         users,
@@ -158,10 +190,97 @@ pub(super) async fn page(s: &AppState, u: User, error: Option<String>, done: Opt
     Ok((status, render(page)).into_response())
 }
 
-/// `GET /admin`
-pub async fn index(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+#[derive(Deserialize, Default)]
+pub struct CityQuery {
+    #[serde(default)]
+    city: Option<String>,
+}
+
+/// Renders the screens of `city` for `u` (or, for a provincial administrator naming no city,
+/// its province's overview), with a message; a refusal to act in that city is an error page.
+pub(super) async fn respond(s: &AppState, u: User, city: Option<&str>, error: Option<String>, done: Option<String>) -> Response {
+    let overview = u.role() == Role::ProvincialAdmin && city.is_none_or(|c| c.trim().is_empty());
+    let result = if overview {
+        province_page(s, u, error, done).await
+    } else {
+        match acting(s, &u, city) {
+            Ok(a) => page(s, u, &a, error, done).await,
+            Err(e) => return super::pages::error_page(e),
+        }
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /admin`: a city's administrator sees their city; a provincial administrator its
+/// province's cities, or one of them with `?city=`.
+pub async fn index(
+    State(s): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    crate::extract::Query(q): crate::extract::Query<CityQuery>,
+) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
-    page(&s, u, None, None).await.unwrap_or_else(IntoResponse::into_response)
+    respond(&s, u, q.city.as_deref(), None, None).await
+}
+
+/// One city of a province, as the provincial administrator's overview lists it.
+pub struct CityRow {
+    pub id: String,
+    pub name: String,
+    pub division: String,
+    pub version: String,
+    pub accounts: usize,
+    pub admins: usize,
+    /// Applications (drafts left out), those still open, and those signed.
+    pub applications: i64,
+    pub open: i64,
+    pub signed: i64,
+}
+
+#[derive(Template)]
+#[template(path = "province.html")]
+struct ProvincePage<'a> {
+    user: Option<User>,
+    role_zh: &'a str,
+    province_name: &'static str,
+    cities: Vec<CityRow>,
+    /// The province's totals: applications, open, signed, accounts.
+    totals: (i64, i64, i64, usize),
+    years: Vec<CalendarYearInfo>,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+/// The provincial administrator's overview: every city of its province (G-VISIBILITY,
+/// `province::cities`), with its profile in force, accounts and statistics, and the totals.
+async fn province_page(s: &AppState, u: User, error: Option<String>, done: Option<String>) -> Result<Response, ApiError> {
+    let me = u.actor();
+    let province_name = province::province_of(&me).map(|p| p.name()).unwrap_or("未知省份");
+    let profiles = s.store.current_profiles();
+    let today = s.clock.today();
+    let mut cities = Vec::new();
+    for p in province::cities(&me, profiles.iter().map(|p| &**p)) {
+        let scoped = province::administer(&me, p)?;
+        let stats = s.store.stats(&scoped, &QueueFilter::default(), today).await?;
+        let accounts = s.store.accounts(Some(&p.id)).await?;
+        let count =
+            |f: &dyn Fn(dingdian_core::lifecycle::State) -> bool| stats.by_state.iter().filter(|(st, _)| f(*st)).map(|(_, n)| n).sum();
+        cities.push(CityRow {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            division: p.division.clone(),
+            version: p.version.clone(),
+            admins: accounts.iter().filter(|a| a.role == Role::Admin.as_str() && a.disabled_at.is_none()).count(),
+            accounts: accounts.len(),
+            applications: count(&|_| true),
+            open: count(&|st| !st.is_terminal()),
+            signed: count(&|st| st == dingdian_core::lifecycle::State::Signed),
+        });
+    }
+    let totals = cities.iter().fold((0, 0, 0, 0), |t, c| (t.0 + c.applications, t.1 + c.open, t.2 + c.signed, t.3 + c.accounts));
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page =
+        ProvincePage { role_zh: u.role().zh(), user: Some(u), province_name, cities, totals, years: s.store.calendar_years(), error, done };
+    Ok((status, render(page)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -174,13 +293,21 @@ pub struct NewUserForm {
     district: String,
     #[serde(default)]
     institution_id: String,
+    /// The city, for a provincial administrator (a city's administrator: their own).
+    #[serde(default)]
+    city: String,
 }
 
-/// `POST /admin/users`: a new account in the administrator's city. Staff accounts follow the
+/// `POST /admin/users`: a new account in the administrator's city (a provincial
+/// administrator: in the city of its province the form names). Staff accounts follow the
 /// core's rules (`dingdian_core::accounts`); an institution's account belongs to a registered
 /// institution of the city.
 pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(f): Form<NewUserForm>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
+    let acting = match acting(&s, &u, Some(&f.city)) {
+        Ok(a) => a,
+        Err(e) => return super::pages::error_page(e),
+    };
     let outcome: Result<String, ApiError> = async {
         let role = Role::parse(&f.role).filter(|r| *r != Role::System).ok_or_else(|| ApiError::invalid("invalid_input", "请选择角色。"))?;
         let district = Some(f.district.trim()).filter(|d| !d.is_empty());
@@ -188,19 +315,20 @@ pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, 
         let created = if role == Role::Institution {
             let id: i64 =
                 f.institution_id.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "申请机构账号须选择所属机构。"))?;
-            let inst = s.store.institution(id).await?.filter(|i| i.city == u.city);
+            let inst = s.store.institution(id).await?.filter(|i| i.city == acting.city);
             let inst = inst.ok_or_else(|| ApiError::invalid("invalid_input", "所选机构不在本市。"))?;
-            s.store.create_institution_account(&u.actor(), inst.id, &f.username, &f.display_name, &f.password, now).await?
+            s.store.create_institution_account(&acting, inst.id, &f.username, &f.display_name, &f.password, now).await?
         } else {
             let new = dingdian_store::NewStaff {
                 username: &f.username,
                 display_name: &f.display_name,
                 password: &f.password,
                 role,
-                city: &u.city,
+                city: &acting.city,
                 district,
+                province: None,
             };
-            s.store.create_staff(dingdian_store::By::actor(&u.actor()), new, now).await?
+            s.store.create_staff_as(&acting, new, now).await?
         };
         tracing::info!(admin = u.id, account = created.id, role = role.as_str(), "account created");
         Ok(format!("已创建账号“{}”（{}）。", created.username, role.zh()))
@@ -208,26 +336,33 @@ pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, 
     .await;
     let (error, done) = match outcome {
         Ok(m) => (None, Some(m)),
+        Err(e) if e.status == StatusCode::FORBIDDEN => return super::pages::error_page(e),
         Err(e) => (Some(message(e)), None),
     };
-    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    page(&s, u, &acting, error, done).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 #[derive(Deserialize)]
 pub struct CalendarForm {
     name: String,
     toml: String,
+    /// The city screen to come back to, for a provincial administrator.
+    #[serde(default)]
+    city: String,
 }
 
 /// `POST /admin/calendar`: load or replace a year (LAW-WD data) without a release.
 pub async fn load_calendar(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(f): Form<CalendarForm>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
+    if let Err(r) = province::may_load_calendar(&u.actor()) {
+        return super::pages::error_page(r.into());
+    }
     let name = if f.name.trim().is_empty() { "calendar.toml" } else { f.name.trim() };
     let (error, done) = match s.store.load_calendar_year(name, &f.toml, Some(u.id), s.clock.now()).await {
         Ok(load) => (None, Some(format!("已载入 {} 年节假日安排，重新计算了 {} 件申请的期限。", load.year, load.reprojected.len()))),
         Err(e) => (Some(message(e.into())), None),
     };
-    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    respond(&s, u, Some(&f.city), error, done).await
 }
 
 /// `POST /admin/rounds/{id}/acknowledge`: URC-RES-1, the department acknowledges a round's
@@ -249,7 +384,7 @@ pub async fn acknowledge_filing(
         Err(e) if matches!(e.status.as_u16(), 403 | 404) => return super::pages::error_page(e),
         Err(e) => (Some(message(e)), None),
     };
-    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    respond(&s, u, None, error, done).await
 }
 
 #[derive(Deserialize)]
@@ -297,7 +432,7 @@ pub async fn set_plan(State(s): State<AppState>, MaybeUser(user): MaybeUser, For
         Err(e) if e.status.as_u16() == 403 => return super::pages::error_page(e),
         Err(e) => (Some(message(e)), None),
     };
-    page(&s, u, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    respond(&s, u, None, error, done).await
 }
 
 /// One assignment on the evaluator's phone.

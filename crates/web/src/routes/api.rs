@@ -268,9 +268,7 @@ pub struct NewCalendarYear {
 
 /// Administrator: load a calendar year without a new release; open deadlines are re-projected.
 pub async fn load_calendar_year(State(s): State<AppState>, ApiUser(u): ApiUser, body: JsonObject) -> Result<impl IntoResponse, ApiError> {
-    if u.role() != Role::Admin {
-        return Err(dingdian_core::lifecycle::Refusal::NotYourRole { required: Role::Admin }.into());
-    }
+    dingdian_core::province::may_load_calendar(&u.actor())?;
     let req: NewCalendarYear = body.into_typed()?;
     let name = req.name.unwrap_or_else(|| "calendar.toml".into());
     let load = s.store.load_calendar_year(&name, &req.toml, Some(u.id), s.clock.now()).await.map_err(|e| match e {

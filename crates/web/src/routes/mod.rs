@@ -73,6 +73,11 @@ const AGENCY: &[Role] = &[Role::Agency];
 const AGENCY_ADMIN: &[Role] = &[Role::Agency, Role::Admin];
 const OVERSIGHT: &[Role] = &[Role::Agency, Role::Supervisor];
 const STAFF: &[Role] = &[Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin];
+/// The administrators: a city's, and a provincial one for the cities of its province (the
+/// handlers scope it with `province::administer`).
+const ADMINS: &[Role] = &[Role::Admin, Role::ProvincialAdmin];
+/// Statistics: the staff of a city, and a provincial administrator city by city.
+const STATS: &[Role] = &[Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin, Role::ProvincialAdmin];
 /// G-VISIBILITY: evaluators and experts meet institutions only through their applications
 /// (`visibility::can_read_institution` decides each entry).
 const REGISTRY_READERS: &[Role] = &[Role::Institution, Role::Agency, Role::BranchReviewer, Role::Supervisor, Role::Admin];
@@ -115,12 +120,12 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/complaints", Public, post(pages::file_complaint).layer(axum::extract::DefaultBodyLimit::max(COMPLAINT_LIMIT))),
         r("GET", "/complaints/{receipt}", Public, get(pages::complaint_status)),
         r("GET", "/audit/verify", Roles(&[Role::Supervisor, Role::Admin]), get(pages::audit_verify)),
-        r("GET", "/admin", Roles(&[Role::Admin]), get(admin::index)),
-        r("POST", "/admin/users", Roles(&[Role::Admin]), post(admin::create_user)),
-        r("POST", "/admin/users/{id}", Roles(&[Role::Admin]), post(account::act)),
+        r("GET", "/admin", Roles(ADMINS), get(admin::index)),
+        r("POST", "/admin/users", Roles(ADMINS), post(admin::create_user)),
+        r("POST", "/admin/users/{id}", Roles(ADMINS), post(account::act)),
         r("GET", "/account/password", Page, get(account::password_form)),
         r("POST", "/account/password", Page, post(account::change_password)),
-        r("POST", "/admin/calendar", Roles(&[Role::Admin]), post(admin::load_calendar).layer(big())),
+        r("POST", "/admin/calendar", Roles(ADMINS), post(admin::load_calendar).layer(big())),
         r("POST", "/admin/rounds/{id}/acknowledge", Roles(&[Role::Admin]), post(admin::acknowledge_filing)),
         r("POST", "/admin/planning", Roles(&[Role::Admin]), post(admin::set_plan)),
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),
@@ -134,7 +139,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/workbench", Roles(STAFF), get(workbench::queue)),
         r("GET", "/workbench/export.csv", Roles(STAFF), get(workbench::export_csv)),
         r("GET", "/workbench/export.xlsx", Roles(STAFF), get(workbench::export_xlsx)),
-        r("GET", "/stats", Roles(STAFF), get(workbench::stats)),
+        r("GET", "/stats", Roles(STATS), get(workbench::stats)),
         // JSON API.
         r("GET", "/api/openapi.json", Public, get(api::openapi)),
         r("POST", "/api/session", Public, post(api::login)),
@@ -185,7 +190,7 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("POST", "/api/inbox/{id}/read", Signed, post(api::mark_read)),
         r("GET", "/api/notifications/failed", Roles(AGENCY_ADMIN), get(api::failed_notifications)),
         r("GET", "/api/calendar", Public, get(api::calendar_years)),
-        r("POST", "/api/calendar/years", Roles(&[Role::Admin]), post(api::load_calendar_year)),
+        r("POST", "/api/calendar/years", Roles(ADMINS), post(api::load_calendar_year)),
     ]
 }
 

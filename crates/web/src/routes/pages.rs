@@ -110,7 +110,9 @@ pub async fn login(State(s): State<AppState>, ClientAddr(addr): ClientAddr, head
     match s.store.create_session(user.id, "cookie", SESSION_TTL, s.clock.now()).await {
         Ok(token) => {
             tracing::info!(user_id = user.id, "page login");
-            let mut resp = signed_in(&token, &headers, "/applications");
+            // A provincial administrator handles no application: it lands on its province's cities.
+            let landing = if user.role() == Role::ProvincialAdmin { "/admin" } else { "/applications" };
+            let mut resp = signed_in(&token, &headers, landing);
             if let Some(v) = crate::auth::device_cookie(&device, &headers) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

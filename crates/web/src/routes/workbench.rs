@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::clocks::{ClockStatus, ClockView};
-use dingdian_core::lifecycle::{Role, State as AppStateName};
+use dingdian_core::lifecycle::{Actor, Role, State as AppStateName};
 use dingdian_core::policy::Expiry;
 use dingdian_store::{AppRecord, QueueFilter, QueueRow, StateFilter, User};
 use jiff::civil::Date;
@@ -48,6 +48,8 @@ pub struct Filters {
     round: Option<String>,
     profile: Option<String>,
     page: Option<String>,
+    /// The city a provincial administrator looks at (`province::administer` decides).
+    city: Option<String>,
 }
 
 fn nonempty(v: &Option<String>) -> Option<String> {
@@ -174,6 +176,8 @@ pub struct FilterForm {
     /// The branch reviewer's district is fixed.
     district_fixed: bool,
     active: bool,
+    /// The city kept across filtering, for a provincial administrator.
+    city: Option<String>,
 }
 
 pub struct Row {
@@ -220,17 +224,16 @@ struct WorkbenchPage<'a> {
 }
 
 /// Who sees what, in words.
-fn scope_zh(u: &User, s: &AppState) -> String {
+fn scope_zh(u: &Actor, s: &AppState) -> String {
     let city = s.store.current_profile(&u.city).map(|p| p.name.clone()).unwrap_or_else(|| u.city.clone());
-    match (u.role(), u.district.as_deref()) {
+    match (u.role, u.district.as_deref()) {
         (Role::BranchReviewer, Some(d)) => format!("{city} · {}", district_zh(s, d)),
         _ => city,
     }
 }
 
-async fn filter_form(s: &AppState, u: &User, q: &Filters, districts: &[String]) -> Result<FilterForm, ApiError> {
+async fn filter_form(s: &AppState, actor: &Actor, q: &Filters, districts: &[String]) -> Result<FilterForm, ApiError> {
     let f = q.filter();
-    let actor = u.actor();
     let district = f.district.clone();
     let mut ds = vec![opt("", "全部区县", district.as_deref().or(Some("")))];
     ds.extend(districts.iter().map(|d| opt(d.clone(), district_zh(s, d), district.as_deref())));
@@ -242,14 +245,14 @@ async fn filter_form(s: &AppState, u: &User, q: &Filters, districts: &[String]) 
     let round = f.round_id.map(|r| r.to_string());
     let round = round.as_deref().or(Some(""));
     let mut rounds = vec![opt("", "全部批次", round)];
-    for r in s.store.rounds(&u.city).await? {
+    for r in s.store.rounds(&actor.city).await? {
         rounds.push(opt(r.id.to_string(), r.name, round));
     }
     let profile = nonempty(&q.profile);
     let profile = profile.as_deref().or(Some(""));
     let mut profiles = vec![opt("", "全部政策版本", profile)];
     let mut seen = Vec::new();
-    for (id, version) in s.store.profile_versions(&actor).await? {
+    for (id, version) in s.store.profile_versions(actor).await? {
         let name = s.store.profile_version(&id, &version).map(|p| p.name.clone()).unwrap_or_else(|| id.clone());
         if !seen.contains(&id) {
             profiles.push(opt(id.clone(), format!("{name}（全部版本）"), profile));
@@ -263,8 +266,9 @@ async fn filter_form(s: &AppState, u: &User, q: &Filters, districts: &[String]) 
         kinds,
         rounds,
         profiles,
-        district_fixed: u.role() == Role::BranchReviewer,
+        district_fixed: actor.role == Role::BranchReviewer,
         active: f.district.is_some() || f.kind.is_some() || f.round_id.is_some() || f.profile_id.is_some(),
+        city: (actor.role == Role::ProvincialAdmin).then(|| actor.city.clone()),
     })
 }
 
@@ -365,10 +369,10 @@ async fn queue_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
     {
         tabs.push(Tab { label: st.zh(), count: Some(0), href: q.query(f.states, None), current: true });
     }
-    let form = filter_form(s, &u, &q, &counts.districts).await?;
+    let form = filter_form(s, &u.actor(), &q, &counts.districts).await?;
     let page_data = WorkbenchPage {
         read_only: u.role() == Role::Supervisor,
-        scope: scope_zh(&u, s),
+        scope: scope_zh(&u.actor(), s),
         role_zh: u.role().zh(),
         user: Some(u),
         tabs,
@@ -429,7 +433,7 @@ async fn export_rows(s: &AppState, u: &User, q: &Filters) -> Result<(Vec<Vec<Str
     let today = s.clock.today();
     let rows = s.store.queue_rows(&u.actor(), &q.filter(), EXPORT_MAX).await?;
     let cells = rows.iter().map(|r| export_cells(s, r, today)).collect();
-    let scope = scope_zh(u, s);
+    let scope = scope_zh(&u.actor(), s);
     let name = format!("定点申请工作台-{scope}-{}-{today}", states_zh(q.states()));
     // No characters a file system or a header would trip over.
     let name: String =
@@ -682,6 +686,10 @@ struct StatsPage<'a> {
 /// results, as server-drawn SVG charts with their numbers.
 pub async fn stats(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<Filters>) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
+    // A provincial administrator's statistics across its cities are on its overview.
+    if u.role() == Role::ProvincialAdmin && nonempty(&q.city).is_none() {
+        return Redirect::to("/admin#cities").into_response();
+    }
     match stats_page(&s, u, q).await {
         Ok(r) => r,
         Err(e) => error_page(e),
@@ -691,9 +699,14 @@ pub async fn stats(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(
 async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiError> {
     let today = s.clock.today();
     let f = q.filter();
-    let st = s.store.stats(&u.actor(), &f, today).await?;
-    let districts: Vec<String> = s.store.queue_counts(&u.actor(), &f).await?.districts;
-    let mut form = filter_form(s, &u, &q, &districts).await?;
+    // A provincial administrator looks at one city of its province at a time (`?city=`).
+    let actor = match u.role() {
+        Role::ProvincialAdmin => super::admin::acting(s, &u, q.city.as_deref())?,
+        _ => u.actor(),
+    };
+    let st = s.store.stats(&actor, &f, today).await?;
+    let districts: Vec<String> = s.store.queue_counts(&actor, &f).await?.districts;
+    let mut form = filter_form(s, &actor, &q, &districts).await?;
     form.state = String::new();
     let total: i64 = st.by_state.iter().map(|(_, n)| n).sum();
     let mut charts = Vec::new();
@@ -803,7 +816,15 @@ async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
         table,
     ));
 
-    Ok(render(StatsPage { scope: scope_zh(&u, s), role_zh: u.role().zh(), user: Some(u), form, total, charts, today: today.to_string() }))
+    Ok(render(StatsPage {
+        scope: scope_zh(&actor, s),
+        role_zh: u.role().zh(),
+        user: Some(u),
+        form,
+        total,
+        charts,
+        today: today.to_string(),
+    }))
 }
 
 #[cfg(test)]
