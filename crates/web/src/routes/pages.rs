@@ -396,7 +396,7 @@ pub async fn application(
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let done = flash.done.as_deref().and_then(done_label).map(|label| format!("已办理：{label}。"));
-    match application_page(&s, u, &raw, done, None).await {
+    match application_page(&s, u, &raw, done, None, None).await {
         Ok(r) => r,
         Err(e) => error_page(e),
     }
@@ -429,7 +429,17 @@ pub(crate) fn error_page_with(status: StatusCode, code: &str, message: String) -
     (status, render(ErrorPage { user: None, role_zh: "", heading, message, code })).into_response()
 }
 
-async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>, error: Option<String>) -> Result<Response, ApiError> {
+/// A complaint's verdict form as sent, to show again after a refusal: (complaint number, draft).
+type Draft = Option<(i64, super::portal::ResolveDraft)>;
+
+async fn application_page(
+    s: &AppState,
+    u: User,
+    raw: &str,
+    done: Option<String>,
+    error: Option<String>,
+    draft: Draft,
+) -> Result<Response, ApiError> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let today = s.clock.today();
     let actor = u.actor();
@@ -476,7 +486,16 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
         })
         .collect();
     let query_code = if visibility::sees_query_code(&actor) { s.store.query_code(app.id).await? } else { None };
-    let portal = super::portal::build(s, &app, &profile, &available).await?;
+    let mut portal = super::portal::build(s, &actor, &app, &profile, &available).await?;
+    // A refused verdict is shown at its complaint's form; with no such form shown, at the top.
+    let mut error = error;
+    if let Some((number, draft)) = draft {
+        let form_shown = portal.can_resolve;
+        match portal.complaints.as_mut().filter(|_| form_shown).and_then(|list| list.iter_mut().find(|c| c.number == number && c.open)) {
+            Some(c) => c.draft = draft,
+            None => error = error.or(draft.error),
+        }
+    }
     let page = AppPage {
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
         today: today.to_string(),
@@ -621,9 +640,11 @@ pub async fn act(
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
+    let pairs_kept = pairs.clone();
     let outcome = async {
         // Scope first, as in the API.
         s.store.readable(id, &u.actor(), s.clock.today()).await?;
+        require_verdict(&pairs)?;
         let body = form_to_command(pairs)?;
         let (expected, cmd) = super::api::parse_command(body)?;
         s.store.execute(id, &u.actor(), expected, &cmd, s.clock.now()).await.map_err(ApiError::from)?;
@@ -633,8 +654,47 @@ pub async fn act(
     match outcome {
         Ok(name) => Redirect::to(&format!("/applications/{id}?done={name}")).into_response(),
         Err(e) if e.code == "not_found" => error_page(e),
-        Err(e) => refusal_page(&s, u, &raw, e).await,
+        Err(e) => match resolve_draft(&pairs_kept, &e) {
+            // The verdict form's refusal is shown at the form, with what was typed kept.
+            Some(draft) => {
+                let status = e.status;
+                match application_page(&s, u, &raw, None, None, Some(draft)).await {
+                    Ok(page) => (status, page).into_response(),
+                    Err(e) => error_page(e),
+                }
+            }
+            None => refusal_page(&s, u, &raw, e).await,
+        },
     }
+}
+
+/// HRB-NOTICE / URC-RES-2: the verdict on a complaint is a choice the investigator must make —
+/// the form has no default, and a form sent without one is refused before it becomes a command.
+fn require_verdict(pairs: &[(String, String)]) -> Result<(), ApiError> {
+    let resolving = pairs.iter().any(|(k, v)| k == "command" && v == "resolve_complaint");
+    let chosen = pairs.iter().any(|(k, v)| k == "founded:bool" && matches!(v.as_str(), "true" | "false"));
+    if resolving && !chosen {
+        return Err(ApiError::invalid("verdict_missing", "请选择调查结论：属实或不属实。"));
+    }
+    Ok(())
+}
+
+/// After a refused verdict form: the complaint it was for and what was typed, with the error to
+/// show at the choice. `None` for any other form.
+fn resolve_draft(pairs: &[(String, String)], e: &ApiError) -> Draft {
+    let field = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if field("command") != Some("resolve_complaint") {
+        return None;
+    }
+    let number = field("number:int")?.trim().parse().ok()?;
+    let founded = match field("founded:bool") {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let draft =
+        super::portal::ResolveDraft { finding: field("finding").unwrap_or_default().to_owned(), founded, error: Some(e.message.clone()) };
+    Some((number, draft))
 }
 
 /// Commands that make sense for many applications at once, with their labels.
@@ -689,7 +749,7 @@ pub async fn bulk(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(pa
 /// The application page showing a refusal, with the status it deserves; nothing changed.
 pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) -> Response {
     let status = e.status;
-    match application_page(s, u, raw, None, Some(message(e))).await {
+    match application_page(s, u, raw, None, Some(message(e)), None).await {
         Ok(page) => (status, page).into_response(),
         Err(e) => error_page(e),
     }
