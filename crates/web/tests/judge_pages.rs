@@ -283,3 +283,81 @@ async fn score_sheets_for_confirmation_and_review(b: Backend) {
     assert!(e.contains("必填") && e.contains("required"), "{e}");
 }
 both!(score_sheets_for_confirmation_and_review);
+
+/// URC-EVAL-1, G-DRAW: the rounds page shows a drawn round as tables — the verification, the
+/// frozen pool with who is drawn, the replacements, and the groups only once they are drawn —
+/// to the agency and the supervisors of the city; nobody else sees any of it, and the JSON
+/// download stays.
+async fn rounds_page_as_tables(b: Backend) {
+    let t = TestApp::new(b).await;
+    let agency = t.login("urc-agency").await;
+    let branch = t.login("urc-branch").await;
+    let pharmacy = t.login("urc-pharmacy").await;
+    let id = t.submitted(&pharmacy).await;
+    t.cmd(&branch, id, json!({ "command": "pass_initial_review" })).await;
+    t.cmd(&branch, id, json!({ "command": "pass_verification", "sources": { "written_review": { "checked_on": "2026-03-02" } } })).await;
+    let (_, round) = t.call(Method::POST, "/api/rounds", Some(&agency), Some(json!({ "name": "2026年第九期" }))).await;
+    let round_id = round["id"].as_i64().unwrap();
+    t.cmd(&agency, id, json!({ "command": "join_round", "round_id": round_id })).await;
+    t.evaluator_pool(&agency, "P", 12).await;
+    let drawn = t.draw(&agency, round_id, jiff::civil::date(2026, 3, 5)).await;
+    let card = format!("round-{round_id}");
+    let uscc = {
+        let app = t.store().application(id).await.unwrap().unwrap();
+        t.store().institution(app.institution_id).await.unwrap().unwrap().uscc
+    };
+    let record = t.store().round_draw(round_id).await.unwrap().unwrap().record.unwrap();
+    let chosen = dingdian_core::draw::drawn_evaluators(&record);
+
+    // Before the grouping: pool and drawn, no groups for anyone — not even the agency.
+    for who in ["urc-agency", "urc-supervisor"] {
+        let (status, page) = t.get_text("/rounds", &t.login(who).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        let d = section(&page, &card).unwrap_or_else(|| panic!("{who} sees the round's tables: {page}"));
+        assert!(d.contains("重新计算与抽取记录一致") || d.contains("结果与抽取记录一致"), "{who}: {d}");
+        assert!(d.contains("共 12 人") && d.contains("评估员0") && d.contains("已抽中"), "{who}: {d}");
+        assert_eq!(d.matches("已抽中").count(), chosen.len(), "{who}: {d}");
+        assert!(d.contains("尚未分组") && d.contains("2026-03-04"), "{who}: {d}");
+        assert!(!d.contains(&uscc) && !d.contains("urc-pharmacy"), "{who}: no group before the grouping: {d}");
+        assert!(d.contains(&format!("/api/rounds/{round_id}/draw/export")), "the download stays");
+    }
+
+    // A replacement before the grouping is listed, without an institution.
+    let (status, rep) = t
+        .call(
+            Method::POST,
+            &format!("/api/rounds/{round_id}/replacements"),
+            Some(&agency),
+            Some(json!({ "evaluator_id": chosen[0], "reason": "因病不能参加" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rep}");
+    let (_, page) = t.get_text("/rounds", &agency).await;
+    let d = section(&page, &card).unwrap();
+    let row = d.split("<tr><td>分组前</td>").nth(1).unwrap_or_else(|| panic!("the replacement is listed: {d}"));
+    assert!(row.starts_with("<td>—</td>") && row.contains(chosen[0].as_str()) && row.contains("因病不能参加"), "{row}");
+    assert!(row.contains(rep["replacement"].as_str().unwrap()), "{row}");
+
+    // Once grouped: the groups, by institution, with the members after replacements.
+    let record = t.grouped(&drawn).await;
+    let group = dingdian_core::draw::final_groups(&record).remove(&uscc).unwrap();
+    for who in ["urc-agency", "urc-supervisor"] {
+        let (_, page) = t.get_text("/rounds", &t.login(who).await).await;
+        let d = section(&page, &card).unwrap();
+        let groups = d.split("<h3>分组</h3>").nth(1).unwrap().split("<h3>").next().unwrap();
+        assert!(groups.contains(&format!("urc-pharmacy（{uscc}）")), "{who}: {groups}");
+        for m in &group {
+            assert!(groups.contains(&format!("（{m}，")), "{who}: {m} in {groups}");
+        }
+        assert!(!groups.contains("尚未分组"));
+    }
+
+    // Nobody else sees the rounds' tables: not the institution, an evaluator, the expert, the
+    // branch reviewer, the administrator, nor another city's supervisor.
+    for who in ["urc-pharmacy", "urc-evaluator", "urc-expert", "urc-branch", "urc-admin", "hrb-supervisor", "hrb-agency"] {
+        let (status, page) = t.get_text("/rounds", &t.login(who).await).await;
+        assert!(section(&page, &card).is_none(), "{who} ({status})");
+        assert!(!page.contains("评估员0") && !page.contains(&uscc), "{who} ({status}) sees no pool and no group");
+    }
+}
+both!(rounds_page_as_tables);

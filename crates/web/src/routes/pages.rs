@@ -819,6 +819,8 @@ pub struct RoundRow {
     filing: &'static str,
     /// The agency may file it now.
     can_file: bool,
+    /// The drawn record as tables.
+    detail: Option<super::round_pages::DrawDetail>,
 }
 
 #[derive(Template)]
@@ -858,12 +860,24 @@ pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, do
         Ok(r) => r,
         Err(e) => return error_page(e.into()),
     };
+    // The city's institutions by code, to name the groups (loaded once, only if needed).
+    let mut names: Option<std::collections::BTreeMap<String, String>> = None;
+    let actor = u.actor();
     for r in rounds {
         let d = match s.store.round_draw(r.id).await {
             Ok(d) => d,
             Err(e) => return error_page(e.into()),
         };
+        let record = d.as_ref().and_then(|d| d.record.as_ref());
+        if record.is_some_and(dingdian_core::draw::is_grouped) && names.is_none() {
+            match s.store.institutions(Some(&u.city)).await {
+                Ok(list) => names = Some(list.into_iter().map(|i| (i.uscc, i.name)).collect()),
+                Err(e) => return error_page(e.into()),
+            }
+        }
+        let detail = record.map(|rec| super::round_pages::DrawDetail::new(&actor, rec, names.as_ref().unwrap_or(&Default::default())));
         rows.push(RoundRow {
+            detail,
             id: r.id,
             name: r.name,
             status: if r.status == "open" { "待抽取" } else { "已抽取，评估中" },
