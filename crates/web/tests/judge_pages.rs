@@ -281,6 +281,30 @@ async fn score_sheets_for_confirmation_and_review(b: Backend) {
     assert!(!s.contains("评估员") && !s.contains("pool-"), "{s}");
     let e = section(&page, "expert").expect("the expert's form");
     assert!(e.contains("必填") && e.contains("required"), "{e}");
+    assert!(!e.contains("checked"), "no recommendation is pre-selected: {e}");
+    // Sent without a recommendation, the form is refused in Chinese and nothing changes.
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [
+        ("command", "record_expert_review".to_owned()),
+        ("expected_version:int", version.to_string()),
+        ("attendees:lines", "专家甲\n专家乙".to_owned()),
+    ];
+    let (status, page, _) = t.post_form(&format!("/applications/{id}/act"), &expert, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("请选择评审意见"), "{page}");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().version, version, "nothing changed");
+
+    // URC-EVAL-4: the agency decides with the sheets before it; the supervisor, who does not
+    // judge, and the institution, once it has confirmed, are not shown them again.
+    let review = json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲", "专家乙", "专家丙"] });
+    t.cmd(&expert, id, review).await;
+    let (_, page) = t.get_text(&path, &agency).await;
+    let s = section(&page, "site-scores").unwrap_or_else(|| panic!("the agency deciding sees the sheets: {page}"));
+    assert!(s.contains("集体决策时") && s.contains("<strong>85</strong>"), "{s}");
+    for who in [t.login("urc-supervisor").await, inst.clone()] {
+        let (_, page) = t.get_text(&path, &who).await;
+        assert!(section(&page, "site-scores").is_none());
+    }
 }
 both!(score_sheets_for_confirmation_and_review);
 

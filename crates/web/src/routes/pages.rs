@@ -430,7 +430,7 @@ pub(crate) fn error_page_with(status: StatusCode, code: &str, message: String) -
 }
 
 /// A complaint's verdict form as sent, to show again after a refusal: (complaint number, draft).
-type Draft = Option<(i64, super::portal::ResolveDraft)>;
+type VerdictDraft = Option<(i64, super::portal::ResolveDraft)>;
 
 async fn application_page(
     s: &AppState,
@@ -438,7 +438,7 @@ async fn application_page(
     raw: &str,
     done: Option<String>,
     error: Option<String>,
-    draft: Draft,
+    draft: VerdictDraft,
 ) -> Result<Response, ApiError> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let today = s.clock.today();
@@ -668,20 +668,29 @@ pub async fn act(
     }
 }
 
-/// HRB-NOTICE / URC-RES-2: the verdict on a complaint is a choice the investigator must make —
-/// the form has no default, and a form sent without one is refused before it becomes a command.
+/// Verdicts a page form offers as a choice without a default, so nobody rules by not looking:
+/// (command, field, its values, the refusal when none is chosen).
+const VERDICTS: &[(&str, &str, &[&str], &str)] = &[
+    // HRB-NOTICE / URC-RES-2: the finding on a complaint.
+    ("resolve_complaint", "founded:bool", &["true", "false"], "请选择调查结论：属实或不属实。"),
+    // HRB-EVAL-2 / URC-EVAL-3: the experts' recommendation.
+    ("record_expert_review", "recommendation", &["pass", "fail"], "请选择评审意见：通过或不通过。"),
+];
+
+/// A verdict form sent without its choice is refused in Chinese before it becomes a command.
 fn require_verdict(pairs: &[(String, String)]) -> Result<(), ApiError> {
-    let resolving = pairs.iter().any(|(k, v)| k == "command" && v == "resolve_complaint");
-    let chosen = pairs.iter().any(|(k, v)| k == "founded:bool" && matches!(v.as_str(), "true" | "false"));
-    if resolving && !chosen {
-        return Err(ApiError::invalid("verdict_missing", "请选择调查结论：属实或不属实。"));
+    let command = pairs.iter().rev().find(|(k, _)| k == "command").map(|(_, v)| v.as_str());
+    for (name, field, values, refusal) in VERDICTS {
+        if command == Some(*name) && !pairs.iter().any(|(k, v)| k == field && values.contains(&v.as_str())) {
+            return Err(ApiError::invalid("verdict_missing", *refusal));
+        }
     }
     Ok(())
 }
 
 /// After a refused verdict form: the complaint it was for and what was typed, with the error to
 /// show at the choice. `None` for any other form.
-fn resolve_draft(pairs: &[(String, String)], e: &ApiError) -> Draft {
+fn resolve_draft(pairs: &[(String, String)], e: &ApiError) -> VerdictDraft {
     let field = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if field("command") != Some("resolve_complaint") {
         return None;

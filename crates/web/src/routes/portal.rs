@@ -275,8 +275,9 @@ pub struct Portal {
     /// Score entry: (item id, name, max) of the profile's sheet, when the user scores now.
     pub score_items: Vec<(String, String, u16)>,
     pub can_score: bool,
-    /// URC-EVAL-2/3: the site score sheets of the current evaluation, for whoever is asked to
-    /// judge them now — the institution confirming them, the experts reviewing them.
+    /// URC-EVAL-2/3/4: the site score sheets of the current evaluation, for whoever is asked to
+    /// judge them now — the institution confirming them, the experts reviewing them, the
+    /// agency deciding.
     pub sheets: Vec<SheetView>,
     pub can_review_expert: bool,
     pub can_reject: bool,
@@ -611,7 +612,11 @@ pub async fn build(s: &AppState, actor: &Actor, app: &AppRecord, profile: &Profi
         documents,
         score_items,
         can_score,
-        sheets: if available.can("confirm_score_sheet") || available.can("record_expert_review") { sheets } else { Vec::new() },
+        sheets: if ["confirm_score_sheet", "record_expert_review", "decide"].iter().any(|c| available.can(c)) {
+            sheets
+        } else {
+            Vec::new()
+        },
         can_review_expert: available.can("record_expert_review"),
         can_reject: available.can("reject"),
         can_resolve: available.can("resolve_complaint"),
