@@ -301,6 +301,20 @@ async fn score_sheets_for_confirmation_and_review(b: Backend) {
     let (_, page) = t.get_text(&path, &agency).await;
     let s = section(&page, "site-scores").unwrap_or_else(|| panic!("the agency deciding sees the sheets: {page}"));
     assert!(s.contains("集体决策时") && s.contains("<strong>85</strong>"), "{s}");
+    // The decision, too, has no pre-set result.
+    let d = section(&page, "decide").expect("the decision form");
+    assert!(!d.contains("checked") && d.contains("必填"), "{d}");
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [
+        ("command", "decide".to_owned()),
+        ("expected_version:int", version.to_string()),
+        ("minutes", "集体研究会议纪要".to_owned()),
+        ("attendees:lines", "主任".to_owned()),
+    ];
+    let (status, page, _) = t.post_form(&format!("/applications/{id}/act"), &agency, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("请选择决策结果"), "{page}");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().version, version, "nothing changed");
     for who in [t.login("urc-supervisor").await, inst.clone()] {
         let (_, page) = t.get_text(&path, &who).await;
         assert!(section(&page, "site-scores").is_none());
@@ -385,3 +399,28 @@ async fn rounds_page_as_tables(b: Backend) {
     }
 }
 both!(rounds_page_as_tables);
+
+/// HRB-ANNEX2: the agency's acceptance result has no pre-set answer either; a form without one
+/// is refused in Chinese and changes nothing.
+async fn annex2_result_has_no_default(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hospital = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let id = t.harbin_to_preparation(&hospital).await;
+    let (status, body) = t.upload(&hospital, id, "annex2_package", &t.annex2_name(id).await, common::annex2_zip()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.cmd(&hospital, id, json!({ "command": "request_annex2_acceptance" })).await;
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &agency).await;
+    let p = section(&page, "preparation").expect("the preparation card");
+    assert!(p.contains("通知验收结果"), "{p}");
+    for value in ["true", "false"] {
+        assert!(p.contains(&format!("name=\"passed:bool\" value=\"{value}\" required>")), "no pre-set result: {p}");
+    }
+    let version = t.store().application(id).await.unwrap().unwrap().version;
+    let fields = [("command", "review_annex2".to_owned()), ("expected_version:int", version.to_string())];
+    let (status, page, _) = t.post_form(&format!("/applications/{id}/act"), &agency, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("请选择验收结果"), "{page}");
+    assert_eq!(t.store().application(id).await.unwrap().unwrap().version, version, "nothing changed");
+}
+both!(annex2_result_has_no_default);

@@ -675,6 +675,10 @@ const VERDICTS: &[(&str, &str, &[&str], &str)] = &[
     ("resolve_complaint", "founded:bool", &["true", "false"], "请选择调查结论：属实或不属实。"),
     // HRB-EVAL-2 / URC-EVAL-3: the experts' recommendation.
     ("record_expert_review", "recommendation", &["pass", "fail"], "请选择评审意见：通过或不通过。"),
+    // URC-EVAL-4: the collective decision.
+    ("decide", "outcome", &["pass", "fail"], "请选择决策结果：通过或不通过。"),
+    // HRB-ANNEX2: the acceptance test's result.
+    ("review_annex2", "passed:bool", &["true", "false"], "请选择验收结果：通过或不通过。"),
 ];
 
 /// A verdict form sent without its choice is refused in Chinese before it becomes a command.
