@@ -158,6 +158,15 @@ pub fn sees_draw_record(actor: &Actor) -> bool {
     matches!(actor.role, Role::Agency | Role::Supervisor)
 }
 
+/// G-DRAW, URC-EVAL-1: may `actor` see a round's groups — which evaluators visit which
+/// institution? Only once the grouping is drawn (with a two-stage draw, the day before the
+/// visit: before it there is none, for anyone), and then only the agency running the round and
+/// the supervisors. Evaluators and institutions learn their own group through the application
+/// (`can_read`, `sees_evaluator_names`), never the round's.
+pub fn sees_round_groups(actor: &Actor, grouped: bool) -> bool {
+    grouped && sees_draw_record(actor)
+}
+
 /// G-DRAW: the evaluator pool (names, employers, declared ties) is for the agency, the
 /// supervisors and the administrator.
 pub fn sees_evaluator_pool(actor: &Actor) -> bool {

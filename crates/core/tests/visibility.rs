@@ -290,3 +290,14 @@ fn urc_eval_1_drawn_evaluator_sees_and_scores_nothing_before_the_grouping() {
     other.evaluator_id = Some("E99".into());
     assert_eq!(visibility::can_read(&other, &s, date(2026, 3, 20)), Err(Refusal::NotAssigned));
 }
+
+#[test]
+fn g_draw_round_groups_only_once_drawn_and_only_for_the_agency_and_supervisors() {
+    for role in [Role::Agency, Role::Supervisor] {
+        assert!(!visibility::sees_round_groups(&actor(role), false), "{role:?}: no grouping yet, nothing to see");
+        assert!(visibility::sees_round_groups(&actor(role), true), "{role:?}");
+    }
+    for role in [Role::Institution, Role::Evaluator, Role::Expert, Role::BranchReviewer, Role::Admin] {
+        assert!(!visibility::sees_round_groups(&actor(role), true), "{role:?} never sees a round's groups");
+    }
+}

@@ -552,8 +552,21 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     let events = ui.s.text("main").await;
     assert!(events.contains("评估人员"), "the record names the evaluator's role: {events}");
     ui.shot("urumqi-03-evaluator-phone-scored").await;
+    ui.logout().await;
+    // The agency's rounds page on a phone: the draw as tables (URC-EVAL-1), each scrolling in
+    // its own box.
+    ui.login("urc-agency").await;
+    ui.open("/rounds").await;
+    ui.s.find_with_text("main h3", "评估人员库").await;
+    let overflow = ui.s.script("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await;
+    assert_eq!(overflow, json!(0), "no horizontal page scrolling on the rounds page");
+    ui.shot("urumqi-04-agency-phone-rounds").await;
+    let rounds = axe(&ui.s).await;
     ui.quit().await;
-    assert_no_serious(&[("/applications/{id}（评估人员，手机）".to_owned(), accessibility)]);
+    assert_no_serious(&[
+        ("/applications/{id}（评估人员，手机）".to_owned(), accessibility),
+        ("/rounds（经办机构，手机）".to_owned(), rounds),
+    ]);
     eprintln!("urumqi_evaluator_scores_on_a_phone ({b:?}): {:.1} s", started.elapsed().as_secs_f64());
 }
 both!(urumqi_evaluator_scores_on_a_phone);
@@ -665,6 +678,10 @@ async fn accessibility_of_main_pages(b: Backend) {
     t.cmd(&agency, noticed, json!({ "command": "record_site_evaluation", "score": 90 })).await;
     t.cmd(&expert, noticed, json!({ "command": "record_expert_review", "recommendation": "pass", "attendees": ["专家甲"] })).await;
     t.cmd(&agency, noticed, json!({ "command": "publish_notice" })).await;
+    // A complaint in the notice: the agency reads it in full and rules on it (HRB-NOTICE).
+    let number = t.store().application(noticed).await.unwrap().unwrap().number;
+    let filed = t.store().file_complaint(&number, Some("李四"), Some("13800001111"), "该院并无首注医师在岗", None, t.now()).await;
+    assert!(matches!(filed, Ok(Ok(_))), "complaint: {filed:?}");
     let submitted = t.submitted(&kangning).await;
     let (_, draft) = t.call(Method::POST, "/api/applications", Some(&anning), None).await;
     let draft = draft["id"].as_i64().expect("draft id");
@@ -711,7 +728,7 @@ async fn accessibility_of_main_pages(b: Backend) {
     assert!(ui.s.title().await.contains("工作台"), "the workbench page");
     ui.shot("axe-02-workbench").await;
     results.push(("/workbench".to_owned(), axe(&ui.s).await));
-    for (id, what) in [(submitted, "受理审核"), (prep, "签约前准备")] {
+    for (id, what) in [(submitted, "受理审核"), (prep, "签约前准备"), (noticed, "公示期投诉举报")] {
         ui.open_app(id).await;
         results.push((format!("/applications/{id}（经办机构，{what}）"), axe(&ui.s).await));
     }

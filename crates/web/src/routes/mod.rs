@@ -35,6 +35,18 @@ pub fn beijing(ts: &str) -> String {
     }
 }
 
+/// A stored instant (RFC 3339, UTC) as Beijing time written out in Chinese, for records people
+/// read in full: `2026年12月1日 14:05`. Text that is not an instant is shown as `beijing` shows it.
+pub fn beijing_zh(ts: &str) -> String {
+    match ts.parse::<jiff::Timestamp>() {
+        Ok(t) => {
+            let d = jiff::tz::offset(8).to_datetime(t);
+            format!("{}年{}月{}日 {:02}:{:02}", d.year(), d.month(), d.day(), d.hour(), d.minute())
+        }
+        Err(_) => beijing(ts),
+    }
+}
+
 /// A CSV import of tens of thousands of institutions fits in this.
 pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 

@@ -398,7 +398,7 @@ pub async fn application(
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let done = flash.done.as_deref().and_then(done_label).map(|label| format!("已办理：{label}。"));
-    match application_page(&s, u, &raw, done, None).await {
+    match application_page(&s, u, &raw, done, None, None).await {
         Ok(r) => r,
         Err(e) => error_page(e),
     }
@@ -431,7 +431,17 @@ pub(crate) fn error_page_with(status: StatusCode, code: &str, message: String) -
     (status, render(ErrorPage { user: None, role_zh: "", heading, message, code })).into_response()
 }
 
-async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>, error: Option<String>) -> Result<Response, ApiError> {
+/// A complaint's verdict form as sent, to show again after a refusal: (complaint number, draft).
+type VerdictDraft = Option<(i64, super::portal::ResolveDraft)>;
+
+async fn application_page(
+    s: &AppState,
+    u: User,
+    raw: &str,
+    done: Option<String>,
+    error: Option<String>,
+    draft: VerdictDraft,
+) -> Result<Response, ApiError> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let today = s.clock.today();
     let actor = u.actor();
@@ -478,7 +488,16 @@ async fn application_page(s: &AppState, u: User, raw: &str, done: Option<String>
         })
         .collect();
     let query_code = if visibility::sees_query_code(&actor) { s.store.query_code(app.id).await? } else { None };
-    let portal = super::portal::build(s, &app, &profile, &available).await?;
+    let mut portal = super::portal::build(s, &actor, &app, &profile, &available).await?;
+    // A refused verdict is shown at its complaint's form; with no such form shown, at the top.
+    let mut error = error;
+    if let Some((number, draft)) = draft {
+        let form_shown = portal.can_resolve;
+        match portal.complaints.as_mut().filter(|_| form_shown).and_then(|list| list.iter_mut().find(|c| c.number == number && c.open)) {
+            Some(c) => c.draft = draft,
+            None => error = error.or(draft.error),
+        }
+    }
     let page = AppPage {
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
         today: today.to_string(),
@@ -623,9 +642,11 @@ pub async fn act(
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
+    let pairs_kept = pairs.clone();
     let outcome = async {
         // Scope first, as in the API.
         s.store.readable(id, &u.actor(), s.clock.today()).await?;
+        require_verdict(&pairs)?;
         let body = form_to_command(pairs)?;
         let (expected, cmd) = super::api::parse_command(body)?;
         s.store.execute(id, &u.actor(), expected, &cmd, s.clock.now()).await.map_err(ApiError::from)?;
@@ -635,8 +656,60 @@ pub async fn act(
     match outcome {
         Ok(name) => Redirect::to(&format!("/applications/{id}?done={name}")).into_response(),
         Err(e) if e.code == "not_found" => error_page(e),
-        Err(e) => refusal_page(&s, u, &raw, e).await,
+        Err(e) => match resolve_draft(&pairs_kept, &e) {
+            // The verdict form's refusal is shown at the form, with what was typed kept.
+            Some(draft) => {
+                let status = e.status;
+                match application_page(&s, u, &raw, None, None, Some(draft)).await {
+                    Ok(page) => (status, page).into_response(),
+                    Err(e) => error_page(e),
+                }
+            }
+            None => refusal_page(&s, u, &raw, e).await,
+        },
     }
+}
+
+/// Verdicts a page form offers as a choice without a default, so nobody rules by not looking:
+/// (command, field, its values, the refusal when none is chosen).
+const VERDICTS: &[(&str, &str, &[&str], &str)] = &[
+    // HRB-NOTICE / URC-RES-2: the finding on a complaint.
+    ("resolve_complaint", "founded:bool", &["true", "false"], "请选择调查结论：属实或不属实。"),
+    // HRB-EVAL-2 / URC-EVAL-3: the experts' recommendation.
+    ("record_expert_review", "recommendation", &["pass", "fail"], "请选择评审意见：通过或不通过。"),
+    // URC-EVAL-4: the collective decision.
+    ("decide", "outcome", &["pass", "fail"], "请选择决策结果：通过或不通过。"),
+    // HRB-ANNEX2: the acceptance test's result.
+    ("review_annex2", "passed:bool", &["true", "false"], "请选择验收结果：通过或不通过。"),
+];
+
+/// A verdict form sent without its choice is refused in Chinese before it becomes a command.
+fn require_verdict(pairs: &[(String, String)]) -> Result<(), ApiError> {
+    let command = pairs.iter().rev().find(|(k, _)| k == "command").map(|(_, v)| v.as_str());
+    for (name, field, values, refusal) in VERDICTS {
+        if command == Some(*name) && !pairs.iter().any(|(k, v)| k == field && values.contains(&v.as_str())) {
+            return Err(ApiError::invalid("verdict_missing", *refusal));
+        }
+    }
+    Ok(())
+}
+
+/// After a refused verdict form: the complaint it was for and what was typed, with the error to
+/// show at the choice. `None` for any other form.
+fn resolve_draft(pairs: &[(String, String)], e: &ApiError) -> VerdictDraft {
+    let field = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if field("command") != Some("resolve_complaint") {
+        return None;
+    }
+    let number = field("number:int")?.trim().parse().ok()?;
+    let founded = match field("founded:bool") {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let draft =
+        super::portal::ResolveDraft { finding: field("finding").unwrap_or_default().to_owned(), founded, error: Some(e.message.clone()) };
+    Some((number, draft))
 }
 
 /// Commands that make sense for many applications at once, with their labels.
@@ -691,7 +764,7 @@ pub async fn bulk(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(pa
 /// The application page showing a refusal, with the status it deserves; nothing changed.
 pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) -> Response {
     let status = e.status;
-    match application_page(s, u, raw, None, Some(message(e))).await {
+    match application_page(s, u, raw, None, Some(message(e)), None).await {
         Ok(page) => (status, page).into_response(),
         Err(e) => error_page(e),
     }
@@ -761,6 +834,8 @@ pub struct RoundRow {
     filing: &'static str,
     /// The agency may file it now.
     can_file: bool,
+    /// The drawn record as tables.
+    detail: Option<super::round_pages::DrawDetail>,
 }
 
 #[derive(Template)]
@@ -800,12 +875,24 @@ pub(super) async fn rounds_page(s: &AppState, u: User, error: Option<String>, do
         Ok(r) => r,
         Err(e) => return error_page(e.into()),
     };
+    // The city's institutions by code, to name the groups (loaded once, only if needed).
+    let mut names: Option<std::collections::BTreeMap<String, String>> = None;
+    let actor = u.actor();
     for r in rounds {
         let d = match s.store.round_draw(r.id).await {
             Ok(d) => d,
             Err(e) => return error_page(e.into()),
         };
+        let record = d.as_ref().and_then(|d| d.record.as_ref());
+        if record.is_some_and(dingdian_core::draw::is_grouped) && names.is_none() {
+            match s.store.institutions(Some(&u.city)).await {
+                Ok(list) => names = Some(list.into_iter().map(|i| (i.uscc, i.name)).collect()),
+                Err(e) => return error_page(e.into()),
+            }
+        }
+        let detail = record.map(|rec| super::round_pages::DrawDetail::new(&actor, rec, names.as_ref().unwrap_or(&Default::default())));
         rows.push(RoundRow {
+            detail,
             id: r.id,
             name: r.name,
             status: if r.status == "open" { "待抽取" } else { "已抽取，评估中" },

@@ -5,7 +5,7 @@
 //! JavaScript is needed.
 
 use dingdian_core::eligibility::{self, Equipment, Fact, System};
-use dingdian_core::lifecycle::{ChecklistItem, Event, FileRef, State};
+use dingdian_core::lifecycle::{Actor, ChecklistItem, Event, FileRef, State};
 use dingdian_core::policy::Profile;
 use dingdian_store::{AppRecord, Available, DocKind};
 use serde::Serialize;
@@ -109,6 +109,54 @@ impl FactsForm {
     }
 }
 
+/// The declared facts after submission, read-only: (label as the form labels it, value as
+/// people read it — 是/否 for yes/no, names for choices, "未填写" for nothing).
+pub type DeclaredRow = (&'static str, String);
+
+impl FactsForm {
+    /// The facts as the read-only list shown once the draft is submitted.
+    fn declared(&self) -> Vec<DeclaredRow> {
+        let text = |v: &str| if v.trim().is_empty() { "未填写".to_owned() } else { v.to_owned() };
+        let yes_no = |b: bool| if b { "是" } else { "否" }.to_owned();
+        let chosen = |list: &[Choice]| {
+            let names: Vec<&str> = list.iter().filter(|c| c.2).map(|c| c.1).collect();
+            if names.is_empty() { "无".to_owned() } else { names.join("、") }
+        };
+        let staff = |lines: &str| {
+            let people: Vec<String> = lines
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| match l.split_once(", ") {
+                    Some((name, start)) if !start.trim().is_empty() => format!("{name}（劳动合同起始日期 {start}）"),
+                    Some((name, _)) => name.to_owned(),
+                    None => l.to_owned(),
+                })
+                .collect();
+            if people.is_empty() { "未填写".to_owned() } else { people.join("；") }
+        };
+        let mut rows = vec![
+            ("国家医保定点机构代码（国码）", text(&self.national_code)),
+            ("开始执业（营业）日期", text(&self.operating_since)),
+            ("核定床位数", text(&self.beds)),
+            ("首注医师人数", text(&self.first_registered_physicians)),
+            ("医保管理人员人数", text(&self.insurance_administrators)),
+            ("专职医保管理人员人数", text(&self.full_time_insurance_staff)),
+            ("主要负责人负责医保工作", yes_no(self.principal_responsible)),
+            ("设有医保管理部门", yes_no(self.insurance_department)),
+        ];
+        rows.extend(self.facts.iter().map(|c| (c.1, yes_no(c.2))));
+        rows.extend([
+            ("主要执业范围为医疗美容、辅助生殖、生活照护、种植牙等非基本医疗服务", yes_no(self.non_basic_main_practice)),
+            ("基本医疗服务未执行政府价格政策", yes_no(self.price_policy_violation)),
+            ("已建立的制度", chosen(&self.systems)),
+            ("已配备的设备", chosen(&self.equipment)),
+            ("药学技术人员", staff(&self.pharmacists)),
+            ("医保管理人员", staff(&self.insurance_admin_contracts)),
+        ]);
+        rows
+    }
+}
+
 /// One HRB-PRE-2 checklist row.
 pub struct ChecklistRow {
     pub item: &'static str,
@@ -184,9 +232,35 @@ pub struct ReviewRow {
     pub departure_reason: Option<String>,
 }
 
+/// URC-EVAL-2: one evaluator's site score sheet as the institution confirming it and the experts
+/// reviewing it see it. The evaluator is named by order only ("评估人员一"): who scored is never
+/// shown here (URC-EVAL-1's double blind).
+pub struct SheetView {
+    pub evaluator: String,
+    pub at: String,
+    /// (item, points, out of)
+    pub items: Vec<(String, u16, Option<u16>)>,
+    pub total: u16,
+    pub notes: Option<String>,
+}
+
+/// Chinese ordinal for the n-th (1-based) evaluator.
+fn ordinal(n: usize) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        1..=9 => DIGITS[n].to_owned(),
+        10 => "十".to_owned(),
+        11..=19 => format!("十{}", DIGITS[n - 10]),
+        _ => n.to_string(),
+    }
+}
+
 /// Everything the page adds for the current user.
 pub struct Portal {
     pub facts: Option<FactsForm>,
+    /// The declared facts, read-only, once the draft is no longer editable (everyone who may
+    /// read the application: the page is shown only after `visibility::can_read`).
+    pub declared: Vec<DeclaredRow>,
     pub slots: Vec<SlotView>,
     /// The agency's completeness review (HRB-ACC-1) is open.
     pub review: bool,
@@ -201,9 +275,12 @@ pub struct Portal {
     /// Score entry: (item id, name, max) of the profile's sheet, when the user scores now.
     pub score_items: Vec<(String, String, u16)>,
     pub can_score: bool,
+    /// URC-EVAL-2/3/4: the site score sheets of the current evaluation, for whoever is asked to
+    /// judge them now — the institution confirming them, the experts reviewing them, the
+    /// agency deciding.
+    pub sheets: Vec<SheetView>,
     pub can_review_expert: bool,
     pub can_reject: bool,
-    pub open_complaints: Vec<u32>,
     pub can_resolve: bool,
     /// URC-EVAL-1: open rounds this application may join (agency, before the draw).
     pub open_rounds: Vec<(i64, String)>,
@@ -222,6 +299,41 @@ pub struct Portal {
     pub verifications: Vec<VerificationRow>,
     /// URC-REV-1: the district's planning figures, during the initial review (staff only).
     pub planning: Option<PlanningView>,
+    /// HRB-NOTICE / URC-RES-2: the complaints in full, for those who may see the complainant;
+    /// `None` for everyone else.
+    pub complaints: Option<Vec<ComplaintView>>,
+}
+
+/// A complaint from the public (HRB-NOTICE, URC-RES-2) in full, for those the core lets see the
+/// complainant (`visibility::sees_complainant`): the agency investigating and the supervisors.
+pub struct ComplaintView {
+    pub number: i64,
+    /// Received, Beijing time (`2026年12月1日 14:05`).
+    pub received: String,
+    /// The complainant's name; `None`: anonymous.
+    pub name: Option<String>,
+    pub contact: Option<String>,
+    pub content: String,
+    pub attachments: Vec<FileRef>,
+    /// Still under investigation.
+    pub open: bool,
+    /// The recorded outcome as people read it (属实 / 不属实), once resolved.
+    pub outcome: Option<&'static str>,
+    pub finding: Option<String>,
+    /// Resolved, Beijing time.
+    pub resolved: Option<String>,
+    /// The verdict form as last sent, after a refusal: the finding typed, the choice made, and
+    /// the error to show at the choice.
+    pub draft: ResolveDraft,
+}
+
+/// What the investigator last typed into a complaint's verdict form (kept after a refusal).
+#[derive(Debug, Clone, Default)]
+pub struct ResolveDraft {
+    pub finding: String,
+    pub founded: Option<bool>,
+    /// A missing or refused verdict, shown at the choice.
+    pub error: Option<String>,
 }
 
 /// URC-REV-1: the figures the initial review is held against, as shown.
@@ -249,10 +361,15 @@ pub struct VerificationRow {
 
 /// Builds the page's parts for this user. Which forms show is `available`, the core's answer to
 /// "what may this actor do now"; nothing here decides a permission.
-pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: &Available) -> Result<Portal, ApiError> {
+pub async fn build(s: &AppState, actor: &Actor, app: &AppRecord, profile: &Profile, available: &Available) -> Result<Portal, ApiError> {
     let today = s.clock.today();
     let slots = super::materials::slot_views(s, app, &available.uploadable).await?;
     let facts = available.can("update_draft").then(|| FactsForm::new(app, profile, today));
+    let declared = if facts.is_none() && app.state != State::Draft && !app.data.facts.is_empty() {
+        FactsForm::new(app, profile, today).declared()
+    } else {
+        Vec::new()
+    };
     let review = available.can("issue_supplement_notice");
     let missing_at_submit =
         app.data.missing_materials.iter().map(|m| profile.material(m).map_or_else(|| m.clone(), |x| x.name.clone())).collect();
@@ -345,8 +462,19 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
             .map(|c| (c.source.zh(), c.checked_on.to_string(), c.note.clone().unwrap_or_default(), c.attachments.clone()))
             .collect::<Vec<_>>()
     };
+    let mut sheets = Vec::new();
+    let sheet_items = profile.score_sheets.iter().find(|sh| sh.applies_to.contains(&app.institution_kind()));
     for e in s.store.events(app.id).await? {
         match &e.event {
+            Event::SiteEvaluationRecorded { score, notes, items, .. } => sheets.push(SheetView {
+                evaluator: format!("评估人员{}", ordinal(sheets.len() + 1)),
+                at: super::beijing(&e.occurred_at),
+                items: sheet_rows(sheet_items, items),
+                total: *score,
+                notes: notes.clone(),
+            }),
+            // A re-evaluation starts the sheets afresh (URC-EVAL-2).
+            Event::ReevaluationRequested => sheets.clear(),
             Event::VerificationPassed { sources } if !sources.is_empty() => verifications.push(VerificationRow {
                 outcome: "信息核查通过".into(),
                 at: super::beijing(&e.occurred_at),
@@ -466,7 +594,10 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
     } else {
         None
     };
+    let complaints = if dingdian_core::visibility::sees_complainant(actor) { Some(complaint_views(s, app).await?) } else { None };
     Ok(Portal {
+        complaints,
+        declared,
         planning,
         facts,
         slots,
@@ -481,9 +612,13 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
         documents,
         score_items,
         can_score,
+        sheets: if ["confirm_score_sheet", "record_expert_review", "decide"].iter().any(|c| available.can(c)) {
+            sheets
+        } else {
+            Vec::new()
+        },
         can_review_expert: available.can("record_expert_review"),
         can_reject: available.can("reject"),
-        open_complaints: app.data.complaints.iter().filter(|c| c.open).map(|c| c.number).collect(),
         can_resolve: available.can("resolve_complaint"),
         open_rounds,
         can_decide: available.can("decide"),
@@ -498,4 +633,43 @@ pub async fn build(s: &AppState, app: &AppRecord, profile: &Profile, available: 
             .collect(),
         verifications,
     })
+}
+
+/// The complaints on an application in full, with the outcome the application's record holds.
+/// Only called for those the core lets see the complainant.
+async fn complaint_views(s: &AppState, app: &AppRecord) -> Result<Vec<ComplaintView>, ApiError> {
+    Ok(s.store
+        .complaints(app.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let recorded = app.data.complaints.iter().find(|x| i64::from(x.number) == c.number);
+            let open = recorded.is_none_or(|x| x.open);
+            ComplaintView {
+                number: c.number,
+                received: super::beijing_zh(&c.created_at),
+                attachments: c.files(),
+                name: c.name,
+                contact: c.contact,
+                content: c.content,
+                open,
+                outcome: recorded.and_then(|x| x.founded).map(|f| if f { "属实" } else { "不属实" }),
+                finding: c.finding,
+                resolved: c.resolved_at.as_deref().map(super::beijing_zh),
+                draft: ResolveDraft::default(),
+            }
+        })
+        .collect())
+}
+
+/// A score sheet's items in the profile's order (as the evaluator filled them in), then any
+/// item the profile no longer lists, under its id: (name, points, out of).
+fn sheet_rows(
+    sheet: Option<&dingdian_core::policy::ScoreSheet>,
+    items: &std::collections::BTreeMap<String, u16>,
+) -> Vec<(String, u16, Option<u16>)> {
+    let known = sheet.map(|sh| sh.items.as_slice()).unwrap_or_default();
+    let listed = known.iter().filter_map(|i| items.get(&i.id).map(|p| (i.name.clone(), *p, Some(i.max))));
+    let other = items.iter().filter(|(id, _)| !known.iter().any(|i| &i.id == *id)).map(|(id, p)| (id.clone(), *p, None));
+    listed.chain(other).collect()
 }

@@ -106,3 +106,105 @@ pub async fn file(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(ra
     .await;
     finish(&s, u, outcome).await
 }
+
+/// A drawn round's record as tables (URC-EVAL-1, G-DRAW): the frozen pool, the groups, the
+/// replacements. What each part holds is the core's answer for the viewer; the JSON download
+/// stays the record to verify.
+pub struct DrawDetail {
+    /// The frozen pool, when the viewer may see the pool (`visibility::sees_evaluator_pool`).
+    pub pool: Vec<PoolRow>,
+    /// The groups, once drawn and only for those the core lets see them
+    /// (`visibility::sees_round_groups`); `None` otherwise.
+    pub groups: Option<Vec<GroupRow>>,
+    pub replacements: Vec<ReplacementRow>,
+    /// How many institutions the round visits.
+    pub institutions: usize,
+}
+
+/// One evaluator of the frozen pool.
+pub struct PoolRow {
+    pub id: String,
+    pub name: String,
+    pub department: &'static str,
+    pub employer: String,
+    pub active: bool,
+    /// Drawn for the round (after replacements).
+    pub drawn: bool,
+}
+
+/// One institution's group.
+pub struct GroupRow {
+    pub institution: String,
+    pub members: Vec<String>,
+}
+
+/// One replacement, in the order drawn.
+pub struct ReplacementRow {
+    pub stage: &'static str,
+    pub institution: String,
+    pub declined: String,
+    pub replacement: String,
+    pub reason: String,
+}
+
+impl DrawDetail {
+    /// The tables of `record` for `actor`; `institutions` names the city's institutions by code.
+    pub fn new(
+        actor: &dingdian_core::lifecycle::Actor,
+        record: &dingdian_core::draw::DrawRecord,
+        institutions: &std::collections::BTreeMap<String, String>,
+    ) -> DrawDetail {
+        use dingdian_core::{draw, visibility};
+        let candidates = &record.input.candidates;
+        let person = |id: &str| match candidates.iter().find(|c| c.id == id) {
+            Some(c) => format!("{}（{}，{}，{}）", c.name, c.id, c.department.zh(), c.employer),
+            None => id.to_owned(),
+        };
+        let institution = |uscc: &str| match institutions.get(uscc) {
+            Some(name) => format!("{name}（{uscc}）"),
+            None => uscc.to_owned(),
+        };
+        let sees_pool = visibility::sees_evaluator_pool(actor);
+        let sees_groups = visibility::sees_round_groups(actor, draw::is_grouped(record));
+        let drawn = draw::drawn_evaluators(record);
+        let pool = if sees_pool {
+            candidates
+                .iter()
+                .map(|c| PoolRow {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    department: c.department.zh(),
+                    employer: c.employer.clone(),
+                    active: c.active,
+                    drawn: drawn.contains(&c.id),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let groups = sees_groups.then(|| {
+            draw::final_groups(record)
+                .into_iter()
+                .map(|(uscc, members)| GroupRow { institution: institution(&uscc), members: members.iter().map(|m| person(m)).collect() })
+                .collect()
+        });
+        let before = record.stage1.iter().flat_map(|s| s.replacements.iter()).map(|r| ("分组前", r));
+        let after = record.replacements.iter().map(|r| ("分组后", r));
+        let replacements = if sees_pool {
+            before
+                .chain(after)
+                .map(|(stage, r)| ReplacementRow {
+                    stage,
+                    // Which institution a replacement is for tells the group: only with the groups.
+                    institution: if r.institution.is_empty() || !sees_groups { "—".to_owned() } else { institution(&r.institution) },
+                    declined: person(&r.declined),
+                    replacement: person(&r.replacement),
+                    reason: r.reason.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        DrawDetail { pool, groups, replacements, institutions: record.input.institutions.len() }
+    }
+}
