@@ -57,12 +57,10 @@ pub struct NoticeEntry {
 }
 
 impl NoticeEntry {
-    /// "道里区（230102）"; the code alone when the profile does not name it.
+    /// "道里区": the district's name for the public; the code only when the profile does not
+    /// name it.
     pub fn district_label(&self) -> String {
-        match &self.district_name {
-            Some(name) => format!("{name}（{}）", self.district),
-            None => self.district.clone(),
-        }
+        self.district_name.clone().unwrap_or_else(|| self.district.clone())
     }
 }
 
@@ -106,15 +104,16 @@ impl Store {
     }
 
     /// Current and past public notices, newest first.
-    pub async fn notices(&self, limit: i64) -> Result<Vec<NoticeEntry>> {
+    pub async fn notices(&self, limit: i64, city: Option<&str>) -> Result<Vec<NoticeEntry>> {
         let rows: Vec<NoticeRow> = with_pool!(self, p => {
             sqlx::query_as(
                 "select a.id, coalesce(a.number, '') as number, i.name, i.category, i.address, i.district, a.city, a.state,
                         e.payload, e.occurred_on
                  from events e join applications a on a.id = e.application_id join institutions i on i.id = a.institution_id
-                 where e.kind = 'notice_published' order by e.occurred_on desc, a.id desc limit $1",
+                 where e.kind = 'notice_published' and ($2 is null or a.city = $2) order by e.occurred_on desc, a.id desc limit $1",
             )
             .bind(limit)
+            .bind(city)
             .fetch_all(p)
             .await?
         });

@@ -515,6 +515,11 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     let (evaluator, evaluator_id) = &group[0];
 
     ui.login(evaluator).await;
+    assert_eq!(sideways(&ui).await, json!(0), "the evaluator's landing page scrolls sideways on a phone");
+    ui.shot("urumqi-00-evaluator-phone-list").await;
+    ui.open("/assignments").await;
+    assert_eq!(sideways(&ui).await, json!(0), "/assignments scrolls sideways on a phone");
+    ui.open("/applications").await;
     let link = ui.s.find(&format!("main a[href='/applications/{id}']")).await;
     ui.s.submit(&link).await;
     ui.assert_state("现场评估中").await;
@@ -570,6 +575,55 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     eprintln!("urumqi_evaluator_scores_on_a_phone ({b:?}): {:.1} s", started.elapsed().as_secs_f64());
 }
 both!(urumqi_evaluator_scores_on_a_phone);
+
+// ---------------------------------------------------------------------------------------------
+// Phones (issue #16, item 6): the pages most people arrive on fit 390×844 without sideways
+// scrolling, and the public notices read as cards.
+
+/// How far the page is wider than the window (0 when nothing scrolls sideways).
+async fn sideways(ui: &Ui) -> Value {
+    ui.s.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await
+}
+
+async fn phone_pages_fit_and_notices_are_cards(b: Backend) {
+    let t = TestApp::new(b).await;
+    let pharmacy = t.login("urc-pharmacy").await;
+    let id = common::urc_to_notice(&t, &pharmacy, &t.login("urc-branch").await, &t.login("urc-agency").await).await;
+    let number = t.store().application(id).await.unwrap().expect("application").number;
+    let origin = serve(&t).await;
+    let driver = Driver::start().await;
+    let ui = Ui::new(&driver, &origin, PHONE, true, b).await;
+
+    // The public notices: no sign-in, each notice a card with the number the complaint form asks for.
+    ui.open("/notices").await;
+    assert_eq!(sideways(&ui).await, json!(0), "/notices scrolls sideways on a phone");
+    let display = ui.s.script("return getComputedStyle(document.querySelector('table.cards tbody tr')).display;", vec![]).await;
+    assert_eq!(display, json!("block"), "each notice is a card on a phone");
+    let card = ui.s.text("table.cards tbody tr").await;
+    assert!(card.contains(&number) && card.contains("乌鲁木齐市") && card.contains("公示中"), "{card}");
+    let link = ui.s.find("table.cards tbody tr a[href^='/complaints/new']").await;
+    assert_eq!(ui.s.prop(&link, "href").await, json!(format!("{origin}/complaints/new?number={number}")));
+    ui.shot("phone-01-notices").await;
+    // Filtered by city: Harbin has no notice.
+    ui.open("/notices?city=harbin").await;
+    assert!(ui.s.text("main").await.contains("暂无公示"), "the city filter applies");
+    ui.open("/notices?city=urumqi").await;
+    assert!(ui.s.text("main").await.contains(&number));
+
+    // The institution's list and application page.
+    ui.login("urc-pharmacy").await;
+    assert_eq!(sideways(&ui).await, json!(0), "the application list scrolls sideways on a phone");
+    ui.shot("phone-02-institution-list").await;
+    ui.open_app(id).await;
+    assert_eq!(sideways(&ui).await, json!(0), "the application page scrolls sideways on a phone");
+    ui.shot("phone-03-institution-application").await;
+    let accessibility = axe(&ui.s).await;
+    ui.open("/notices").await;
+    let notices = axe(&ui.s).await;
+    ui.quit().await;
+    assert_no_serious(&[("/applications/{id}（机构，手机）".to_owned(), accessibility), ("/notices（手机）".to_owned(), notices)]);
+}
+both!(phone_pages_fit_and_notices_are_cards);
 
 // ---------------------------------------------------------------------------------------------
 // axe-core: no serious or critical violation on the main pages.

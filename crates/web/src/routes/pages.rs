@@ -269,8 +269,8 @@ async fn list_page(s: &AppState, u: User, flash: Flash, error: Option<ApiError>)
             id: a.id,
             number: a.number,
             institution: a.institution_name,
+            district: s.store.district_name(&a.city, &a.district).unwrap_or(a.district),
             city: s.store.current_profile(&a.city).map(|p| p.name.clone()).unwrap_or(a.city),
-            district: a.district,
             state: a.state.zh(),
             due: a.due_on.map(|d| d.to_string()).unwrap_or_default(),
             overdue: a.due_on.is_some_and(|d| today > d),
@@ -1002,17 +1002,41 @@ fn contacts(s: &AppState, city: Option<&str>) -> Vec<(String, String)> {
 struct NoticesPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
-    rows: Vec<dingdian_store::NoticeEntry>,
+    /// Each notice with its city's name.
+    rows: Vec<(dingdian_store::NoticeEntry, String)>,
     /// Each city's contact and supervision channels, "label：value；…" (HRB-HOTLINE, URC-CHANNEL).
     contacts: Vec<(String, String)>,
+    /// The cities to filter by: (id, name), by name.
+    cities: Vec<(String, String)>,
+    /// The city chosen, if any (only one the deployment serves).
+    city: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticesQuery {
+    city: Option<String>,
 }
 
 /// HRB-NOTICE / URC-RES-2: current and past notices, no sign-in needed, with each city's
-/// contact channels from its profile (HRB-HOTLINE, URC-CHANNEL).
-pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
-    let contacts = contacts(&s, None);
-    match s.store.notices(500).await {
-        Ok(rows) => render(NoticesPage { role_zh: role_zh(&user), user, rows, contacts }),
+/// contact channels from its profile (HRB-HOTLINE, URC-CHANNEL); filterable by city.
+pub async fn notices(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<NoticesQuery>) -> Response {
+    let mut cities: Vec<(String, String)> = s.store.current_profiles().iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+    cities.sort_by(|a, b| a.1.cmp(&b.1));
+    // A city the deployment does not serve is no filter (a hand-edited link shows everything).
+    let city = q.city.filter(|c| cities.iter().any(|(id, _)| id == c));
+    let names: std::collections::HashMap<String, String> = cities.iter().cloned().collect();
+    let contacts = contacts(&s, city.as_deref());
+    match s.store.notices(500, city.as_deref()).await {
+        Ok(rows) => {
+            let rows = rows
+                .into_iter()
+                .map(|n| {
+                    let name = names.get(&n.city).cloned().unwrap_or_else(|| n.city.clone());
+                    (n, name)
+                })
+                .collect();
+            render(NoticesPage { role_zh: role_zh(&user), user, rows, contacts, cities, city })
+        }
         Err(e) => error_page(e.into()),
     }
 }
@@ -1027,7 +1051,7 @@ struct NoticesFeed {
 
 /// The notices as an Atom feed.
 pub async fn notices_feed(State(s): State<AppState>) -> Response {
-    match s.store.notices(100).await {
+    match s.store.notices(100, None).await {
         Ok(rows) => {
             let updated =
                 rows.first().map(|n| format!("{}T00:00:00+08:00", n.published_on)).unwrap_or_else(|| "2026-01-01T00:00:00+08:00".into());
@@ -1193,12 +1217,18 @@ struct ComplaintStatusPage<'a> {
     user: Option<User>,
     role_zh: &'a str,
     c: dingdian_store::ComplaintStatus,
+    /// When it was received and resolved, in Beijing time.
+    received: String,
+    resolved: Option<String>,
     contacts: Vec<(String, String)>,
 }
 
 pub async fn complaint_status(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(receipt): Path<String>) -> Response {
     match s.store.complaint_status(&receipt).await {
-        Ok(Some(c)) => render(ComplaintStatusPage { role_zh: role_zh(&user), user, c, contacts: contacts(&s, None) }),
+        Ok(Some(c)) => {
+            let (received, resolved) = (super::beijing(&c.created_at), c.resolved_at.as_deref().map(super::beijing));
+            render(ComplaintStatusPage { role_zh: role_zh(&user), user, c, received, resolved, contacts: contacts(&s, None) })
+        }
         Ok(None) => error_page(ApiError::not_found()),
         Err(e) => error_page(e.into()),
     }
