@@ -279,6 +279,29 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// Whether `draw_round` would draw now, without drawing: the same refusals (scope, the
+    /// profile's draw, the visit day, the public value, the commitment, members), except a rest
+    /// day, which the page asks the agency to confirm (URC-EVAL-1). A drawn round is refused.
+    pub async fn check_draw(&self, round_id: i64, actor: &Actor, public_value: &str, visit_on: Date, now: Timestamp) -> Result<()> {
+        let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
+        agency_of(actor, &round.city)?;
+        let profile = self.current_profile(&round.city).ok_or(StoreError::NotFound)?;
+        let config = profile.evaluation.clone().ok_or_else(|| invalid("本地区规则未设置评估人员抽取。"))?;
+        let today = dingdian_core::china_date(now);
+        visibility::grouping_day(&self.calendar(), today, visit_on, config.reveal_working_days_before, true)?;
+        if public_value.trim().is_empty() {
+            return Err(invalid("请填写公开随机值（如当日公布的彩票开奖号码）。"));
+        }
+        let stored = self.round_draw(round_id).await?.ok_or_else(|| invalid("请先公布承诺值，再抽取。"))?;
+        if stored.record.is_some() {
+            return Err(invalid("该评估批次已抽取，抽取结果不能重新抽取。"));
+        }
+        if self.round_member_usccs(round_id).await?.is_empty() {
+            return Err(invalid("该评估批次还没有申请。"));
+        }
+        Ok(())
+    }
+
     /// Step 2, stage 1 of the draw: with the public value entered after the commitment, draw the
     /// round's evaluators from the frozen pool (not their grouping), store the record, and start
     /// the round's site evaluations. The grouping (stage 2) is drawn by the timer on the grouping

@@ -140,11 +140,41 @@ impl Ui {
         }
     }
 
-    /// Clicks one of the "可办理的操作" buttons (or any submit button with this label).
+    /// Clicks one of the "可办理的操作" buttons (or any submit button with this label). An
+    /// irreversible act must lead to its confirmation page (issue #16 item 3), which is then
+    /// confirmed — ticking "read" first where the act is signing.
     async fn act(&self, label: &str) {
+        let command = self
+            .s
+            .script(
+                "for (const b of document.querySelectorAll('main form button[type=submit]')) {
+                   if (b.textContent.trim() === arguments[0]) { const i = b.form.querySelector('input[name=command]'); return i ? i.value : null; }
+                 } return null;",
+                vec![json!(label)],
+            )
+            .await;
         let button = self.s.find_labelled("main form button[type=submit]", label).await;
         self.s.submit(&button).await;
         self.no_error().await;
+        let confirmation = command.as_str().and_then(dingdian_core::lifecycle::confirmation);
+        assert_eq!(
+            self.s.exists("form#confirm").await,
+            confirmation.is_some(),
+            "{label}: a confirmation page exactly for irreversible acts"
+        );
+        if let Some(c) = confirmation {
+            let page = self.s.text("main").await;
+            assert!(page.contains(c.what_happens) && page.contains(c.cannot_undo), "{label}: the page says what happens: {page}");
+            if c.read_agreement {
+                // The box must be ticked (the server refuses it unticked too: tests/confirm.rs).
+                let read = self.s.find("#read-agreement").await;
+                assert_eq!(self.s.prop(&read, "required").await, json!(true), "{label}: reading the agreement is required");
+                self.s.check("#read-agreement").await;
+            }
+            let confirm = self.s.find_labelled("form#confirm button[type=submit]", &format!("确认{}", c.act)).await;
+            self.s.submit(&confirm).await;
+            self.no_error().await;
+        }
     }
 
     /// Picks a file for a material slot and uploads it with the slot's own form.

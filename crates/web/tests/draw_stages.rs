@@ -203,11 +203,20 @@ async fn urc_eval_1_rest_day_visit_needs_confirmation(b: Backend) {
     let (_, d) = t.call(Method::GET, &format!("/api/rounds/{}/draw", r.round_id), Some(&r.apps[0].1), None).await;
     assert_eq!(d["drawn"], false, "nothing drawn: {d}");
     assert_eq!(t.state_of(r.apps[0].0).await, "evaluator_draw");
-    // The page form: the same refusal in Chinese, no code shown.
+    // The page form: the confirmation page warns that the day is a rest day (in Chinese, no
+    // code) and asks to confirm it; confirming the draw without that box draws nothing.
     let fields = [("public_value", "福彩3D 472".to_owned()), ("visit_on", "2026-03-07".to_owned())];
     let (status, page, _) = t.post_form(&format!("/rounds/{}/draw", r.round_id), &r.agency, &fields).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    assert!(page.contains("休息日") && !page.contains("rest_day_visit"), "{page}");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("2026-03-07（星期六）是休息日") && page.contains("确认在该日进行现场评估"), "{page}");
+    assert!(!page.contains("rest_day_visit"), "{page}");
+    let mut without_box = fields.to_vec();
+    without_box.push(("confirmed", "1".to_owned()));
+    let (status, page, _) = t.post_form(&format!("/rounds/{}/draw", r.round_id), &r.agency, &without_box).await;
+    assert_eq!(status, StatusCode::OK, "asked again: {page}");
+    assert!(page.contains("确认在该日进行现场评估"), "{page}");
+    let (_, d) = t.call(Method::GET, &format!("/api/rounds/{}/draw", r.round_id), Some(&r.agency), None).await;
+    assert!(d["record"].is_null(), "still nothing drawn: {d}");
     // A working day needs nothing; a confirmed rest day is drawn, grouped the day before.
     let mut confirmed = saturday;
     confirmed["confirm_rest_day"] = json!(true);

@@ -81,6 +81,12 @@ async fn pages_work_without_javascript(b: Backend) {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], "cross_origin");
     assert_eq!(t.state_of(id).await, "submitted");
 
+    // Accepting is confirmed on a second page first (issue #16 item 3), then recorded.
+    let (status, _, html) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), Some("http://dingdian.test"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("请确认：受理") && html.contains("受理后不能撤销受理"), "{html}");
+    assert_eq!(t.state_of(id).await, "submitted");
+    let act = format!("{act}&confirmed=1");
     let (status, headers, _) = raw(&t, form(&format!("/applications/{id}/act"), &act, Some(&cookie), Some("http://dingdian.test"))).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let loc = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned();

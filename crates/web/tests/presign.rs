@@ -199,7 +199,12 @@ async fn completeness_review_form_issues_the_notice(b: Backend) {
     let agency = t.login("hrb-agency").await;
     let id = t.submitted(&hosp).await;
     let version = t.store().application(id).await.unwrap().unwrap().version;
-    let mut form = vec![("command".to_owned(), "issue_supplement_notice".to_owned()), ("expected_version:int".into(), version.to_string())];
+    // Confirmed on the second page (issue #16 item 3; tests/confirm.rs shows the page itself).
+    let mut form = vec![
+        ("command".to_owned(), "issue_supplement_notice".to_owned()),
+        ("expected_version:int".into(), version.to_string()),
+        ("confirmed".into(), "1".into()),
+    ];
     for slot in [
         "application_form",
         "licence",
@@ -314,7 +319,13 @@ async fn urc_negotiate_revised_version_signed_by_both(b: Backend) {
     let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
     assert!(page.contains(&format!("name=\"document_sha256\" value=\"{}\"", v2.sha256)), "the sign form names version 2");
     let version = t.store().application(id).await.unwrap().unwrap().version;
-    let fields = [("command", "sign".to_owned()), ("expected_version:int", version.to_string()), ("document_sha256", v2.sha256.clone())];
+    let fields = [
+        ("command", "sign".to_owned()),
+        ("expected_version:int", version.to_string()),
+        ("document_sha256", v2.sha256.clone()),
+        ("confirmed", "1".to_owned()),
+        ("read_agreement", "1".to_owned()),
+    ];
     let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &inst, &fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(t.store().application(id).await.unwrap().unwrap().data.institution_signed);

@@ -56,8 +56,15 @@ async fn urc_round_through_the_pages(b: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("class=\"error\""));
     assert_eq!(form(&t, &format!("/rounds/{round_id}/commit"), &agency, &[]).await.0, StatusCode::SEE_OTHER);
-    let (status, _page, _) =
-        form(&t, &format!("/rounds/{round_id}/draw"), &agency, &[("public_value", "福彩3D 第058期 472".into()), ("visit_on", visit)]).await;
+    // Issue #16 item 3: the draw is confirmed on a second page first; nothing is drawn before.
+    let fields = [("public_value", "福彩3D 第058期 472".to_owned()), ("visit_on", visit)];
+    let (status, page, _) = form(&t, &format!("/rounds/{round_id}/draw"), &agency, &fields).await;
+    assert_eq!(status, StatusCode::OK, "{}", page_error(&page));
+    assert!(page.contains("请确认：抽取评估人员") && page.contains("不能重新抽取") && !page.contains("休息日"), "{page}");
+    assert!(t.store().round_draw(round_id).await.unwrap().unwrap().record.is_none(), "nothing drawn before confirming");
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirmed", "1".to_owned()));
+    let (status, _page, _) = form(&t, &format!("/rounds/{round_id}/draw"), &agency, &confirmed).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{}", page_error(&_page));
     let (_, page) = t.call(Method::GET, "/rounds?done=draw", Some(&agency), None).await;
     let page = page.as_str().unwrap().to_owned();

@@ -299,6 +299,7 @@ async fn urc_rev_1_initial_review_against_the_plan(b: Backend) {
         ("command", "reject".to_owned()),
         ("expected_version:int", version),
         ("reasons:cite:URC-REV-1", "天山区零售药店现有定点 1 家，已达设置规划数 1 家。".to_owned()),
+        ("confirmed", "1".to_owned()),
     ];
     let (status, _, _) = t.post_form(&format!("/applications/{id}/act"), &branch, &fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER);

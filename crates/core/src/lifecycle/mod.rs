@@ -15,6 +15,7 @@
 //! first), nor for loading or storing anything (the store crate).
 
 mod commands;
+mod confirm;
 mod decide;
 mod events;
 mod messages;
@@ -25,6 +26,7 @@ pub use crate::refusal::Refusal;
 pub use crate::visibility::{Grouping, Scope, can_read};
 pub use crate::vocabulary::{ALL_ROLES, ALL_STATES, Actor, Role, State};
 pub use commands::{COMMAND_NAMES, Command, Needs};
+pub use confirm::{Confirmation, confirmation, confirmation_for};
 pub use decide::{
     ActiveBan, Ctx, Decision, InstitutionFacts, MAX_FILES_PER_SLOT, MAX_TEXT_CHARS, PriorApplication, Standing, allows, allows_form,
     allows_with_input, authorize, available, check_kind, decide, declaration, may_open_application, standing,

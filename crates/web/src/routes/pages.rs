@@ -642,19 +642,33 @@ pub async fn act(
 ) -> Response {
     let Some(u) = user else { return Redirect::to("/login").into_response() };
     let Ok(id) = raw.parse::<i64>() else { return error_page(ApiError::not_found()) };
+    // The confirmation page's own fields are not part of the command.
+    let flag = |name: &str| pairs.iter().any(|(k, v)| k == name && v == "1");
+    let (confirmed, read_agreement) = (flag("confirmed"), flag("read_agreement"));
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "confirmed" && k != "read_agreement").collect();
     let pairs_kept = pairs.clone();
     let outcome = async {
         // Scope first, as in the API.
-        s.store.readable(id, &u.actor(), s.clock.today()).await?;
+        let (app, _) = s.store.readable(id, &u.actor(), s.clock.today()).await?;
         require_verdict(&pairs)?;
         let body = form_to_command(pairs)?;
         let (expected, cmd) = super::api::parse_command(body)?;
+        // Issue #16 item 3: an irreversible act is confirmed on a second page first — and only
+        // offered there when it would be allowed now (a refusal shows at once, as before).
+        if let Some(c) = dingdian_core::lifecycle::confirmation_for(&cmd)
+            && (!confirmed || (c.read_agreement && !read_agreement))
+        {
+            s.store.check(id, &u.actor(), &cmd, s.clock.now()).await.map_err(ApiError::from)?;
+            let unread = confirmed && c.read_agreement && !read_agreement;
+            return Ok(Err((c, app, unread)));
+        }
         s.store.execute(id, &u.actor(), expected, &cmd, s.clock.now()).await.map_err(ApiError::from)?;
-        Ok::<_, ApiError>(cmd.name())
+        Ok::<_, ApiError>(Ok(cmd.name()))
     }
     .await;
     match outcome {
-        Ok(name) => Redirect::to(&format!("/applications/{id}?done={name}")).into_response(),
+        Ok(Ok(name)) => Redirect::to(&format!("/applications/{id}?done={name}")).into_response(),
+        Ok(Err((c, app, unread))) => confirm_page(u, app, c, pairs_kept, unread),
         Err(e) if e.code == "not_found" => error_page(e),
         Err(e) => match resolve_draft(&pairs_kept, &e) {
             // The verdict form's refusal is shown at the form, with what was typed kept.
@@ -668,6 +682,52 @@ pub async fn act(
             None => refusal_page(&s, u, &raw, e).await,
         },
     }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub(crate) struct ConfirmPage<'a> {
+    pub user: Option<User>,
+    pub role_zh: &'a str,
+    /// Where the confirmed form goes, and where "back" leads.
+    pub action: String,
+    pub back: String,
+    /// What the act is about (an application, a round).
+    pub subject: String,
+    pub c: dingdian_core::lifecycle::Confirmation,
+    /// The act's form fields, sent again with the confirmation.
+    pub fields: Vec<(String, String)>,
+    /// The agreement to read (signing).
+    pub agreement: Option<String>,
+    /// The signer confirmed without ticking that they read the agreement.
+    pub unread: bool,
+    /// URC-EVAL-1: the visit day is a rest day or holiday (what it is), to be confirmed.
+    pub rest_day: Option<String>,
+}
+
+/// The second page of an irreversible act on an application: what will happen, what cannot be
+/// undone, and (for signing) the agreement with a box the signer ticks. Nothing has changed yet.
+fn confirm_page(
+    u: User,
+    app: dingdian_store::AppRecord,
+    c: dingdian_core::lifecycle::Confirmation,
+    fields: Vec<(String, String)>,
+    unread: bool,
+) -> Response {
+    let status = if unread { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ConfirmPage {
+        role_zh: u.role().zh(),
+        user: Some(u),
+        action: format!("/applications/{}/act", app.id),
+        back: format!("/applications/{}", app.id),
+        subject: format!("申请 {}（{}）", app.number, app.institution_name),
+        agreement: c.read_agreement.then(|| format!("/applications/{}/documents/agreement", app.id)),
+        c,
+        fields,
+        unread,
+        rest_day: None,
+    };
+    (status, render(page)).into_response()
 }
 
 /// Verdicts a page form offers as a choice without a default, so nobody rules by not looking:

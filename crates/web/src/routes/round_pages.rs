@@ -66,6 +66,21 @@ pub struct DrawForm {
     /// URC-EVAL-1: the agency confirms a visit on a rest day or holiday.
     #[serde(default)]
     confirm_rest_day: Option<String>,
+    /// Sent by the confirmation page (issue #16 item 3).
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+/// What the confirmation page warns about the visit day (URC-EVAL-1, LAW-WD): a rest day or
+/// holiday, or a day the calendar cannot tell.
+fn rest_day_warning(s: &AppState, day: jiff::civil::Date) -> Option<String> {
+    const WEEKDAYS: [&str; 7] = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"];
+    let weekday = WEEKDAYS[usize::from(day.weekday().to_monday_zero_offset().unsigned_abs())];
+    match s.store.calendar().is_working_day(day) {
+        Ok(true) => None,
+        Ok(false) => Some(format!("所选现场评估日期 {day}（{weekday}）是休息日或法定节假日。")),
+        Err(_) => Some(format!("尚未载入 {} 年的节假日安排，无法确定 {day}（{weekday}）是否为工作日。", day.year())),
+    }
 }
 
 /// `POST /rounds/{id}/draw`
@@ -75,12 +90,39 @@ pub async fn draw(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(ra
         let id = own_round(&s, &raw, &u).await?;
         let visit_on: jiff::civil::Date =
             f.visit_on.trim().parse().map_err(|_| ApiError::invalid("invalid_input", "请填写现场评估日期（年-月-日）。"))?;
-        let confirm = f.confirm_rest_day.as_deref().is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
-        s.store.draw_round(id, &u.actor(), &f.public_value, visit_on, confirm, s.clock.now()).await?;
-        Ok("draw")
+        let yes = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+        let rest_day = rest_day_warning(&s, visit_on);
+        // Issue #16 item 3: the draw cannot be undone, so it is confirmed on a second page,
+        // which also asks to confirm a visit on a rest day.
+        if !yes(&f.confirmed) || (rest_day.is_some() && !yes(&f.confirm_rest_day)) {
+            // Only a draw that would be taken is offered for confirmation.
+            s.store.check_draw(id, &u.actor(), &f.public_value, visit_on, s.clock.now()).await?;
+            return Ok(Err((id, visit_on, rest_day)));
+        }
+        s.store.draw_round(id, &u.actor(), &f.public_value, visit_on, yes(&f.confirm_rest_day), s.clock.now()).await?;
+        Ok(Ok("draw"))
     }
     .await;
-    finish(&s, u, outcome).await
+    match outcome {
+        Ok(Ok(done)) => finish(&s, u, Ok(done)).await,
+        Ok(Err((id, visit_on, rest_day))) => {
+            let Some(c) = dingdian_core::lifecycle::confirmation("draw_round") else { return finish(&s, u, Ok("draw")).await };
+            let page = super::pages::ConfirmPage {
+                role_zh: u.role().zh(),
+                user: Some(u),
+                action: format!("/rounds/{id}/draw"),
+                back: "/rounds".to_owned(),
+                subject: format!("评估批次 {id}，现场评估日期 {visit_on}"),
+                c,
+                fields: vec![("public_value".to_owned(), f.public_value.clone()), ("visit_on".to_owned(), visit_on.to_string())],
+                agreement: None,
+                unread: false,
+                rest_day,
+            };
+            super::pages::render(page)
+        }
+        Err(e) => finish(&s, u, Err(e)).await,
+    }
 }
 
 /// `POST /rounds/{id}/start`
