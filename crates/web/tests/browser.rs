@@ -99,6 +99,7 @@ impl Ui {
 
     async fn open(&self, path: &str) {
         self.s.goto(&format!("{}{path}", self.origin)).await;
+        self.plain_words().await;
     }
 
     /// Signs in through the login form; lands on the application list.
@@ -133,10 +134,23 @@ impl Ui {
         assert_eq!(self.state().await, expected, "state shown on {}", self.s.url().await);
     }
 
-    /// Fails with the page's error message, if it shows one.
+    /// Fails with the page's error message, if it shows one; and if the page shows a word of the
+    /// internal vocabulary (issue #16: "no internal vocabulary reaches a person").
     async fn no_error(&self) {
         if self.s.exists(".error[role=alert]").await {
             panic!("the page shows an error on {}: {}", self.s.url().await, self.s.text(".error[role=alert]").await);
+        }
+        self.plain_words().await;
+    }
+
+    /// Issue #16 acceptance: the page's visible text holds no ASCII word of the internal
+    /// vocabulary — state names, command names, material slot ids, parser and serde phrases
+    /// (`failed to`, `expected`), raw instants (`T..:..:..Z`).
+    async fn plain_words(&self) {
+        let text = self.s.script("return document.body ? document.body.innerText : '';", vec![]).await;
+        let text = text.as_str().unwrap_or_default();
+        if let Some(found) = internal_word(text) {
+            panic!("{} shows the internal word {found:?}:\n{text}", self.s.url().await);
         }
     }
 
@@ -208,6 +222,49 @@ impl Ui {
     async fn quit(self) {
         self.s.quit().await;
     }
+}
+
+/// The first word of the internal vocabulary in `text`, if any (see `Ui::plain_words`).
+fn internal_word(text: &str) -> Option<String> {
+    use dingdian_core::lifecycle::{ALL_STATES, COMMAND_NAMES};
+    let mut vocabulary: std::collections::BTreeSet<String> = ALL_STATES.iter().map(|s| s.as_str().to_owned()).collect();
+    vocabulary.extend(COMMAND_NAMES.iter().map(|c| c.to_string()));
+    for p in dingdian_core::policy::Profile::shipped() {
+        vocabulary.extend(p.materials.iter().map(|m| m.id.clone()));
+    }
+    // Words that are also plain English a page may show (none of them is shown today) are kept:
+    // the check is for the system's own identifiers.
+    // A file's name is what its uploader called it, not the system's word.
+    let is_file = |chunk: &str| [".pdf", ".png", ".jpg", ".jpeg", ".zip"].iter().any(|x| chunk.to_ascii_lowercase().ends_with(x));
+    let words = text
+        .split_whitespace()
+        .filter(|chunk| !is_file(chunk))
+        .flat_map(|chunk| chunk.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')));
+    if let Some(w) = words.into_iter().find(|w| !w.is_empty() && vocabulary.contains(*w)) {
+        return Some(w.to_owned());
+    }
+    for phrase in ["failed to", "expected", "invalid digit", "missing field", "unknown variant"] {
+        if text.contains(phrase) {
+            return Some(phrase.to_owned());
+        }
+    }
+    // A raw instant: 2026-12-01T04:55:56Z or with fractions.
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(19)).find_map(|i| {
+        let w = &b[i..i + 19];
+        let digits = |r: std::ops::Range<usize>| r.into_iter().all(|j| w[j].is_ascii_digit());
+        (digits(0..4) && w[4] == b'-' && digits(5..7) && w[7] == b'-' && digits(8..10) && w[10] == b'T' && digits(11..13) && w[13] == b':')
+            .then(|| String::from_utf8_lossy(w).into_owned())
+    })
+}
+
+#[test]
+fn internal_word_finds_identifiers_phrases_and_instants() {
+    assert_eq!(internal_word("状态：awaiting_supplement").as_deref(), Some("awaiting_supplement"));
+    assert_eq!(internal_word("材料项“legal_entity”须说明").as_deref(), Some("legal_entity"));
+    assert_eq!(internal_word("failed to parse two digit integer").as_deref(), Some("failed to"));
+    assert_eq!(internal_word("收到 2026-12-01T04:55:56.832151286Z").as_deref(), Some("2026-12-01T04:55:56"));
+    assert_eq!(internal_word("北京时间 2026-12-01 12:55 收到；PDF、SHA-256；licence.pdf 110 字节"), None);
 }
 
 /// Writes a screenshot (whole, then renamed: both backends' runs may write the same name).
