@@ -39,6 +39,24 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's name for people, as the guides name it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Step::Apply => "网上申报",
+            Step::Acceptance => "受理",
+            Step::CompletenessCheck => "材料补正（一次性告知）",
+            Step::InitialReview => "初审",
+            Step::InfoVerification => "信息核查",
+            Step::EvaluatorDraw => "抽取评估人员",
+            Step::SiteEvaluation => "现场评估",
+            Step::ExpertReview => "专家评审",
+            Step::CollectiveDecision => "集体决策",
+            Step::PublicNotice => "公示",
+            Step::PresignPreparation => "签约前准备",
+            Step::Signing => "签订协议",
+        }
+    }
+
     /// The states this step owns; they exist in a profile only when the step is enabled.
     pub fn states(self) -> &'static [State] {
         match self {

@@ -23,6 +23,9 @@ async fn admin_creates_accounts(b: Backend) {
     let page = page.as_str().unwrap().to_owned();
     assert!(page.contains("hrb-agency") && !page.contains("urc-agency"), "only the city's accounts");
     assert!(page.contains("哈尔滨市") && page.contains("2026.5"), "the profile in force");
+    // Issue #16 item 10: the profile's steps by their Chinese names, not the code's.
+    assert!(page.contains("材料补正（一次性告知）") && page.contains("签约前准备"), "{page}");
+    assert!(!page.contains("CompletenessCheck") && !page.contains("PresignPreparation"), "{page}");
 
     let new = [("username", "hrb-agency-2"), ("display_name", "经办员乙"), ("role", "agency"), ("password", "雪乡 林海 松果 三号")];
     let (status, page) = post_form(&t, "/admin/users", &admin, &new).await;

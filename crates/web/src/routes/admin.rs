@@ -112,7 +112,7 @@ pub(super) async fn page(s: &AppState, u: User, acting: &Actor, error: Option<St
             version: p.version.clone(),
             name: p.name.clone(),
             sha256: p.sha256.clone(),
-            steps: p.steps.iter().map(|(k, v)| format!("{k:?}（{}，{}）", v.rule, v.actor.zh())).collect(),
+            steps: p.steps.iter().map(|(k, v)| format!("{}（{}，{}）", k.zh(), v.actor.zh(), v.rule)).collect(),
             clocks: p.clocks.iter().map(|c| format!("{}：{}（{}）", c.name, c.budget, c.rule)).collect(),
             materials: p.materials.len(),
         })
