@@ -81,6 +81,68 @@ pub struct Declaration {
 }
 
 impl Declaration {
+    /// The people's name of a declared fact (as the application form labels it).
+    pub fn field_zh(field: &str) -> Option<&'static str> {
+        Some(match field {
+            "operating_since" => "开始执业（营业）日期",
+            "beds" => "核定床位数",
+            "first_registered_physicians" => "首注医师人数",
+            "principal_responsible" => "主要负责人负责医保工作",
+            "insurance_administrators" => "医保管理人员人数",
+            "insurance_department" => "设有医保管理部门",
+            "full_time_insurance_staff" => "专职医保管理人员人数",
+            "pharmacists" => "药学技术人员",
+            "insurance_admin_contracts" => "医保管理人员",
+            "systems" => "已建立的制度",
+            "equipment" => "已配备的设备",
+            "his_connected" => "医院信息系统已对接",
+            "national_codes_used" => "使用医保信息业务编码",
+            "staff_contracts" => "与工作人员签订劳动合同",
+            "social_insurance" => "为工作人员缴纳社会保险",
+            "gsp_zoning" => "经营场所按 GSP 分区",
+            "national_code" => "国家医保定点机构代码（国码）",
+            "non_basic_main_practice" => "主要执业范围为非基本医疗服务",
+            "price_policy_violation" => "基本医疗服务未执行政府价格政策",
+            _ => return None,
+        })
+    }
+
+    /// Parses declared facts; what does not parse is explained in plain Chinese, naming the
+    /// field as the form does and what it expects — never the parser's own words.
+    pub fn parse(facts: serde_json::Value) -> Result<Declaration, String> {
+        serde_path_to_error::deserialize(facts).map_err(|e| Declaration::explain(&e.path().to_string()))
+    }
+
+    /// The message for a fact at `path` (`operating_since`, `pharmacists[1].contract_start`)
+    /// that does not parse.
+    fn explain(path: &str) -> String {
+        let top = path.split(['[', '.']).next().unwrap_or_default();
+        let Some(label) = Declaration::field_zh(top) else {
+            return "申报信息中有无法识别的项目，请刷新页面后重新填写。".to_owned();
+        };
+        let person = path.split_once('[').and_then(|(_, rest)| rest.split_once(']')).and_then(|(n, _)| n.parse::<usize>().ok());
+        let date = "请按“年-月-日”填写日期，例如 2025-03-01";
+        match top {
+            "operating_since" => format!("“{label}”填写有误：{date}。"),
+            "pharmacists" | "insurance_admin_contracts" => {
+                let who = person.map(|n| format!("第 {} 人", n + 1)).unwrap_or_default();
+                if path.ends_with("contract_end") {
+                    format!("“{label}”{who}的劳动合同终止日期填写有误：{date}；无固定期限的请留空。")
+                } else if path.ends_with("contract_start") {
+                    format!("“{label}”{who}的劳动合同起始日期填写有误：{date}。")
+                } else {
+                    format!("“{label}”填写有误：每行填写一人，格式为“姓名, 劳动合同起始日期”。")
+                }
+            }
+            "beds" | "first_registered_physicians" | "insurance_administrators" | "full_time_insurance_staff" => {
+                format!("“{label}”填写有误：请填写 0 或正整数。")
+            }
+            "systems" | "equipment" => format!("“{label}”填写有误：请从所列选项中勾选。"),
+            "national_code" => format!("“{label}”填写有误：请填写国家医保定点机构代码。"),
+            _ => format!("“{label}”填写有误：请选择“是”或“否”。"),
+        }
+    }
+
     fn has(&self, f: Fact) -> bool {
         match f {
             Fact::HisConnected => self.his_connected,
@@ -307,4 +369,31 @@ pub fn not_accepted(profile: &Profile, kind: InstitutionKind, d: &Declaration, h
         }
     }
     out
+}
+
+#[cfg(test)]
+mod declaration_errors {
+    use super::Declaration;
+    use serde_json::json;
+
+    /// Issue #16 item 1: "failed to parse two digit integer as month…" for "2025年3月1日" never
+    /// reaches a person; the field is named as the form names it.
+    #[test]
+    fn declared_facts_errors_are_plain_chinese() {
+        let e = Declaration::parse(json!({ "operating_since": "2025年3月1日" })).unwrap_err();
+        assert_eq!(e, "“开始执业（营业）日期”填写有误：请按“年-月-日”填写日期，例如 2025-03-01。");
+        let e = Declaration::parse(json!({ "beds": -3 })).unwrap_err();
+        assert!(e.contains("核定床位数") && e.contains("正整数"), "{e}");
+        let e = Declaration::parse(
+            json!({ "pharmacists": [{ "name": "张三", "contract_start": "2024-01-01" }, { "name": "李四", "contract_start": "昨天" }] }),
+        )
+        .unwrap_err();
+        assert!(e.contains("第 2 人") && e.contains("起始日期"), "{e}");
+        let e = Declaration::parse(json!({ "his_connected": "也许" })).unwrap_err();
+        assert!(e.contains("是”或“否"), "{e}");
+        for e in [e, Declaration::parse(json!({ "operating_since": 7 })).unwrap_err()] {
+            assert!(!e.chars().any(|c| c.is_ascii_alphabetic()), "no parser words: {e}");
+        }
+        assert!(Declaration::parse(json!({ "operating_since": "2025-03-01", "beds": 20 })).is_ok());
+    }
 }

@@ -53,6 +53,12 @@ async fn a_refused_act_gets_no_confirmation_page(b: Backend) {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("一次性告知只能发出一次"), "{page}");
     assert_eq!(t.state_of(id).await, "submitted", "not sent before confirming");
+    // A missing reason is refused naming the material as the page does, never by its id.
+    let fields = act("issue_supplement_notice", version, &[("items.licence:problem", "missing"), ("items.licence:reason", " ")]);
+    let (status, page, _) = t.post_form(&format!("/applications/{id}/act"), &agency, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("须说明补正理由") && page.contains("执业许可证"), "{page}");
+    assert!(!page.contains("“licence”"), "{page}");
 }
 both!(a_refused_act_gets_no_confirmation_page);
 

@@ -217,7 +217,9 @@ pub(super) fn validate_items(p: &Profile, kind: InstitutionKind, items: &[Supple
             return Err(invalid("items", format!("材料项“{}”不存在。", it.slot)));
         }
         if it.reason.trim().is_empty() {
-            return Err(invalid("items", format!("材料项“{}”须说明补正理由。", it.slot)));
+            // Named as the page names the slot, never by its id (issue #16 item 1).
+            let name = p.material(&it.slot).map_or(it.slot.as_str(), |m| m.name.as_str());
+            return Err(invalid("items", format!("材料“{name}”缺失或有误，须说明补正理由。")));
         }
     }
     let mut slots: Vec<&str> = items.iter().map(|i| i.slot.as_str()).collect();
