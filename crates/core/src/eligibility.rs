@@ -167,6 +167,58 @@ pub struct Finding {
 }
 
 /// Checks every condition that applies to `kind`; returns all failures.
+/// Which facts the application form asks an institution of `kind` (issue #16 item 7: a pharmacy
+/// never sees hospital fields): those the profile's conditions and not-accepted rules for that
+/// kind read. The national code is always asked (HRB-PREP, the registry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Asked {
+    pub operating_since: bool,
+    pub first_registered_physicians: bool,
+    /// Principal responsible, insurance administrators, and (with beds) the department.
+    pub staffing: bool,
+    pub beds: bool,
+    pub pharmacists: bool,
+    pub insurance_admin_contracts: bool,
+    pub systems: Vec<System>,
+    pub equipment: Vec<Equipment>,
+    pub facts: Vec<Fact>,
+    /// URC-REJ-MED-1 / -2: asked as separate yes/no questions, never among the conditions.
+    pub non_basic_main_practice: bool,
+    pub price_policy_violation: bool,
+}
+
+pub fn asked(profile: &Profile, kind: InstitutionKind) -> Asked {
+    let mut a = Asked::default();
+    for c in profile.conditions.iter().filter(|c| c.applies_to.contains(&kind)) {
+        match &c.check {
+            Check::OperatingMonths { .. } => a.operating_since = true,
+            Check::FirstRegisteredPhysicians { .. } => a.first_registered_physicians = true,
+            Check::InsuranceStaffing { .. } => {
+                a.staffing = true;
+                a.beds = kind == InstitutionKind::Medical;
+            }
+            Check::ContractedStaff { role: StaffRole::Pharmacist, .. } => a.pharmacists = true,
+            Check::ContractedStaff { role: StaffRole::InsuranceAdmin, .. } => a.insurance_admin_contracts = true,
+            Check::Systems { required } => {
+                a.systems.extend(required.iter().copied().filter(|x| !a.systems.contains(x)).collect::<Vec<_>>())
+            }
+            Check::Equipment { required } => {
+                a.equipment.extend(required.iter().copied().filter(|x| !a.equipment.contains(x)).collect::<Vec<_>>())
+            }
+            Check::Declared { fact } if !a.facts.contains(fact) => a.facts.push(*fact),
+            Check::Declared { .. } | Check::NationalCode => {}
+        }
+    }
+    for r in profile.not_accepted.iter().filter(|r| r.applies_to.contains(&kind)) {
+        match r.trigger {
+            Trigger::NonBasicPractice => a.non_basic_main_practice = true,
+            Trigger::PricePolicy => a.price_policy_violation = true,
+            _ => {}
+        }
+    }
+    a
+}
+
 pub fn unmet(profile: &Profile, kind: InstitutionKind, d: &Declaration, on: Date) -> Vec<Finding> {
     profile
         .conditions
@@ -221,7 +273,7 @@ fn failure(profile: &Profile, kind: InstitutionKind, check: &Check, d: &Declarat
             let missing: Vec<&str> = required.iter().filter(|e| !d.equipment.contains(e)).map(|e| e.zh()).collect();
             (!missing.is_empty()).then(|| format!("未配备设施设备：{}。", missing.join("、")))
         }
-        Check::Declared { fact } => (!d.has(*fact)).then(|| format!("未满足：{}。", fact.zh())),
+        Check::Declared { fact } => (!d.has(*fact)).then(|| format!("未满足：{}。", fact.zh_for(kind))),
         Check::NationalCode => match d.national_code.as_deref().map(InstitutionCode::parse) {
             None => Some("未填写国家医保编码（须先在国家医保信息业务编码标准数据库动态维护平台申请）。".into()),
             Some(Err(e)) => Some(format!("国家医保编码有误：{}", e.message_zh())),
@@ -395,5 +447,31 @@ mod declaration_errors {
             assert!(!e.chars().any(|c| c.is_ascii_alphabetic()), "no parser words: {e}");
         }
         assert!(Declaration::parse(json!({ "operating_since": "2025-03-01", "beds": 20 })).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod asked_by_kind {
+    use super::*;
+
+    fn shipped(id: &str) -> Profile {
+        Profile::shipped().into_iter().find(|p| p.id == id).expect("shipped profile")
+    }
+
+    /// Issue #16 item 7: a pharmacy is never asked hospital facts (URC-PHA-*: no beds, no
+    /// first-registered physicians, no hospital information system); the not-accepted facts of
+    /// medical institutions (URC-REJ-MED-1/-2) are asked of medical institutions only.
+    #[test]
+    fn urc_pha_pharmacy_form_has_no_hospital_fields() {
+        let urumqi = shipped("urumqi");
+        let pharmacy = asked(&urumqi, InstitutionKind::Pharmacy);
+        assert!(!pharmacy.beds && !pharmacy.first_registered_physicians, "{pharmacy:?}");
+        assert!(pharmacy.facts.iter().all(|f| !f.zh_for(InstitutionKind::Pharmacy).contains("医院")), "{pharmacy:?}");
+        assert!(!pharmacy.non_basic_main_practice && !pharmacy.price_policy_violation, "{pharmacy:?}");
+        assert!(pharmacy.pharmacists, "URC-PHA: pharmacists are asked");
+        let medical = asked(&urumqi, InstitutionKind::Medical);
+        assert!(medical.non_basic_main_practice && medical.price_policy_violation, "{medical:?}");
+        let harbin = asked(&shipped("harbin"), InstitutionKind::Medical);
+        assert!(harbin.beds && harbin.staffing && harbin.operating_since, "{harbin:?}");
     }
 }

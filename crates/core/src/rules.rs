@@ -70,6 +70,17 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// As the form asks it of this kind: a pharmacy has an information system, not a hospital's
+    /// (URC-PHA-6 "具备符合医保协议管理要求的信息系统技术和接口标准").
+    pub fn zh_for(self, kind: crate::vocabulary::InstitutionKind) -> &'static str {
+        match (self, kind) {
+            (Fact::HisConnected, crate::vocabulary::InstitutionKind::Pharmacy) => {
+                "信息系统符合医保接口标准并与医保信息系统有效对接、直接联网结算"
+            }
+            _ => self.zh(),
+        }
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             Fact::HisConnected => "医院信息系统符合接口标准并与医保信息系统有效对接、直接联网结算",

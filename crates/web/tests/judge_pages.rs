@@ -190,9 +190,7 @@ async fn declared_facts_after_submission(b: Backend) {
         for expected in [
             "<th scope=\"row\">核定床位数</th><td>10</td>",
             "<th scope=\"row\">主要负责人负责医保工作</th><td>是</td>",
-            "<th scope=\"row\">基本医疗服务未执行政府价格政策</th><td>否</td>",
             "H23010200001",
-            "药师甲（劳动合同起始日期 2025-01-01）",
             "医保管理制度",
         ] {
             assert!(d.contains(expected), "{who} sees {expected}: {d}");
@@ -201,6 +199,8 @@ async fn declared_facts_after_submission(b: Backend) {
             assert!(!d.contains(raw), "{who}: no raw key or value {raw}: {d}");
         }
         assert!(!page.contains("保存申报信息"), "{who}: no form after submission");
+        // Issue #16 item 7: only what Harbin's form asks (no Urumqi not-accepted questions).
+        assert!(!d.contains("基本医疗服务未执行政府价格政策"), "{who}: {d}");
     }
     for who in ["hrb-clinic", "urc-agency", "urc-supervisor", "hrb-evaluator"] {
         let token = t.login(who).await;

@@ -35,6 +35,8 @@ pub struct FactsForm {
     pub insurance_admin_contracts: String,
     /// Conditions the facts do not meet yet (shown as the institution fills them in).
     pub unmet: Vec<String>,
+    /// What the form asks an institution of this kind (the core decides from the profile).
+    pub asked: eligibility::Asked,
 }
 
 fn name_of<T: Serialize>(v: T) -> String {
@@ -60,9 +62,11 @@ impl FactsForm {
                 })
                 .unwrap_or_default()
         };
+        let asked = eligibility::asked(profile, app.institution_kind());
         let facts = [Fact::HisConnected, Fact::NationalCodesUsed, Fact::StaffContracts, Fact::SocialInsurance, Fact::GspZoning]
             .into_iter()
-            .map(|x| (name_of(x), x.zh(), b(&name_of(x))))
+            .filter(|x| asked.facts.contains(x))
+            .map(|x| (name_of(x), x.zh_for(app.institution_kind()), b(&name_of(x))))
             .collect();
         let systems = [
             System::Insurance,
@@ -75,10 +79,12 @@ impl FactsForm {
             System::Settlement,
         ]
         .into_iter()
+        .filter(|x| asked.systems.contains(x))
         .map(|x| (name_of(x), x.zh(), has("systems", &name_of(x))))
         .collect();
         let equipment = [Equipment::VideoSurveillance, Equipment::Biometric, Equipment::DrugTraceability]
             .into_iter()
+            .filter(|x| asked.equipment.contains(x))
             .map(|x| (name_of(x), x.zh(), has("equipment", &name_of(x))))
             .collect();
         let unmet = match dingdian_core::lifecycle::declaration(f) {
@@ -105,6 +111,7 @@ impl FactsForm {
             pharmacists: staff("pharmacists"),
             insurance_admin_contracts: staff("insurance_admin_contracts"),
             unmet,
+            asked,
         }
     }
 }
@@ -134,25 +141,34 @@ impl FactsForm {
                 .collect();
             if people.is_empty() { "未填写".to_owned() } else { people.join("；") }
         };
-        let mut rows = vec![
-            ("国家医保定点机构代码（国码）", text(&self.national_code)),
-            ("开始执业（营业）日期", text(&self.operating_since)),
-            ("核定床位数", text(&self.beds)),
-            ("首注医师人数", text(&self.first_registered_physicians)),
-            ("医保管理人员人数", text(&self.insurance_administrators)),
-            ("专职医保管理人员人数", text(&self.full_time_insurance_staff)),
-            ("主要负责人负责医保工作", yes_no(self.principal_responsible)),
-            ("设有医保管理部门", yes_no(self.insurance_department)),
-        ];
-        rows.extend(self.facts.iter().map(|c| (c.1, yes_no(c.2))));
-        rows.extend([
-            ("主要执业范围为医疗美容、辅助生殖、生活照护、种植牙等非基本医疗服务", yes_no(self.non_basic_main_practice)),
-            ("基本医疗服务未执行政府价格政策", yes_no(self.price_policy_violation)),
-            ("已建立的制度", chosen(&self.systems)),
-            ("已配备的设备", chosen(&self.equipment)),
-            ("药学技术人员", staff(&self.pharmacists)),
-            ("医保管理人员", staff(&self.insurance_admin_contracts)),
-        ]);
+        // Only what the form asked this kind of institution (eligibility::asked).
+        let a = &self.asked;
+        let mut rows = vec![("国家医保定点机构代码（国码）", text(&self.national_code))];
+        let mut add = |on: bool, label: &'static str, value: String| {
+            if on {
+                rows.push((label, value));
+            }
+        };
+        add(a.operating_since, "开始执业（营业）日期", text(&self.operating_since));
+        add(a.beds, "核定床位数", text(&self.beds));
+        add(a.first_registered_physicians, "首注医师人数", text(&self.first_registered_physicians));
+        add(a.staffing, "医保管理人员人数", text(&self.insurance_administrators));
+        add(a.staffing && a.beds, "专职医保管理人员人数", text(&self.full_time_insurance_staff));
+        add(a.staffing, "主要负责人负责医保工作", yes_no(self.principal_responsible));
+        add(a.staffing && a.beds, "设有医保管理部门", yes_no(self.insurance_department));
+        for c in &self.facts {
+            add(true, c.1, yes_no(c.2));
+        }
+        add(
+            a.non_basic_main_practice,
+            "主要执业范围为医疗美容、辅助生殖、生活照护、种植牙等非基本医疗服务",
+            yes_no(self.non_basic_main_practice),
+        );
+        add(a.price_policy_violation, "基本医疗服务未执行政府价格政策", yes_no(self.price_policy_violation));
+        add(!self.systems.is_empty(), "已建立的制度", chosen(&self.systems));
+        add(!self.equipment.is_empty(), "已配备的设备", chosen(&self.equipment));
+        add(a.pharmacists, "药学技术人员", staff(&self.pharmacists));
+        add(a.insurance_admin_contracts, "医保管理人员", staff(&self.insurance_admin_contracts));
         rows
     }
 }
