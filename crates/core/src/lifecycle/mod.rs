@@ -17,6 +17,7 @@
 mod commands;
 mod decide;
 mod events;
+pub mod letters;
 mod messages;
 mod projection;
 mod records;
