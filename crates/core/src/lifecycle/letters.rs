@@ -312,7 +312,40 @@ pub fn letter(history: &[LetterEvent<'_>], i: usize, number: &str, p: &Profile, 
         }
         _ => return None,
     }
+    l.reasons = l.reasons.iter().map(|r| without_rule_ids(r)).collect();
     Some(l)
+}
+
+/// Text recorded with an event may cite a rule by its ID for the staff ("逾期未补正材料（HRB-ACC-2）");
+/// a letter states the rule in words, so a parenthesised rule ID is dropped.
+pub fn without_rule_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(['（', '(']) {
+        let after = &rest[open + rest[open..].chars().next().map_or(1, char::len_utf8)..];
+        let close = after.find(['）', ')']);
+        let inner = close.map(|c| &after[..c]);
+        let is_rule = inner.is_some_and(|i| {
+            !i.is_empty()
+                && i.split(['、', ',', '，', '/', ' '])
+                    .filter(|s| !s.is_empty())
+                    .all(|id| id.contains('-') && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'))
+        });
+        match (is_rule, close) {
+            (true, Some(c)) => {
+                out.push_str(&rest[..open]);
+                let tail = &after[c..];
+                rest = &tail[tail.chars().next().map_or(0, char::len_utf8)..];
+            }
+            _ => {
+                let step = open + rest[open..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&rest[..step]);
+                rest = &rest[step..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn next_after_acceptance(p: &Profile) -> String {
@@ -376,6 +409,14 @@ mod tests {
         assert!(l.consequence.as_deref().unwrap().contains("视为撤回"));
         // HRB-HOTLINE on every letter.
         assert!(l.contacts.iter().any(|(_, v)| v == "0451-12393"));
+    }
+
+    #[test]
+    fn rule_ids_recorded_in_reasons_are_not_printed() {
+        assert_eq!(without_rule_ids("逾期未补正材料（HRB-ACC-2）"), "逾期未补正材料");
+        assert_eq!(without_rule_ids("理由（URC-REJ-MED-1、URC-REJ-MED-2）。另（见附件）"), "理由。另（见附件）");
+        assert_eq!(without_rule_ids("未闭合（HRB"), "未闭合（HRB");
+        assert_eq!(without_rule_ids("(a-b)"), "(a-b)");
     }
 
     #[test]

@@ -972,7 +972,9 @@ pub struct QueryForm {
 /// HRB-QUERY: anyone with an application number and its query code sees the stage and dates.
 pub async fn query(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<QueryForm>) -> Response {
     let (number, code) = (q.number.unwrap_or_default(), q.code.unwrap_or_default());
-    let (progress, error) = if number.is_empty() && code.is_empty() {
+    // A letter's QR code carries the number only (the code is the institution's secret): the
+    // form then opens with the number filled in, waiting for the code.
+    let (progress, error) = if code.is_empty() {
         (None, None)
     } else {
         match s.store.progress(&number, &code).await {
