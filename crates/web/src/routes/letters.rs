@@ -168,13 +168,18 @@ pub async fn read(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(ra
     let result = async {
         s.store.mark_read(u.id, id, s.clock.now()).await?;
         let messages = s.store.inbox_message(u.id, id).await?;
+        if messages.is_empty() {
+            // Another user's message (or none): not theirs to find.
+            return Ok(None);
+        }
         let links = s.store.inbox_letters(&messages).await?;
-        Ok::<_, dingdian_store::StoreError>(links.into_iter().flatten().next())
+        Ok::<_, dingdian_store::StoreError>(Some(links.into_iter().flatten().next()))
     }
     .await;
     match result {
-        Ok(Some((app, seq))) => Redirect::to(&format!("/applications/{app}/letters/{seq}")).into_response(),
-        Ok(None) => Redirect::to("/inbox").into_response(),
+        Ok(Some(Some((app, seq)))) => Redirect::to(&format!("/applications/{app}/letters/{seq}")).into_response(),
+        Ok(Some(None)) => Redirect::to("/inbox").into_response(),
+        Ok(None) => super::error_page(ApiError::not_found()),
         Err(e) => super::error_page(e.into()),
     }
 }
