@@ -246,3 +246,29 @@ async fn inbox_page_and_badge(b: Backend) {
     assert!(page.contains("消息（0）") && page.contains("暂无消息"), "{page}");
 }
 both!(inbox_page_and_badge);
+
+/// HRB-ACC-1/2 on the application page: after submitting, a receipt (number, time, next step);
+/// while a supplement is due, the last day and 「逾期未补正的，视为撤回申请」; the letters listed.
+async fn receipt_and_supplement_banner(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let a = t.submitted(&hosp).await;
+    let number = t.store().application(a).await.unwrap().unwrap().number;
+    let (_, page) = t.get_text(&format!("/applications/{a}"), &hosp).await;
+    let receipt = &page[page.find("id=\"receipt\"").expect("a receipt")..];
+    assert!(receipt.contains(&number) && receipt.contains("2026年3月2日") && receipt.contains("下一步"), "{receipt}");
+    assert!(receipt.contains("5个工作日"), "HRB-ACC-1: {receipt}");
+    let (_, staff_page) = t.get_text(&format!("/applications/{a}"), &agency).await;
+    assert!(!staff_page.contains("id=\"receipt\""), "the receipt is the applicant's");
+
+    t.cmd(&agency, a, supplement_notice()).await;
+    let (_, page) = t.get_text(&format!("/applications/{a}"), &hosp).await;
+    assert!(!page.contains("id=\"receipt\""));
+    let banner = &page[page.find("id=\"supplement-banner\"").expect("a banner")..];
+    let banner = &banner[..banner.find("</p>").unwrap()];
+    assert!(banner.contains("2026-03-09 24:00") && banner.contains("逾期未补正的，视为撤回申请"), "{banner}");
+    let seq = letters(&t, a, "hrb-hospital").await[0].0;
+    assert!(page.contains(&format!("/applications/{a}/letters/{seq}")) && page.contains("补正材料通知书"), "the letters card");
+}
+both!(receipt_and_supplement_banner);

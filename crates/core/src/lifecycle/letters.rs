@@ -316,6 +316,30 @@ pub fn letter(history: &[LetterEvent<'_>], i: usize, number: &str, p: &Profile, 
     Some(l)
 }
 
+/// HRB-ACC-1/2: what the application page tells the institution while a supplement is due: the
+/// last day and what happens after it, worded from the profile's clock.
+pub fn supplement_banner(p: &Profile, due: Option<Date>) -> String {
+    let clock = p.clock_with_expiry(Expiry::DeemWithdrawn);
+    let period = clock.map(|c| format!("（{}：{}）", c.name, c.budget)).unwrap_or_default();
+    let until = due
+        .map(|d| format!("请于 {d} 24:00 前逐项重新上传并提交补正{period}"))
+        .unwrap_or_else(|| format!("请在补正期限内逐项重新上传并提交补正{period}"));
+    match clock {
+        Some(_) => format!("{until}。逾期未补正的，视为撤回申请。"),
+        None => format!("{until}。"),
+    }
+}
+
+/// The receipt's next step after a submission: who looks at the application next and within what
+/// time, from the profile (HRB-ACC-1 / URC-REV-1).
+pub fn after_submit(p: &Profile) -> String {
+    let limit = p.clock_bounding(crate::policy::Bound::SupplementNotice).map(|c| format!("在 {} 内", c.budget)).unwrap_or_default();
+    match p.next_after(State::Submitted) {
+        State::InitialReview => "下一步：区（县）医保分中心对申请进行初审，结果将通过站内消息和文书通知您。".into(),
+        _ => format!("下一步：经办机构{limit}审核申请材料；材料不齐全的，将一次性告知需补正的全部内容。结果将通过站内消息和文书通知您。"),
+    }
+}
+
 /// Text recorded with an event may cite a rule by its ID for the staff ("逾期未补正材料（HRB-ACC-2）");
 /// a letter states the rule in words, so a parenthesised rule ID is dropped.
 pub fn without_rule_ids(text: &str) -> String {
@@ -409,6 +433,14 @@ mod tests {
         assert!(l.consequence.as_deref().unwrap().contains("视为撤回"));
         // HRB-HOTLINE on every letter.
         assert!(l.contacts.iter().any(|(_, v)| v == "0451-12393"));
+    }
+
+    #[test]
+    fn hrb_acc_2_banner_states_the_date_and_deemed_withdrawal() {
+        let b = supplement_banner(&harbin(), Some(date(2026, 3, 9)));
+        assert!(b.contains("2026-03-09 24:00") && b.contains("5个工作日") && b.contains("逾期未补正的，视为撤回申请"), "{b}");
+        assert!(after_submit(&harbin()).contains("5个工作日"), "HRB-ACC-1");
+        assert!(after_submit(&urumqi()).contains("初审"), "URC-REV-1");
     }
 
     #[test]

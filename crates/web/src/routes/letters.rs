@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::lifecycle::letters::Letter;
-use dingdian_store::{AppRecord, InboxMessage, User};
+use dingdian_core::lifecycle::{Event, State as LifecycleState};
+use dingdian_core::policy::Profile;
+use dingdian_store::{AppRecord, EventRecord, InboxMessage, User};
 
 use super::pages::{render, role_zh};
 use crate::auth::MaybeUser;
@@ -182,6 +184,42 @@ pub async fn read(State(s): State<AppState>, MaybeUser(user): MaybeUser, Path(ra
         Ok(None) => super::error_page(ApiError::not_found()),
         Err(e) => super::error_page(e.into()),
     }
+}
+
+/// What the application page shows beside the letters: the supplement deadline (HRB-ACC-2), the
+/// receipt of a submission with its next step, and the letters issued so far.
+#[derive(Default)]
+pub struct PageNotes {
+    pub supplement: Option<String>,
+    /// (number, submitted at, next step) while the application waits for its first look.
+    pub receipt: Option<(String, String, String)>,
+    /// (address, title, number), oldest first.
+    pub letters: Vec<(String, &'static str, String)>,
+}
+
+pub fn page_notes(s: &AppState, app: &AppRecord, profile: &Profile, records: &[EventRecord]) -> PageNotes {
+    use dingdian_core::lifecycle::letters as core;
+    let history: Vec<core::LetterEvent> =
+        records.iter().map(|e| core::LetterEvent { seq: e.seq, on: e.occurred_on, event: &e.event }).collect();
+    let letters = core::letters(&history, &app.number, profile, &s.store.calendar())
+        .into_iter()
+        .map(|l| (format!("/applications/{}/letters/{}", app.id, l.seq), l.kind.title(), l.number))
+        .collect();
+    let supplement = (app.state == LifecycleState::AwaitingSupplement).then(|| {
+        let due = records.iter().rev().find_map(|e| match &e.event {
+            Event::SupplementNoticeIssued { due, .. } => Some(*due),
+            _ => None,
+        });
+        core::supplement_banner(profile, due.flatten())
+    });
+    let receipt = (app.state == LifecycleState::Submitted).then(|| {
+        records
+            .iter()
+            .rev()
+            .find(|e| matches!(e.event, Event::Submitted { .. } | Event::Supplemented { .. }))
+            .map(|e| (app.number.clone(), super::beijing_zh(&e.occurred_at), core::after_submit(profile)))
+    });
+    PageNotes { supplement, receipt: receipt.flatten(), letters }
 }
 
 fn html_escape(s: &str) -> String {

@@ -332,6 +332,8 @@ struct AppPage<'a> {
     actions: Vec<(&'static str, &'static str)>,
     is_institution: bool,
     awaiting_supplement: bool,
+    /// What the institution must do and by when, from the core's letters module.
+    notes: super::letters::PageNotes,
     today: String,
     portal: super::portal::Portal,
     query_code: Option<String>,
@@ -474,10 +476,9 @@ async fn application_page(
             explanation: c.due.explanation,
         })
         .collect();
-    let events = s
-        .store
-        .events(app.id)
-        .await?
+    let records = s.store.events(app.id).await?;
+    let notes = super::letters::page_notes(s, &app, &profile, &records);
+    let events = records
         .into_iter()
         .map(|e| EventRow {
             seq: e.seq,
@@ -500,6 +501,7 @@ async fn application_page(
     }
     let page = AppPage {
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
+        notes,
         today: today.to_string(),
         portal,
         query_code,
