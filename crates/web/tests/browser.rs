@@ -820,6 +820,16 @@ async fn accessibility_of_main_pages(b: Backend) {
             ui.shot("axe-03-hospital-draft").await;
         }
         results.push((format!("/applications/{id}（申请机构，{what}）"), axe(&ui.s).await));
+        if id == prep {
+            // The inbox and a letter (受理通知书) of the application in preparation.
+            ui.open("/inbox").await;
+            results.push(("/inbox（申请机构）".to_owned(), axe(&ui.s).await));
+            let pdf = ui.s.prop(&ui.s.find("main .inbox a[href$='/pdf']").await, "pathname").await;
+            let letter = pdf.as_str().expect("a letter link").trim_end_matches("/pdf").to_owned();
+            ui.open(&letter).await;
+            results.push((format!("{letter}（文书）"), axe(&ui.s).await));
+            ui.open("/inbox").await; // the print view has no header to sign out from
+        }
         ui.logout().await;
     }
 

@@ -270,5 +270,13 @@ async fn receipt_and_supplement_banner(b: Backend) {
     assert!(banner.contains("2026-03-09 24:00") && banner.contains("逾期未补正的，视为撤回申请"), "{banner}");
     let seq = letters(&t, a, "hrb-hospital").await[0].0;
     assert!(page.contains(&format!("/applications/{a}/letters/{seq}")) && page.contains("补正材料通知书"), "the letters card");
+
+    // HRB-QUERY: the QR code's address (number only) opens the query form with the number
+    // filled in, waiting for the code; nothing is shown without it.
+    let resp =
+        t.router.clone().oneshot(Request::builder().uri(format!("/query?number={number}")).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(page.contains(&format!("value=\"{number}\"")) && !page.contains("未找到") && !page.contains("hrb-hospital"), "{page}");
 }
 both!(receipt_and_supplement_banner);
