@@ -149,6 +149,25 @@ async fn every_letter_kind(b: Backend) {
 }
 both!(every_letter_kind);
 
+/// 处方流转验收结果告知书 (HRB-ANNEX2): a failed acceptance with its resubmission window.
+async fn annex2_result_letter(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let agency = t.login("hrb-agency").await;
+    let hotline = "0451-12393";
+    let h = t.harbin_to_preparation(&hosp).await;
+    let (status, body) = t.upload(&hosp, h, "annex2_package", &t.annex2_name(h).await, common::annex2_zip()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.cmd(&hosp, h, json!({ "command": "request_annex2_acceptance" })).await;
+    t.cmd(&agency, h, json!({ "command": "review_annex2", "passed": false, "reason": "录屏不连续" })).await;
+    let ls = letters(&t, h, "hrb-hospital").await;
+    let (seq, title, number) = ls.last().unwrap();
+    assert_eq!(title, "处方流转验收结果告知书");
+    let text = read_back(&t, &hosp, h, *seq, title, number, hotline).await;
+    assert!(text.contains("录屏不连续") && text.contains("5个工作日") && text.contains("24:00"), "{text}");
+}
+both!(annex2_result_letter);
+
 /// G-VISIBILITY for letters: another institution, another city, a branch of another district
 /// and an evaluator before the reveal are refused; the city's agency reads it.
 async fn letter_refusals(b: Backend) {

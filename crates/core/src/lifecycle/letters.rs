@@ -22,7 +22,7 @@ use super::events::Event;
 use super::records::Outcome;
 use crate::calendar::Calendar;
 use crate::deadline::{self, Budget};
-use crate::policy::{BanTrigger, ClockDef, Expiry, Profile, Step};
+use crate::policy::{Annex2Missed, BanTrigger, ClockDef, Expiry, Profile, Step};
 use crate::vocabulary::State;
 
 /// The kinds of letter, each with its Chinese title.
@@ -297,15 +297,22 @@ pub fn letter(history: &[LetterEvent<'_>], i: usize, number: &str, p: &Profile, 
             l.kind = LetterKind::Annex2Result;
             l.decision = "您单位的电子处方流转测试验收未通过。".into();
             l.reasons = reason.iter().cloned().collect();
-            l.basis.push(Basis {
-                rule: "HRB-ANNEX2".into(),
-                wording: "验收未通过的，应在接到通知后 5 个工作日内重新提交验收材料，逾期视为撤回验收申请".into(),
-            });
+            let days = p.preparation.as_ref().map(|c| Budget { amount: c.annex2_resubmit_working_days, unit: deadline::Unit::WorkingDays });
+            let within = days.map(|d| format!(" {d}内")).unwrap_or_default();
+            let wording = format!("验收不合格的，按照告知的原因在接到通知后{within}重新提交验收材料");
+            l.basis.push(Basis { rule: "HRB-ANNEX2".into(), wording });
             if *opens_window {
-                let days =
-                    p.preparation.as_ref().map(|c| Budget { amount: c.annex2_resubmit_working_days, unit: deadline::Unit::WorkingDays });
                 l.deadline = Some(LetterDeadline { act: "整改后重新提交验收材料".into(), period: days, due: *resubmit_due });
-                l.consequence = Some("逾期未重新提交的，验收申请视为撤回。".into());
+                // The profile's reading of a missed window (`annex2_missed_window`).
+                let whole = p.preparation.as_ref().is_some_and(|c| c.annex2_missed_window == Annex2Missed::Application);
+                l.consequence = Some(
+                    if whole {
+                        "逾期未重新提交的，定点申请视为撤回。"
+                    } else {
+                        "逾期未重新提交的，验收申请视为撤回。"
+                    }
+                    .into(),
+                );
             } else {
                 l.consequence = Some("验收次数已用完。".into());
             }
