@@ -451,6 +451,34 @@ mod tests {
     }
 
     #[test]
+    fn g_agency_time_deemed_acceptance_is_an_acceptance_letter_citing_art_32() {
+        let p = harbin();
+        let e = Event::DeemedAccepted { rule: "G-AGENCY-TIME".into(), received_on: Some(date(2026, 3, 2)) };
+        let l = &one(&p, &[(date(2026, 3, 10), e)])[0];
+        assert_eq!(l.kind, LetterKind::Acceptance);
+        assert!(l.decision.contains("2026-03-02"), "{}", l.decision);
+        assert!(l.basis[0].wording.contains("第三十二条") && l.basis[0].rule == "G-AGENCY-TIME");
+        assert!(l.next_step.is_some());
+    }
+
+    #[test]
+    fn urc_res_1_pass_letter_has_next_step_and_no_deadline() {
+        let pass = Event::ResultDecided {
+            outcome: Outcome::Pass,
+            reasons: vec![],
+            rectification: None,
+            attempt: 1,
+            minutes: None,
+            attendees: vec![],
+            departure_reason: None,
+        };
+        let l = &one(&urumqi(), &[(date(2026, 4, 1), pass)])[0];
+        assert_eq!(l.kind, LetterKind::EvaluationResult);
+        assert!(l.basis.iter().any(|b| b.rule == "URC-EVAL-4"), "{:?}", l.basis);
+        assert!(l.deadline.is_none() && l.remedy.is_none() && l.next_step.is_some());
+    }
+
+    #[test]
     fn rule_ids_recorded_in_reasons_are_not_printed() {
         assert_eq!(without_rule_ids("逾期未补正材料（HRB-ACC-2）"), "逾期未补正材料");
         assert_eq!(without_rule_ids("理由（URC-REJ-MED-1、URC-REJ-MED-2）。另（见附件）"), "理由。另（见附件）");
