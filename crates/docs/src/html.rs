@@ -95,6 +95,14 @@ pub(crate) fn render(doc: &Document) -> String {
                 }
                 out.push_str("</tbody></table>");
             }
+            Block::Qr { text, caption } => {
+                out.push_str("<figure class=\"print-doc-qr\">");
+                if let Some(svg) = crate::qr::svg(text) {
+                    out.push_str(&svg);
+                }
+                element(&mut out, "figcaption", "print-doc-qr-caption", &format!("{caption}\n{text}"));
+                out.push_str("</figure>");
+            }
             Block::Signatures(labels) => {
                 if labels.is_empty() {
                     continue;
@@ -160,6 +168,8 @@ pub(crate) const PRINT_CSS: &str = r#"/* dingdian-docs: print view of documents 
 .print-doc-table thead { display: table-header-group; }
 .print-doc-table thead th { background: #ebebeb; font-weight: bold; text-align: center; }
 .print-doc-fields tr, .print-doc-table tr { break-inside: avoid; page-break-inside: avoid; }
+.print-doc-qr { display: flex; gap: 1em; align-items: flex-start; margin: 1em 0; break-inside: avoid; }
+.print-doc-qr-caption { font-size: 0.9em; word-break: break-all; }
 .print-doc-signatures {
   display: grid;
   grid-template-columns: repeat(auto-fit, minmax(16em, 1fr));

@@ -38,6 +38,8 @@ const SIGNATURE_SPACE: f32 = 26.0;
 /// Shortest signature line.
 const SIGNATURE_MIN_LINE: f32 = 72.0;
 const EPSILON: f32 = 0.01;
+/// Side of a QR code with its quiet zone (about 35 mm: easy for a phone to read from paper).
+const QR_SIDE: f32 = 35.0 * MM;
 
 /// One drawing operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,8 @@ pub(crate) enum Op {
     Rule { x1: f32, y1: f32, x2: f32, y2: f32 },
     /// A light grey background rectangle (label cells, header rows).
     Shade { x: f32, y: f32, width: f32, height: f32 },
+    /// A black square or rectangle (QR code modules).
+    Dark { x: f32, y: f32, width: f32, height: f32 },
 }
 
 pub(crate) type Page = Vec<Op>;
@@ -180,7 +184,36 @@ impl Layout<'_> {
             Block::Fields(fields) => self.fields(fields),
             Block::Table { headers, rows } => self.table(headers, rows),
             Block::Signatures(labels) => self.signatures(labels),
+            Block::Qr { text, caption } => self.qr(text, caption),
         }
+    }
+
+    /// A QR code at the left margin, its caption beside it; the two are kept on one page.
+    fn qr(&mut self, text: &str, caption: &str) {
+        let Some((width, dark)) = crate::qr::modules(text) else {
+            let lines = self.wrap(&format!("{caption}\n{text}"), TABLE_SIZE, CONTENT_WIDTH, 0.0);
+            self.lines(&lines, TABLE_SIZE, TABLE_SIZE * 1.5, false, false, 0.0);
+            return;
+        };
+        let total = (width + 2 * crate::qr::QUIET) as f32;
+        let side = QR_SIDE.min(CONTENT_WIDTH);
+        let module = side / total;
+        let caption_x = MARGIN_X + side + 8.0;
+        let lines = self.wrap(&format!("{caption}\n{text}"), TABLE_SIZE, CONTENT_WIDTH - side - 8.0, 0.0);
+        let line_height = TABLE_SIZE * 1.5;
+        self.ensure(side.max(lines.len() as f32 * line_height));
+        let top = self.y;
+        for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+            let x = MARGIN_X + ((i % width + crate::qr::QUIET) as f32) * module;
+            let y = top + ((i / width + crate::qr::QUIET) as f32) * module;
+            self.push(Op::Dark { x, y, width: module, height: module });
+        }
+        let mut y = top + module * crate::qr::QUIET as f32;
+        for line in &lines {
+            self.text(caption_x, y, line_height, TABLE_SIZE, &line.text, false);
+            y += line_height;
+        }
+        self.y = top + side.max(y - top);
     }
 
     fn heading(&mut self, text: &str) {
@@ -497,7 +530,9 @@ mod tests {
                             assert!(*y >= BODY_TOP - EPSILON && *y <= BODY_BOTTOM + EPSILON, "page {n}: {op:?}");
                         }
                     }
-                    Op::Shade { y, height, .. } => assert!(*y >= BODY_TOP - EPSILON && y + height <= BODY_BOTTOM + EPSILON),
+                    Op::Shade { y, height, .. } | Op::Dark { y, height, .. } => {
+                        assert!(*y >= BODY_TOP - EPSILON && y + height <= BODY_BOTTOM + EPSILON)
+                    }
                 }
             }
         }

@@ -11,6 +11,7 @@ mod font;
 mod html;
 mod layout;
 mod pdf;
+mod qr;
 mod text;
 
 /// A printable document.
@@ -42,6 +43,13 @@ pub enum Block {
     },
     /// Signature/seal lines, e.g. ["法定代表人签字：", "单位盖章：", "日期："].
     Signatures(Vec<String>),
+    /// A QR code encoding `text` (e.g. a progress-query address), with a caption beside it. Drawn
+    /// as vector squares in the PDF and as an inline SVG in the HTML view; text too long for a
+    /// QR code is shown as the caption and the text only.
+    Qr {
+        text: String,
+        caption: String,
+    },
 }
 
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]

@@ -43,6 +43,7 @@ pub(crate) fn render(doc: &Document) -> Result<Vec<u8>, DocError> {
             }
         }
         rules(&mut surface, ops);
+        dark(&mut surface, ops);
         for op in ops {
             if let Op::Text { x, baseline, size, text, bold } = op {
                 draw_text(&mut surface, metrics, &font, *x, *baseline, *size, text, *bold);
@@ -74,6 +75,22 @@ fn shade(surface: &mut Surface, x: f32, y: f32, width: f32, height: f32) {
     let Some(path) = builder.finish() else { return };
     surface.set_stroke(None);
     surface.set_fill(Some(Fill { paint: luma::Color::new(SHADE).into(), ..black_fill() }));
+    surface.draw_path(&path);
+}
+
+/// All dark squares of a page (QR code modules) as one filled path.
+fn dark(surface: &mut Surface, ops: &[Op]) {
+    let mut builder = PathBuilder::new();
+    for op in ops {
+        if let Op::Dark { x, y, width, height } = op
+            && let Some(rect) = Rect::from_xywh(*x, *y, *width, *height)
+        {
+            builder.push_rect(rect);
+        }
+    }
+    let Some(path) = builder.finish() else { return };
+    surface.set_stroke(None);
+    surface.set_fill(Some(black_fill()));
     surface.draw_path(&path);
 }
 

@@ -33,6 +33,11 @@ pub struct User {
     /// doing anything else.
     #[serde(skip)]
     pub must_change_password: i64,
+    /// Unread inbox messages, counted in the same query that loads the session (the header's
+    /// badge); 0 where a user is loaded otherwise.
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub unread: i64,
 }
 
 impl User {
@@ -231,7 +236,8 @@ impl Store {
     /// The user behind a live session token.
     pub async fn session_user(&self, token: &str, now: Timestamp) -> Result<Option<User>> {
         let sql = format!(
-            "select {} from users u join sessions s on s.user_id = u.id where s.token_hash = $1 and s.expires_at > $2 and u.disabled_at is null",
+            "select {}, (select count(*) from inbox i where i.user_id = u.id and i.read_at is null) as unread
+             from users u join sessions s on s.user_id = u.id where s.token_hash = $1 and s.expires_at > $2 and u.disabled_at is null",
             USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
         );
         Ok(with_pool!(self, p => {

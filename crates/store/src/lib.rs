@@ -16,6 +16,7 @@ mod documents;
 mod evaluation;
 mod file_check;
 pub mod files;
+mod letters;
 mod login;
 mod materials;
 pub mod monitoring;
@@ -50,6 +51,7 @@ pub use complaints::{
 pub use documents::DocKind;
 pub use evaluation::{Assignment, RoundDraw};
 pub use file_check::{FileCheck, FileReference};
+pub use letters::letter_document;
 pub use login::{DEVICE_SECS, LoginError, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, SignedIn, WINDOW_SECS, account_delay};
 pub use materials::{Upload, check_file_name};
 pub use outbox::{InboxMessage, MAX_ATTEMPTS, OutboxMessage};

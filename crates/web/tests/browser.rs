@@ -342,6 +342,9 @@ async fn harbin_hospital_through_pages_to_signed(b: Backend) {
     ui.act("提交申请").await;
     ui.assert_state("已提交，待受理").await;
     assert!(ui.s.text("main .ok[role=status]").await.contains("已办理：提交申请。"));
+    // The receipt: number, time and the next step (issue #16).
+    let receipt = ui.s.text("#receipt").await;
+    assert!(receipt.contains("申请已提交") && receipt.contains("提交时间") && receipt.contains("下一步"), "{receipt}");
     ui.logout().await;
 
     // The agency reviews the materials and asks, once, for the commitment letter again.
@@ -367,6 +370,28 @@ async fn harbin_hospital_through_pages_to_signed(b: Backend) {
     assert!(row.contains("需补正：诚信承诺书未加盖公章，请上传盖章件"), "{row}");
     assert!(!ui.s.exists("#file-licence").await, "only the named slot reopens");
     ui.shot("harbin-04-hospital-supplement-notice").await;
+    // HRB-ACC-2 on the banner; the unread message in the header opens its letter, whose PDF
+    // the browser fetches (the PDF's text is read back in `tests/letters.rs`).
+    let banner = ui.s.text("#supplement-banner").await;
+    assert!(banner.contains("24:00") && banner.contains("逾期未补正的，视为撤回申请"), "{banner}");
+    assert_eq!(ui.s.text("header .inbox-link").await, "消息（1）");
+    ui.s.submit(&ui.s.find("header .inbox-link").await).await;
+    ui.s.submit_button("main form button[type=submit]", "查看文书").await;
+    assert!(ui.s.path().await.starts_with(&format!("/applications/{id}/letters/")), "{}", ui.s.path().await);
+    let letter = ui.s.text("main").await;
+    assert!(letter.contains("补正材料通知书") && letter.contains("诚信承诺书未加盖公章") && letter.contains("0451-12393"), "{letter}");
+    assert!(ui.s.exists("main svg.print-doc-qr-code").await, "the QR code to the progress query");
+    ui.shot("harbin-04b-supplement-letter").await;
+    let head = ui
+        .s
+        .script_async(
+            "const done = arguments[arguments.length - 1]; fetch(location.pathname + '/pdf').then(r => r.arrayBuffer()).then(b => done(String.fromCharCode(...new Uint8Array(b).slice(0, 5))));",
+            vec![],
+        )
+        .await;
+    assert_eq!(head, json!("%PDF-"));
+    ui.open_app(id).await;
+    assert_eq!(ui.s.text("header .inbox-link").await, "消息（0）", "read on opening");
     ui.upload("integrity_letter", &files.file("诚信承诺书（盖章）.pdf", &common::pdf("integrity v2"))).await;
     assert!(ui.s.text("#slot-integrity_letter").await.contains("已重新上传"));
     ui.act("已补正，重新提交").await;
@@ -882,6 +907,16 @@ async fn accessibility_of_main_pages(b: Backend) {
             ui.shot("axe-03-hospital-draft").await;
         }
         results.push((format!("/applications/{id}（申请机构，{what}）"), axe(&ui.s).await));
+        if id == prep {
+            // The inbox and a letter (受理通知书) of the application in preparation.
+            ui.open("/inbox").await;
+            results.push(("/inbox（申请机构）".to_owned(), axe(&ui.s).await));
+            let pdf = ui.s.prop(&ui.s.find("main .inbox a[href$='/pdf']").await, "pathname").await;
+            let letter = pdf.as_str().expect("a letter link").trim_end_matches("/pdf").to_owned();
+            ui.open(&letter).await;
+            results.push((format!("{letter}（文书）"), axe(&ui.s).await));
+            ui.open("/inbox").await; // the print view has no header to sign out from
+        }
         ui.logout().await;
     }
 

@@ -18,6 +18,7 @@ mod commands;
 mod confirm;
 mod decide;
 mod events;
+pub mod letters;
 mod messages;
 mod projection;
 mod records;

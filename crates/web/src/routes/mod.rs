@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod documents;
 mod draws;
+mod letters;
 mod materials;
 mod pages;
 mod portal;
@@ -117,6 +118,10 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/applications/{id}/files/{sha256}", Page, get(materials::download)),
         r("GET", "/applications/{id}/documents/{kind}", Page, get(documents::view)),
         r("GET", "/applications/{id}/documents/{kind}/pdf", Page, get(documents::pdf)),
+        r("GET", "/applications/{id}/letters/{seq}", Page, get(letters::view)),
+        r("GET", "/applications/{id}/letters/{seq}/pdf", Page, get(letters::pdf)),
+        r("GET", "/inbox", Page, get(letters::inbox)),
+        r("POST", "/inbox/{id}/read", Page, post(letters::read)),
         r("GET", "/static/print.css", Public, get(documents::print_css)),
         r("GET", "/rounds", Page, get(pages::rounds)),
         r("POST", "/rounds", Roles(AGENCY), post(round_pages::create)),

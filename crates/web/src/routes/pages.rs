@@ -332,6 +332,8 @@ struct AppPage<'a> {
     actions: Vec<(&'static str, &'static str)>,
     is_institution: bool,
     awaiting_supplement: bool,
+    /// What the institution must do and by when, from the core's letters module.
+    notes: super::letters::PageNotes,
     today: String,
     portal: super::portal::Portal,
     query_code: Option<String>,
@@ -474,10 +476,9 @@ async fn application_page(
             explanation: c.due.explanation,
         })
         .collect();
-    let events = s
-        .store
-        .events(app.id)
-        .await?
+    let records = s.store.events(app.id).await?;
+    let notes = super::letters::page_notes(s, &app, &profile, &records);
+    let events = records
         .into_iter()
         .map(|e| EventRow {
             seq: e.seq,
@@ -500,6 +501,7 @@ async fn application_page(
     }
     let page = AppPage {
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
+        notes,
         today: today.to_string(),
         portal,
         query_code,
@@ -1032,7 +1034,9 @@ pub struct QueryForm {
 /// HRB-QUERY: anyone with an application number and its query code sees the stage and dates.
 pub async fn query(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q): Query<QueryForm>) -> Response {
     let (number, code) = (q.number.unwrap_or_default(), q.code.unwrap_or_default());
-    let (progress, error) = if number.is_empty() && code.is_empty() {
+    // A letter's QR code carries the number only (the code is the institution's secret): the
+    // form then opens with the number filled in, waiting for the code.
+    let (progress, error) = if code.is_empty() {
         (None, None)
     } else {
         match s.store.progress(&number, &code).await {
