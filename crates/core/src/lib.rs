@@ -18,6 +18,7 @@ pub mod province;
 pub mod refusal;
 pub mod registry;
 pub mod rules;
+pub mod search;
 pub mod spanned;
 pub mod text;
 pub mod visibility;
