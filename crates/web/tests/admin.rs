@@ -138,3 +138,32 @@ async fn institution_registers_its_account(b: Backend) {
     assert!(page.contains("已注册账号"));
 }
 both!(institution_registers_its_account);
+
+async fn admin_page(t: &TestApp, token: &str) -> String {
+    let (status, body) = t.call(Method::GET, "/admin", Some(token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    body.as_str().unwrap().to_owned()
+}
+
+/// LAW-WD: from 1 November (China date) the administrator's page warns while next year's
+/// holidays are missing, and stops once the year is loaded; other staff never see it.
+async fn warns_from_november_when_next_year_is_missing(b: Backend) {
+    let t = TestApp::new(b).await; // 2026-03-02
+    let admin = t.login("hrb-admin").await;
+    t.advance_days(243); // 2026-10-31
+    assert!(!admin_page(&t, &admin).await.contains("尚未载入 2027 年的节假日安排"), "not before November");
+    t.advance_days(1); // 2026-11-01
+    let html = admin_page(&t, &admin).await;
+    assert!(html.contains("尚未载入 2027 年的节假日安排") && html.contains("calendar-warning"), "{html}");
+    assert!(!html.contains("LAW-WD"), "no internal vocabulary");
+    let html = admin_page(&t, &t.login("urc-admin").await).await;
+    assert!(html.contains("尚未载入 2027 年的节假日安排"), "every city's administrator: {html}");
+
+    let year =
+        "year = 2027\nsource = \"测试用 2027 年安排\"\n\n[[holidays]]\nname = \"元旦\"\nfrom = \"2027-01-01\"\nto = \"2027-01-03\"\n";
+    let (status, html) = post_form(&t, "/admin/calendar", &admin, &[("name", "2027.toml"), ("toml", year)]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("尚未载入 2027 年"), "{html}");
+    assert!(!admin_page(&t, &admin).await.contains("尚未载入 2027 年"));
+}
+both!(warns_from_november_when_next_year_is_missing);

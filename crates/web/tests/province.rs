@@ -300,3 +300,26 @@ async fn provincial_admin_loads_calendar_years(b: Backend) {
     assert!(page.contains("已载入 2027 年节假日安排") && page.contains("全省管理"), "{page}");
 }
 both!(provincial_admin_loads_calendar_years);
+
+async fn overview(t: &TestApp, token: &str) -> String {
+    let (status, body) = t.call(Method::GET, "/admin", Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_str().unwrap().to_owned()
+}
+
+/// LAW-WD: the provincial administrator's overview warns from 1 November while next year's
+/// holidays are missing (they are the same for every city).
+async fn provincial_overview_warns_of_a_missing_year(b: Backend) {
+    let t = TestApp::new(b).await; // 2026-03-02
+    let hlj = provincial(&t, "hlj-province", "230000").await;
+    assert!(!overview(&t, &hlj).await.contains("尚未载入 2027 年"));
+    t.advance_days(244); // 2026-11-01
+    // Signed in again: sessions end long before eight months.
+    let hlj = t.login_with("hlj-province", PROVINCE_PASSWORD).await;
+    let html = overview(&t, &hlj).await;
+    assert!(html.contains("尚未载入 2027 年的节假日安排") && html.contains("calendar-warning"), "{html}");
+    let (status, _, _) = t.post_form("/admin/calendar", &hlj, &[("name", "2027.toml".to_owned()), ("toml", Y2027.to_owned())]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!overview(&t, &hlj).await.contains("尚未载入 2027 年"));
+}
+both!(provincial_overview_warns_of_a_missing_year);
