@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod annex;
 pub mod audit;
 pub mod calendar;
+pub mod calendar_form;
 pub mod clocks;
 pub mod deadline;
 pub mod draw;
