@@ -144,10 +144,10 @@ impl YearEntry {
                 if let Some((nh, h)) = holidays.iter().find(|(_, h)| *d >= h.from && *d <= h.to) {
                     errors.push(format!("第 {nw} 行：调休上班日 {d} 落在第 {nh} 行“{}”的放假期间内。", h.name));
                 }
-                if let Some((other, _)) = holidays.iter().find(|(n, h)| n != nw && h.adjusted_workdays.contains(d)) {
-                    if other > nw {
-                        errors.push(format!("第 {nw} 行与第 {other} 行填写了同一个调休上班日 {d}。"));
-                    }
+                if let Some((other, _)) = holidays.iter().find(|(n, h)| n != nw && h.adjusted_workdays.contains(d))
+                    && other > nw
+                {
+                    errors.push(format!("第 {nw} 行与第 {other} 行填写了同一个调休上班日 {d}。"));
                 }
             }
         }
