@@ -95,7 +95,9 @@ impl YearEntry {
             let in_year = |label: &str, s: &str, errors: &mut Vec<String>| -> Option<Date> {
                 match date(s) {
                     None => {
-                        errors.push(format!("第 {n} 行：{label}“{}”不是有效日期，应写作 2027-01-01。", s.trim()));
+                        // Long junk is not echoed whole.
+                        let shown: String = s.trim().chars().take(20).collect();
+                        errors.push(format!("第 {n} 行：{label}“{shown}”不是有效日期，应写作 2027-01-01。"));
                         None
                     }
                     Some(d) if year.is_some_and(|y| d.year() != y) => {
