@@ -62,7 +62,7 @@ fn quoted(s: &str) -> String {
 
 impl YearEntry {
     /// LAW-WD: checks the form and builds the year. Every problem is one Chinese sentence naming
-    /// the row; rows left wholly empty are skipped.
+    /// the row; rows without any date are skipped.
     pub fn check(&self) -> Result<Year, Vec<String>> {
         let mut errors = Vec::new();
         let year = match self.year.trim().parse::<i16>() {
@@ -82,7 +82,8 @@ impl YearEntry {
         let mut holidays: Vec<(usize, Holiday)> = Vec::new();
         for (i, r) in self.rows.iter().enumerate() {
             let n = i + 1;
-            let blank = [&r.name, &r.from, &r.to, &r.workdays].iter().all(|v| v.trim().is_empty());
+            // A row with a name but no dates is the form's prefilled holiday left unused.
+            let blank = [&r.from, &r.to, &r.workdays].iter().all(|v| v.trim().is_empty());
             if blank {
                 continue;
             }
@@ -199,6 +200,7 @@ mod tests {
             row("元旦", "2027-01-01", "2027-01-03", ""),
             row("春节", "2027-02-06", "2027-02-13", "2027-01-31，2027-02-20"),
             HolidayRow::default(),
+            row("清明节", "", "", ""),
             row("劳动节", "2027-05-01", "2027-05-05", "2027-04-25 2027-05-08"),
         ]);
         let y = e.check().unwrap();

@@ -198,6 +198,7 @@ async fn admin_enters_holidays_by_form_with_a_preview(b: Backend) {
     let (status, html) = t.get_text("/admin/holidays", &admin).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("value=\"2027\"") && html.contains("调休上班日") && html.contains("预览"), "{html}");
+    assert!(html.contains("name=\"name_1\" value=\"春节\""), "the statutory holidays are filled in: {html}");
 
     // A working day that is no weekend, and overlapping holidays: refused, nothing loaded.
     let bad = holiday_form("confirm", &[("元旦", "2027-01-01", "2027-01-03", "2027-01-04"), ("春节", "2027-01-03", "2027-01-05", "")]);

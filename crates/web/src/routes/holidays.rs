@@ -24,7 +24,7 @@ use crate::extract::{Form, Query};
 
 /// Rows of the form: the seven statutory holidays, and room for one more.
 const ROWS: usize = 8;
-/// The statutory holidays, as hints in the name column.
+/// The statutory holidays, filled in as the rows' names.
 const NAMES: [&str; 7] = ["元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"];
 
 /// One row as shown again.
@@ -131,7 +131,9 @@ pub async fn form(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(q
     if let Err(r) = province::may_load_calendar(&u.actor()) {
         return super::pages::error_page(r.into());
     }
-    let e = YearEntry { year: (s.clock.today().year() + 1).to_string(), ..Default::default() };
+    // Next year, with the statutory holidays' names filled in (a row without dates is skipped).
+    let rows = NAMES.iter().map(|n| HolidayRow { name: (*n).to_owned(), ..Default::default() }).collect();
+    let e = YearEntry { year: (s.clock.today().year() + 1).to_string(), rows, ..Default::default() };
     view(u, q.city.as_deref().unwrap_or_default(), &e, Vec::new(), None, None)
 }
 
