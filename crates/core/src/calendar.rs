@@ -161,6 +161,14 @@ impl Calendar {
         self.years.contains_key(&year)
     }
 
+    /// LAW-WD: the next year, when `today` (China date) is on or after 1 November and that
+    /// year is not loaded. The State Council publishes the next year's arrangement around then,
+    /// and any deadline running into a missing year cannot be computed (无法确定).
+    pub fn next_year_missing(&self, today: Date) -> Option<i16> {
+        let next = today.year().checked_add(1)?;
+        (today.month() >= 11 && !self.has_year(next)).then_some(next)
+    }
+
     /// What kind of day `d` is, for a loaded year.
     pub fn day(&self, d: Date) -> Result<DayKind, MissingYear> {
         if !self.has_year(d.year()) {
@@ -204,6 +212,20 @@ impl DayKind {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn law_wd_next_year_missing_from_1_november() {
+        let cal = Calendar::shipped();
+        let last = cal.years().map(|y| y.year).max().unwrap();
+        let d = |y: i16, m: i8, day: i8| jiff::civil::date(y, m, day);
+        assert_eq!(cal.next_year_missing(d(last, 10, 31)), None, "not before November");
+        assert_eq!(cal.next_year_missing(d(last, 11, 1)), Some(last + 1));
+        assert_eq!(cal.next_year_missing(d(last, 12, 31)), Some(last + 1));
+        // A year whose next year is loaded gives no warning.
+        assert!(cal.has_year(last - 1));
+        assert_eq!(cal.next_year_missing(d(last - 1, 11, 1)), None);
+    }
+
     use super::*;
     use jiff::civil::date;
 

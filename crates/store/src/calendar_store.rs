@@ -8,6 +8,7 @@ use dingdian_core::china_date;
 use dingdian_core::clocks::{self, ClockView, Transition};
 use dingdian_core::lifecycle::{Actor, Command, State};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -76,6 +77,63 @@ impl Store {
             .collect()
     }
 
+    /// The open applications whose running deadlines `new` changes against `old`, with the
+    /// clocks that move.
+    async fn calendar_changes(
+        &self,
+        old: &Calendar,
+        new: &Calendar,
+        year: i16,
+        today: jiff::civil::Date,
+    ) -> Result<Vec<(crate::AppRecord, Vec<(String, Option<Date>, Option<Date>)>)>> {
+        let mut affected = Vec::new();
+        let system = Actor::system("");
+        for app in self.applications_for(&system, None, i64::MAX, today).await? {
+            if app.state.is_terminal() {
+                continue;
+            }
+            let profile = self.profile_for(&app)?;
+            let history: Vec<Transition> =
+                self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
+            let before = clocks::application_clocks(&profile, &history, &app.data, old, today);
+            let after = clocks::application_clocks(&profile, &history, &app.data, new, today);
+            let moved = changed(&before, &after, year);
+            if !moved.is_empty() {
+                affected.push((app, moved));
+            }
+        }
+        Ok(affected)
+    }
+
+    /// What loading `year` would change, without loading it: the open deadlines that move, of
+    /// the applications in the cities `actor` administers (`province::administer` decides);
+    /// the others are only counted.
+    pub async fn preview_calendar_year(&self, actor: &Actor, year: &Year, now: Timestamp) -> Result<CalendarPreview> {
+        let old = self.calendar();
+        let mut new = (*old).clone();
+        new.insert(year.clone());
+        let mut preview = CalendarPreview::default();
+        for (app, moved) in self.calendar_changes(&old, &new, year.year, china_date(now)).await? {
+            let visible = self.current_profile(&app.city).is_some_and(|p| dingdian_core::province::administer(actor, &p).is_ok());
+            if !visible {
+                preview.elsewhere += 1;
+                continue;
+            }
+            for (clock, old_due, new_due) in moved {
+                preview.changes.push(DeadlineChange {
+                    application_id: app.id,
+                    number: app.number.clone(),
+                    institution_name: app.institution_name.clone(),
+                    city: app.city.clone(),
+                    clock,
+                    old_due,
+                    new_due,
+                });
+            }
+        }
+        Ok(preview)
+    }
+
     /// Loads (or replaces) a calendar year from its TOML text, then re-projects every open
     /// deadline: each application whose running deadlines change, or that waited for this year,
     /// gets a `deadlines_recalculated` event and a new due date.
@@ -105,21 +163,8 @@ impl Store {
             .await?;
         });
         // Which open applications does the new year change?
-        let mut affected = Vec::new();
-        let system = Actor::system("");
-        for app in self.applications_for(&system, None, i64::MAX, today).await? {
-            if app.state.is_terminal() {
-                continue;
-            }
-            let profile = self.profile_for(&app)?;
-            let history: Vec<Transition> =
-                self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
-            let before = clocks::application_clocks(&profile, &history, &app.data, &old, today);
-            let after = clocks::application_clocks(&profile, &history, &app.data, &new, today);
-            if changed(&before, &after, year.year) {
-                affected.push((app.id, app.city.clone()));
-            }
-        }
+        let affected: Vec<(i64, String)> =
+            self.calendar_changes(&old, &new, year.year, today).await?.into_iter().map(|(app, _)| (app.id, app.city)).collect();
         *self.calendar.write().expect("calendar lock") = Arc::new(new);
         let mut reprojected = Vec::new();
         for (id, city) in affected {
@@ -147,10 +192,37 @@ impl Store {
     }
 }
 
-/// A running clock whose due date moved, or that was waiting for this year.
-fn changed(before: &[ClockView], after: &[ClockView], year: i16) -> bool {
-    before.iter().filter(|c| c.ended_on.is_none()).any(|b| {
-        let a = after.iter().find(|a| a.id == b.id);
-        b.due.missing_year == Some(year) || a.is_none_or(|a| a.due.due != b.due.due)
-    })
+/// The running clocks whose due date moves, or that were waiting for this year: (name, old
+/// due date, new due date), `None` where it cannot be determined.
+fn changed(before: &[ClockView], after: &[ClockView], year: i16) -> Vec<(String, Option<Date>, Option<Date>)> {
+    before
+        .iter()
+        .filter(|c| c.ended_on.is_none())
+        .filter_map(|b| {
+            let a = after.iter().find(|a| a.id == b.id);
+            (b.due.missing_year == Some(year) || a.is_none_or(|a| a.due.due != b.due.due))
+                .then(|| (b.name.clone(), b.due.due, a.and_then(|a| a.due.due)))
+        })
+        .collect()
+}
+
+/// One open deadline that loading a year would move (the preview of the holiday form).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineChange {
+    pub application_id: i64,
+    pub number: String,
+    pub institution_name: String,
+    pub city: String,
+    pub clock: String,
+    /// `None`: cannot be determined (a year is missing).
+    pub old_due: Option<Date>,
+    pub new_due: Option<Date>,
+}
+
+/// The preview of a year: the changes the actor may see, and how many other applications (of
+/// cities it does not administer) would change too.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CalendarPreview {
+    pub changes: Vec<DeadlineChange>,
+    pub elsewhere: usize,
 }

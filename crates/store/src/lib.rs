@@ -44,7 +44,7 @@ pub use accounts::{InstitutionRecord, NewInstitution, NewUser, User};
 pub use applications::{AppRecord, Available, EventRecord, Executed, RoundRecord, TickReport};
 pub use audit_store::{AuditReport, BadEntry, ChainHead, DailyHead};
 pub use blob_gc::GcReport;
-pub use calendar_store::{CalendarLoad, CalendarYearInfo};
+pub use calendar_store::{CalendarLoad, CalendarPreview, CalendarYearInfo, DeadlineChange};
 pub use complaints::{
     Attachment, COMPLAINT_MAX_BYTES, COMPLAINT_MAX_FILES, COMPLAINTS_PER_HOUR, ComplaintError, ComplaintRecord, ComplaintStatus,
 };

@@ -16,6 +16,7 @@ use dingdian_core::clocks::{self, ClockStatus, ClockView, Transition};
 use dingdian_core::deadline::Budget;
 use dingdian_core::lifecycle::{Actor, Event, Outcome, Refusal, Role, State};
 use dingdian_core::policy::{Expiry, Profile};
+use dingdian_core::search::Query;
 use dingdian_core::visibility::{self, Listing};
 use jiff::civil::Date;
 use serde::Serialize;
@@ -77,6 +78,8 @@ pub struct QueueFilter {
     pub profile_id: Option<String>,
     /// The profile version the application was submitted under.
     pub profile_version: Option<String>,
+    /// The search box (issue #16 item 9), classified by the core; it only narrows the scope.
+    pub search: Option<Query>,
 }
 
 /// Counts for a queue's tabs and filters.
@@ -204,6 +207,35 @@ impl Where {
         self.sql.push_str(&format!(" and {column} = ${}", self.args.len()));
     }
 
+    /// A search: an exact application number, or the applications of the institutions whose
+    /// code is exactly, or whose name contains, the text. Institutions are few next to
+    /// applications and their USCC is unique (indexed), so the sub-select is small.
+    fn search(&mut self, q: &Query) {
+        fn bind(w: &mut Where, v: String) -> String {
+            w.args.push(Arg::Text(v));
+            format!("${}", w.args.len())
+        }
+        let sql = match q {
+            Query::Number(n) => format!("a.number = {}", bind(self, n.clone())),
+            Query::Uscc(u) => {
+                format!("a.institution_id in (select id from institutions where uscc = {})", bind(self, u.as_str().to_owned()))
+            }
+            // The code is the institution's (the registry) or, until it is recorded there, the
+            // one declared in the application (HRB-PREP), kept in the data as serde writes it.
+            Query::NationalCode(c) => {
+                let code = bind(self, c.as_str().to_owned());
+                let declared = bind(self, format!("%\"national_code\":\"{}\"%", c.as_str()));
+                format!("(a.institution_id in (select id from institutions where national_code = {code}) or a.data like {declared})")
+            }
+            Query::Name(n) => format!(
+                "a.institution_id in (select id from institutions where lower(name) like {} escape '\\')",
+                bind(self, format!("%{}%", like_escape(n)))
+            ),
+        };
+        self.sql.push_str(" and ");
+        self.sql.push_str(&sql);
+    }
+
     /// `a.state` in a fixed set of states (names from the enum, never from input).
     fn states(&mut self, states: StateFilter) {
         match states {
@@ -219,6 +251,19 @@ impl Where {
             }
         }
     }
+}
+
+/// `text` as a literal inside a `LIKE … escape '\'` pattern: the escape character and the
+/// wildcards `%` and `_` are escaped (the same on SQLite and PostgreSQL).
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Binds a `Where`'s values, in order, to a query of either backend.
@@ -314,6 +359,9 @@ impl Store {
         }
         if let Some(v) = text(&f.profile_version) {
             w.eq("a.profile_version", Arg::Text(v));
+        }
+        if let Some(q) = &f.search {
+            w.search(q);
         }
         Ok(w)
     }

@@ -39,6 +39,13 @@ use hyper_util::rt::TokioIo;
 use jiff::civil::{Date, date};
 
 const PASSWORD: &str = "latency-password";
+
+/// Percent-encodes a query value (UTF-8).
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
 /// "Today" of the benchmark (a Monday with calendar data around it).
 const TODAY: Date = date(2026, 6, 15);
 
@@ -518,9 +525,33 @@ async fn run(backend: Backend, a: &Args) {
     let token = Arc::new(token["token"].as_str().expect("token").to_owned());
 
     // Single requests (no concurrency): what one person waits for.
-    let singles =
-        WORKBENCH_PATHS.iter().copied().chain(["/stats", "/workbench/export.csv?state=open", "/workbench/export.xlsx?state=open"]);
-    for path in singles {
+    let mut singles: Vec<String> = WORKBENCH_PATHS
+        .iter()
+        .copied()
+        .chain(["/stats", "/workbench/export.csv?state=open", "/workbench/export.xlsx?state=open"])
+        .map(str::to_owned)
+        .collect();
+    // The search box (issue #16 item 9) over every application of the city (`state=all`): a
+    // Harbin application's number (with and without hyphens) and its institution's USCC, a
+    // national code (none registered: every row's data is looked at), and name fragments that
+    // match nothing, one institution, about 11,000 institutions, and the whole city.
+    let sample = state.store.application(ids[ids.len() / 3]).await.expect("read").expect("an application");
+    let uscc = state.store.institution(sample.institution_id).await.expect("read").expect("its institution").uscc;
+    for q in [
+        sample.number.clone(),
+        sample.number.replace('-', ""),
+        uscc.to_string(),
+        "H23010200001".to_owned(),
+        "康宁".to_owned(),
+        sample.institution_name.clone(),
+        "哈尔滨第1".to_owned(),
+        "哈尔滨".to_owned(),
+    ] {
+        singles.push(format!("/workbench?state=all&q={}", percent(&q)));
+    }
+    singles.push(format!("/workbench/export.csv?state=all&q={}", percent("哈尔滨第1")));
+    for path in &singles {
+        let path = path.as_str();
         let (status, body, _) = send(&mut c, "GET", path, Some(&token), None).await;
         assert_eq!(status, 200, "{path}");
         let mut took = Vec::new();

@@ -300,3 +300,79 @@ async fn provincial_admin_loads_calendar_years(b: Backend) {
     assert!(page.contains("已载入 2027 年节假日安排") && page.contains("全省管理"), "{page}");
 }
 both!(provincial_admin_loads_calendar_years);
+
+async fn overview(t: &TestApp, token: &str) -> String {
+    let (status, body) = t.call(Method::GET, "/admin", Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_str().unwrap().to_owned()
+}
+
+/// LAW-WD: the provincial administrator's overview warns from 1 November while next year's
+/// holidays are missing (they are the same for every city).
+async fn provincial_overview_warns_of_a_missing_year(b: Backend) {
+    let t = TestApp::new(b).await; // 2026-03-02
+    let hlj = provincial(&t, "hlj-province", "230000").await;
+    assert!(!overview(&t, &hlj).await.contains("尚未载入 2027 年"));
+    t.advance_days(244); // 2026-11-01
+    // Signed in again: sessions end long before eight months.
+    let hlj = t.login_with("hlj-province", PROVINCE_PASSWORD).await;
+    let html = overview(&t, &hlj).await;
+    assert!(html.contains("尚未载入 2027 年的节假日安排") && html.contains("calendar-warning"), "{html}");
+    let (status, _, _) = t.post_form("/admin/calendar", &hlj, &[("name", "2027.toml".to_owned()), ("toml", Y2027.to_owned())]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!overview(&t, &hlj).await.contains("尚未载入 2027 年"));
+}
+both!(provincial_overview_warns_of_a_missing_year);
+
+/// Issue #16 item 8: the provincial administrator uses the holiday form too (the same core
+/// decision as the file); its preview lists its province's applications, another province's
+/// only counted; junk in the form is refused in Chinese and loads nothing.
+async fn provincial_admin_enters_holidays_by_form(b: Backend) {
+    let t = TestApp::new(b).await; // 2026-03-02
+    t.advance_days(301); // 2026-12-28: five working days reach into 2027
+    let hrb = t.submitted(&t.login("hrb-hospital").await).await;
+    let number = t.store().application(hrb).await.unwrap().unwrap().number;
+    let hlj = provincial(&t, "hlj-province", "230000").await;
+    let xj = provincial(&t, "xj-province", "650000").await;
+    let form = |step: &str| {
+        vec![
+            ("step", step.to_owned()),
+            ("year", "2027".to_owned()),
+            ("source", "国务院办公厅关于2027年部分节假日安排的通知".to_owned()),
+            ("name_0", "元旦".to_owned()),
+            ("from_0", "2027-01-01".to_owned()),
+            ("to_0", "2027-01-03".to_owned()),
+        ]
+    };
+    let (status, html) = t.get_text("/admin/holidays", &hlj).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (status, html, _) = t.post_form("/admin/holidays", &hlj, &form("preview")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&number) && html.contains("无法确定"), "{html}");
+    let (status, html, _) = t.post_form("/admin/holidays", &xj, &form("preview")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains(&number) && html.contains("另有其他城市的 1 件申请"), "{html}");
+
+    let junk = [
+        ("step", "confirm".to_owned()),
+        ("year", "9999999999".to_owned()),
+        ("source", "\u{0}".to_owned()),
+        ("name_0", "%_'\"<b>".to_owned()),
+        ("from_0", "x".repeat(10_000)),
+        ("to_0", "2027-13-40".to_owned()),
+        ("work_0", "，，;;".to_owned()),
+        ("name_99", "ignored".to_owned()),
+    ];
+    let (status, html, _) = t.post_form("/admin/holidays", &hlj, &junk).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("年份") && html.contains("不是有效日期") && !html.contains("<b>"), "{html}");
+    let errors = &html[html.find("role=\"alert\"").unwrap()..];
+    let errors = &errors[..errors.find("</div>").unwrap()];
+    assert!(!errors.contains(&"x".repeat(21)), "long junk is not echoed whole in the message: {errors}");
+    assert!(!t.store().calendar().has_year(2027));
+
+    let (status, html, _) = t.post_form("/admin/holidays", &hlj, &form("confirm")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("已载入 2027 年节假日安排") && t.store().calendar().has_year(2027), "{html}");
+}
+both!(provincial_admin_enters_holidays_by_form);

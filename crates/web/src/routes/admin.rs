@@ -71,6 +71,8 @@ struct AdminPage<'a> {
     roles: Vec<(&'static str, &'static str)>,
     profiles: Vec<ProfileRow>,
     years: Vec<CalendarYearInfo>,
+    /// The next year's holidays are missing (from 1 November).
+    calendar_warning: Option<String>,
     filings: Vec<FilingRow>,
     /// URC-REV-1: the plan, when the city's profile has planning; with the districts and kinds
     /// to choose from.
@@ -181,6 +183,7 @@ pub(super) async fn page(s: &AppState, u: User, acting: &Actor, error: Option<St
         roles,
         profiles,
         years: s.store.calendar_years(),
+        calendar_warning: calendar_warning(s),
         filings,
         plan,
         kinds,
@@ -246,8 +249,18 @@ struct ProvincePage<'a> {
     /// The province's totals: applications, open, signed, accounts.
     totals: (i64, i64, i64, usize),
     years: Vec<CalendarYearInfo>,
+    /// The next year's holidays are missing (from 1 November).
+    calendar_warning: Option<String>,
     error: Option<String>,
     done: Option<String>,
+}
+
+/// LAW-WD: the warning shown from 1 November (China date) while next year's holiday
+/// arrangement is not loaded; the core decides when.
+fn calendar_warning(s: &AppState) -> Option<String> {
+    s.store.calendar().next_year_missing(s.clock.today()).map(|y| {
+        format!("尚未载入 {y} 年的节假日安排。请在国务院办公厅发布 {y} 年部分节假日安排的通知后尽快载入；在此之前，凡跨入 {y} 年的期限都显示为“无法确定”。")
+    })
 }
 
 /// The provincial administrator's overview: every city of its province (G-VISIBILITY,
@@ -278,8 +291,17 @@ async fn province_page(s: &AppState, u: User, error: Option<String>, done: Optio
     }
     let totals = cities.iter().fold((0, 0, 0, 0), |t, c| (t.0 + c.applications, t.1 + c.open, t.2 + c.signed, t.3 + c.accounts));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page =
-        ProvincePage { role_zh: u.role().zh(), user: Some(u), province_name, cities, totals, years: s.store.calendar_years(), error, done };
+    let page = ProvincePage {
+        role_zh: u.role().zh(),
+        user: Some(u),
+        province_name,
+        cities,
+        totals,
+        years: s.store.calendar_years(),
+        calendar_warning: calendar_warning(s),
+        error,
+        done,
+    };
     Ok((status, render(page)).into_response())
 }
 

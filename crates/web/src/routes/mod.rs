@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod documents;
 mod draws;
+mod holidays;
 mod letters;
 mod materials;
 mod pages;
@@ -143,6 +144,8 @@ fn table() -> Vec<(RouteDef, MethodRouter<AppState>)> {
         r("GET", "/account/password", Page, get(account::password_form)),
         r("POST", "/account/password", Page, post(account::change_password)),
         r("POST", "/admin/calendar", Roles(ADMINS), post(admin::load_calendar).layer(big())),
+        r("GET", "/admin/holidays", Roles(ADMINS), get(holidays::form)),
+        r("POST", "/admin/holidays", Roles(ADMINS), post(holidays::submit)),
         r("POST", "/admin/rounds/{id}/acknowledge", Roles(&[Role::Admin]), post(admin::acknowledge_filing)),
         r("POST", "/admin/planning", Roles(&[Role::Admin]), post(admin::set_plan)),
         r("GET", "/assignments", Roles(&[Role::Evaluator]), get(admin::assignments)),

@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use dingdian_core::clocks::{ClockStatus, ClockView};
 use dingdian_core::lifecycle::{Actor, Role, State as AppStateName};
 use dingdian_core::policy::Expiry;
+use dingdian_core::search::{Query as SearchQuery, SearchError};
 use dingdian_store::{AppRecord, QueueFilter, QueueRow, StateFilter, User};
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -50,6 +51,8 @@ pub struct Filters {
     page: Option<String>,
     /// The city a provincial administrator looks at (`province::administer` decides).
     city: Option<String>,
+    /// The search box: a name fragment, an application number, a USCC or a national code.
+    q: Option<String>,
 }
 
 fn nonempty(v: &Option<String>) -> Option<String> {
@@ -59,6 +62,11 @@ fn nonempty(v: &Option<String>) -> Option<String> {
 impl Filters {
     fn states(&self) -> StateFilter {
         self.state.as_deref().and_then(StateFilter::parse).filter(|s| *s != StateFilter::One(AppStateName::Draft)).unwrap_or_default()
+    }
+
+    /// The search, classified by the core; `Err` for a text it refuses (too long).
+    fn search(&self) -> Result<Option<SearchQuery>, SearchError> {
+        self.q.as_deref().map(SearchQuery::parse).transpose().map(Option::flatten)
     }
 
     fn filter(&self) -> QueueFilter {
@@ -76,6 +84,7 @@ impl Filters {
             round_id: nonempty(&self.round).and_then(|r| r.parse().ok()),
             profile_id,
             profile_version,
+            search: self.search().ok().flatten(),
         }
     }
 
@@ -96,6 +105,7 @@ impl Filters {
         push("kind", f.kind);
         push("round", f.round_id.map(|r| r.to_string()));
         push("profile", nonempty(&self.profile));
+        push("q", nonempty(&self.q).filter(|_| self.search().is_ok()));
         push("page", page.filter(|p| *p > 1).map(|p| p.to_string()));
         parts.join("&")
     }
@@ -178,6 +188,12 @@ pub struct FilterForm {
     active: bool,
     /// The city kept across filtering, for a provincial administrator.
     city: Option<String>,
+    /// The search box's text as typed (escaped by the template).
+    q: String,
+    /// What the search looks for, in words, once it is set.
+    search_note: Option<String>,
+    /// Why the search text is refused.
+    search_error: Option<String>,
 }
 
 pub struct Row {
@@ -267,8 +283,11 @@ async fn filter_form(s: &AppState, actor: &Actor, q: &Filters, districts: &[Stri
         rounds,
         profiles,
         district_fixed: actor.role == Role::BranchReviewer,
-        active: f.district.is_some() || f.kind.is_some() || f.round_id.is_some() || f.profile_id.is_some(),
+        active: f.district.is_some() || f.kind.is_some() || f.round_id.is_some() || f.profile_id.is_some() || nonempty(&q.q).is_some(),
         city: (actor.role == Role::ProvincialAdmin).then(|| actor.city.clone()),
+        q: q.q.clone().unwrap_or_default(),
+        search_note: f.search.as_ref().map(SearchQuery::describe_zh),
+        search_error: q.search().err().map(|e| e.message_zh()),
     })
 }
 
@@ -325,11 +344,13 @@ async fn queue_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
     let actor = u.actor();
     let f = q.filter();
     let today = s.clock.today();
-    let counts = s.store.queue_counts(&actor, &f).await?;
+    // A refused search text lists nothing (the form says why) rather than everything.
+    let refused = q.search().is_err();
+    let counts = if refused { Default::default() } else { s.store.queue_counts(&actor, &f).await? };
     let total = counts.total(f.states).unwrap_or_default();
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page().min(pages);
-    let apps = s.store.queue(&actor, &f, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let apps = if refused { Vec::new() } else { s.store.queue(&actor, &f, PAGE_SIZE, (page - 1) * PAGE_SIZE).await? };
     let clocks = s.store.clocks_of(&apps, today).await?;
     let rounds: HashMap<i64, String> = s.store.rounds(&u.city).await?.into_iter().map(|r| (r.id, r.name)).collect();
     let rows: Vec<Row> = apps
@@ -431,7 +452,8 @@ fn export_cells(s: &AppState, r: &QueueRow, today: Date) -> Vec<String> {
 
 async fn export_rows(s: &AppState, u: &User, q: &Filters) -> Result<(Vec<Vec<String>>, String), ApiError> {
     let today = s.clock.today();
-    let rows = s.store.queue_rows(&u.actor(), &q.filter(), EXPORT_MAX).await?;
+    // A refused search text exports an empty list, as the page lists nothing.
+    let rows = if q.search().is_err() { Vec::new() } else { s.store.queue_rows(&u.actor(), &q.filter(), EXPORT_MAX).await? };
     let cells = rows.iter().map(|r| export_cells(s, r, today)).collect();
     let scope = scope_zh(&u.actor(), s);
     let name = format!("定点申请工作台-{scope}-{}-{today}", states_zh(q.states()));
@@ -704,7 +726,8 @@ async fn stats_page(s: &AppState, u: User, q: Filters) -> Result<Response, ApiEr
         Role::ProvincialAdmin => super::admin::acting(s, &u, q.city.as_deref())?,
         _ => u.actor(),
     };
-    let st = s.store.stats(&actor, &f, today).await?;
+    // A refused search text counts nothing (the form says why), as the queue lists nothing.
+    let st = if q.search().is_err() { Default::default() } else { s.store.stats(&actor, &f, today).await? };
     let districts: Vec<String> = s.store.queue_counts(&actor, &f).await?.districts;
     let mut form = filter_form(s, &actor, &q, &districts).await?;
     form.state = String::new();
