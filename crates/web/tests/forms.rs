@@ -36,3 +36,29 @@ async fn form_follows_the_kind(b: Backend) {
     assert!(hospital.contains("核定床位数") && hospital.contains("首注医师人数"), "{hospital}");
 }
 both!(form_follows_the_kind);
+
+/// Issue #16 item 2: the application page opens with the step bar from the profile's steps,
+/// where the application stands, and each time limit beside its stage (HRB-ACC-1: working days).
+async fn step_bar_with_limits_beside_their_stage(b: Backend) {
+    let t = TestApp::new(b).await;
+    let inst = t.login("hrb-hospital").await;
+    let id = t.submitted(&inst).await;
+    let (_, page) = t.get_text(&format!("/applications/{id}"), &inst).await;
+    let bar =
+        page.split(r#"<nav aria-label="办理进度" class="stepbar">"#).nth(1).and_then(|r| r.split("</nav>").next()).expect("a step bar");
+    for stage in ["填报", "提交", "受理", "评估", "公示", "签约前准备", "签约"] {
+        assert!(bar.contains(&format!(r#"<span class="step-name">{stage}</span>"#)), "{stage}: {bar}");
+    }
+    assert!(!bar.contains(r#"<span class="step-name">审核</span>"#), "Harbin has no separate review stage: {bar}");
+    let current = bar.split(r#"aria-current="step""#).nth(1).expect("a current stage");
+    assert!(current.starts_with(r#"><span class="step-name">受理</span>"#), "{bar}");
+    assert!(current.contains("工作日，截止 2026-03-09"), "the acceptance limit beside 受理, in working days: {bar}");
+
+    let urc = t.submitted(&t.login("urc-pharmacy").await).await;
+    let (_, page) = t.get_text(&format!("/applications/{urc}"), &t.login("urc-agency").await).await;
+    assert!(
+        page.contains(r#"<span class="step-name">审核</span>"#) && !page.contains(r#"<span class="step-name">签约前准备</span>"#),
+        "Urumqi's own stages"
+    );
+}
+both!(step_bar_with_limits_beside_their_stage);

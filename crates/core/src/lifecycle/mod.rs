@@ -20,6 +20,7 @@ mod decide;
 mod events;
 pub mod letters;
 mod messages;
+mod progress;
 mod projection;
 mod records;
 
@@ -34,6 +35,7 @@ pub use decide::{
 };
 pub use events::Event;
 pub use messages::notification;
+pub use progress::{Stage, StageStatus, stages};
 pub use projection::{
     AgreementComment, AgreementVersion, Annex2State, Annex2Window, AppState, Complaint, Filing, Negotiation, Preparation, TrainingResult,
 };

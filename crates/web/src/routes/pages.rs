@@ -300,6 +300,49 @@ pub async fn create_application(State(s): State<AppState>, MaybeUser(user): Mayb
     }
 }
 
+/// One stage of the step bar as shown: its name, where it stands (text and a class for the
+/// style) and the time limits that run in it.
+pub struct StageRow {
+    name: &'static str,
+    status: &'static str,
+    class: &'static str,
+    limits: Vec<String>,
+}
+
+/// The step bar (issue #16 item 2): the core's stages for this application, each with its time
+/// limits — the budget as the rule counts it (working or calendar days) and the last day.
+fn step_bar(
+    profile: &dingdian_core::policy::Profile,
+    app: &dingdian_store::AppRecord,
+    clocks: &[dingdian_core::clocks::ClockView],
+    records: &[dingdian_store::EventRecord],
+) -> Vec<StageRow> {
+    use dingdian_core::lifecycle::StageStatus;
+    let last_open = records.iter().rev().find(|e| e.to_state.is_terminal() && e.from_state != e.to_state).map(|e| e.from_state);
+    dingdian_core::lifecycle::stages(profile, app.state, last_open)
+        .into_iter()
+        .map(|st| StageRow {
+            name: st.name,
+            status: st.status.zh(),
+            class: match st.status {
+                StageStatus::Done => "done",
+                StageStatus::Current => "current",
+                StageStatus::Ended => "ended",
+                StageStatus::Ahead | StageStatus::Skipped => "ahead",
+            },
+            limits: st
+                .clocks
+                .iter()
+                .filter_map(|id| clocks.iter().find(|c| &c.id == id))
+                .map(|c| match c.due.due {
+                    Some(d) => format!("{}：{}，截止 {d}", c.name, c.budget),
+                    None => format!("{}：{}", c.name, c.budget),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 pub struct ClockRow {
     name: String,
     rule: String,
@@ -327,6 +370,8 @@ struct AppPage<'a> {
     app: dingdian_store::AppRecord,
     state_zh: &'static str,
     profile_name: String,
+    /// The step bar.
+    steps: Vec<StageRow>,
     clocks: Vec<ClockRow>,
     events: Vec<EventRow>,
     actions: Vec<(&'static str, &'static str)>,
@@ -460,10 +505,10 @@ async fn application_page(
     // What this actor may do now is the core's answer; the page only renders it.
     let available = s.store.available(&app, &scope, &actor, today).await?;
     let actions = BUTTONS.iter().filter(|(name, _)| available.now.contains(name)).copied().collect();
-    let clocks = s
-        .store
-        .clocks(&app, today)
-        .await?
+    let views = s.store.clocks(&app, today).await?;
+    let records = s.store.events(app.id).await?;
+    let steps = step_bar(&profile, &app, &views, &records);
+    let clocks = views
         .into_iter()
         .map(|c| ClockRow {
             overdue: c.status == dingdian_core::clocks::ClockStatus::Overdue,
@@ -476,7 +521,6 @@ async fn application_page(
             explanation: c.due.explanation,
         })
         .collect();
-    let records = s.store.events(app.id).await?;
     let notes = super::letters::page_notes(s, &app, &profile, &records);
     let events = records
         .into_iter()
@@ -500,6 +544,7 @@ async fn application_page(
         }
     }
     let page = AppPage {
+        steps,
         awaiting_supplement: app.state == dingdian_core::lifecycle::State::AwaitingSupplement,
         notes,
         today: today.to_string(),
