@@ -102,28 +102,7 @@ both!(hrb_notice_complaints);
 
 /// A complaint with attachments sent as the page's multipart form.
 async fn complain_with_files(t: &TestApp, ip: &str, number: &str, files: &[(&str, Vec<u8>)]) -> (StatusCode, String) {
-    let boundary = "----complaintboundary";
-    let mut body = Vec::new();
-    for (name, value) in [("number", number), ("content", "现场无药品追溯设备，附照片"), ("name", ""), ("contact", "")] {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    for (file_name, bytes) in files {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/complaints")
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    req.extensions_mut().insert(ConnectInfo(format!("{ip}:5000").parse::<SocketAddr>().unwrap()));
-    let (status, body) = t.send(req).await;
-    (status, body.as_str().unwrap_or_default().to_owned())
+    t.complain(ip, &[("number", number), ("content", "现场无药品追溯设备，附照片"), ("name", ""), ("contact", "")], files).await
 }
 
 /// HRB-NOTICE complaints carry evidence: attachments are typed by their bytes and limited; the
@@ -172,32 +151,6 @@ async fn complaint_attachments(b: Backend) {
 }
 both!(complaint_attachments);
 
-/// A complaint form as the page sends it (multipart), with any text fields and attachments.
-async fn complaint_multipart(t: &TestApp, ip: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (StatusCode, String) {
-    let boundary = "----complaintboundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    for (file_name, bytes) in files {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/complaints")
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    req.extensions_mut().insert(ConnectInfo(format!("{ip}:5000").parse::<SocketAddr>().unwrap()));
-    let (status, body) = t.send(req).await;
-    (status, body.as_str().unwrap_or_default().to_owned())
-}
-
 /// `len` bytes that the sniffer types as PDF; the rest depends on `seed` (xorshift).
 fn pdf_of_size(len: usize, seed: u64) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
@@ -231,7 +184,7 @@ async fn complaint_attachments_up_to_ten_mb(b: Backend) {
     let text = [("number", number.as_str()), ("content", "现场无药品追溯设备，附照片与说明"), ("name", ""), ("contact", "")];
     let small = pdf_of_size(1024 * 1024, 1);
     let large = pdf_of_size(9_900 * 1024, 2);
-    let (status, page) = complaint_multipart(&t, "192.0.2.20", &text, &[("说明.pdf", small.clone()), ("照片.pdf", large.clone())]).await;
+    let (status, page) = t.complain("192.0.2.20", &text, &[("说明.pdf", small.clone()), ("照片.pdf", large.clone())]).await;
     assert_eq!(status, StatusCode::CREATED, "{page}");
     let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
     let attachments = list[0]["attachments"].as_array().unwrap().clone();
@@ -250,7 +203,7 @@ async fn complaint_attachments_up_to_ten_mb(b: Backend) {
     }
 
     let too_large = pdf_of_size(11 * 1024 * 1024, 3);
-    let (status, page) = complaint_multipart(&t, "192.0.2.21", &text, &[("太大.pdf", too_large)]).await;
+    let (status, page) = t.complain("192.0.2.21", &text, &[("太大.pdf", too_large)]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{page}");
     assert!(page.contains("文件超过大小上限 10 MB"), "{page}");
     let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
@@ -285,22 +238,22 @@ async fn refused_complaint_stores_nothing(b: Backend) {
         ),
     ];
     for (i, (case, fields, files, expected)) in cases.into_iter().enumerate() {
-        let (status, page) = complaint_multipart(&t, &format!("192.0.2.{}", 30 + i), &fields, &files).await;
+        let (status, page) = t.complain(&format!("192.0.2.{}", 30 + i), &fields, &files).await;
         assert_eq!(status, expected, "{case}: {page}");
         assert_eq!(stored(), before, "{case}: a refused complaint left files behind");
     }
     // The address's hourly limit: the attachment is not even read.
     for _ in 0..dingdian_store::COMPLAINTS_PER_HOUR {
-        complaint_multipart(&t, "192.0.2.40", &[("number", "HRB-NOPE-0001"), ("content", content)], &[]).await;
+        t.complain("192.0.2.40", &[("number", "HRB-NOPE-0001"), ("content", content)], &[]).await;
     }
-    let (status, _) = complaint_multipart(&t, "192.0.2.40", &[("number", &number), ("content", content)], &evidence("e")).await;
+    let (status, _) = t.complain("192.0.2.40", &[("number", &number), ("content", content)], &evidence("e")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(stored(), before, "throttled: a refused complaint left files behind");
     let (_, list) = t.call(Method::GET, &format!("/api/applications/{id}/complaints"), Some(&agency), None).await;
     assert!(list.as_array().unwrap().is_empty(), "{list}");
 
     // An accepted one stores its file, and only it.
-    let (status, page) = complaint_multipart(&t, "192.0.2.41", &[("number", &number), ("content", content)], &evidence("kept")).await;
+    let (status, page) = t.complain("192.0.2.41", &[("number", &number), ("content", content)], &evidence("kept")).await;
     assert_eq!(status, StatusCode::CREATED, "{page}");
     let (files, spool) = stored();
     assert_eq!((files.len(), spool.len()), (before.0.len() + 1, before.1.len()));

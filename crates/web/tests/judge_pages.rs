@@ -6,39 +6,10 @@
 #[macro_use]
 mod common;
 
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use common::TestApp;
 use dingdian_store::testing::Backend;
 use serde_json::json;
-
-/// A complaint as the public page sends it (multipart), with attachments.
-async fn complain(t: &TestApp, ip: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> StatusCode {
-    let boundary = "----judgeboundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    for (file_name, bytes) in files {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/complaints")
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    req.extensions_mut().insert(ConnectInfo(format!("{ip}:5000").parse::<SocketAddr>().unwrap()));
-    t.send(req).await.0
-}
 
 /// The part of a page from the element with this id to the next card or the end of its
 /// section (or the end of the page).
@@ -73,9 +44,9 @@ async fn complaints_in_full_for_those_who_judge(b: Backend) {
     let number = t.store().application(id).await.unwrap().unwrap().number;
     let evidence = common::pdf("complaint evidence");
     let fields = [("number", number.as_str()), ("content", CONTENT), ("name", NAME), ("contact", CONTACT)];
-    assert_eq!(complain(&t, "192.0.2.50", &fields, &[("现场照片.pdf", evidence)]).await, StatusCode::CREATED);
+    assert_eq!(t.complain("192.0.2.50", &fields, &[("现场照片.pdf", evidence)]).await.0, StatusCode::CREATED);
     let anonymous = [("number", number.as_str()), ("content", "药品追溯设备未安装"), ("name", ""), ("contact", "")];
-    assert_eq!(complain(&t, "192.0.2.51", &anonymous, &[]).await, StatusCode::CREATED);
+    assert_eq!(t.complain("192.0.2.51", &anonymous, &[]).await.0, StatusCode::CREATED);
     let stored = t.store().complaints(id).await.unwrap();
     let sha = stored[0].files()[0].sha256.clone();
     let received = beijing_zh(&stored[0].created_at);
@@ -132,7 +103,7 @@ async fn verdict_without_choice_is_refused_at_the_field(b: Backend) {
     t.cmd(&agency, id, json!({ "command": "publish_notice" })).await;
     let number = t.store().application(id).await.unwrap().unwrap().number;
     let fields = [("number", number.as_str()), ("content", CONTENT), ("name", NAME), ("contact", CONTACT)];
-    assert_eq!(complain(&t, "192.0.2.60", &fields, &[]).await, StatusCode::CREATED);
+    assert_eq!(t.complain("192.0.2.60", &fields, &[]).await.0, StatusCode::CREATED);
     let before = t.store().application(id).await.unwrap().unwrap();
     let finding = "已电话核实，首注医师在岗";
     let form = |founded: Option<&str>| {

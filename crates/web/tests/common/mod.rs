@@ -295,6 +295,35 @@ impl TestApp {
         (status, String::from_utf8_lossy(&bytes).into_owned(), location)
     }
 
+    /// A public complaint as its page sends it (multipart form, from client address `ip`), with
+    /// any text fields and attachments; the status and the page.
+    pub async fn complain(&self, ip: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (StatusCode, String) {
+        let boundary = "----complaintboundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        for (file_name, bytes) in files {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/complaints")
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .expect("request");
+        req.extensions_mut().insert(axum::extract::ConnectInfo(format!("{ip}:5000").parse::<std::net::SocketAddr>().expect("address")));
+        let (status, body) = self.send(req).await;
+        (status, body.as_str().unwrap_or_default().to_owned())
+    }
+
     /// Uploads `bytes` into a material slot through the API (a streamed PUT).
     pub async fn upload(&self, token: &str, id: i64, slot: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
         let req = Request::builder()
