@@ -54,6 +54,15 @@ async fn step_bar_with_limits_beside_their_stage(b: Backend) {
     assert!(current.starts_with(r#"><span class="step-name">受理</span>"#), "{bar}");
     assert!(current.contains("工作日，截止 2026-03-09"), "the acceptance limit beside 受理, in working days: {bar}");
 
+    // The public progress query shows the same bar, and no rule IDs.
+    let number = t.store().application(id).await.unwrap().unwrap().number;
+    let code = t.store().query_code(id).await.unwrap().expect("query code");
+    let (status, query) = t.call(Method::GET, &format!("/query?number={number}&code={code}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let query = query.as_str().unwrap();
+    assert!(query.contains(r#"aria-current="step"><span class="step-name">受理</span>"#), "{query}");
+    assert!(!query.contains("HRB-"), "no rule IDs for the public: {query}");
+
     let urc = t.submitted(&t.login("urc-pharmacy").await).await;
     let (_, page) = t.get_text(&format!("/applications/{urc}"), &t.login("urc-agency").await).await;
     assert!(

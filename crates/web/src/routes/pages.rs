@@ -317,9 +317,14 @@ fn step_bar(
     clocks: &[dingdian_core::clocks::ClockView],
     records: &[dingdian_store::EventRecord],
 ) -> Vec<StageRow> {
-    use dingdian_core::lifecycle::StageStatus;
     let last_open = records.iter().rev().find(|e| e.to_state.is_terminal() && e.from_state != e.to_state).map(|e| e.from_state);
-    dingdian_core::lifecycle::stages(profile, app.state, last_open)
+    stage_rows(dingdian_core::lifecycle::stages(profile, app.state, last_open), clocks)
+}
+
+/// The core's stages as shown, each with the limits of `clocks` that run in it.
+fn stage_rows(stages: Vec<dingdian_core::lifecycle::Stage>, clocks: &[dingdian_core::clocks::ClockView]) -> Vec<StageRow> {
+    use dingdian_core::lifecycle::StageStatus;
+    stages
         .into_iter()
         .map(|st| StageRow {
             name: st.name,
@@ -1066,6 +1071,9 @@ struct QueryPage<'a> {
     number: String,
     code: String,
     progress: Option<dingdian_store::Progress>,
+    /// The step bar of the application found (none for one that ended before signing: the
+    /// public record does not say in which stage).
+    steps: Vec<StageRow>,
     error: Option<String>,
     contacts: Vec<(String, String)>,
 }
@@ -1092,7 +1100,15 @@ pub async fn query(State(s): State<AppState>, MaybeUser(user): MaybeUser, Query(
     };
     let status = if error.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
     let contacts = contacts(&s, progress.as_ref().map(|p| p.city.as_str()));
-    (status, render(QueryPage { role_zh: role_zh(&user), user, number, code, progress, error, contacts })).into_response()
+    let steps = match &progress {
+        Some(p) if !p.state.is_terminal() || p.state == dingdian_core::lifecycle::State::Signed => s
+            .store
+            .current_profile(&p.city)
+            .map(|profile| stage_rows(dingdian_core::lifecycle::stages(&profile, p.state, None), &[]))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    (status, render(QueryPage { role_zh: role_zh(&user), user, number, code, progress, steps, error, contacts })).into_response()
 }
 
 /// Each city's contact and supervision channels (HRB-HOTLINE, URC-CHANNEL) as (city name,
