@@ -8,6 +8,9 @@
 //!
 //! Rows are seeded with plain SQL so the benchmark measures the sweep, not the seeding.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
 use dingdian_core::lifecycle::{AppState, State};
@@ -53,24 +56,7 @@ async fn fresh(backend: Backend) -> (TestDb, Store) {
     for p in Profile::shipped() {
         store.register_profile(p, now).await.unwrap();
     }
-    let uscc = dingdian_core::ids::Uscc::with_check("91230102MA0000000").unwrap();
-    store
-        .ensure_institution(
-            dingdian_store::NewInstitution {
-                uscc: &uscc,
-                name: "基准机构",
-                kind: dingdian_core::policy::InstitutionKind::Medical,
-                category: "诊所",
-                city: "harbin",
-                district: "230102",
-                national_code: None,
-                address: "-",
-                beds: 0,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    support::institution(&store, "harbin", now).await;
     (db, store)
 }
 

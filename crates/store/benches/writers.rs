@@ -7,6 +7,9 @@
 //! how many backends were seen waiting on a lock while the writers ran (sampled from
 //! `pg_stat_activity`). Options: `WRITERS` (50), `TIMERS` (20000), `CITIES` (14), `INSTANCES` (3).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,24 +42,7 @@ async fn main() {
         let text = text.replacen("id = \"harbin\"", &format!("id = \"city{k:02}\""), 1);
         store.register_profile(Profile::parse(file, &text).unwrap(), now).await.unwrap();
     }
-    let uscc = dingdian_core::ids::Uscc::with_check("91230102MA0000000").unwrap();
-    store
-        .ensure_institution(
-            dingdian_store::NewInstitution {
-                uscc: &uscc,
-                name: "基准机构",
-                kind: dingdian_core::policy::InstitutionKind::Medical,
-                category: "诊所",
-                city: "city00",
-                district: "230102",
-                national_code: None,
-                address: "-",
-                beds: 0,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    support::institution(&store, "city00", now).await;
     let data = serde_json::to_string(&AppState {
         state: State::AwaitingSupplement,
         entered_on: Some("2026-03-02".parse().unwrap()),
