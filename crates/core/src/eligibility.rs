@@ -80,37 +80,54 @@ pub struct Declaration {
     pub price_policy_violation: bool,
 }
 
+/// Every declared fact: its key, its command field, its name on the form.
+const FACT_FIELDS: &[(&str, &str, &str)] = &[
+    ("operating_since", "facts.operating_since", "开始执业（营业）日期"),
+    ("beds", "facts.beds", "核定床位数"),
+    ("first_registered_physicians", "facts.first_registered_physicians", "首注医师人数"),
+    ("principal_responsible", "facts.principal_responsible", "主要负责人负责医保工作"),
+    ("insurance_administrators", "facts.insurance_administrators", "医保管理人员人数"),
+    ("insurance_department", "facts.insurance_department", "设有医保管理部门"),
+    ("full_time_insurance_staff", "facts.full_time_insurance_staff", "专职医保管理人员人数"),
+    ("pharmacists", "facts.pharmacists", "药学技术人员"),
+    ("insurance_admin_contracts", "facts.insurance_admin_contracts", "医保管理人员"),
+    ("systems", "facts.systems", "已建立的制度"),
+    ("equipment", "facts.equipment", "已配备的设备"),
+    ("his_connected", "facts.his_connected", "医院信息系统已对接"),
+    ("national_codes_used", "facts.national_codes_used", "使用医保信息业务编码"),
+    ("staff_contracts", "facts.staff_contracts", "与工作人员签订劳动合同"),
+    ("social_insurance", "facts.social_insurance", "为工作人员缴纳社会保险"),
+    ("gsp_zoning", "facts.gsp_zoning", "经营场所按 GSP 分区"),
+    ("national_code", "facts.national_code", "国家医保定点机构代码（国码）"),
+    ("non_basic_main_practice", "facts.non_basic_main_practice", "主要执业范围为非基本医疗服务"),
+    ("price_policy_violation", "facts.price_policy_violation", "基本医疗服务未执行政府价格政策"),
+];
+
 impl Declaration {
     /// The people's name of a declared fact (as the application form labels it).
     pub fn field_zh(field: &str) -> Option<&'static str> {
-        Some(match field {
-            "operating_since" => "开始执业（营业）日期",
-            "beds" => "核定床位数",
-            "first_registered_physicians" => "首注医师人数",
-            "principal_responsible" => "主要负责人负责医保工作",
-            "insurance_administrators" => "医保管理人员人数",
-            "insurance_department" => "设有医保管理部门",
-            "full_time_insurance_staff" => "专职医保管理人员人数",
-            "pharmacists" => "药学技术人员",
-            "insurance_admin_contracts" => "医保管理人员",
-            "systems" => "已建立的制度",
-            "equipment" => "已配备的设备",
-            "his_connected" => "医院信息系统已对接",
-            "national_codes_used" => "使用医保信息业务编码",
-            "staff_contracts" => "与工作人员签订劳动合同",
-            "social_insurance" => "为工作人员缴纳社会保险",
-            "gsp_zoning" => "经营场所按 GSP 分区",
-            "national_code" => "国家医保定点机构代码（国码）",
-            "non_basic_main_practice" => "主要执业范围为非基本医疗服务",
-            "price_policy_violation" => "基本医疗服务未执行政府价格政策",
-            _ => return None,
-        })
+        FACT_FIELDS.iter().find(|(k, _, _)| *k == field).map(|(_, _, zh)| *zh)
+    }
+
+    /// The command field of a declared fact (`facts.beds`), which forms show a refusal at.
+    pub fn field_path(field: &str) -> Option<&'static str> {
+        FACT_FIELDS.iter().find(|(k, _, _)| *k == field).map(|(_, path, _)| *path)
     }
 
     /// Parses declared facts; what does not parse is explained in plain Chinese, naming the
     /// field as the form does and what it expects — never the parser's own words.
     pub fn parse(facts: serde_json::Value) -> Result<Declaration, String> {
-        serde_path_to_error::deserialize(facts).map_err(|e| Declaration::explain(&e.path().to_string()))
+        Declaration::parse_field(facts).map_err(|(_, reason)| reason)
+    }
+
+    /// As `parse`, with the command field the refusal is about (`facts.operating_since`; `facts`
+    /// when the fact is unknown), for the form to show it there.
+    pub fn parse_field(facts: serde_json::Value) -> Result<Declaration, (&'static str, String)> {
+        serde_path_to_error::deserialize(facts).map_err(|e| {
+            let path = e.path().to_string();
+            let top = path.split(['[', '.']).next().unwrap_or_default();
+            (Declaration::field_path(top).unwrap_or("facts"), Declaration::explain(&path))
+        })
     }
 
     /// The message for a fact at `path` (`operating_since`, `pharmacists[1].contract_start`)

@@ -179,6 +179,64 @@ pub fn sees_query_code(actor: &Actor) -> bool {
     !matches!(actor.role, Role::Evaluator | Role::Expert)
 }
 
+/// Issue #16 item 10: rule IDs (`HRB-MAT`, `LAW-WD`) are a reference for staff, shown small and
+/// muted; applicants and the public read what a rule says, never its ID.
+pub fn sees_rule_ids(actor: &Actor) -> bool {
+    !matches!(actor.role, Role::Institution | Role::System)
+}
+
+/// A line that cites a rule in parentheses (`……（LAW-WD）`), as `actor` reads it: as it is for
+/// staff; for applicants with the law's own article where the rule is a statute (LAW-*), and
+/// without the ID otherwise.
+pub fn cite_for(actor: &Actor, line: &str) -> String {
+    if sees_rule_ids(actor) {
+        return line.to_owned();
+    }
+    for_people(line)
+}
+
+/// `cite_for` for someone who does not read rule IDs (the public, an applicant).
+pub fn for_people(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(open) = rest.find('（') {
+        let after = &rest[open + '（'.len_utf8()..];
+        let Some(close) = after.find('）') else { break };
+        let inner = &after[..close];
+        out.push_str(&rest[..open]);
+        if is_rule_id(inner) {
+            if let Some(law) = statute(inner) {
+                out.push_str(&format!("（{law}）"));
+            }
+        } else {
+            out.push_str(&rest[open..open + '（'.len_utf8() + close + '）'.len_utf8()]);
+        }
+        rest = &after[close + '）'.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `s` is a rule ID (`HRB-COND-3`, `LAW-WD`, `G-ONE-NOTICE`).
+fn is_rule_id(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let prefix = parts.next().unwrap_or_default();
+    matches!(prefix, "HRB" | "URC" | "LAW" | "G")
+        && s.contains('-')
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The statute a LAW-* rule restates (SPEC.md §5), as people cite it.
+fn statute(rule: &str) -> Option<&'static str> {
+    Some(match rule {
+        "LAW-WD" => "《行政许可法》第八十二条",
+        "LAW-START" => "《民法典》第二百零一条",
+        "LAW-MONTH" => "《民法典》第二百零二条",
+        "LAW-HOLIDAY-END" => "《民法典》第二百零三条",
+        _ => return None,
+    })
+}
+
 /// G-VISIBILITY (URC-RES-2's complaints): the complainant — name, contact, the complaint's text
 /// and attachments — is seen by the agency investigating and the supervisors only, never by the
 /// institution complained about.
@@ -293,4 +351,37 @@ pub fn reveal_day(cal: &Calendar, today: Date, visit_on: Date, n: u16) -> Result
         }
     }
     Ok(day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applicants_read_the_statute_not_the_rule_id() {
+        // Issue #16 item 10, LAW-WD / LAW-START: the explanation of a clock as people read it.
+        assert_eq!(
+            for_people("自 2026-12-01 起算 20 个工作日，起算日当日不计入（LAW-START）"),
+            "自 2026-12-01 起算 20 个工作日，起算日当日不计入（《民法典》第二百零一条）"
+        );
+        assert_eq!(
+            for_people("跳过国庆节假期 2026-10-01 至 2026-10-07（LAW-WD）"),
+            "跳过国庆节假期 2026-10-01 至 2026-10-07（《行政许可法》第八十二条）"
+        );
+        // A profile's own rule is dropped; other parentheses stay.
+        assert_eq!(for_people("营业满 3 个月（HRB-COND-2）"), "营业满 3 个月");
+        assert_eq!(for_people("暂停计时 3 日不计入（LAW-SUSPEND）；（含补正）"), "暂停计时 3 日不计入；（含补正）");
+        assert_eq!(for_people("没有括号"), "没有括号");
+        assert_eq!(for_people("未闭合（LAW-WD"), "未闭合（LAW-WD");
+    }
+
+    #[test]
+    fn staff_keep_the_reference() {
+        let staff = Actor { role: Role::Agency, ..Actor::system("harbin") };
+        assert!(sees_rule_ids(&staff));
+        assert_eq!(cite_for(&staff, "x（LAW-WD）"), "x（LAW-WD）");
+        let inst = Actor { role: Role::Institution, institution_id: Some(1), ..Actor::system("harbin") };
+        assert!(!sees_rule_ids(&inst));
+        assert_eq!(cite_for(&inst, "x（HRB-MAT）"), "x");
+    }
 }

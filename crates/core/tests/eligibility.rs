@@ -1148,24 +1148,25 @@ fn urc_rev_2_pass_verification_refused_for_pharmacy_record() {
     assert_eq!(f[0].until, Some(date(2026, 12, 30)));
 }
 
-/// The declared facts are parsed strictly: unknown keys and wrongly typed values are refused.
+/// The declared facts are parsed strictly: unknown keys and wrongly typed values are refused,
+/// naming the fact (`facts.beds`) for the form to show the message at; an unknown key names `facts`.
 #[test]
 fn hrb_cond_update_draft_refuses_unknown_or_mistyped_facts() {
     let mut app = Flow::new(harbin(), MED, &Declaration::default());
     let one = |k: &str, v: serde_json::Value| Command::UpdateDraft { facts: serde_json::Map::from_iter([(k.to_owned(), v)]) };
     assert_invalid(app.refused(Role::Institution, one("bedz", serde_json::json!(120))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("beds", serde_json::json!("很多"))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("beds", serde_json::json!(-1))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("his_connected", serde_json::json!("yes"))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("operating_since", serde_json::json!("2025-02-30"))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("systems", serde_json::json!(["insurance", "astrology"]))), "facts");
-    assert_invalid(app.refused(Role::Institution, one("equipment", serde_json::json!("biometric"))), "facts");
+    assert_invalid(app.refused(Role::Institution, one("beds", serde_json::json!("很多"))), "facts.beds");
+    assert_invalid(app.refused(Role::Institution, one("beds", serde_json::json!(-1))), "facts.beds");
+    assert_invalid(app.refused(Role::Institution, one("his_connected", serde_json::json!("yes"))), "facts.his_connected");
+    assert_invalid(app.refused(Role::Institution, one("operating_since", serde_json::json!("2025-02-30"))), "facts.operating_since");
+    assert_invalid(app.refused(Role::Institution, one("systems", serde_json::json!(["insurance", "astrology"]))), "facts.systems");
+    assert_invalid(app.refused(Role::Institution, one("equipment", serde_json::json!("biometric"))), "facts.equipment");
     assert_invalid(
         app.refused(
             Role::Institution,
             one("pharmacists", serde_json::json!([{ "name": "甲", "contract_start": "2025-01-01", "salary": 1 }])),
         ),
-        "facts",
+        "facts.pharmacists",
     );
     assert_eq!(app.state.facts, facts(&Declaration::default()), "a refused update changes nothing");
 

@@ -4,7 +4,7 @@
 use dingdian_core::audit::{self, Entry};
 use serde::Serialize;
 
-use crate::{Pool, Result, Store, with_pool};
+use crate::{Pool, Result, Store, StoreError, with_pool};
 
 /// The outcome of verifying every chain.
 #[derive(Debug, Clone, Serialize)]
@@ -228,34 +228,95 @@ impl Store {
     }
 
     /// Recomputes every hash of every chain in order and checks the links, the sequence and
-    /// each chain's head. Reads the entries as a stream, so memory does not grow with history.
+    /// each chain's head. Each chain is read as a stream (memory does not grow with history)
+    /// and hashed on a blocking thread, never on the async workers that answer requests; the
+    /// chains are independent, so several are verified at once (up to the cores, at most 4).
     pub async fn verify_audit(&self) -> Result<AuditReport> {
-        use futures_util::TryStreamExt;
+        use futures_util::{StreamExt, TryStreamExt};
         let heads: Vec<(String, i64, String)> = with_pool!(self, p => {
             sqlx::query_as("select chain, seq, hash from audit_heads order by chain").fetch_all(p).await?
         });
-        let mut v = Verifier::new(heads);
-        // Events, personal-data reads and account events share their city's chain.
+        // Entries of a chain that has no head: its head was removed.
+        let orphan: Option<(String,)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "select chain from (select chain from events union all select chain from personal_data_reads
+                 union all select chain from account_events) c
+                 where chain not in (select chain from audit_heads) order by chain limit 1",
+            )
+            .fetch_optional(p)
+            .await?
+        });
+        let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+        let reports: Vec<AuditReport> =
+            futures_util::stream::iter(heads.into_iter().map(|h| self.verify_chain(h))).buffered(parallel).try_collect().await?;
+        let mut out = AuditReport { ok: true, entries: 0, first_bad: None, chains: Vec::new() };
+        for r in reports {
+            out.entries += r.entries;
+            out.chains.extend(r.chains);
+            if out.first_bad.is_none() {
+                out.first_bad = r.first_bad;
+            }
+        }
+        if let Some((chain,)) = orphan
+            && out.first_bad.as_ref().is_none_or(|b| chain < b.chain)
+        {
+            let reason = "the chain has entries but no head (its head was removed)".to_owned();
+            out.first_bad = Some(BadEntry { chain, audit_seq: 0, application_id: 0, app_seq: 0, reason });
+        }
+        out.chains.sort_by(|a, b| a.chain.cmp(&b.chain));
+        out.ok = out.first_bad.is_none();
+        Ok(out)
+    }
+
+    /// Verifies one chain against its stored head: rows stream from the database in batches to a
+    /// blocking thread that hashes them.
+    async fn verify_chain(&self, head: (String, i64, String)) -> Result<AuditReport> {
+        use futures_util::TryStreamExt;
+        const BATCH: usize = 512;
+        let chain = head.0.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut v = Verifier::new(vec![head]);
+            'rows: while let Some(batch) = rx.blocking_recv() {
+                for r in &batch {
+                    if !v.push(r) {
+                        break 'rows;
+                    }
+                }
+            }
+            v.finish()
+        });
+        let mut batch = Vec::with_capacity(BATCH);
         with_pool!(self, p => {
+            // Events, personal-data reads and account events share their city's chain.
             let mut rows = sqlx::query_as::<_, Row>(
                 "select chain, audit_seq, application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from events
+                 occurred_at, prev_hash, hash, alg from events where chain = $1
                  union all
                  select chain, audit_seq, 0, 0, 'personal_data_read', payload, '-', '-', user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from personal_data_reads
+                 occurred_at, prev_hash, hash, alg from personal_data_reads where chain = $1
                  union all
                  select chain, audit_seq, 0, 0, kind, payload, '-', '-', user_id, actor_role,
-                 occurred_at, prev_hash, hash, alg from account_events
-                 order by 1, 2",
+                 occurred_at, prev_hash, hash, alg from account_events where chain = $1
+                 order by 2",
             )
+            .bind(&chain)
             .fetch(p);
             while let Some(r) = rows.try_next().await? {
-                if !v.push(&r) {
-                    break;
+                batch.push(r);
+                if batch.len() == BATCH {
+                    // The hasher stops reading at the first bad entry: nothing more to send.
+                    if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).await.is_err() {
+                        break;
+                    }
                 }
             }
         });
-        Ok(v.finish())
+        if !batch.is_empty() {
+            let _ = tx.send(batch).await;
+        }
+        drop(tx);
+        hasher.await.map_err(|e| StoreError::Internal(format!("audit verification: {e}")))
     }
 
     /// Records that a user saw a full resident ID number, as an entry of the audit chain, and

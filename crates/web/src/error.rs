@@ -86,6 +86,8 @@ impl From<Refusal> for ApiError {
             Refusal::DeadlinePassed { due, rule } | Refusal::AgencyLimitPassed { due, rule } => {
                 Some(serde_json::json!({ "due": due, "rule": rule }))
             }
+            // The field a form shows the message at (src/refill.rs).
+            Refusal::Invalid { field, .. } => Some(serde_json::json!({ "field": field })),
             Refusal::NotRevealed { on } => Some(serde_json::json!({ "reveal_on": on })),
             Refusal::RestDayVisit { on } => Some(serde_json::json!({ "visit_on": on })),
             Refusal::NotYourRole { required } => Some(serde_json::json!({ "required_role": required })),

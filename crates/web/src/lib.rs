@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod notify;
 mod openapi;
+pub mod refill;
 mod routes;
 mod server;
 
@@ -80,6 +81,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(axum::middleware::from_fn(refill::keep_typed))
         .layer(axum::middleware::from_fn(routes::pages_never_show_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(auth::same_origin_for_cookies))

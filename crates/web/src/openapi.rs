@@ -237,7 +237,8 @@ fn hand_written() -> Value {
             },
             "schemas": {
                 "Error": { "type": "object", "required": ["code", "message"],
-                           "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "detail": {} } },
+                           "properties": { "code": { "type": "string" }, "message": { "type": "string" },
+                                          "detail": { "description": "Facts about the refusal, by code: for `invalid_input` the command field it is about (`field`, e.g. `facts.beds`, `score`, `visit_on`); for `stale_version` the versions; for deadline refusals the rule and date." } } },
                 "Login": { "type": "object", "required": ["username", "password"], "additionalProperties": false,
                            "properties": { "username": { "type": "string" }, "password": { "type": "string" } } },
                 "Session": { "type": "object", "properties": { "token": { "type": "string" }, "user": r("User") } },

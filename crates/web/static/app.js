@@ -44,9 +44,20 @@
       xhr.send(new FormData(form));
     });
   }
+  // A refused form comes back with an error summary at the top (the GOV.UK pattern): it takes
+  // the focus, so screen readers announce it and the page scrolls to it; its link leads to the
+  // field. The address goes back to the page's own (a form's `…/act` would send it again).
+  function focusSummary() {
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); }
+    if (/\/act$/.test(window.location.pathname) && window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", window.location.pathname.replace(/\/act$/, ""));
+    }
+  }
   function enhanceAll() {
     var forms = document.querySelectorAll("form.upload");
     for (var i = 0; i < forms.length; i++) { enhance(forms[i]); }
+    focusSummary();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", enhanceAll);

@@ -90,16 +90,46 @@ struct Ui {
     origin: String,
     /// Screenshots are saved only from one backend's run (the pages are the same on both).
     shots: bool,
+    /// axe-core's findings on every page this browser showed (issue #16: zero violations of any
+    /// impact on every page the flows visit), checked when the browser quits.
+    audits: std::cell::RefCell<Vec<(String, Vec<Value>)>>,
+    /// The pages already checked (address, title and what the page shows).
+    audited: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Ui {
     async fn new(driver: &Driver, origin: &str, (w, h): (u32, u32), mobile: bool, b: Backend) -> Ui {
-        Ui { s: driver.session(w, h, mobile).await, origin: origin.to_owned(), shots: b == Backend::Sqlite }
+        Ui {
+            s: driver.session(w, h, mobile).await,
+            origin: origin.to_owned(),
+            shots: b == Backend::Sqlite,
+            audits: Default::default(),
+            audited: Default::default(),
+        }
     }
 
     async fn open(&self, path: &str) {
         self.s.goto(&format!("{}{path}", self.origin)).await;
         self.plain_words().await;
+    }
+
+    /// Runs axe-core on the page shown, once per distinct page (the same address showing the
+    /// same text is the same page).
+    async fn audit(&self) {
+        let key = self
+            .s
+            .script(
+                "return location.pathname + location.search + '|' + document.title + '|' + (document.body ? document.body.innerText : '');",
+                vec![],
+            )
+            .await;
+        let key = key.as_str().unwrap_or_default().to_owned();
+        if !self.audited.borrow_mut().insert(key) {
+            return;
+        }
+        let found = axe(&self.s).await;
+        let page = format!("{} ({})", self.s.path().await, self.s.title().await);
+        self.audits.borrow_mut().push((page, found));
     }
 
     /// Signs in through the login form; lands on the application list.
@@ -137,8 +167,10 @@ impl Ui {
     /// Fails with the page's error message, if it shows one; and if the page shows a word of the
     /// internal vocabulary (issue #16: "no internal vocabulary reaches a person").
     async fn no_error(&self) {
-        if self.s.exists(".error[role=alert]").await {
-            panic!("the page shows an error on {}: {}", self.s.url().await, self.s.text(".error[role=alert]").await);
+        for refusal in [".error[role=alert]", "#error-summary"] {
+            if self.s.exists(refusal).await {
+                panic!("the page shows an error on {}: {}", self.s.url().await, self.s.text(refusal).await);
+            }
         }
         self.plain_words().await;
     }
@@ -152,6 +184,16 @@ impl Ui {
         if let Some(found) = internal_word(text) {
             panic!("{} shows the internal word {found:?}:\n{text}", self.s.url().await);
         }
+        // Issue #16 item 10: rule IDs are a reference for staff; the public and applicants
+        // (signed out, or an institution's account) never see one.
+        let header = self.s.script("const h = document.querySelector('header'); return h ? h.innerText : '';", vec![]).await;
+        let header = header.as_str().unwrap_or_default();
+        if (!header.contains("退出登录") || header.contains("（申请机构）"))
+            && let Some(rule) = rule_id(text)
+        {
+            panic!("{} shows the rule ID {rule:?} to the public or an applicant:\n{text}", self.s.url().await);
+        }
+        self.audit().await;
     }
 
     /// Clicks one of the "可办理的操作" buttons (or any submit button with this label). An
@@ -219,9 +261,23 @@ impl Ui {
         }
     }
 
+    /// Closes the browser; fails on any axe-core violation found on the pages it showed.
     async fn quit(self) {
+        let audits = self.audits.take();
+        eprintln!("axe-core checked {} page(s) this browser showed", audits.len());
         self.s.quit().await;
+        assert_no_violations(&audits);
     }
+}
+
+/// The first rule ID (`HRB-MAT`, `LAW-WD`, `URC-EVAL-1`, `G-ONE-NOTICE`) in `text`, if any.
+fn rule_id(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| {
+            let (prefix, rest) = w.split_once('-').unwrap_or_default();
+            matches!(prefix, "HRB" | "URC" | "LAW" | "G") && rest.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        })
+        .map(str::to_owned)
 }
 
 /// The first word of the internal vocabulary in `text`, if any (see `Ui::plain_words`).
@@ -265,6 +321,9 @@ fn internal_word_finds_identifiers_phrases_and_instants() {
     assert_eq!(internal_word("failed to parse two digit integer").as_deref(), Some("failed to"));
     assert_eq!(internal_word("收到 2026-12-01T04:55:56.832151286Z").as_deref(), Some("2026-12-01T04:55:56"));
     assert_eq!(internal_word("北京时间 2026-12-01 12:55 收到；PDF、SHA-256；licence.pdf 110 字节"), None);
+    assert_eq!(rule_id("营业满 3 个月（HRB-COND-2）").as_deref(), Some("HRB-COND-2"));
+    assert_eq!(rule_id("依据 LAW-WD").as_deref(), Some("LAW-WD"));
+    assert_eq!(rule_id("PDF、SHA-256、G-7 与 HRB-0001-000001 号申请"), None);
 }
 
 /// Writes a screenshot (whole, then renamed: both backends' runs may write the same name).
@@ -685,7 +744,7 @@ async fn urumqi_evaluator_scores_on_a_phone(b: Backend) {
     ui.shot("urumqi-04-agency-phone-rounds").await;
     let rounds = axe(&ui.s).await;
     ui.quit().await;
-    assert_no_serious(&[
+    assert_no_violations(&[
         ("/applications/{id}（评估人员，手机）".to_owned(), accessibility),
         ("/rounds（经办机构，手机）".to_owned(), rounds),
     ]);
@@ -738,7 +797,7 @@ async fn phone_pages_fit_and_notices_are_cards(b: Backend) {
     ui.open("/notices").await;
     let notices = axe(&ui.s).await;
     ui.quit().await;
-    assert_no_serious(&[("/applications/{id}（机构，手机）".to_owned(), accessibility), ("/notices（手机）".to_owned(), notices)]);
+    assert_no_violations(&[("/applications/{id}（机构，手机）".to_owned(), accessibility), ("/notices（手机）".to_owned(), notices)]);
 }
 both!(phone_pages_fit_and_notices_are_cards);
 
@@ -773,9 +832,9 @@ async fn axe(s: &Session) -> Vec<Value> {
     result.as_array().cloned().unwrap_or_default()
 }
 
-/// Prints every violation and fails on serious or critical ones.
-fn assert_no_serious(pages: &[(String, Vec<Value>)]) {
-    let mut serious = Vec::new();
+/// Prints every violation and fails on any, whatever its impact (issue #16).
+fn assert_no_violations(pages: &[(String, Vec<Value>)]) {
+    let mut found = Vec::new();
     for (page, violations) in pages {
         for v in violations {
             let impact = v["impact"].as_str().unwrap_or("none");
@@ -788,15 +847,13 @@ fn assert_no_serious(pages: &[(String, Vec<Value>)]) {
                 targets.join(", ")
             );
             eprintln!("axe: {line}");
-            if matches!(impact, "serious" | "critical") {
-                for n in v["nodes"].as_array().into_iter().flatten() {
-                    eprintln!("      {} {}", n["html"].as_str().unwrap_or(""), n["summary"].as_str().unwrap_or("").replace('\n', " "));
-                }
-                serious.push(line);
+            for n in v["nodes"].as_array().into_iter().flatten() {
+                eprintln!("      {} {}", n["html"].as_str().unwrap_or(""), n["summary"].as_str().unwrap_or("").replace('\n', " "));
             }
+            found.push(line);
         }
     }
-    assert!(serious.is_empty(), "axe-core: {} serious or critical violation(s):\n{}", serious.len(), serious.join("\n"));
+    assert!(found.is_empty(), "axe-core: {} violation(s):\n{}", found.len(), found.join("\n"));
 }
 
 /// One more Harbin hospital with its own account (an institution has one open application at a
@@ -951,7 +1008,79 @@ async fn accessibility_of_main_pages(b: Backend) {
     results.push(("/stats?city=harbin（省级管理员）".to_owned(), axe(&ui.s).await));
     ui.logout().await;
     ui.quit().await;
-    assert_no_serious(&results);
+    assert_no_violations(&results);
     eprintln!("accessibility_of_main_pages ({b:?}): {:.1} s, {} pages", started.elapsed().as_secs_f64(), results.len());
 }
 both!(accessibility_of_main_pages);
+
+// ---------------------------------------------------------------------------------------------
+// Forms that keep what was typed (issue #16 item 1): a refused form comes back filled in, with the
+// error at its field and an error summary at the top that takes the focus and links to the field.
+
+async fn a_refused_form_keeps_what_was_typed(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("urc-pharmacy").await;
+    let (_, draft) = t.call(Method::POST, "/api/applications", Some(&hosp), None).await;
+    let id = draft["id"].as_i64().expect("draft id");
+    let origin = serve(&t).await;
+    let driver = Driver::start().await;
+    let ui = Ui::new(&driver, &origin, DESKTOP, false, b).await;
+    ui.login("urc-pharmacy").await;
+    ui.open_app(id).await;
+
+    // Declared facts with one date typed the way people write it: refused, nothing saved.
+    ui.s.fill("#f-ins", "王五, 2024-01-01").await;
+    let first_fact = "#facts fieldset input[type=checkbox][name^='facts.']";
+    let ticked = ui.s.find(first_fact).await;
+    assert_eq!(ui.s.prop(&ticked, "checked").await, json!(false));
+    ui.s.check(first_fact).await;
+    ui.s.fill("#f-pharm", "王五, 2025年3月1日").await;
+    ui.s.submit_button("#facts button[type=submit]", "保存申报信息").await;
+    let summary = ui.s.find("#error-summary").await;
+    let focused = ui.s.script("return document.activeElement ? document.activeElement.id : null;", vec![]).await;
+    assert_eq!(focused, json!("error-summary"), "the error summary takes the focus");
+    let said = ui.s.text_of(&summary).await;
+    assert!(said.contains("药学技术人员") && said.contains("2025-03-01"), "the summary says what to fix, in Chinese: {said}");
+    let link = ui.s.find("#error-summary a").await;
+    assert_eq!(ui.s.prop(&link, "hash").await, json!("#f-pharm"), "the summary links to the field");
+    // What was typed is still there, the field is marked and its message sits next to it.
+    assert_eq!(ui.s.prop(&ui.s.find("#f-ins").await, "value").await, json!("王五, 2024-01-01"));
+    let ticked = ui.s.find(first_fact).await;
+    assert_eq!(ui.s.prop(&ticked, "checked").await, json!(true), "a ticked box stays ticked");
+    let field = ui.s.find("#f-pharm").await;
+    assert_eq!(ui.s.prop(&field, "value").await, json!("王五, 2025年3月1日"));
+    assert_eq!(ui.s.script("return document.getElementById('f-pharm').getAttribute('aria-invalid');", vec![]).await, json!("true"));
+    assert!(ui.s.text("#field-error").await.contains("劳动合同起始日期"), "the message is at the field");
+    // The address is the page's own again (not the form's), so a reload does not send it twice.
+    assert_eq!(ui.s.path().await, format!("/applications/{id}"));
+    ui.shot("form-01-refused-facts-kept").await;
+    let app = t.store().application(id).await.unwrap().expect("draft");
+    assert!(app.data.facts.get("insurance_admin_contracts").is_none(), "a refused form saves nothing");
+    // The summary's link moves to the field.
+    ui.s.click(&link).await;
+    let focused = ui.s.script("return document.activeElement ? document.activeElement.id : null;", vec![]).await;
+    assert_eq!(focused, json!("f-pharm"), "the link leads to the field");
+    // Corrected, the same form saves.
+    ui.s.fill("#f-pharm", "王五, 2025-03-01").await;
+    ui.s.submit_button("#facts button[type=submit]", "保存申报信息").await;
+    ui.no_error().await;
+    let app = t.store().application(id).await.unwrap().expect("draft");
+    assert!(app.data.facts.get("insurance_admin_contracts").is_some(), "the corrected form is saved");
+    ui.logout().await;
+
+    // The public complaint form (multipart): an unknown number keeps the text typed.
+    ui.open("/complaints/new").await;
+    // Required fields are marked at their label; optional ones are not.
+    let mark = |f: &str| format!("return getComputedStyle(document.querySelector('label[for={f}]'), '::after').content;");
+    assert_eq!(ui.s.script(&mark("content"), vec![]).await, json!("\"（必填）\""), "a required field is marked");
+    assert_eq!(ui.s.script(&mark("name"), vec![]).await, json!("none"), "an optional field is not");
+    ui.s.fill("#number", "URC-0000-000000").await;
+    ui.s.fill("#content", "该机构公示材料与实际不符。").await;
+    ui.s.fill("#name", "张三").await;
+    ui.s.submit_button("main form button[type=submit]", "提交").await;
+    ui.s.find("#error-summary").await;
+    assert_eq!(ui.s.prop(&ui.s.find("#content").await, "value").await, json!("该机构公示材料与实际不符。"));
+    assert_eq!(ui.s.prop(&ui.s.find("#name").await, "value").await, json!("张三"));
+    ui.quit().await;
+}
+both!(a_refused_form_keeps_what_was_typed);

@@ -566,7 +566,11 @@ async fn hrb_annex2_window_in_clocks(b: Backend) {
     let (status, page) = t.get_text(&format!("/applications/{id}"), &hosp).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("处方流转验收重新提交期限") && page.contains(&format!("{due} 24:00")), "{page}");
-    assert!(page.contains(lines[0]), "the explanation is on the page");
+    // Issue #16 item 10: the institution reads the statute the rule restates, not its ID.
+    let for_people = dingdian_core::visibility::for_people(lines[0]);
+    assert!(for_people.contains("《民法典》第二百零一条") && !for_people.contains("LAW-START"), "{for_people}");
+    assert!(page.contains(&for_people), "the explanation is on the page, as people read it");
+    assert!(!page.contains("LAW-START"), "no rule ID for the institution");
 }
 both!(hrb_annex2_window_in_clocks);
 

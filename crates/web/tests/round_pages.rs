@@ -54,7 +54,7 @@ async fn urc_round_through_the_pages(b: Backend) {
     let (status, page, _) =
         form(&t, &format!("/rounds/{round_id}/draw"), &agency, &[("public_value", "472".into()), ("visit_on", visit.clone())]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    assert!(page.contains("class=\"error\""));
+    assert!(page.contains("id=\"error-summary\""), "the refusal is shown in the error summary: {page}");
     assert_eq!(form(&t, &format!("/rounds/{round_id}/commit"), &agency, &[]).await.0, StatusCode::SEE_OTHER);
     // Issue #16 item 3: the draw is confirmed on a second page first; nothing is drawn before.
     let fields = [("public_value", "福彩3D 第058期 472".to_owned()), ("visit_on", visit)];
@@ -81,5 +81,5 @@ async fn urc_round_through_the_pages(b: Backend) {
 both!(urc_round_through_the_pages);
 
 fn page_error(page: &str) -> &str {
-    page.split("class=\"error\"").nth(1).and_then(|s| s.split("</p>").next()).unwrap_or(page)
+    page.split("id=\"error-summary\"").nth(1).and_then(|s| s.split("</ul>").next()).unwrap_or(page)
 }

@@ -356,12 +356,17 @@ pub async fn create_user(State(s): State<AppState>, MaybeUser(user): MaybeUser, 
         Ok(format!("已创建账号“{}”（{}）。", created.username, role.zh()))
     }
     .await;
-    let (error, done) = match outcome {
-        Ok(m) => (None, Some(m)),
+    let (error, done, refused) = match outcome {
+        Ok(m) => (None, Some(m), None),
         Err(e) if e.status == StatusCode::FORBIDDEN => return super::pages::error_page(e),
-        Err(e) => (Some(message(e)), None),
+        Err(e) => (None, None, Some(e)),
     };
-    page(&s, u, &acting, error, done).await.unwrap_or_else(IntoResponse::into_response)
+    let error = error.or_else(|| refused.as_ref().map(|e| e.message.clone()));
+    let shown = page(&s, u, &acting, error, done).await.unwrap_or_else(IntoResponse::into_response);
+    match refused {
+        Some(e) => crate::refill::at_field(shown, &e),
+        None => shown,
+    }
 }
 
 #[derive(Deserialize)]

@@ -381,6 +381,8 @@ struct AppPage<'a> {
     events: Vec<EventRow>,
     actions: Vec<(&'static str, &'static str)>,
     is_institution: bool,
+    /// Rule IDs as a small reference (staff only: `visibility::sees_rule_ids`).
+    show_rules: bool,
     awaiting_supplement: bool,
     /// What the institution must do and by when, from the core's letters module.
     notes: super::letters::PageNotes,
@@ -523,7 +525,7 @@ async fn application_page(
             budget: c.budget.to_string(),
             started: c.started_on.to_string(),
             due: c.due.due.map(|d| format!("{d} 24:00")).unwrap_or_else(|| "无法确定".into()),
-            explanation: c.due.explanation,
+            explanation: c.due.explanation.iter().map(|l| visibility::cite_for(&actor, l)).collect(),
         })
         .collect();
     let notes = super::letters::page_notes(s, &app, &profile, &records);
@@ -556,6 +558,7 @@ async fn application_page(
         portal,
         query_code,
         is_institution: u.role() == Role::Institution,
+        show_rules: visibility::sees_rule_ids(&actor),
         role_zh: u.role().zh(),
         user: Some(u),
         state_zh: app.state.zh(),
@@ -605,7 +608,14 @@ pub fn form_to_command(pairs: Vec<(String, String)>) -> Result<serde_json::Map<S
             "str" if value.is_empty() => continue,
             "str" => Value::String(value.to_owned()),
             "int" if value.is_empty() => continue,
-            "int" => json!(value.parse::<i64>().map_err(|_| ApiError::invalid("invalid_input", format!("“{path}”须填写整数。")))?),
+            "int" => json!(value.parse::<i64>().map_err(|_| {
+                let label = path.rsplit('.').next().and_then(dingdian_core::eligibility::Declaration::field_zh);
+                let message = match label {
+                    Some(l) => format!("“{l}”须填写整数，例如 12。"),
+                    None => "此项须填写整数，例如 12。".to_owned(),
+                };
+                ApiError { detail: Some(json!({ "field": path })), ..ApiError::invalid("invalid_input", message) }
+            })?),
             "bool" => Value::Bool(matches!(value, "true" | "on" | "1")),
             "lines" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
             "reasons" => Value::Array(value.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!({ "text": l })).collect()),
@@ -876,8 +886,15 @@ pub async fn bulk(State(s): State<AppState>, MaybeUser(user): MaybeUser, Form(pa
 /// The application page showing a refusal, with the status it deserves; nothing changed.
 pub(super) async fn refusal_page(s: &AppState, u: User, raw: &str, e: ApiError) -> Response {
     let status = e.status;
+    let refused = crate::refill::Refused::of(&e);
     match application_page(s, u, raw, None, Some(message(e)), None).await {
-        Ok(page) => (status, page).into_response(),
+        Ok(page) => {
+            let mut page = (status, page).into_response();
+            if let Some(r) = refused {
+                page.extensions_mut().insert(r);
+            }
+            page
+        }
         Err(e) => error_page(e),
     }
 }
@@ -1260,14 +1277,27 @@ pub async fn file_complaint(
     let mut f = ComplaintForm { number: String::new(), content: String::new(), name: None, contact: None };
     let mut files = Vec::new();
     // On a refusal the spooled attachments are dropped, which removes their spool files.
+    // A refused form is shown again with what was typed (src/refill.rs; not the attachments).
+    let typed = |f: &ComplaintForm| {
+        let mut t = vec![("number".to_owned(), f.number.clone()), ("content".to_owned(), f.content.clone())];
+        t.extend(f.name.iter().map(|n| ("name".to_owned(), n.clone())));
+        t.extend(f.contact.iter().map(|c| ("contact".to_owned(), c.clone())));
+        crate::refill::Typed(t)
+    };
     if let Err(e) = read_complaint(&s, req, &mut f, &mut files).await {
-        return page(e.status, f.number, None, Some(e.message));
+        let mut shown = page(e.status, f.number.clone(), None, Some(e.message));
+        shown.extensions_mut().insert(typed(&f));
+        return shown;
     }
     let outcome = s.store.file_complaint_with(&f.number, f.name.as_deref(), f.contact.as_deref(), &f.content, files, s.clock.now()).await;
     match outcome {
         Ok(Ok(r)) => page(StatusCode::CREATED, f.number, Some(r), None),
         Ok(Err(dingdian_store::ComplaintError::Throttled)) => page(StatusCode::TOO_MANY_REQUESTS, f.number, None, None),
-        Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => page(StatusCode::UNPROCESSABLE_ENTITY, f.number, None, Some(m)),
+        Ok(Err(dingdian_store::ComplaintError::Invalid(m))) => {
+            let mut shown = page(StatusCode::UNPROCESSABLE_ENTITY, f.number.clone(), None, Some(m));
+            shown.extensions_mut().insert(typed(&f));
+            shown
+        }
         Err(e) => error_page(e.into()),
     }
 }

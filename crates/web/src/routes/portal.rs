@@ -90,7 +90,9 @@ impl FactsForm {
         let unmet = match dingdian_core::lifecycle::declaration(f) {
             Ok(d) => eligibility::unmet(profile, app.institution_kind(), &d, today)
                 .into_iter()
-                .map(|x| format!("{}（{}）", x.text, x.rule))
+                // Only the institution fills this form in: the condition in words, without its
+                // rule ID (`visibility::sees_rule_ids`).
+                .map(|x| x.text)
                 .collect(),
             Err(e) => vec![e.message_zh()],
         };

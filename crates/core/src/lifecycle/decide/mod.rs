@@ -145,7 +145,7 @@ pub fn authorize(profile: &Profile, st: &AppState, actor: &Actor, cmd: &Command)
 
 /// The declared facts of an application, parsed.
 pub fn declaration(facts: &serde_json::Map<String, serde_json::Value>) -> Result<Declaration, Refusal> {
-    Declaration::parse(serde_json::Value::Object(facts.clone())).map_err(|reason| Refusal::Invalid { field: "facts", reason })
+    Declaration::parse_field(serde_json::Value::Object(facts.clone())).map_err(|(field, reason)| Refusal::Invalid { field, reason })
 }
 
 /// HRB-SCOPE / URC-SCOPE: may this profile take an application from this kind of institution?
