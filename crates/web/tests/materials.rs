@@ -231,6 +231,35 @@ async fn page_form_uploads(b: Backend) {
 }
 both!(page_form_uploads);
 
+/// Issue #16 item 1: a refused upload from the page says so at the slot's own row (not only at
+/// the top of the page), and the error summary links there.
+async fn page_form_upload_refusal_is_shown_at_its_slot(b: Backend) {
+    let t = TestApp::new(b).await;
+    let hosp = t.login("hrb-hospital").await;
+    let id = draft(&t, &hosp).await;
+    let boundary = "----dingdianboundary";
+    let mut body = Vec::new();
+    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"诚信承诺书.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").unwrap();
+    body.extend_from_slice(b"\x7fELF\x02\x01\x01\0not a pdf at all");
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/applications/{id}/materials/integrity_letter"))
+        .header(header::AUTHORIZATION, format!("Bearer {hosp}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let page = String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap();
+    assert!(page.contains("id=\"error-summary\""), "the error summary: {page}");
+    let row = page.split("id=\"slot-integrity_letter\"").nth(1).and_then(|r| r.split("</tr>").next()).expect("the slot's row");
+    assert!(row.contains("class=\"field-message\""), "the refusal is at the slot's row: {row}");
+    let app = t.store().application(id).await.unwrap().unwrap();
+    assert!(app.data.materials.get("integrity_letter").is_none_or(|m| m.is_empty()), "nothing stored");
+}
+both!(page_form_upload_refusal_is_shown_at_its_slot);
+
 // ---------------------------------------------------------------------------------------------
 // HRB-ANNEX2: the acceptance package.
 
