@@ -85,7 +85,7 @@ while "demo data ready" not in open(log, errors="replace").read():
     time.sleep(0.01)
 seeded = time.time() - t0
 
-users = ["hrb-agency", "hrb-branch", "hrb-inst-eye", "urc-agency", "urc-evaluator"] + [f"urc-e{i:03}" for i in range(1, 19)]
+users = ["hrb-agency", "hrb-expert", "hrb-inst-eye", "urc-agency", "urc-evaluator"] + [f"urc-e{i:03}" for i in range(1, 19)]
 
 def login(i, barrier, out):
     body = json.dumps({"username": users[i % len(users)], "password": "dingdian-demo"})
