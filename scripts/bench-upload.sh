@@ -62,7 +62,7 @@ if [ "${SEED:-serve}" = separate ]; then
   "$BIN" demo --data-dir "$WORK/data" --policy-dir "$WORK/policies" >/dev/null
   demo_flag=()
 fi
-RUST_LOG=warn "$BIN" serve "${demo_flag[@]}" --no-timers --addr "127.0.0.1:$port" --data-dir "$WORK/data" --policy-dir "$WORK/policies" \
+RUST_LOG=warn,dingdian=info "$BIN" serve "${demo_flag[@]}" --no-timers --addr "127.0.0.1:$port" --data-dir "$WORK/data" --policy-dir "$WORK/policies" \
   >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 600); do
@@ -71,6 +71,15 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 grep -q "dingdian is running" "$WORK/server.log" || { echo "the server did not start" >&2; cat "$WORK/server.log" >&2; exit 1; }
+# `serve --demo` seeds while it already answers: wait for the data (not needed with SEED=separate).
+if [ "${SEED:-serve}" != separate ]; then
+  for _ in $(seq 1 3000); do
+    grep -q "demo data ready" "$WORK/server.log" && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q "demo data ready" "$WORK/server.log" || { echo "the demo data was not seeded" >&2; cat "$WORK/server.log" >&2; exit 1; }
+fi
 
 token=$(curl -sS -X POST -H 'Content-Type: application/json' -d '{"username":"hrb-inst-eye","password":"dingdian-demo"}' "$base/api/session" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')

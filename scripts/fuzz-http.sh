@@ -24,7 +24,8 @@ for role in $ROLES; do
   data=$(mktemp -d)
   "$BIN" serve --demo --no-timers --addr "127.0.0.1:$PORT" --data-dir "$data" >"$OUT/serve-$role.log" 2>&1 &
   pid=$!
-  until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do
+  # `serve --demo` answers at once and seeds behind: wait for its "demo data ready" line.
+  until grep -q "demo data ready" "$OUT/serve-$role.log"; do
     kill -0 "$pid" || { echo "the server did not start: $OUT/serve-$role.log"; exit 1; }
     sleep 0.2
   done

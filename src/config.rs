@@ -46,6 +46,7 @@ pub struct FileConfig {
     pub db_acquire_timeout: Option<u64>,
     pub policy_dir: Option<PathBuf>,
     pub files_dir: Option<PathBuf>,
+    pub spool_dir: Option<PathBuf>,
     pub s3: Option<String>,
     pub s3_timeout: Option<u64>,
     pub s3_connect_timeout: Option<u64>,
@@ -102,6 +103,7 @@ impl FileConfig {
         put("db_acquire_timeout", self.db_acquire_timeout.map(|n| n.to_string()));
         put("policy_dir", path(&self.policy_dir));
         put("files_dir", path(&self.files_dir));
+        put("spool_dir", path(&self.spool_dir));
         put("s3", text(&self.s3));
         put("s3_timeout", self.s3_timeout.map(|n| n.to_string()));
         put("s3_connect_timeout", self.s3_connect_timeout.map(|n| n.to_string()));
@@ -246,7 +248,7 @@ mod tests {
             }
             keys.push(key.to_owned());
         }
-        assert_eq!(keys.len(), 20, "every key of FileConfig is in the table: {keys:?}");
+        assert_eq!(keys.len(), 21, "every key of FileConfig is in the table: {keys:?}");
         for k in &keys {
             let one = match k.as_str() {
                 "addr" => "addr = \"127.0.0.1:1\"".to_owned(),
@@ -278,6 +280,6 @@ mod tests {
         assert!(lines.iter().any(|l| l.starts_with("s3 = ")), "s3 is in the example");
         let set: String = lines.iter().filter(|l| !l.starts_with("s3 = ")).map(|l| format!("{l}\n")).collect();
         let all = FileConfig::parse("uncommented", &set).expect("every example value is valid");
-        assert_eq!(all.defaults().len(), 19, "every key but s3 is set: {set}");
+        assert_eq!(all.defaults().len(), 20, "every key but s3 is set: {set}");
     }
 }

@@ -19,6 +19,13 @@ use dingdian_store::files::{self, FileStore};
 use dingdian_store::{Schema, Store};
 use dingdian_web::{App, AppState};
 
+/// jemalloc with background threads (issue #18 item 3): memory freed after a burst (a login
+/// storm's Argon2 blocks, a demo seeding's PDFs) goes back to the system within seconds even
+/// when the server is idle; glibc's per-thread arenas kept it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "dingdian", version, about = "医保定点协议管理 — admission of institutions to medical-insurance designated management")]
 struct Cli {
@@ -416,6 +423,11 @@ struct DbArgs {
     /// Directory for uploaded files (default: <data-dir>/files).
     #[arg(long, env = "DINGDIAN_FILES_DIR")]
     files_dir: Option<PathBuf>,
+    /// Directory where uploads are received before they are stored (default: <files-dir>/spool
+    /// with --files-dir, else <data-dir>/spool). It needs room for the largest uploads under way;
+    /// on the file system of the files directory, storing an upload is a rename.
+    #[arg(long, env = "DINGDIAN_SPOOL_DIR")]
+    spool_dir: Option<PathBuf>,
     /// Store files in an S3-compatible bucket instead, e.g. s3://dingdian-files; endpoint and
     /// credentials come from AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
     /// (and AWS_ALLOW_HTTP=true for a plain-HTTP endpoint).
@@ -439,12 +451,24 @@ impl DbArgs {
             (None, Some(dir)) => files::Backend::Local(dir.clone()),
             (None, None) => files::Backend::Local(self.data_dir.join("files")),
         };
-        let store = FileStore::open(&backend, &self.data_dir).with_context(|| format!("opening file storage {backend:?}"))?;
+        let spool = self.spool_root();
+        let store = FileStore::open_with_spool(&backend, &spool)
+            .with_context(|| format!("opening file storage {backend:?} (spool {})", spool.display()))?;
         let swept = store.sweep_spool(Duration::from_secs(3600))?;
         if swept > 0 {
             tracing::info!(swept, "removed unfinished uploads left by an earlier run");
         }
         Ok(store)
+    }
+
+    /// Where uploads are spooled: `--spool-dir`, else beside the stored files (`<files-dir>/spool`,
+    /// or `<data-dir>/spool` next to `<data-dir>/files` and with S3).
+    fn spool_root(&self) -> PathBuf {
+        match (&self.spool_dir, &self.files_dir, &self.s3) {
+            (Some(dir), _, _) => dir.clone(),
+            (None, Some(files), None) => files.join("spool"),
+            _ => self.data_dir.join("spool"),
+        }
     }
 
     /// Opens the database, holding the data directory's shared lock for the rest of the
@@ -952,13 +976,8 @@ async fn serve(
     let store = db.open_with(&*clock, schema).await?;
     let files = db.open_files()?;
     store.use_files(files.clone());
-    let demo_accounts = if demo {
-        let n = demo::seed(&store, &files, clock.now()).await?;
-        tracing::info!(new_applications = n, "demo data ready");
-        demo::accounts()
-    } else {
-        Vec::new()
-    };
+    tracing::info!(spool = %files.spool_dir().display(), "uploads are spooled here");
+    let demo_accounts = if demo { demo::accounts() } else { Vec::new() };
     let state = AppState(Arc::new(App { store, clock: clock.clone(), demo_accounts, files, net, metrics: Default::default() }));
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
@@ -969,6 +988,23 @@ async fn serve(
         for a in &state.demo_accounts {
             println!("  {:<24} {}  {}", a.username, a.role, a.note);
         }
+    }
+    // The demo data is seeded while the server already answers (issue #18: `serve --demo` answers
+    // within half a second); scripts wait for the "demo data ready" line.
+    if demo {
+        let seeder = state.clone();
+        tokio::spawn(async move {
+            match demo::seed(&seeder.store, &seeder.files, seeder.clock.now()).await {
+                Ok(n) => {
+                    tracing::info!(new_applications = n, "demo data ready");
+                    println!("demo data ready ({n} new applications)");
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "seeding the demo data failed");
+                    println!("the demo data could not be seeded: {e:#}");
+                }
+            }
+        });
     }
     let ticker = state.clone();
     tokio::spawn(async move {

@@ -114,17 +114,44 @@ fn hash_token(token: &str) -> String {
 }
 
 /// At most this many Argon2 computations at once (each holds a 19 MiB block): one per core.
-/// A login storm queues here instead of multiplying memory; the waiters cost nothing.
+/// A login storm queues here instead of multiplying memory; the waiters cost nothing (no
+/// thread, no database connection: callers read the stored hash before they queue).
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)))
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(hashing_limit()))
+}
+
+/// How many Argon2 computations may run at once: the number of cores.
+pub fn hashing_limit() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Argon2 computations running now, and the most seen at once (tests check the bound).
+static HASHING_NOW: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HASHING_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs one Argon2 computation on a blocking thread (never on the async workers), holding a
+/// permit. The permit moves into the blocking task, so a caller that gives up (a client that
+/// disconnects mid-login) does not free its slot while its hash still runs.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    use std::sync::atomic::Ordering;
+    let permit = hashing_permits().acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let now = HASHING_NOW.fetch_add(1, Ordering::SeqCst) + 1;
+        HASHING_PEAK.fetch_max(now, Ordering::SeqCst);
+        let out = work();
+        HASHING_NOW.fetch_sub(1, Ordering::SeqCst);
+        out
+    })
+    .await
+    .map_err(|e| StoreError::Internal(e.to_string()))
 }
 
 /// Hashes a password with Argon2id on a blocking thread.
 pub async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
-    let _permit = hashing_permits().acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         Argon2::default()
@@ -132,18 +159,14 @@ pub async fn hash_password(password: &str) -> Result<String> {
             .map(|h| h.to_string())
             .map_err(|e| StoreError::Internal(e.to_string()))
     })
-    .await
-    .map_err(|e| StoreError::Internal(e.to_string()))?
+    .await?
 }
 
 async fn verify_password(hash: String, password: &str) -> bool {
     let password = password.to_owned();
-    let Ok(_permit) = hashing_permits().acquire().await else { return false };
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(hash.as_str()).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
+    hashing(move || PasswordHash::new(hash.as_str()).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()))
+        .await
+        .unwrap_or(false)
 }
 
 impl Store {
@@ -322,3 +345,40 @@ impl Store {
 }
 
 pub use Institution as InstitutionRecord;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+
+    // Issue #18 item 3: a login storm runs at most one Argon2 computation per core, also when
+    // callers give up while theirs runs (each holds a 19 MiB block).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_is_bounded_by_the_cores_even_when_callers_give_up() {
+        let limit = hashing_limit();
+        let stored = hash_password("correct horse").await.expect("hash");
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..limit * 6 {
+            let stored = stored.clone();
+            tasks.spawn(async move { verify_password(stored, if i % 2 == 0 { "correct horse" } else { "wrong" }).await });
+        }
+        // Give up on half of them: aborted callers must not free slots of hashes still running.
+        let abandoned: Vec<_> = (0..limit * 3).map(|_| tokio::spawn(hash_password("abandoned password"))).collect();
+        tokio::task::yield_now().await;
+        for a in &abandoned {
+            a.abort();
+        }
+        let mut right = 0;
+        while let Some(ok) = tasks.join_next().await {
+            right += usize::from(ok.expect("task"));
+        }
+        assert_eq!(right, limit * 3, "every correct password verified, every wrong one refused");
+        // Hashes of abandoned callers may still be running: wait for every permit to come back.
+        let all = hashing_permits().acquire_many(u32::try_from(limit).expect("few cores")).await.expect("permits");
+        assert_eq!(HASHING_NOW.load(Ordering::SeqCst), 0, "no hash runs without a permit");
+        drop(all);
+        let peak = HASHING_PEAK.load(Ordering::SeqCst);
+        assert!((1..=limit).contains(&peak), "at most {limit} Argon2 computations at once, saw {peak}");
+    }
+}

@@ -25,10 +25,16 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ClientConfigKey, GetResultPayload, ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 /// How many leading bytes are looked at to type a file.
 const SNIFF_BYTES: usize = 8 * 1024;
+/// Uploads are written and hashed in pieces of at least this size (smaller chunks from the
+/// socket are gathered first), so each piece costs one hand-over and one write.
+const SPOOL_WRITE: usize = 256 * 1024;
+/// Pieces queued for the writing and the hashing thread (at most this many pieces' memory per
+/// upload beyond the piece being gathered).
+const SPOOL_QUEUE: usize = 8;
 /// Part size for S3 multipart uploads (the protocol's minimum is 5 MiB).
 const S3_PART: usize = 5 * 1024 * 1024;
 /// A stored file older than this is written again when the same content is committed, so that
@@ -214,6 +220,17 @@ impl Spooled {
     }
 }
 
+/// Hands a piece to the writing and the hashing thread (waiting while their queues are full).
+async fn send(
+    to_disk: &tokio::sync::mpsc::Sender<Bytes>,
+    to_hash: &tokio::sync::mpsc::Sender<Bytes>,
+    piece: Bytes,
+) -> Result<(), IngestError> {
+    let closed = || IngestError::Storage("the spool writer stopped".to_owned());
+    to_disk.send(piece.clone()).await.map_err(|_| closed())?;
+    to_hash.send(piece).await.map_err(|_| closed())
+}
+
 impl Drop for Spooled {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
@@ -249,10 +266,16 @@ pub fn blob_key(sha256: &str) -> Path {
 }
 
 impl FileStore {
-    /// Opens the store. `data_dir` holds the spool (and, for the local backend by default, the
-    /// files). The spool directories of processes that are gone are removed first.
+    /// Opens the store spooling into `<data_dir>/spool`. See `open_with_spool`.
     pub fn open(backend: &Backend, data_dir: &FsPath) -> Result<FileStore, IngestError> {
-        let spool_root = data_dir.join("spool");
+        FileStore::open_with_spool(backend, &data_dir.join("spool"))
+    }
+
+    /// Opens the store. Uploads are spooled under `spool_root` (created if missing; on the same
+    /// disk as a local backend's files, committing is a rename). The spool directories of
+    /// processes that are gone are removed first.
+    pub fn open_with_spool(backend: &Backend, spool_root: &FsPath) -> Result<FileStore, IngestError> {
+        let spool_root = spool_root.to_path_buf();
         std::fs::create_dir_all(&spool_root)?;
         let swept = sweep_dead_spools(&spool_root)?;
         if swept > 0 {
@@ -313,30 +336,74 @@ impl FileStore {
             .ok_or_else(|| IngestError::WrongType { allowed: limits.allowed.clone() })?;
         let path = self.spool.path.join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
         let mut spooled = Spooled { path, sha256: String::new(), size: 0, file_type };
-        let mut file = tokio::fs::File::create(&spooled.path).await?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let mut write = async |chunk: &[u8], file: &mut tokio::fs::File| -> Result<(), IngestError> {
-            size += chunk.len() as u64;
-            if size > limits.max_bytes {
-                return Err(IngestError::TooLarge { max_bytes: limits.max_bytes });
+        // Created here, before any thread writes to it: a caller that gives up drops `spooled`,
+        // which removes the path; a writer still busy then writes to a file no name refers to.
+        let file = tokio::fs::File::create(&spooled.path).await?.into_std().await;
+        // The socket is read here while one thread writes and another hashes what came before
+        // (issue #18 item 5): each chunk is shared by both, never copied again.
+        let (to_disk, mut disk_queue) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
+        let (to_hash, mut hash_queue) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
+        let writer = tokio::task::spawn_blocking(move || -> io::Result<()> {
+            use std::io::Write;
+            let mut file = file;
+            while let Some(chunk) = disk_queue.blocking_recv() {
+                file.write_all(&chunk)?;
             }
-            hasher.update(chunk);
-            file.write_all(chunk).await?;
-            Ok(())
+            file.sync_all()
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = hash_queue.blocking_recv() {
+                hasher.update(&chunk);
+            }
+            hex::encode(hasher.finalize())
+        });
+        let received = async {
+            let mut size: u64 = 0;
+            let mut buffer = bytes::BytesMut::new();
+            let mut pending = pending.into_iter();
+            loop {
+                let chunk = match pending.next() {
+                    Some(chunk) => Some(chunk),
+                    None => body.next().await.transpose().map_err(|e| IngestError::Body(e.to_string()))?,
+                };
+                let last = chunk.is_none();
+                if let Some(chunk) = chunk {
+                    size += chunk.len() as u64;
+                    if size > limits.max_bytes {
+                        return Err(IngestError::TooLarge { max_bytes: limits.max_bytes });
+                    }
+                    if buffer.is_empty() && chunk.len() >= SPOOL_WRITE {
+                        send(&to_disk, &to_hash, chunk).await?;
+                        continue;
+                    }
+                    if buffer.capacity() == 0 {
+                        buffer.reserve(SPOOL_WRITE);
+                    }
+                    buffer.extend_from_slice(&chunk);
+                }
+                if buffer.len() >= SPOOL_WRITE || (last && !buffer.is_empty()) {
+                    send(&to_disk, &to_hash, buffer.split().freeze()).await?;
+                }
+                if last {
+                    return Ok(size);
+                }
+            }
+        }
+        .await;
+        // Closing the queues ends both threads once they have what was sent.
+        drop((to_disk, to_hash));
+        let written = writer.await.map_err(|e| IngestError::Storage(e.to_string()))?;
+        let digest = hasher.await.map_err(|e| IngestError::Storage(e.to_string()))?;
+        let size = match (received, written) {
+            (Ok(size), Ok(())) => size,
+            // The disk failed first: `received` only saw its queue closed.
+            (Err(IngestError::Storage(_)) | Ok(_), Err(e)) => return Err(e.into()),
+            (Err(e), _) => return Err(e),
         };
-        for chunk in pending {
-            write(&chunk, &mut file).await?;
-        }
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| IngestError::Body(e.to_string()))?;
-            write(&chunk, &mut file).await?;
-        }
-        file.sync_all().await?;
-        drop(file);
         self.received.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
         spooled.size = size;
-        spooled.sha256 = hex::encode(hasher.finalize());
+        spooled.sha256 = digest;
         Ok(spooled)
     }
 
@@ -575,4 +642,84 @@ fn tokio_util_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, 
             Err(e) => Some((Err(IngestError::from(e)), None)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn store(name: &str) -> (Scratch, FileStore) {
+        let dir = std::env::temp_dir().join(format!("dingdian-spool-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let files = FileStore::open(&Backend::Local(dir.join("files")), &dir).expect("file store");
+        (Scratch(dir), files)
+    }
+
+    fn pdf_limits(max_bytes: u64) -> Limits {
+        Limits { max_bytes, allowed: vec![FileType::Pdf] }
+    }
+
+    /// Chunks of awkward sizes: tiny ones, ones around the write size, one far beyond it.
+    fn chunks(total: usize) -> Vec<Bytes> {
+        let mut data: Vec<u8> = b"%PDF-1.4\n".to_vec();
+        let mut x: u32 = 7;
+        while data.len() < total {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            data.push((x >> 16) as u8);
+        }
+        let sizes = [1, 100, SPOOL_WRITE - 1, 3, SPOOL_WRITE, SPOOL_WRITE + 1, 4 * SPOOL_WRITE, 17];
+        let (mut out, mut at, mut i) = (Vec::new(), 0, 0);
+        while at < data.len() {
+            let end = (at + sizes[i % sizes.len()]).min(data.len());
+            out.push(Bytes::copy_from_slice(&data[at..end]));
+            (at, i) = (end, i + 1);
+        }
+        out
+    }
+
+    fn spool_files(files: &FileStore) -> Vec<PathBuf> {
+        std::fs::read_dir(files.spool_dir()).expect("spool").flatten().map(|e| e.path()).collect()
+    }
+
+    // G-NOTHING-LOST: what the spool holds, and the digest computed on the hashing thread, are
+    // exactly the bytes received, in order, however the socket cut them (issue #18 item 5).
+    #[tokio::test]
+    async fn the_spool_file_and_its_digest_are_the_bytes_received() {
+        let (_dir, files) = store("exact");
+        let body = chunks(3 * 1024 * 1024 + 5);
+        let whole: Vec<u8> = body.iter().flat_map(|c| c.iter().copied()).collect();
+        let stream = futures_util::stream::iter(body.into_iter().map(Ok::<_, std::convert::Infallible>));
+        let spooled = files.spool(stream, &pdf_limits(1 << 30)).await.expect("spooled");
+        assert_eq!(spooled.size, whole.len() as u64);
+        assert_eq!(spooled.sha256, hex::encode(Sha256::digest(&whole)));
+        assert_eq!(spooled.file_type, FileType::Pdf);
+        assert!(std::fs::read(spooled.path()).expect("spool file") == whole, "the spool file holds the bytes received");
+        drop(spooled);
+        assert!(spool_files(&files).is_empty(), "dropping the upload removes its spool file");
+    }
+
+    // G-NOTHING-LOST: a refused or interrupted upload leaves nothing in the spool.
+    #[tokio::test]
+    async fn a_refused_or_interrupted_upload_leaves_no_spool_file() {
+        let (_dir, files) = store("refused");
+        let body = chunks(2 * 1024 * 1024);
+        let stream = futures_util::stream::iter(body.clone().into_iter().map(Ok::<_, std::convert::Infallible>));
+        let e = files.spool(stream, &pdf_limits(1024 * 1024)).await.expect_err("too large");
+        assert!(matches!(e, IngestError::TooLarge { max_bytes: 1_048_576 }), "{e:?}");
+        assert!(spool_files(&files).is_empty(), "a refused upload leaves no spool file");
+
+        let broken = body.into_iter().take(5).map(Ok).chain(std::iter::once(Err("connection reset")));
+        let e = files.spool(futures_util::stream::iter(broken), &pdf_limits(1 << 30)).await.expect_err("interrupted");
+        assert!(matches!(&e, IngestError::Body(m) if m == "connection reset"), "{e:?}");
+        assert!(spool_files(&files).is_empty(), "an interrupted upload leaves no spool file");
+    }
 }
