@@ -176,7 +176,8 @@ async fn command_cost(backend: Backend, events: i64, raw: std::time::Duration) {
         m
     };
     // One warm-up command (it also brings a row stored before this release up to date).
-    let mut version = store.execute(app.id, &actor, events, &Command::UpdateDraft { facts: facts(0) }, now).await.unwrap().application.version;
+    let mut version =
+        store.execute(app.id, &actor, events, &Command::UpdateDraft { facts: facts(0) }, now).await.unwrap().application.version;
     let rounds = 40;
     let t = Instant::now();
     for i in 1..=rounds {
