@@ -2,7 +2,7 @@
 //! started, how long it was paused, when it is due and why, and whether it has run out.
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::deadline::{self, Budget, Due, Pause, Unit};
@@ -11,11 +11,40 @@ use crate::policy::{ClockDef, ClockStart, Expiry, Profile};
 use crate::vocabulary::State;
 
 /// One state change in an application's history, as the clocks need it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
     pub from: State,
     pub to: State,
     pub on: Date,
+}
+
+/// G-CLOCKS: what the clocks read of an application's history, kept beside its projection so a
+/// command reads neither its events nor a list that grows with them: the transitions that
+/// changed the state, oldest first, as of application version `upto`. The clocks skip every
+/// other transition (`from == to`), so they read the same from this as from the whole history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChanges {
+    /// The application's version these changes are complete up to.
+    pub upto: i64,
+    pub changes: Vec<Transition>,
+}
+
+impl StateChanges {
+    /// The state changes of a whole history (every event's transition, in order) at version `upto`.
+    pub fn of(upto: i64, history: impl IntoIterator<Item = Transition>) -> StateChanges {
+        let mut s = StateChanges { upto, changes: Vec::new() };
+        for t in history {
+            s.push(t);
+        }
+        s
+    }
+
+    /// Records one more event's transition (kept only if it changed the state).
+    pub fn push(&mut self, t: Transition) {
+        if t.from != t.to {
+            self.changes.push(t);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -233,4 +262,64 @@ pub fn timers(profile: &Profile, history: &[Transition], cal: &Calendar, today: 
     let agency_due = views.iter().filter(|v| v.on_expiry.is_none() && v.ended_on.is_none()).filter_map(|v| v.due.due).min();
     let sort_due = due.map(|(d, _)| d).into_iter().chain(agency_due).min();
     Timers { due, sort_due }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    /// G-CLOCKS: the clocks and timers read from the state changes alone are those read from the
+    /// whole history, every event's transition included (the command path keeps only the former).
+    #[test]
+    fn state_changes_give_the_clocks_of_the_whole_history() {
+        let cal = Calendar::shipped();
+        let mut started = 0;
+        for profile in Profile::shipped() {
+            // A history with many events that do not change the state between the changes.
+            let path = [
+                (State::Draft, State::Draft, "2026-03-02"),
+                (State::Draft, State::Submitted, "2026-03-03"),
+                (State::Submitted, State::Submitted, "2026-03-04"),
+                (State::Submitted, State::AwaitingSupplement, "2026-03-05"),
+                (State::AwaitingSupplement, State::AwaitingSupplement, "2026-03-06"),
+                (State::AwaitingSupplement, State::Submitted, "2026-03-09"),
+                (State::Submitted, State::Submitted, "2026-03-10"),
+                (State::Submitted, State::AwaitingSupplement, "2026-03-11"),
+            ];
+            let mut history = Vec::new();
+            for (from, to, on) in path {
+                for _ in 0..20 {
+                    history.push(Transition { from: to, to, on: day(on) });
+                }
+                history.push(Transition { from, to, on: day(on) });
+            }
+            let changes = StateChanges::of(history.len() as i64, history.iter().copied());
+            assert_eq!(changes.changes.len(), 4);
+            let st = AppState { state: State::AwaitingSupplement, entered_on: Some(day("2026-03-11")), ..AppState::default() };
+            for today in ["2026-03-11", "2026-04-30", "2026-09-01"] {
+                let today = day(today);
+                assert_eq!(
+                    application_clocks(&profile, &history, &st, &cal, today),
+                    application_clocks(&profile, &changes.changes, &st, &cal, today),
+                    "{}",
+                    profile.id
+                );
+                assert_eq!(timers(&profile, &history, &cal, today, &st), timers(&profile, &changes.changes, &cal, today, &st));
+            }
+            started += application_clocks(&profile, &changes.changes, &st, &cal, day("2026-03-11")).len();
+        }
+        assert!(started > 0, "some profile's clocks run in this history");
+    }
+
+    #[test]
+    fn state_changes_round_trip_through_json() {
+        let s = StateChanges::of(3, [Transition { from: State::Draft, to: State::Submitted, on: day("2026-03-03") }]);
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<StateChanges>(&text).unwrap(), s);
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use dingdian_core::calendar::Calendar;
 use dingdian_core::china_date;
-use dingdian_core::clocks::{self, ClockView, Transition};
+use dingdian_core::clocks::{self, ClockView, StateChanges, Transition};
 use dingdian_core::eligibility::Record;
 use dingdian_core::lifecycle::{
     self, ActiveBan, Actor, AppState, ChecklistItem, Command, Ctx, Decision, Event, FileRef, InstitutionFacts, Needs, PriorApplication,
@@ -242,6 +242,9 @@ pub struct TickReport {
 /// How long a claimed timer stays with its worker before another may take it.
 pub const TIMER_LEASE_SECS: i64 = 60;
 
+/// How many due timers a sweep claims and fires in one transaction.
+pub const TIMER_BATCH: i64 = 200;
+
 /// A name for this worker in lease rows: host-independent, unique per process.
 fn worker_id() -> String {
     format!("pid-{}", std::process::id())
@@ -263,18 +266,75 @@ struct Prepared<'a> {
     /// The nearest deadline of either kind (automatic or the agency's own), for the workbench.
     sort_due: Option<Date>,
     uscc: String,
+    /// The state changes the clocks read, the command's own included (stored beside `state`).
+    changes: StateChanges,
 }
 
-/// Writes a prepared command inside transaction `$tx`: the guarded projection update first (so
-/// the transaction takes the write lock before anything else), then the events and bans.
-/// Evaluates to the version before the command.
-macro_rules! write_prepared {
-    ($tx:ident, $pr:expr, $now:expr, $pg:expr) => {{
+/// The key under which an application's `data` column keeps its state changes (G-CLOCKS) beside
+/// the projection's own fields; `AppState` does not read it.
+const STATE_CHANGES_KEY: &str = "state_changes";
+
+/// The `data` column of a projection: the state's JSON object with its state changes added.
+fn stored_data(state: &AppState, changes: &StateChanges) -> Result<String> {
+    let internal = |e: serde_json::Error| StoreError::Internal(e.to_string());
+    let mut data = serde_json::to_string(state).map_err(internal)?;
+    // `AppState` is a struct with fields: its JSON is a non-empty object, `{…}`.
+    if data.ends_with('}') && data.len() > 2 {
+        data.pop();
+        data.push_str(",\"");
+        data.push_str(STATE_CHANGES_KEY);
+        data.push_str("\":");
+        data.push_str(&serde_json::to_string(changes).map_err(internal)?);
+        data.push('}');
+    }
+    Ok(data)
+}
+
+/// The state changes stored in a `data` column, if any (rows written before they were kept have none).
+fn stored_changes(data: &str) -> Option<StateChanges> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        state_changes: Option<StateChanges>,
+    }
+    serde_json::from_str::<Stored>(data).ok().and_then(|s| s.state_changes)
+}
+
+/// Which outcome of a command the monitoring counts: `ok`, the refusal's code, or `error`.
+fn outcome(result: &std::result::Result<(), &StoreError>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(StoreError::Refused(r)) => r.code(),
+        Err(StoreError::Conflict { .. }) => "conflict",
+        Err(StoreError::NotFound) => "not_found",
+        Err(_) => "error",
+    }
+}
+
+/// The command a due action fires.
+fn timer_command(id: i64, action: &str) -> Result<Command> {
+    match serde_json::from_value::<Expiry>(action.into()) {
+        Ok(Expiry::DeemWithdrawn) => Ok(Command::DeemWithdrawn),
+        Ok(Expiry::EndNotice) => Ok(Command::EndNotice),
+        Ok(Expiry::DeemGivenUp) => Ok(Command::DeemGivenUp),
+        Ok(Expiry::Annex2Withdrawn) => Ok(Command::DeemAnnex2Withdrawn),
+        Ok(Expiry::DeemAccepted) => Ok(Command::DeemAccepted),
+        Err(_) => Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
+    }
+}
+
+/// `$1, $2, …, $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The guarded projection update of a prepared command inside transaction `$tx`, first of its
+/// writes (so the transaction takes the write lock before anything else). Evaluates to whether
+/// the application was still at the version the command was decided on.
+macro_rules! update_projection {
+    ($tx:ident, $pr:expr, $ts:expr) => {{
         let pr: &Prepared<'_> = $pr;
-        let ts = $now.to_string();
-        let on = china_date($now).to_string();
         let n = pr.decision.events.len() as i64;
-        let data = serde_json::to_string(&pr.state).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let data = stored_data(&pr.state, &pr.changes)?;
         let due_action = pr.due.map(|(_, e)| serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_owned))).flatten();
         let round_id = pr.state.round_id;
         let updated = sqlx::query(
@@ -289,29 +349,35 @@ macro_rules! write_prepared {
         .bind(pr.due.map(|(d, _)| d.to_string()))
         .bind(due_action)
         .bind(round_id)
-        .bind(&ts)
+        .bind($ts)
         .bind(pr.app.id)
         .bind(pr.expected)
         .bind(pr.sort_due.map(|d| d.to_string()))
         .execute(&mut *$tx)
         .await?;
-        if updated.rows_affected() != 1 {
-            let (actual,): (i64,) =
-                sqlx::query_as("select version from applications where id = $1").bind(pr.app.id).fetch_one(&mut *$tx).await?;
-            return Err(StoreError::Conflict { actual });
-        }
-        // G-AUDIT: take the head of the city's chain (locked until commit), chain each event to it.
-        let chain = dingdian_core::audit::chain_of(Some(&pr.app.city));
-        let (mut audit_seq, mut prev) = crate::audit_store::lock_chain!($tx, $pg, chain, &ts);
+        updated.rows_affected() == 1
+    }};
+}
+
+/// Writes a prepared command's events inside transaction `$tx`, after its projection update:
+/// each event chained (G-AUDIT) after `$audit_seq`/`$prev` (the head of its city's chain,
+/// locked by the caller, advanced here in the caller's variables), with the complaints, bans,
+/// inbox entries and outbox e-mails it calls for. `$recipients` are the institution's users
+/// (id, e-mail), read when the command notifies anyone.
+macro_rules! write_events {
+    ($tx:ident, $pr:expr, $now:expr, $ts:expr, $on:expr, $chain:expr, $audit_seq:ident, $prev:ident, $recipients:expr) => {{
+        let pr: &Prepared<'_> = $pr;
+        let ts: &str = $ts;
+        let chain: &str = $chain;
         for (i, e) in pr.decision.events.iter().enumerate() {
             let value = serde_json::to_value(e).map_err(|e| StoreError::Internal(e.to_string()))?;
             let payload = value.to_string();
             // The state changes once per command: with the first of its events.
             let from = if i == 0 { pr.app.state.as_str() } else { pr.decision.to.as_str() };
-            audit_seq += 1;
+            $audit_seq += 1;
             let entry = dingdian_core::audit::Entry {
                 chain,
-                seq: audit_seq,
+                seq: $audit_seq,
                 application_id: pr.app.id,
                 app_seq: pr.expected + 1 + i as i64,
                 kind: e.kind(),
@@ -320,10 +386,10 @@ macro_rules! write_prepared {
                 to_state: pr.decision.to.as_str(),
                 actor_user_id: pr.actor.user_id,
                 actor_role: pr.actor.role.as_str(),
-                occurred_at: &ts,
+                occurred_at: ts,
             };
             // `ALG` is our own constant; `hash` fails only for an algorithm id it does not know.
-            let hash = dingdian_core::audit::hash(&entry, &prev, dingdian_core::audit::ALG).expect("known algorithm");
+            let hash = dingdian_core::audit::hash(&entry, &$prev, dingdian_core::audit::ALG).expect("known algorithm");
             sqlx::query(
                 "insert into events (application_id, seq, kind, payload, from_state, to_state, actor_user_id, actor_role,
                  occurred_at, occurred_on, created_at, audit_seq, prev_hash, hash, alg, chain)
@@ -337,16 +403,16 @@ macro_rules! write_prepared {
             .bind(pr.decision.to.as_str())
             .bind(pr.actor.user_id)
             .bind(pr.actor.role.as_str())
-            .bind(&ts)
-            .bind(&on)
-            .bind(audit_seq)
-            .bind(&prev)
+            .bind(ts)
+            .bind($on)
+            .bind($audit_seq)
+            .bind(&$prev)
             .bind(&hash)
             .bind(dingdian_core::audit::ALG)
             .bind(chain)
             .execute(&mut *$tx)
             .await?;
-            prev = hash;
+            $prev = hash;
             if let (Event::ComplaintRecorded { number, .. }, Some(c)) = (e, pr.complaint) {
                 sqlx::query(
                     "insert into complaints (receipt, application_id, number, name, contact, content, status, created_at, attachments)
@@ -358,7 +424,7 @@ macro_rules! write_prepared {
                 .bind(&c.name)
                 .bind(&c.contact)
                 .bind(&c.content)
-                .bind(&ts)
+                .bind(ts)
                 .bind(serde_json::to_string(&c.attachments).map_err(|e| StoreError::Internal(e.to_string()))?)
                 .execute(&mut *$tx)
                 .await?;
@@ -367,7 +433,7 @@ macro_rules! write_prepared {
                 sqlx::query("update complaints set status = $1, finding = $2, resolved_at = $3 where application_id = $4 and number = $5")
                     .bind(if *founded { "founded" } else { "unfounded" })
                     .bind(finding)
-                    .bind(&ts)
+                    .bind(ts)
                     .bind(pr.app.id)
                     .bind(i64::from(*number))
                     .execute(&mut *$tx)
@@ -380,50 +446,125 @@ macro_rules! write_prepared {
                     .bind(until.to_string())
                     .bind(reason)
                     .bind(pr.app.id)
-                    .bind(&ts)
+                    .bind(ts)
                     .execute(&mut *$tx)
                     .await?;
             }
         }
         // Notifications: the in-app inbox in this same transaction; e-mail through the outbox.
-        let notes = &pr.notes;
-        if !notes.is_empty() {
-            let recipients: Vec<(i64, Option<String>)> = sqlx::query_as("select id, email from users where institution_id = $1 order by id")
-                .bind(pr.app.institution_id)
-                .fetch_all(&mut *$tx)
-                .await?;
-            for (n, (subject, body)) in notes.iter().enumerate() {
-                for (user_id, email) in &recipients {
-                    sqlx::query("insert into inbox (user_id, application_id, subject, body, created_at) values ($1, $2, $3, $4, $5)")
-                        .bind(user_id)
-                        .bind(pr.app.id)
-                        .bind(subject)
-                        .bind(body)
-                        .bind(&ts)
-                        .execute(&mut *$tx)
-                        .await?;
-                    if let Some(email) = email.as_ref().filter(|e| !e.is_empty()) {
-                        sqlx::query(
-                            "insert into outbox (idempotency_key, user_id, city, recipient, subject, body, status, attempts, next_attempt_at, created_at)
-                             values ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
-                        )
-                        .bind(format!("app{}-v{}-n{n}-u{user_id}", pr.app.id, pr.expected))
-                        .bind(user_id)
-                        .bind(&pr.app.city)
-                        .bind(email)
-                        .bind(subject)
-                        .bind(body)
-                        .bind($now.as_second())
-                        .bind(&ts)
-                        .execute(&mut *$tx)
-                        .await?;
-                    }
+        let recipients: &[(i64, Option<String>)] = $recipients;
+        for (n, (subject, body)) in pr.notes.iter().enumerate() {
+            for (user_id, email) in recipients {
+                sqlx::query("insert into inbox (user_id, application_id, subject, body, created_at) values ($1, $2, $3, $4, $5)")
+                    .bind(user_id)
+                    .bind(pr.app.id)
+                    .bind(subject)
+                    .bind(body)
+                    .bind(ts)
+                    .execute(&mut *$tx)
+                    .await?;
+                if let Some(email) = email.as_ref().filter(|e| !e.is_empty()) {
+                    sqlx::query(
+                        "insert into outbox (idempotency_key, user_id, city, recipient, subject, body, status, attempts, next_attempt_at, created_at)
+                         values ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
+                    )
+                    .bind(format!("app{}-v{}-n{n}-u{user_id}", pr.app.id, pr.expected))
+                    .bind(user_id)
+                    .bind(&pr.app.city)
+                    .bind(email)
+                    .bind(subject)
+                    .bind(body)
+                    .bind($now.as_second())
+                    .bind(ts)
+                    .execute(&mut *$tx)
+                    .await?;
                 }
             }
         }
+    }};
+}
+
+/// The users an institution's notifications go to: (id, e-mail), read inside `$tx`.
+macro_rules! recipients {
+    ($tx:ident, $institution_id:expr) => {
+        sqlx::query_as::<_, (i64, Option<String>)>("select id, email from users where institution_id = $1 order by id")
+            .bind($institution_id)
+            .fetch_all(&mut *$tx)
+            .await?
+    };
+}
+
+/// Writes a prepared command inside transaction `$tx`: the guarded projection update first (so
+/// the transaction takes the write lock before anything else), then the events and bans.
+/// Evaluates to the version before the command.
+macro_rules! write_prepared {
+    ($tx:ident, $pr:expr, $now:expr, $pg:expr) => {{
+        let pr: &Prepared<'_> = $pr;
+        let ts = $now.to_string();
+        let on = china_date($now).to_string();
+        if !update_projection!($tx, pr, &ts) {
+            let (actual,): (i64,) =
+                sqlx::query_as("select version from applications where id = $1").bind(pr.app.id).fetch_one(&mut *$tx).await?;
+            return Err(StoreError::Conflict { actual });
+        }
+        // G-AUDIT: take the head of the city's chain (locked until commit), chain each event to it.
+        let chain = dingdian_core::audit::chain_of(Some(&pr.app.city));
+        let (mut audit_seq, mut prev) = crate::audit_store::lock_chain!($tx, $pg, chain, &ts);
+        let recipients = if pr.notes.is_empty() { Vec::new() } else { recipients!($tx, pr.app.institution_id) };
+        write_events!($tx, pr, $now, &ts, &on, chain, audit_seq, prev, &recipients);
         crate::audit_store::advance_chain!($tx, chain, audit_seq, &prev, &ts);
         pr.expected
     }};
+}
+
+/// One event's transition as stored (states and day).
+fn transition(id: i64, from: &str, to: &str, on: &str) -> Result<Transition> {
+    let corrupt = || StoreError::Corrupt(format!("application {id}: event states {from} -> {to} on {on}"));
+    Ok(Transition {
+        from: State::parse(from).ok_or_else(corrupt)?,
+        to: State::parse(to).ok_or_else(corrupt)?,
+        on: on.parse().map_err(|_| corrupt())?,
+    })
+}
+
+/// Decides `cmd` on `app` (read, authorized and at the expected version) with what `loaded`
+/// holds, and works out what the command writes: the new state, its state changes and timers
+/// (G-CLOCKS), and the notifications.
+fn decided(
+    app: AppRecord,
+    loaded: &Loaded,
+    scope: &Scope,
+    actor: &Actor,
+    cmd: &Command,
+    today: Date,
+    mut changes: StateChanges,
+) -> Result<Prepared<'static>> {
+    let decision = lifecycle::decide(&loaded.ctx(today), scope, &app.data, actor, cmd)?;
+    cmd.check_text()?;
+    let mut state = app.data.clone();
+    let mut from = app.state;
+    for e in &decision.events {
+        state.apply(e, decision.to, today);
+        changes.push(Transition { from, to: decision.to, on: today });
+        from = decision.to;
+    }
+    changes.upto = app.version + decision.events.len() as i64;
+    let timers = clocks::timers(&loaded.profile, &changes.changes, &loaded.calendar, today, &state);
+    let notes = decision.events.iter().filter_map(|e| lifecycle::notification(e, &app.number, &loaded.profile)).collect();
+    Ok(Prepared {
+        complaint: None,
+        notes,
+        sort_due: timers.sort_due,
+        due: timers.due,
+        profile_version: loaded.profile.version.clone(),
+        expected: app.version,
+        app,
+        actor: actor.clone(),
+        decision,
+        state,
+        uscc: loaded.uscc.clone(),
+        changes,
+    })
 }
 
 impl Store {
@@ -479,6 +620,54 @@ impl Store {
         let sql = format!("{APP_SELECT} where a.id = $1");
         let row = with_pool!(self, p => sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await?);
         row.map(AppRecord::try_from).transpose()
+    }
+
+    /// The application `id` with the state changes stored beside it (if they are there).
+    async fn application_with_changes(&self, id: i64) -> Result<Option<(AppRecord, Option<StateChanges>)>> {
+        let sql = format!("{APP_SELECT} where a.id = $1");
+        let row = with_pool!(self, p => sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await?);
+        row.map(|r| {
+            let changes = stored_changes(&r.data);
+            AppRecord::try_from(r).map(|a| (a, changes))
+        })
+        .transpose()
+    }
+
+    /// The state changes of application `id` at `version`: the stored ones when they are up to
+    /// date (`upto` = the version), else rebuilt from the events' states and days (rows written
+    /// before they were kept, or seeded by hand), without decoding the events.
+    async fn state_changes(&self, id: i64, version: i64, stored: Option<StateChanges>) -> Result<StateChanges> {
+        if let Some(s) = stored.filter(|s| s.upto == version) {
+            return Ok(s);
+        }
+        Ok(StateChanges::of(version, self.transitions(id).await?))
+    }
+
+    /// Every event's transition of application `id`, in order (states and days only).
+    async fn transitions(&self, id: i64) -> Result<Vec<Transition>> {
+        let rows: Vec<(String, String, String)> = with_pool!(self, p => {
+            sqlx::query_as("select from_state, to_state, occurred_on from events where application_id = $1 order by seq")
+                .bind(id)
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter().map(|(from, to, on)| transition(id, &from, &to, &on)).collect()
+    }
+
+    /// The events of application `id` after its version `after` (indexed: as cheap however long
+    /// its history).
+    async fn events_after(&self, application_id: i64, after: i64) -> Result<Vec<EventRecord>> {
+        let rows = with_pool!(self, p => {
+            sqlx::query_as::<_, EventRow>(
+                "select seq, kind, payload, from_state, to_state, actor_user_id, actor_role, occurred_at, occurred_on
+                 from events where application_id = $1 and seq > $2 order by seq",
+            )
+            .bind(application_id)
+            .bind(after)
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter().map(EventRecord::try_from).collect()
     }
 
     /// The applications an actor may see today (G-VISIBILITY, decided by the core), nearest
@@ -548,8 +737,7 @@ impl Store {
     /// The clocks of an application as of `today`, the Annex 2 resubmission windows included
     /// (HRB-ANNEX2).
     pub async fn clocks(&self, app: &AppRecord, today: Date) -> Result<Vec<ClockView>> {
-        let history: Vec<Transition> =
-            self.events(app.id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
+        let history = self.transitions(app.id).await?;
         Ok(clocks::application_clocks(&*self.profile_for(app)?, &history, &app.data, &self.calendar(), today))
     }
 
@@ -578,14 +766,7 @@ impl Store {
 
     /// Counts a command's outcome for monitoring: `ok`, the refusal's code, or `error`.
     fn count(&self, cmd: &Command, result: &Result<Executed>) {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(StoreError::Refused(r)) => r.code(),
-            Err(StoreError::Conflict { .. }) => "conflict",
-            Err(StoreError::NotFound) => "not_found",
-            Err(_) => "error",
-        };
-        self.counters.command(cmd.name(), outcome);
+        self.counters.command(cmd.name(), outcome(&result.as_ref().map(|_| ())));
     }
 
     /// Follow-ups of a committed command that need file storage: entering `ready_to_sign`
@@ -603,7 +784,7 @@ impl Store {
         }
         let application = self.application(app.id).await?.ok_or(StoreError::NotFound)?;
         let mut events = out.events;
-        events.extend(self.events(app.id).await?.into_iter().filter(|e| e.seq > application.version - 1 && e.kind == "agreement_issued"));
+        events.extend(self.events_after(app.id, application.version - 1).await?.into_iter().filter(|e| e.kind == "agreement_issued"));
         Ok(Executed { application, events })
     }
 
@@ -634,7 +815,7 @@ impl Store {
                 tx.commit().await?;
                 r
             });
-            let events = self.events(id).await?.into_iter().filter(|e| e.seq > seqs).collect();
+            let events = self.events_after(id, seqs).await?;
             let application = self.application(id).await?.ok_or(StoreError::NotFound)?;
             Ok(Executed { application, events })
         }
@@ -645,7 +826,7 @@ impl Store {
 
     async fn prepare(&self, id: i64, actor: &Actor, expected: i64, cmd: &Command, now: Timestamp) -> Result<Prepared<'static>> {
         let today = china_date(now);
-        let app = self.application(id).await?.ok_or(StoreError::NotFound)?;
+        let (app, stored) = self.application_with_changes(id).await?.ok_or(StoreError::NotFound)?;
         let scope = self.scope(&app).await?;
         // Scope before anything else, so a stranger learns nothing (not even the version); then
         // the role, so a reader in the wrong role hears "not your role" whatever the version.
@@ -658,39 +839,20 @@ impl Store {
             return Err(Refusal::StaleVersion { expected, actual: app.version }.into());
         }
         let loaded = self.load_context(&app, cmd.needs()).await?;
-        let decision = lifecycle::decide(&loaded.ctx(today), &scope, &app.data, actor, cmd)?;
-        cmd.check_text()?;
-        let mut state = app.data.clone();
-        let mut history: Vec<Transition> =
-            self.events(id).await?.iter().map(|e| Transition { from: e.from_state, to: e.to_state, on: e.occurred_on }).collect();
-        let mut from = app.state;
-        for e in &decision.events {
-            state.apply(e, decision.to, today);
-            history.push(Transition { from, to: decision.to, on: today });
-            from = decision.to;
-        }
-        let timers = clocks::timers(&loaded.profile, &history, &loaded.calendar, today, &state);
-        let notes = decision.events.iter().filter_map(|e| lifecycle::notification(e, &app.number, &loaded.profile)).collect();
-        Ok(Prepared {
-            complaint: None,
-            notes,
-            sort_due: timers.sort_due,
-            due: timers.due,
-            profile_version: loaded.profile.version.clone(),
-            app,
-            actor: actor.clone(),
-            expected,
-            decision,
-            state,
-            uscc: loaded.uscc,
-        })
+        let changes = self.state_changes(id, app.version, stored).await?;
+        decided(app, &loaded, &scope, actor, cmd, today, changes)
     }
 
     /// Loads what a decision on `app` reads beyond the application itself: always the profile,
     /// the calendar and the institution; the bans, the record and the open rounds as `needs` says.
     pub(crate) async fn load_context(&self, app: &AppRecord, needs: Needs) -> Result<Loaded> {
-        let profile = self.profile_for(app)?;
         let inst = self.institution(app.institution_id).await?.ok_or(StoreError::NotFound)?;
+        self.load_context_with(app, needs, inst).await
+    }
+
+    /// As `load_context`, with the institution already read.
+    async fn load_context_with(&self, app: &AppRecord, needs: Needs, inst: crate::accounts::Institution) -> Result<Loaded> {
+        let profile = self.profile_for(app)?;
         let bans = if needs.bans { self.bans_of(&inst.uscc).await? } else { Vec::new() };
         let history = if needs.history { self.history(inst.id).await? } else { Vec::new() };
         let open_rounds = if needs.open_rounds {
@@ -774,11 +936,11 @@ impl Store {
 
     /// Fires every time-driven consequence that is due (G-CLOCKS): deemed withdrawal, end of
     /// notice, deemed give-up. Due rows are claimed with a lease (so concurrent workers split
-    /// the work), then each fires through `execute` as the `system` actor with the version it
-    /// claimed: the state change, its event and the release of the timer commit together, and
-    /// an application that moved on meanwhile makes the command a no-op conflict. A worker that
-    /// dies between claim and commit leaves only a lease, which expires; the next worker fires
-    /// the timer once.
+    /// the work), then each claimed batch fires in one transaction: every timer is its own
+    /// command as the `system` actor with the version it claimed, with its own event and audit
+    /// entry, its state change and the release of its timer; an application that moved on
+    /// meanwhile makes its command a no-op conflict. A worker that dies between claim and commit
+    /// leaves only leases, which expire; the next worker fires each timer once.
     pub async fn run_due(&self, now: Timestamp) -> Result<TickReport> {
         self.run_due_as(&worker_id(), now).await
     }
@@ -788,7 +950,7 @@ impl Store {
         // URC-EVAL-1: the groupings due today first, so an evaluator sees theirs on that day.
         (report.grouped, report.grouping_held) = self.group_due_rounds(now).await?;
         loop {
-            let claimed = self.claim_due(owner, now, TIMER_LEASE_SECS, 200).await?;
+            let claimed = self.claim_due(owner, now, TIMER_LEASE_SECS, TIMER_BATCH).await?;
             if claimed.is_empty() {
                 self.counters.timers(report.fired.len(), report.held.len());
                 return Ok(report);
@@ -797,28 +959,183 @@ impl Store {
                 // Fault injection for the crash test: die holding the leases.
                 std::process::abort();
             }
-            for (id, version, city, action) in claimed {
-                let cmd = match serde_json::from_value::<Expiry>(action.clone().into()) {
-                    Ok(Expiry::DeemWithdrawn) => Command::DeemWithdrawn,
-                    Ok(Expiry::EndNotice) => Command::EndNotice,
-                    Ok(Expiry::DeemGivenUp) => Command::DeemGivenUp,
-                    Ok(Expiry::Annex2Withdrawn) => Command::DeemAnnex2Withdrawn,
-                    Ok(Expiry::DeemAccepted) => Command::DeemAccepted,
-                    Err(_) => return Err(StoreError::Corrupt(format!("application {id}: due_action {action}"))),
+            self.fire_claimed(&claimed, now, &mut report).await?;
+        }
+    }
+
+    /// Fires a batch of claimed timers (application, version, city, action) in one transaction.
+    /// Reads are batched too: the applications, their institutions and (for rows stored before
+    /// state changes were kept) their transitions, one query each; the profile and calendar are
+    /// in memory. Refused commands (e.g. a notice with an open complaint) are held: their lease
+    /// keeps them out of this pass, and they are tried again when it runs out.
+    async fn fire_claimed(&self, claimed: &[(i64, i64, String, String)], now: Timestamp, report: &mut TickReport) -> Result<()> {
+        use std::collections::{BTreeMap, HashMap};
+        let today = china_date(now);
+        let ids: Vec<i64> = claimed.iter().map(|c| c.0).collect();
+        let sql = format!("{APP_SELECT} where a.id in ({})", placeholders(ids.len()));
+        let rows = with_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, AppRow>(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut apps: HashMap<i64, (AppRecord, Option<StateChanges>)> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let changes = stored_changes(&r.data);
+            let app = AppRecord::try_from(r)?;
+            apps.insert(app.id, (app, changes));
+        }
+        // The institutions, once each.
+        let mut inst_ids: Vec<i64> = apps.values().map(|(a, _)| a.institution_id).collect();
+        inst_ids.sort_unstable();
+        inst_ids.dedup();
+        let sql = format!(
+            "select id, uscc, name, kind, category, city, district, national_code, address, beds from institutions where id in ({})",
+            placeholders(inst_ids.len())
+        );
+        let institutions: HashMap<i64, crate::accounts::Institution> = if inst_ids.is_empty() {
+            HashMap::new()
+        } else {
+            let rows: Vec<crate::accounts::Institution> = with_pool!(self, p => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in &inst_ids {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await?
+            });
+            rows.into_iter().map(|i| (i.id, i)).collect()
+        };
+        // Rows without up-to-date state changes: their transitions, in one query.
+        let legacy: Vec<i64> = apps.values().filter(|(a, c)| c.as_ref().is_none_or(|c| c.upto != a.version)).map(|(a, _)| a.id).collect();
+        let mut rebuilt: HashMap<i64, Vec<Transition>> = HashMap::new();
+        if !legacy.is_empty() {
+            let sql = format!(
+                "select application_id, from_state, to_state, occurred_on from events where application_id in ({}) order by application_id, seq",
+                placeholders(legacy.len())
+            );
+            let rows: Vec<(i64, String, String, String)> = with_pool!(self, p => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in &legacy {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await?
+            });
+            for (id, from, to, on) in rows {
+                rebuilt.entry(id).or_default().push(transition(id, &from, &to, &on)?);
+            }
+        }
+
+        // Decide each timer as its own command.
+        let mut prepared: Vec<(Prepared<'static>, &'static str)> = Vec::with_capacity(claimed.len());
+        for (id, version, city, action) in claimed {
+            let cmd = timer_command(*id, action)?;
+            let actor = Actor::system(city);
+            let result = async {
+                let (app, stored) = apps.remove(id).ok_or(StoreError::NotFound)?;
+                let scope = self.scope(&app).await?;
+                lifecycle::can_read(&actor, &scope, today)?;
+                let profile = self.profile_for(&app)?;
+                if let Err(Some(refusal)) = lifecycle::authorize(&profile, &app.data, &actor, &cmd) {
+                    return Err(refusal.into());
+                }
+                if app.version != *version {
+                    return Err(Refusal::StaleVersion { expected: *version, actual: app.version }.into());
+                }
+                let needs = cmd.needs();
+                let loaded = match institutions.get(&app.institution_id) {
+                    Some(inst) => self.load_context_with(&app, needs, inst.clone()).await?,
+                    None => self.load_context(&app, needs).await?,
                 };
-                match self.execute(id, &Actor::system(&city), version, &cmd, now).await {
-                    Ok(_) => {
-                        tracing::info!(application = id, command = cmd.name(), "time limit fired");
-                        report.fired.push((id, cmd.name()))
+                let changes = match stored.filter(|s| s.upto == app.version) {
+                    Some(s) => s,
+                    None => StateChanges::of(app.version, rebuilt.remove(id).unwrap_or_default()),
+                };
+                decided(app, &loaded, &scope, &actor, &cmd, today, changes)
+            }
+            .await;
+            match result {
+                Ok(pr) => prepared.push((pr, cmd.name())),
+                Err(e) => {
+                    self.counters.command(cmd.name(), outcome(&Err(&e)));
+                    match e {
+                        StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. }) => {}
+                        StoreError::Refused(r) => report.held.push((*id, r.code().to_owned())),
+                        e => return Err(e),
                     }
-                    Err(StoreError::Conflict { .. } | StoreError::Refused(Refusal::StaleVersion { .. })) => {}
-                    // Held (e.g. an open complaint): the lease keeps it out of this pass; it is
-                    // tried again when the lease runs out.
-                    Err(StoreError::Refused(r)) => report.held.push((id, r.code().to_owned())),
-                    Err(e) => return Err(e),
                 }
             }
         }
+        if prepared.is_empty() {
+            return Ok(());
+        }
+
+        // Write them in one transaction: first every guarded projection update (an application
+        // that moved on since it was read is skipped: a conflict), then the head of each city's
+        // chain, in city order, then the events. A transaction holding a chain head thus never
+        // waits for an application row, so it cannot deadlock with single commands (row, then
+        // head) or with other batches.
+        let pg = self.is_postgres();
+        let ts = now.to_string();
+        let on = today.to_string();
+        let written: Vec<bool> = with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut written = Vec::with_capacity(prepared.len());
+            for (pr, _) in &prepared {
+                written.push(update_projection!(tx, pr, &ts));
+            }
+            let mut heads: BTreeMap<&str, (i64, String)> = BTreeMap::new();
+            for ((pr, _), _) in prepared.iter().zip(&written).filter(|(_, w)| **w) {
+                let chain = dingdian_core::audit::chain_of(Some(&pr.app.city));
+                if !heads.contains_key(chain) {
+                    heads.insert(chain, (0, String::new()));
+                }
+            }
+            for (chain, head) in heads.iter_mut() {
+                let chain: &str = chain;
+                *head = crate::audit_store::lock_chain!(tx, pg, chain, &ts);
+            }
+            let mut recipients: HashMap<i64, Vec<(i64, Option<String>)>> = HashMap::new();
+            for ((pr, _), _) in prepared.iter().zip(&written).filter(|(_, w)| **w) {
+                if !pr.notes.is_empty() && !recipients.contains_key(&pr.app.institution_id) {
+                    recipients.insert(pr.app.institution_id, recipients!(tx, pr.app.institution_id));
+                }
+                let chain = dingdian_core::audit::chain_of(Some(&pr.app.city));
+                let Some(head) = heads.get_mut(chain) else { continue };
+                let (mut audit_seq, mut prev) = (head.0, std::mem::take(&mut head.1));
+                let none = Vec::new();
+                let to = if pr.notes.is_empty() { &none } else { recipients.get(&pr.app.institution_id).unwrap_or(&none) };
+                write_events!(tx, pr, now, &ts, &on, chain, audit_seq, prev, to);
+                *head = (audit_seq, prev);
+            }
+            for (chain, (audit_seq, prev)) in &heads {
+                let chain: &str = chain;
+                crate::audit_store::advance_chain!(tx, chain, *audit_seq, prev, &ts);
+            }
+            if std::env::var_os("DINGDIAN_FAULT_CRASH_BEFORE_COMMIT").is_some() {
+                // Fault injection for the batch test: die with the batch written, not committed.
+                std::process::abort();
+            }
+            tx.commit().await?;
+            written
+        });
+
+        for ((pr, name), written) in prepared.into_iter().zip(written) {
+            if !written {
+                self.counters.command(name, "conflict");
+                continue;
+            }
+            self.counters.command(name, "ok");
+            tracing::info!(application = pr.app.id, command = name, "time limit fired");
+            report.fired.push((pr.app.id, name));
+            if pr.decision.to == State::ReadyToSign {
+                // HRB-SIGN / URC-SIGN: entering `ready_to_sign` issues the agreement document.
+                let application =
+                    AppRecord { state: pr.decision.to, version: pr.expected + pr.decision.events.len() as i64, data: pr.state, ..pr.app };
+                self.after(Executed { application, events: Vec::new() }, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Gives back the timers this process holds (on shutdown), so another instance can fire them
