@@ -365,7 +365,20 @@ impl FileStore {
             loop {
                 let chunk = match pending.next() {
                     Some(chunk) => Some(chunk),
-                    None => body.next().await.transpose().map_err(|e| IngestError::Body(e.to_string()))?,
+                    None => {
+                        let next = match futures_util::FutureExt::now_or_never(body.next()) {
+                            Some(next) => next,
+                            None => {
+                                // Nothing more on the socket for now: what has arrived goes to
+                                // disk while we wait (an upload under way is on disk as it arrives).
+                                if !buffer.is_empty() {
+                                    send(&to_disk, &to_hash, buffer.split().freeze()).await?;
+                                }
+                                body.next().await
+                            }
+                        };
+                        next.transpose().map_err(|e| IngestError::Body(e.to_string()))?
+                    }
                 };
                 let last = chunk.is_none();
                 if let Some(chunk) = chunk {
