@@ -207,24 +207,29 @@ async fn supplement_reopens_only_named_slots(b: Backend) {
 }
 both!(supplement_reopens_only_named_slots);
 
+/// Sends the integrity letter's page form (multipart/form-data, as a browser does) with `file`.
+async fn page_upload(t: &TestApp, token: &str, id: i64, file: &[u8]) -> axum::response::Response {
+    let boundary = "----dingdianboundary";
+    let mut body = Vec::new();
+    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"诚信承诺书.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").unwrap();
+    body.extend_from_slice(file);
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/applications/{id}/materials/integrity_letter"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    t.router.clone().oneshot(req).await.unwrap()
+}
+
 /// The page form uploads with multipart/form-data (no JavaScript needed).
 async fn page_form_uploads(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = t.login("hrb-hospital").await;
     let id = draft(&t, &hosp).await;
-    let boundary = "----dingdianboundary";
-    let mut body = Vec::new();
-    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"诚信承诺书.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").unwrap();
-    body.extend_from_slice(&pdf("form"));
-    write!(body, "\r\n--{boundary}--\r\n").unwrap();
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/applications/{id}/materials/integrity_letter"))
-        .header(header::AUTHORIZATION, format!("Bearer {hosp}"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    let resp = t.router.clone().oneshot(req).await.unwrap();
+    let resp = page_upload(&t, &hosp, id, &pdf("form")).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let app = t.store().application(id).await.unwrap().unwrap();
     assert_eq!(app.data.materials["integrity_letter"][0].name, "诚信承诺书.pdf");
@@ -237,19 +242,7 @@ async fn page_form_upload_refusal_is_shown_at_its_slot(b: Backend) {
     let t = TestApp::new(b).await;
     let hosp = t.login("hrb-hospital").await;
     let id = draft(&t, &hosp).await;
-    let boundary = "----dingdianboundary";
-    let mut body = Vec::new();
-    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"诚信承诺书.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").unwrap();
-    body.extend_from_slice(b"\x7fELF\x02\x01\x01\0not a pdf at all");
-    write!(body, "\r\n--{boundary}--\r\n").unwrap();
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/applications/{id}/materials/integrity_letter"))
-        .header(header::AUTHORIZATION, format!("Bearer {hosp}"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    let resp = t.router.clone().oneshot(req).await.unwrap();
+    let resp = page_upload(&t, &hosp, id, b"\x7fELF\x02\x01\x01\0not a pdf at all").await;
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let page = String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap();
     assert!(page.contains("id=\"error-summary\""), "the error summary: {page}");
