@@ -7,6 +7,9 @@
 //! `killed_sweeper`), which the fault `DINGDIAN_FAULT_CRASH_BEFORE_COMMIT` aborts just before
 //! its first batch would commit.
 
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use std::collections::BTreeSet;
 
 use dingdian_core::lifecycle::{AppState, State};
@@ -58,24 +61,7 @@ async fn seeded(backend: Backend) -> TestDb {
     for p in Profile::shipped() {
         store.register_profile(p, now).await.unwrap();
     }
-    let uscc = dingdian_core::ids::Uscc::with_check("91230102MA0000000").unwrap();
-    store
-        .ensure_institution(
-            dingdian_store::NewInstitution {
-                uscc: &uscc,
-                name: "测试机构",
-                kind: dingdian_core::policy::InstitutionKind::Medical,
-                category: "诊所",
-                city: "harbin",
-                district: "230102",
-                national_code: None,
-                address: "-",
-                beds: 0,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    support::institution(&store, "harbin", now).await;
     store.close().await;
     sql(
         &db.url,

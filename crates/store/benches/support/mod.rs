@@ -1,4 +1,5 @@
-//! What the benchmarks share: the one institution every seeded application belongs to.
+//! What the benchmarks (and the batch-timer test) share: the one institution every seeded
+//! application belongs to.
 
 use dingdian_store::Store;
 use jiff::Timestamp;
